@@ -1,0 +1,2 @@
+//! `dqlite-testkit` command-line tool.
+fn main() {}
