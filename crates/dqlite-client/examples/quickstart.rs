@@ -1,0 +1,39 @@
+//! Connects to a dqlite cluster, writes a few rows in a transaction and reads them back.
+//!
+//! Usage: `cargo run -p dqlite-client --example quickstart -- 127.0.0.1:9001,127.0.0.1:9002`
+
+use dqlite_client::{Cluster, Config, Value};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let servers = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9001".to_owned());
+    let cluster = Cluster::new(servers.parse::<Config>()?.database("quickstart"));
+    let mut conn = cluster.connect().await?;
+    println!("connected to the leader at {}", conn.address());
+
+    conn.execute_script(
+        "CREATE TABLE IF NOT EXISTS fruit (name TEXT PRIMARY KEY, colour TEXT, weight REAL);
+         DELETE FROM fruit;",
+    )
+    .await?;
+    conn.execute("BEGIN", &[]).await?;
+    for (name, colour, weight) in [("apple", "red", 0.2), ("banana", "yellow", 0.15)] {
+        conn.execute(
+            "INSERT INTO fruit VALUES (?, ?, ?)",
+            &[Value::from(name), Value::from(colour), Value::Float(weight)],
+        )
+        .await?;
+    }
+    conn.execute("COMMIT", &[]).await?;
+
+    let mut rows = conn
+        .query("SELECT name, colour, weight FROM fruit ORDER BY name", &[])
+        .await?;
+    println!("{}", rows.columns().join(" | "));
+    while let Some(row) = rows.next().await? {
+        println!("{:?}", row.values());
+    }
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Cluster administration: membership, roles, leadership transfer, node metadata, dumps.
+//!
+//! These are methods of [`Connection`]. Membership changes (`add`, `assign`, `remove`,
+//! `transfer`) must be sent to the leader: use a connection from
+//! [`Cluster::connect_leader`](crate::Cluster::connect_leader). `describe`, `set_weight`
+//! and `dump` act on the node the connection talks to.
+
+use bytes::Bytes;
+use dqlite_wire::Request;
+
+use crate::cluster::Role;
+use crate::conn::Connection;
+use crate::error::Result;
+
+/// A node's metadata, as DESCRIBE reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeMetadata {
+    /// The node's failure domain.
+    pub failure_domain: u64,
+    /// The node's weight (lower is preferred when roles are rebalanced).
+    pub weight: u64,
+}
+
+/// One file of a database dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpFile {
+    /// The file's name: the database name, or the database name plus `-wal`.
+    pub name: String,
+    /// The file's bytes.
+    pub data: Bytes,
+}
+
+/// The largest dump accepted by [`Connection::dump`]: 4 GiB.
+pub const MAX_DUMP_LEN: usize = 4 << 30;
+
+impl Connection {
+    /// Adds node `id` at `address` to the cluster as a spare (leader only). Follow with
+    /// [`assign`](Self::assign) to make it a standby or voter.
+    pub async fn add_node(&mut self, id: u64, address: &str) -> Result<()> {
+        self.expect_empty(&Request::Add { id, address }, "add")
+            .await
+    }
+
+    /// Gives node `id` a role (leader only). Making a node a voter waits until it has
+    /// caught up with the log.
+    pub async fn assign_role(&mut self, id: u64, role: Role) -> Result<()> {
+        self.expect_empty(
+            &Request::Assign {
+                id,
+                role: Some(role),
+            },
+            "assign",
+        )
+        .await
+    }
+
+    /// Removes node `id` from the cluster (leader only; transfer leadership away before
+    /// removing the leader itself).
+    pub async fn remove_node(&mut self, id: u64) -> Result<()> {
+        self.expect_empty(&Request::Remove { id }, "remove").await
+    }
+
+    /// Transfers leadership to voter `id`, or to a voter the server picks when `id` is
+    /// `None` (leader only). This connection's node is no longer leader afterwards.
+    pub async fn transfer_leadership(&mut self, id: Option<u64>) -> Result<()> {
+        self.expect_empty(
+            &Request::Transfer {
+                id: id.unwrap_or(0),
+            },
+            "transfer",
+        )
+        .await
+    }
+
+    /// This node's failure domain and weight.
+    pub async fn describe(&mut self) -> Result<NodeMetadata> {
+        // Format 0 is the only one: any other crashes servers (protocol reference §10.3).
+        match self
+            .request(&Request::Describe { format: 0 }, "describe")
+            .await?
+        {
+            dqlite_wire::Response::Metadata {
+                failure_domain,
+                weight,
+            } => Ok(NodeMetadata {
+                failure_domain,
+                weight,
+            }),
+            other => {
+                Err(self.protocol_violation(format!("expected METADATA, got {}", other.name())))
+            }
+        }
+    }
+
+    /// Sets this node's weight.
+    pub async fn set_weight(&mut self, weight: u64) -> Result<()> {
+        self.expect_empty(&Request::Weight { weight }, "weight")
+            .await
+    }
+
+    /// The files of database `name` as this node holds them (the main file and its WAL).
+    /// Servers before 1.18.3 return two empty files for an unknown database.
+    pub async fn dump(&mut self, name: &str) -> Result<Vec<DumpFile>> {
+        // A dump carries the whole database in one frame: lift the frame cap for it. If
+        // the call is cut off, the connection is broken anyway, so the cap cannot leak.
+        let cap = self.max_frame_len;
+        self.max_frame_len = cap.max(MAX_DUMP_LEN);
+        let response = self.request(&Request::Dump { name }, "dump").await;
+        self.max_frame_len = cap;
+        match response? {
+            dqlite_wire::Response::Files(files) => Ok(files
+                .into_iter()
+                .map(|f| DumpFile {
+                    name: f.name.to_string(),
+                    data: f.data,
+                })
+                .collect()),
+            other => Err(self.protocol_violation(format!("expected FILES, got {}", other.name()))),
+        }
+    }
+
+    async fn expect_empty(&mut self, request: &Request<'_>, what: &str) -> Result<()> {
+        match self.request(request, what).await? {
+            dqlite_wire::Response::Empty => Ok(()),
+            other => Err(self.protocol_violation(format!("expected EMPTY, got {}", other.name()))),
+        }
+    }
+}

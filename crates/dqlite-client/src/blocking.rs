@@ -1,0 +1,237 @@
+//! The same client without async.
+//!
+//! Each [`Connection`] owns a single-threaded tokio runtime and runs the async core on the
+//! caller's thread: there is one implementation of the protocol, and no thread hop per
+//! call. Calling into this module from inside a tokio runtime is refused with an error
+//! (blocking there would stall the runtime).
+//!
+//! ```no_run
+//! use dqlite_client::{blocking::Cluster, Config, Value};
+//!
+//! let cluster = Cluster::new("127.0.0.1:9001".parse::<Config>()?)?;
+//! let mut conn = cluster.connect()?;
+//! conn.execute("CREATE TABLE IF NOT EXISTS t (n INTEGER)", &[])?;
+//! conn.execute("INSERT INTO t VALUES (?)", &[Value::Integer(7)])?;
+//! for row in conn.query("SELECT n FROM t", &[])? {
+//!     println!("{:?}", row?);
+//! }
+//! # Ok::<(), dqlite_client::Error>(())
+//! ```
+
+use std::sync::Arc;
+
+use tokio::runtime::Runtime;
+
+use crate::admin::{DumpFile, NodeMetadata};
+use crate::cluster::{NodeInfo, Role};
+use crate::conn::{ExecResult, Statement};
+use crate::error::{Error, Result};
+use crate::rows::{QueryResult, Row};
+use crate::{Config, Value};
+
+fn runtime() -> Result<Runtime> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::InvalidInput(
+            "the blocking client was called inside an async runtime; use the async API there"
+                .into(),
+        ));
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start the I/O runtime: {e}")))
+}
+
+/// Runs `future` on `rt`, refusing when called from inside an async runtime.
+fn block_on<F: std::future::Future>(rt: &Runtime, future: F) -> Result<F::Output> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::InvalidInput(
+            "the blocking client was called inside an async runtime; use the async API there"
+                .into(),
+        ));
+    }
+    Ok(rt.block_on(future))
+}
+
+/// A cluster, for blocking use: see [`crate::Cluster`].
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    inner: crate::Cluster,
+}
+
+impl Cluster {
+    /// A cluster reached through `config`'s seed addresses.
+    pub fn new(config: Config) -> Result<Self> {
+        Ok(Cluster {
+            inner: crate::Cluster::new(config),
+        })
+    }
+
+    /// Wraps an async cluster (sharing its node store and last known leader).
+    pub fn from_async(inner: crate::Cluster) -> Self {
+        Cluster { inner }
+    }
+
+    /// Opens a connection to the leader with the configured database open.
+    pub fn connect(&self) -> Result<Connection> {
+        let rt = runtime()?;
+        let inner = rt.block_on(self.inner.connect())?;
+        Ok(Connection {
+            inner,
+            rt: Arc::new(rt),
+        })
+    }
+
+    /// Opens a connection to the leader without opening a database (for admin requests).
+    pub fn connect_leader(&self) -> Result<Connection> {
+        let rt = runtime()?;
+        let inner = rt.block_on(self.inner.connect_leader())?;
+        Ok(Connection {
+            inner,
+            rt: Arc::new(rt),
+        })
+    }
+
+    /// The async cluster underneath.
+    pub fn as_async(&self) -> &crate::Cluster {
+        &self.inner
+    }
+}
+
+/// A connection, for blocking use: see [`crate::Connection`] for each method.
+#[derive(Debug)]
+pub struct Connection {
+    inner: crate::Connection,
+    rt: Arc<Runtime>,
+}
+
+impl Connection {
+    /// Runs one statement that returns no rows.
+    pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<ExecResult> {
+        block_on(&self.rt, self.inner.execute(sql, params))?
+    }
+
+    /// Runs every statement of a script.
+    pub fn execute_script(&mut self, script: &str) -> Result<ExecResult> {
+        block_on(&self.rt, self.inner.execute_script(script))?
+    }
+
+    /// Runs a query; the rows are read frame by frame as the iterator advances.
+    pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows<'_>> {
+        let rows = block_on(&self.rt, self.inner.query(sql, params))??;
+        Ok(Rows {
+            rt: &self.rt,
+            inner: rows,
+        })
+    }
+
+    /// Runs a query and collects every row.
+    pub fn query_all(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
+        block_on(&self.rt, self.inner.query_all(sql, params))?
+    }
+
+    /// Compiles a statement on the server.
+    pub fn prepare(&mut self, sql: &str) -> Result<Statement> {
+        block_on(&self.rt, self.inner.prepare(sql))?
+    }
+
+    /// Runs a prepared statement that returns no rows.
+    pub fn execute_prepared(
+        &mut self,
+        statement: &Statement,
+        params: &[Value],
+    ) -> Result<ExecResult> {
+        block_on(&self.rt, self.inner.execute_prepared(statement, params))?
+    }
+
+    /// Runs a prepared query.
+    pub fn query_prepared(&mut self, statement: &Statement, params: &[Value]) -> Result<Rows<'_>> {
+        let rows = block_on(&self.rt, self.inner.query_prepared(statement, params))??;
+        Ok(Rows {
+            rt: &self.rt,
+            inner: rows,
+        })
+    }
+
+    /// Frees a prepared statement.
+    pub fn finalize(&mut self, statement: Statement) -> Result<()> {
+        block_on(&self.rt, self.inner.finalize(statement))?
+    }
+
+    /// Which node leads, as this node knows it.
+    pub fn leader(&mut self) -> Result<Option<(u64, String)>> {
+        block_on(&self.rt, self.inner.leader())?
+    }
+
+    /// The cluster's members.
+    pub fn cluster(&mut self) -> Result<Vec<NodeInfo>> {
+        block_on(&self.rt, self.inner.cluster())?
+    }
+
+    /// Adds a node as a spare (leader only).
+    pub fn add_node(&mut self, id: u64, address: &str) -> Result<()> {
+        block_on(&self.rt, self.inner.add_node(id, address))?
+    }
+
+    /// Gives a node a role (leader only).
+    pub fn assign_role(&mut self, id: u64, role: Role) -> Result<()> {
+        block_on(&self.rt, self.inner.assign_role(id, role))?
+    }
+
+    /// Removes a node (leader only).
+    pub fn remove_node(&mut self, id: u64) -> Result<()> {
+        block_on(&self.rt, self.inner.remove_node(id))?
+    }
+
+    /// Transfers leadership (leader only).
+    pub fn transfer_leadership(&mut self, id: Option<u64>) -> Result<()> {
+        block_on(&self.rt, self.inner.transfer_leadership(id))?
+    }
+
+    /// This node's failure domain and weight.
+    pub fn describe(&mut self) -> Result<NodeMetadata> {
+        block_on(&self.rt, self.inner.describe())?
+    }
+
+    /// Sets this node's weight.
+    pub fn set_weight(&mut self, weight: u64) -> Result<()> {
+        block_on(&self.rt, self.inner.set_weight(weight))?
+    }
+
+    /// The files of a database as this node holds them.
+    pub fn dump(&mut self, name: &str) -> Result<Vec<DumpFile>> {
+        block_on(&self.rt, self.inner.dump(name))?
+    }
+
+    /// The async connection underneath (to be driven only through this wrapper's calls).
+    pub fn as_async(&self) -> &crate::Connection {
+        &self.inner
+    }
+}
+
+/// Rows of a blocking query; an iterator that reads a frame from the network whenever the
+/// previous one is used up. Dropping it early drains the rest before the next request.
+#[derive(Debug)]
+pub struct Rows<'c> {
+    rt: &'c Runtime,
+    inner: crate::Rows<&'c mut crate::Connection>,
+}
+
+impl Rows<'_> {
+    /// The result's column names.
+    pub fn columns(&self) -> &[String] {
+        self.inner.columns()
+    }
+}
+
+impl Iterator for Rows<'_> {
+    type Item = Result<Row>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match block_on(self.rt, self.inner.next()) {
+            Ok(Ok(Some(row))) => Some(Ok(row)),
+            Ok(Ok(None)) => None,
+            Ok(Err(e)) | Err(e) => Some(Err(e)),
+        }
+    }
+}

@@ -1,0 +1,401 @@
+//! Leader discovery and the node store.
+//!
+//! A [`Cluster`] knows the cluster's nodes (seeded from the configuration, refreshed from
+//! the leader's CLUSTER reply) and finds the leader the way go-dqlite does: the last known
+//! leader first, then every node probed in parallel (voters first), a redirect accepted
+//! only once the named node confirms it leads, and capped exponential backoff with jitter
+//! between rounds, all within the connect deadline.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use crate::config::{Address, Config};
+use crate::conn::Connection;
+use crate::error::{Error, Result};
+
+pub use dqlite_wire::{NodeInfo, Role};
+
+/// Where the list of cluster members is kept between connections (and, for
+/// [`FileNodeStore`], between processes).
+pub trait NodeStore: Send + Sync + std::fmt::Debug {
+    /// The members known now.
+    fn get(&self) -> Result<Vec<NodeInfo>>;
+    /// Replaces the members with a fresher list.
+    fn set(&self, nodes: Vec<NodeInfo>) -> Result<()>;
+}
+
+/// A node store in memory.
+#[derive(Debug, Default)]
+pub struct MemoryNodeStore {
+    nodes: Mutex<Vec<NodeInfo>>,
+}
+
+impl MemoryNodeStore {
+    /// A store holding `nodes`.
+    pub fn new(nodes: Vec<NodeInfo>) -> Self {
+        MemoryNodeStore {
+            nodes: Mutex::new(nodes),
+        }
+    }
+}
+
+impl NodeStore for MemoryNodeStore {
+    fn get(&self) -> Result<Vec<NodeInfo>> {
+        Ok(self.nodes.lock().map_err(|_| poisoned())?.clone())
+    }
+
+    fn set(&self, nodes: Vec<NodeInfo>) -> Result<()> {
+        *self.nodes.lock().map_err(|_| poisoned())? = nodes;
+        Ok(())
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Closed {
+        reason: "node store lock poisoned by a panic".into(),
+    }
+}
+
+/// A node store persisted as a small text file: one node per line,
+/// `ID ADDRESS ROLE` (role `voter`, `standby`, `spare` or `-`). Written atomically.
+#[derive(Debug)]
+pub struct FileNodeStore {
+    path: PathBuf,
+}
+
+impl FileNodeStore {
+    /// A store backed by `path`; the file is created on the first [`set`](NodeStore::set).
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        FileNodeStore {
+            path: path.as_ref().to_path_buf(),
+        }
+    }
+}
+
+impl NodeStore for FileNodeStore {
+    fn get(&self) -> Result<Vec<NodeInfo>> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(store_error(&self.path, &e.to_string())),
+        };
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|line| {
+                let mut fields = line.split_whitespace();
+                let (Some(id), Some(address), role) = (fields.next(), fields.next(), fields.next())
+                else {
+                    return Err(store_error(&self.path, &format!("bad line {line:?}")));
+                };
+                let id = id
+                    .parse()
+                    .map_err(|_| store_error(&self.path, &format!("bad node id in {line:?}")))?;
+                let role = match role {
+                    Some("voter") => Some(Role::Voter),
+                    Some("standby") => Some(Role::Standby),
+                    Some("spare") => Some(Role::Spare),
+                    _ => None,
+                };
+                Ok(NodeInfo {
+                    id,
+                    address: address.to_owned(),
+                    role,
+                })
+            })
+            .collect()
+    }
+
+    fn set(&self, nodes: Vec<NodeInfo>) -> Result<()> {
+        let mut text = String::from("# dqlite node store: ID ADDRESS ROLE\n");
+        for n in &nodes {
+            let role = match n.role {
+                Some(Role::Voter) => "voter",
+                Some(Role::Standby) => "standby",
+                Some(Role::Spare) => "spare",
+                _ => "-",
+            };
+            text.push_str(&format!("{} {} {}\n", n.id, n.address, role));
+        }
+        let tmp = self.path.with_extension("tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &self.path))
+            .map_err(|e| store_error(&self.path, &e.to_string()))
+    }
+}
+
+fn store_error(path: &Path, what: &str) -> Error {
+    Error::Config(format!("node store {}: {what}", path.display()))
+}
+
+/// A dqlite cluster: opens connections to its current leader.
+///
+/// Cheap to clone; clones share the node store and the last known leader.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    inner: Arc<ClusterInner>,
+}
+
+#[derive(Debug)]
+struct ClusterInner {
+    config: Config,
+    store: Box<dyn NodeStore>,
+    last_leader: Mutex<Option<Address>>,
+}
+
+impl Cluster {
+    /// A cluster reached through `config`'s seed addresses, with an in-memory node store.
+    pub fn new(config: Config) -> Self {
+        let seeds = config
+            .seeds
+            .iter()
+            .map(|a| NodeInfo {
+                id: 0,
+                address: a.to_string(),
+                role: None,
+            })
+            .collect();
+        Cluster::with_store(config, Box::new(MemoryNodeStore::new(seeds)))
+    }
+
+    /// A cluster whose members come from `store` (seeded with the configuration's
+    /// addresses when the store is empty).
+    pub fn with_store(config: Config, store: Box<dyn NodeStore>) -> Self {
+        if store.get().map(|n| n.is_empty()).unwrap_or(false) {
+            let seeds = config
+                .seeds
+                .iter()
+                .map(|a| NodeInfo {
+                    id: 0,
+                    address: a.to_string(),
+                    role: None,
+                })
+                .collect();
+            // A store that cannot be written still works from the seeds below.
+            let _ = store.set(seeds);
+        }
+        Cluster {
+            inner: Arc::new(ClusterInner {
+                config,
+                store,
+                last_leader: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The nodes the store knows now.
+    pub fn nodes(&self) -> Result<Vec<NodeInfo>> {
+        self.inner.store.get()
+    }
+
+    /// Opens a connection to the leader with the configured database open on it.
+    ///
+    /// Retries dial and handshake failures and "not leader" answers until the connect
+    /// deadline; nothing else is retried. Cancel-safe: dropping the future closes any
+    /// half-open connection.
+    pub async fn connect(&self) -> Result<Connection> {
+        let mut conn = self.connect_leader().await?;
+        let timeout = self.inner.config.timeouts.request;
+        conn.open(&self.inner.config.database)
+            .await
+            .inspect_err(|e| {
+                if e.kind() == crate::ErrorKind::NotLeader {
+                    self.forget_leader();
+                }
+            })?;
+        conn.set_request_timeout(timeout);
+        Ok(conn)
+    }
+
+    /// Opens a connection to the leader without opening a database: for admin requests.
+    pub async fn connect_leader(&self) -> Result<Connection> {
+        let config = &self.inner.config;
+        let deadline = Instant::now() + config.timeouts.connect;
+        let mut attempt: u32 = 0;
+        loop {
+            let last_error = match self.find_leader_once().await {
+                Ok(conn) => {
+                    self.remember_leader(conn.address().clone());
+                    return Ok(conn);
+                }
+                Err(e) => e,
+            };
+            attempt = attempt.saturating_add(1);
+            let pause = backoff(config.backoff_base, config.backoff_cap, attempt);
+            if Instant::now() + pause >= deadline {
+                let tried = self
+                    .nodes()
+                    .map(|n| {
+                        n.iter()
+                            .map(|n| n.address.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default();
+                return Err(Error::NoLeader {
+                    tried,
+                    last_error: Some(Box::new(last_error)),
+                });
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    /// Forgets the remembered leader, e.g. after a "not leader" answer.
+    pub fn forget_leader(&self) {
+        if let Ok(mut l) = self.inner.last_leader.lock() {
+            *l = None;
+        }
+    }
+
+    fn remember_leader(&self, address: Address) {
+        if let Ok(mut l) = self.inner.last_leader.lock() {
+            *l = Some(address);
+        }
+    }
+
+    /// Re-reads the membership from the leader (CLUSTER) and stores it.
+    pub async fn refresh_nodes(&self) -> Result<Vec<NodeInfo>> {
+        let mut conn = self.connect_leader().await?;
+        let nodes = conn.cluster().await?;
+        self.inner.store.set(nodes.clone())?;
+        Ok(nodes)
+    }
+
+    /// One round: the last leader alone, then every known node in parallel.
+    async fn find_leader_once(&self) -> Result<Connection> {
+        let config = &self.inner.config;
+        let last = self.inner.last_leader.lock().ok().and_then(|l| l.clone());
+        if let Some(address) = last {
+            match probe(address, config.clone()).await {
+                Ok(Some(conn)) => return Ok(conn),
+                _ => self.forget_leader(),
+            }
+        }
+        let mut nodes = self.inner.store.get()?;
+        shuffle(&mut nodes);
+        nodes.sort_by_key(|n| match n.role {
+            Some(Role::Voter) | None => 0,
+            Some(Role::Standby) => 1,
+            Some(_) => 2,
+        });
+        let addresses: Vec<Address> = nodes
+            .iter()
+            .filter_map(|n| n.address.parse().ok())
+            .collect();
+        if addresses.is_empty() {
+            return Err(Error::Config(
+                "the node store holds no usable address".into(),
+            ));
+        }
+        let limit = Arc::new(tokio::sync::Semaphore::new(config.concurrent_probes.max(1)));
+        let mut probes = JoinSet::new();
+        for address in addresses {
+            let config = config.clone();
+            let limit = Arc::clone(&limit);
+            probes.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                probe(address, config).await
+            });
+        }
+        let mut last_error = None;
+        while let Some(joined) = probes.join_next().await {
+            match joined {
+                Ok(Ok(Some(conn))) => return Ok(conn), // dropping `probes` aborts the rest
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => last_error = Some(e),
+                Err(join_error) => {
+                    last_error = Some(Error::Closed {
+                        reason: format!("leader probe task failed: {join_error}"),
+                    })
+                }
+            }
+        }
+        Err(last_error.unwrap_or_else(|| Error::NoLeader {
+            tried: String::new(),
+            last_error: None,
+        }))
+    }
+}
+
+/// Probes one node: `Some(connection)` when it (or the node it names, after confirming)
+/// is the leader, `None` when it knows no leader.
+async fn probe(address: Address, config: Config) -> Result<Option<Connection>> {
+    let mut conn = Connection::handshake(&address, &config).await?;
+    let Some((_, reported)) = conn.leader().await? else {
+        return Ok(None);
+    };
+    if reported == address.to_string() {
+        return Ok(Some(conn));
+    }
+    drop(conn);
+    // A redirect: accept it only when the named node confirms it leads.
+    let Ok(target) = reported.parse::<Address>() else {
+        return Ok(None);
+    };
+    let mut conn = Connection::handshake(&target, &config).await?;
+    match conn.leader().await? {
+        Some((_, confirmed)) if confirmed == reported => Ok(Some(conn)),
+        _ => Ok(None),
+    }
+}
+
+/// `base * 2^attempt`, capped, with ±10 % jitter.
+fn backoff(base: Duration, cap: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX));
+    let pause = exp.min(cap);
+    let jitter = 0.9 + 0.2 * fastrand::f64();
+    pause.mul_f64(jitter)
+}
+
+fn shuffle<T>(items: &mut [T]) {
+    fastrand::shuffle(items);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps_with_jitter() {
+        let base = Duration::from_millis(100);
+        let cap = Duration::from_secs(1);
+        for (attempt, nominal) in [(1, 200), (2, 400), (3, 800), (4, 1000), (30, 1000)] {
+            let d = backoff(base, cap, attempt).as_millis();
+            let lo = nominal * 9 / 10;
+            let hi = nominal * 11 / 10;
+            assert!((lo..=hi).contains(&d), "attempt {attempt}: {d} ms");
+        }
+    }
+
+    #[test]
+    fn file_store_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileNodeStore::new(dir.path().join("nodes"));
+        assert!(store.get().unwrap().is_empty());
+        let nodes = vec![
+            NodeInfo {
+                id: 1,
+                address: "127.0.0.1:9001".into(),
+                role: Some(Role::Voter),
+            },
+            NodeInfo {
+                id: 0x2dc1_7185_8c31_55be,
+                address: "@abstract".into(),
+                role: None,
+            },
+        ];
+        store.set(nodes.clone()).unwrap();
+        assert_eq!(store.get().unwrap(), nodes);
+        std::fs::write(dir.path().join("nodes"), "x y\n").unwrap();
+        assert!(matches!(store.get(), Err(Error::Config(_))));
+    }
+}

@@ -1,0 +1,748 @@
+//! One connection to one dqlite node.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use dqlite_wire::{FrameDecoder, Header, Request, Response, Value};
+
+use crate::cluster::NodeInfo;
+use crate::config::{Address, Config};
+use crate::error::{Error, ErrorKind, Result, ServerError};
+use crate::rows::{QueryResult, Rows};
+use crate::sql::{self, StatementKind};
+use crate::transport::{self, Stream};
+
+/// What a statement without rows did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExecResult {
+    /// SQLite's last inserted rowid on this connection (connection-wide: it keeps its value
+    /// across statements that insert nothing).
+    pub last_insert_id: i64,
+    /// Rows changed by the statement. 0 for statements that are not INSERT, UPDATE,
+    /// DELETE or REPLACE (the server would report a stale count for them).
+    pub rows_affected: u64,
+}
+
+/// A prepared statement, valid on the connection that prepared it until finalized or until
+/// that connection breaks.
+///
+/// The connection keeps a registry of live ids and refuses a statement it does not hold:
+/// sending a finalized or stale id can crash a dqlite node (protocol reference §10.1).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Statement {
+    id: u32,
+    conn_serial: u64,
+    param_count: u64,
+    kind: StatementKind,
+    dml: bool,
+}
+
+impl Statement {
+    /// The number of parameters the statement takes.
+    pub fn param_count(&self) -> u64 {
+        self.param_count
+    }
+
+    /// How the statement is run (query or exec), decided from its text.
+    pub fn kind(&self) -> StatementKind {
+        self.kind
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Idle and in sync with the server.
+    Ready,
+    /// A result stream is being read; the next frames belong to it.
+    InQuery,
+    /// A result stream was abandoned: INTERRUPT and drain before the next request.
+    NeedsDrain,
+    /// Unusable; the reason is kept for the error.
+    Broken(String),
+}
+
+/// What the server version allows, probed on first need.
+#[derive(Debug, Default, Clone, Copy)]
+struct Capabilities {
+    /// Parameter tuples with a 32-bit count (servers from 1.12).
+    params_schema1: Option<bool>,
+    /// Parameters spread across statements of one EXEC_SQL and RETURNING rows through
+    /// QUERY (servers from 1.18.2).
+    executor_1182: Option<bool>,
+}
+
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+
+/// The message of the state a cut-off request leaves behind.
+const CUT_OFF: &str = "a request was cancelled or timed out before its response was read";
+
+/// A connection to one node.
+///
+/// Every method takes `&mut self`, so there is at most one request in flight. Each network
+/// wait is bounded by the request timeout. Get one from [`Cluster::connect`]
+/// (leader, database open) or [`Pool::get`].
+///
+/// [`Cluster::connect`]: crate::Cluster::connect
+/// [`Pool::get`]: crate::Pool::get
+#[derive(Debug)]
+pub struct Connection {
+    stream: Stream,
+    address: Address,
+    read_buf: BytesMut,
+    write_buf: BytesMut,
+    pub(crate) max_frame_len: usize,
+    request_timeout: Duration,
+    pub(crate) state: State,
+    serial: u64,
+    statements: HashSet<u32>,
+    database: Option<String>,
+    leadership_changed: bool,
+    caps: Capabilities,
+}
+
+impl Connection {
+    /// Dials `address` and sends the protocol handshake. No database is open yet.
+    ///
+    /// Cancel-safe: dropping the future closes the socket.
+    pub async fn handshake(address: &Address, config: &Config) -> Result<Connection> {
+        let stream = transport::dial(address, config).await?;
+        let mut conn = Connection {
+            stream,
+            address: address.clone(),
+            read_buf: BytesMut::with_capacity(16 * 1024),
+            write_buf: BytesMut::with_capacity(4 * 1024),
+            max_frame_len: config.max_frame_len,
+            request_timeout: config.timeouts.request,
+            state: State::Ready,
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
+            statements: HashSet::new(),
+            database: None,
+            leadership_changed: false,
+            caps: Capabilities::default(),
+        };
+        conn.write_buf
+            .extend_from_slice(&dqlite_wire::PROTOCOL_VERSION.to_le_bytes());
+        conn.state = State::Broken(CUT_OFF.into());
+        let timeout = conn.request_timeout;
+        match tokio::time::timeout(timeout, conn.stream.write_all(&conn.write_buf)).await {
+            Ok(Ok(())) => {
+                conn.state = State::Ready;
+                Ok(conn)
+            }
+            Ok(Err(source)) => Err(Error::Io {
+                address: address.to_string(),
+                source,
+            }),
+            Err(_) => Err(Error::Timeout {
+                operation: format!("handshake with {address}"),
+                after: timeout,
+            }),
+        }
+    }
+
+    /// The node this connection talks to.
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+
+    /// The open database, if any.
+    pub fn database(&self) -> Option<&str> {
+        self.database.as_deref()
+    }
+
+    /// Sets the deadline of each later network wait.
+    pub fn set_request_timeout(&mut self, timeout: Duration) {
+        self.request_timeout = timeout;
+    }
+
+    /// True when the connection can take another request (possibly after draining an
+    /// abandoned result).
+    pub fn is_reusable(&self) -> bool {
+        matches!(self.state, State::Ready | State::NeedsDrain)
+    }
+
+    /// True when the connection was broken by an error or a cut-off request.
+    pub fn is_broken(&self) -> bool {
+        matches!(self.state, State::Broken(_))
+    }
+
+    /// True when a result stream was abandoned and must be drained before the next request.
+    pub(crate) fn needs_drain(&self) -> bool {
+        self.state == State::NeedsDrain
+    }
+
+    /// True once the node reported that it is not (or no longer) the leader.
+    pub fn saw_leadership_change(&self) -> bool {
+        self.leadership_changed
+    }
+
+    /// Brings the connection back in sync after an abandoned result: sends INTERRUPT and
+    /// reads until its EMPTY reply. Does nothing when there is nothing to drain.
+    pub async fn recover(&mut self) -> Result<()> {
+        match &self.state {
+            State::Ready => Ok(()),
+            State::Broken(reason) => Err(Error::Closed {
+                reason: reason.clone(),
+            }),
+            State::InQuery | State::NeedsDrain => {
+                self.write_buf.clear();
+                encode(&Request::Interrupt { db_id: 0 }, &mut self.write_buf)?;
+                self.state = State::Broken(CUT_OFF.into());
+                let timeout = self.request_timeout;
+                let drained = tokio::time::timeout(timeout, async {
+                    self.write_out().await?;
+                    loop {
+                        let (header, _) = self.read_frame().await?;
+                        if header.kind() == dqlite_wire::response_type::EMPTY {
+                            return Ok(());
+                        }
+                        // ROWS, FAILURE and RESULT frames of the abandoned request: skip.
+                    }
+                })
+                .await;
+                self.finish(drained, "interrupt", timeout)
+            }
+        }
+    }
+
+    /// Asks this node which node leads: `Some((id, address))`, or `None` when it knows no
+    /// leader (elections, or a node that is not a voter).
+    pub async fn leader(&mut self) -> Result<Option<(u64, String)>> {
+        match self.request(&Request::Leader, "leader").await? {
+            Response::Server { id, address } if id != 0 && !address.is_empty() => {
+                Ok(Some((id, address.to_string())))
+            }
+            Response::Server { .. } => Ok(None),
+            other => Err(self.unexpected("SERVER", &other)),
+        }
+    }
+
+    /// Opens database `name` on this connection (created on first use). A connection can
+    /// open one database.
+    pub async fn open(&mut self, name: &str) -> Result<()> {
+        if let Some(open) = &self.database {
+            return Err(Error::InvalidInput(format!(
+                "database {open:?} is already open on this connection"
+            )));
+        }
+        let request = Request::Open {
+            name,
+            flags: 0,
+            vfs: "volatile",
+        };
+        match self.request(&request, "open").await? {
+            Response::Db { .. } => {
+                self.database = Some(name.to_owned());
+                Ok(())
+            }
+            other => Err(self.unexpected("DB", &other)),
+        }
+    }
+
+    /// A cheap round trip that proves the node answers (LEADER).
+    pub async fn ping(&mut self) -> Result<()> {
+        self.leader().await.map(drop)
+    }
+
+    /// The cluster's members with their roles (CLUSTER format 1).
+    pub async fn cluster(&mut self) -> Result<Vec<NodeInfo>> {
+        match self
+            .request(&Request::Cluster { format: 1 }, "cluster")
+            .await?
+        {
+            Response::Servers(nodes) => Ok(nodes),
+            other => Err(self.unexpected("SERVERS", &other)),
+        }
+    }
+
+    /// Runs one statement that returns no rows (INSERT, UPDATE, DDL, BEGIN...).
+    ///
+    /// Parameters bind positionally to `?`, `?NNN`, `:name`, `@name` and `$name`
+    /// placeholders in order of first appearance. Text with several statements is refused:
+    /// use [`execute_script`](Self::execute_script). A failure after the request was sent
+    /// is reported as [`Error::OutcomeUnknown`]: the statement may have been applied.
+    pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<ExecResult> {
+        let text = single_statement(sql)?;
+        let schema = self.params_schema(params.len()).await?;
+        let request = Request::ExecSql {
+            db_id: 0,
+            sql: text,
+            params: params.into(),
+            schema,
+        };
+        let response = self.request_write(&request).await?;
+        self.exec_result(response, sql::is_dml(text))
+    }
+
+    /// Runs every statement of a script in order, each in its own autocommit unless the
+    /// script opens a transaction. Statements that return rows run and their rows are
+    /// discarded. Returns the sum of rows changed and the last insert id. A failure stops
+    /// the script; statements before it stay applied.
+    pub async fn execute_script(&mut self, script: &str) -> Result<ExecResult> {
+        let mut total = ExecResult::default();
+        for statement in sql::split_statements(script) {
+            if sql::classify(statement) == StatementKind::Query {
+                self.query_all(statement, &[]).await?;
+                continue;
+            }
+            let result = self.execute(statement, &[]).await?;
+            total.rows_affected += result.rows_affected;
+            total.last_insert_id = result.last_insert_id;
+        }
+        Ok(total)
+    }
+
+    /// Runs a statement and streams its rows frame by frame; memory is bounded by one
+    /// frame. A statement that returns no rows is run as EXEC and yields an empty result
+    /// (writes are never sent through QUERY, which corrupts 1.11 leaders).
+    ///
+    /// Dropping the returned [`Rows`] early is safe: the rest is drained before the next
+    /// request.
+    pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows<&mut Connection>> {
+        let text = single_statement(sql)?;
+        match sql::classify(text) {
+            StatementKind::Query => {}
+            StatementKind::WriteReturning => self.require_returning().await?,
+            _ => {
+                self.execute(text, params).await?;
+                return Ok(Rows::empty(self));
+            }
+        }
+        let schema = self.params_schema(params.len()).await?;
+        let request = Request::QuerySql {
+            db_id: 0,
+            sql: text,
+            params: params.into(),
+            schema,
+        };
+        self.start_query(&request).await?;
+        Rows::start(self).await
+    }
+
+    /// Runs a query and collects every row.
+    pub async fn query_all(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
+        self.query(sql, params).await?.collect_all().await
+    }
+
+    /// Compiles the first statement of `sql` on the server.
+    pub async fn prepare(&mut self, sql: &str) -> Result<Statement> {
+        let text = single_statement(sql)?;
+        let request = Request::Prepare {
+            db_id: 0,
+            sql: text,
+        };
+        match self.request(&request, "prepare").await? {
+            Response::Stmt {
+                stmt_id,
+                param_count,
+                ..
+            } => {
+                self.statements.insert(stmt_id);
+                Ok(Statement {
+                    id: stmt_id,
+                    conn_serial: self.serial,
+                    param_count,
+                    kind: sql::classify(text),
+                    dml: sql::is_dml(text),
+                })
+            }
+            other => Err(self.unexpected("STMT", &other)),
+        }
+    }
+
+    /// Runs a prepared statement that returns no rows. Every parameter must be given:
+    /// servers before 1.18.2 keep the previous execution's values for missing ones.
+    pub async fn execute_prepared(
+        &mut self,
+        statement: &Statement,
+        params: &[Value],
+    ) -> Result<ExecResult> {
+        self.check_statement(statement, params)?;
+        let schema = self.params_schema(params.len()).await?;
+        let request = Request::Exec {
+            db_id: 0,
+            stmt_id: statement.id,
+            params: params.into(),
+            schema,
+        };
+        let response = self.request_write(&request).await?;
+        self.exec_result(response, statement.dml)
+    }
+
+    /// Runs a prepared query and streams its rows.
+    pub async fn query_prepared(
+        &mut self,
+        statement: &Statement,
+        params: &[Value],
+    ) -> Result<Rows<&mut Connection>> {
+        self.check_statement(statement, params)?;
+        match statement.kind {
+            StatementKind::Query => {}
+            StatementKind::WriteReturning => self.require_returning().await?,
+            _ => {
+                self.execute_prepared(statement, params).await?;
+                return Ok(Rows::empty(self));
+            }
+        }
+        let schema = self.params_schema(params.len()).await?;
+        let request = Request::Query {
+            db_id: 0,
+            stmt_id: statement.id,
+            params: params.into(),
+            schema,
+        };
+        self.start_query(&request).await?;
+        Rows::start(self).await
+    }
+
+    /// Frees a prepared statement on the server.
+    pub async fn finalize(&mut self, statement: Statement) -> Result<()> {
+        self.check_statement(&statement, &[])?;
+        // Forget the id first: whatever happens next, it is never sent again.
+        self.statements.remove(&statement.id);
+        let request = Request::Finalize {
+            db_id: 0,
+            stmt_id: statement.id,
+        };
+        match self.request(&request, "finalize").await? {
+            Response::Empty => Ok(()),
+            other => Err(self.unexpected("EMPTY", &other)),
+        }
+    }
+
+    fn check_statement(&self, statement: &Statement, params: &[Value]) -> Result<()> {
+        if statement.conn_serial != self.serial || !self.statements.contains(&statement.id) {
+            return Err(Error::InvalidInput(
+                "this prepared statement belongs to another connection or was finalized".into(),
+            ));
+        }
+        if !params.is_empty() && params.len() as u64 != statement.param_count {
+            return Err(Error::InvalidInput(format!(
+                "the statement takes {} parameters, {} were given",
+                statement.param_count,
+                params.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn exec_result(&mut self, response: Response, dml: bool) -> Result<ExecResult> {
+        match response {
+            Response::Result {
+                last_insert_id,
+                rows_affected,
+            } => Ok(ExecResult {
+                last_insert_id: i64::from_ne_bytes(last_insert_id.to_ne_bytes()),
+                rows_affected: if dml { rows_affected } else { 0 },
+            }),
+            other => Err(self.unexpected("RESULT", &other)),
+        }
+    }
+
+    /// Picks the parameter tuple schema for `count` parameters, probing the server once if
+    /// more than 255 need the 32-bit count.
+    async fn params_schema(&mut self, count: usize) -> Result<u8> {
+        if count <= 255 {
+            return Ok(0);
+        }
+        if count > u32::MAX as usize {
+            return Err(Error::InvalidInput(format!(
+                "{count} parameters is too many"
+            )));
+        }
+        if self.caps.params_schema1.is_none() {
+            let probe = Request::QuerySql {
+                db_id: 0,
+                sql: "SELECT ?",
+                params: vec![Value::Integer(1)].into(),
+                schema: 1,
+            };
+            let supported = match self.request(&probe, "capability probe").await {
+                Ok(Response::Rows(_)) => true,
+                Err(Error::Server(_)) => false,
+                Ok(other) => return Err(self.unexpected("ROWS", &other)),
+                Err(e) => return Err(e),
+            };
+            self.caps.params_schema1 = Some(supported);
+        }
+        if self.caps.params_schema1 == Some(true) {
+            Ok(1)
+        } else {
+            Err(Error::Unsupported(format!(
+                "{count} parameters: servers before dqlite 1.12 take at most 255"
+            )))
+        }
+    }
+
+    /// Fails unless the server returns RETURNING rows through QUERY (1.18.2 and later).
+    async fn require_returning(&mut self) -> Result<()> {
+        if self.caps.executor_1182.is_none() {
+            // From 1.18.2, EXEC_SQL spreads parameters over the statements; older servers
+            // bind them all to the first and fail with SQLITE_RANGE. Neither statement
+            // yields a row or changes anything.
+            let probe = Request::ExecSql {
+                db_id: 0,
+                sql: "SELECT ? WHERE 0; SELECT ? WHERE 0",
+                params: vec![Value::Integer(1), Value::Integer(2)].into(),
+                schema: 0,
+            };
+            let supported = match self.request(&probe, "capability probe").await {
+                Ok(Response::Result { .. }) => true,
+                Err(Error::Server(_)) => false,
+                Ok(other) => return Err(self.unexpected("RESULT", &other)),
+                Err(e) => return Err(e),
+            };
+            self.caps.executor_1182 = Some(supported);
+        }
+        if self.caps.executor_1182 == Some(true) {
+            Ok(())
+        } else {
+            Err(Error::Unsupported(
+                "RETURNING needs dqlite 1.18.2 or later: older servers either drop the rows \
+                 or do not replicate the write"
+                    .into(),
+            ))
+        }
+    }
+
+    /// Sends a request whose response is a single frame and decodes it. A FAILURE becomes
+    /// [`Error::Server`].
+    pub(crate) async fn request(&mut self, request: &Request<'_>, what: &str) -> Result<Response> {
+        self.recover().await?;
+        self.write_buf.clear();
+        encode(request, &mut self.write_buf)?;
+        self.state = State::Broken(CUT_OFF.into());
+        let timeout = self.request_timeout;
+        let outcome = tokio::time::timeout(timeout, async {
+            self.write_out().await?;
+            self.read_frame().await
+        })
+        .await;
+        let (header, body) = self.finish(outcome, what, timeout)?;
+        self.decode(&header, body)
+    }
+
+    /// Like [`request`](Self::request), for requests that may change data: a failure once
+    /// the request may have reached the server becomes [`Error::OutcomeUnknown`].
+    async fn request_write(&mut self, request: &Request<'_>) -> Result<Response> {
+        match self.request(request, "execute").await {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::OutcomeUnknown
+                ) && !matches!(e, Error::InvalidInput(_)) =>
+            {
+                Err(Error::OutcomeUnknown {
+                    source: Box::new(e),
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// Sends a QUERY or QUERY_SQL; the response frames are read by [`Rows`].
+    async fn start_query(&mut self, request: &Request<'_>) -> Result<()> {
+        self.recover().await?;
+        self.write_buf.clear();
+        encode(request, &mut self.write_buf)?;
+        self.state = State::Broken(CUT_OFF.into());
+        let timeout = self.request_timeout;
+        let outcome = tokio::time::timeout(timeout, self.write_out()).await;
+        self.finish(outcome, "query", timeout)?;
+        self.state = State::InQuery;
+        Ok(())
+    }
+
+    /// Reads the next frame of a result stream (state [`State::InQuery`]) within the
+    /// request timeout. The read is cancel-safe: a partial frame stays in the buffer.
+    pub(crate) async fn next_query_frame(&mut self) -> Result<Response> {
+        if self.state != State::InQuery {
+            return Err(Error::Closed {
+                reason: match &self.state {
+                    State::Broken(r) => r.clone(),
+                    _ => "the result stream is no longer active".into(),
+                },
+            });
+        }
+        let timeout = self.request_timeout;
+        let frame = match tokio::time::timeout(timeout, self.read_frame()).await {
+            Ok(Ok(frame)) => frame,
+            Ok(Err(e)) => {
+                self.state = State::Broken(e.to_string());
+                return Err(e);
+            }
+            Err(_) => {
+                let e = Error::Timeout {
+                    operation: format!("reading a result from {}", self.address),
+                    after: timeout,
+                };
+                self.state = State::Broken(e.to_string());
+                return Err(e);
+            }
+        };
+        let (header, body) = frame;
+        match self.decode(&header, body) {
+            Ok(Response::Rows(frame)) => Ok(Response::Rows(frame)),
+            Ok(other) => {
+                self.state = State::Broken("unexpected frame in a result stream".into());
+                Err(self.unexpected("ROWS", &other))
+            }
+            Err(e) => {
+                if self.state == State::InQuery {
+                    // A FAILURE ends the stream; the connection is in sync again.
+                    self.state = State::Ready;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Marks the end of a result stream (DONE seen).
+    pub(crate) fn end_query(&mut self) {
+        if self.state == State::InQuery {
+            self.state = State::Ready;
+        }
+    }
+
+    /// Marks a result stream as abandoned before its end.
+    pub(crate) fn abandon_query(&mut self) {
+        if self.state == State::InQuery {
+            self.state = State::NeedsDrain;
+        }
+    }
+
+    /// Breaks the connection for a protocol violation seen by the row decoder.
+    pub(crate) fn protocol_violation(&mut self, detail: String) -> Error {
+        self.state = State::Broken(format!("protocol error: {detail}"));
+        Error::Protocol {
+            address: self.address.to_string(),
+            detail,
+        }
+    }
+
+    /// Settles the state after a bounded network operation.
+    fn finish<T>(
+        &mut self,
+        outcome: std::result::Result<Result<T>, tokio::time::error::Elapsed>,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<T> {
+        match outcome {
+            Ok(Ok(value)) => {
+                self.state = State::Ready;
+                Ok(value)
+            }
+            Ok(Err(e)) => {
+                self.state = State::Broken(e.to_string());
+                Err(e)
+            }
+            Err(_) => {
+                let e = Error::Timeout {
+                    operation: format!("{what} on {}", self.address),
+                    after: timeout,
+                };
+                self.state = State::Broken(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// Decodes a frame; FAILURE becomes an error, and leadership errors break the
+    /// connection (the node closed our database and statements).
+    fn decode(&mut self, header: &Header, body: Bytes) -> Result<Response> {
+        let response = Response::decode(header, body).map_err(|e| {
+            let detail = e.to_string();
+            self.protocol_violation(detail)
+        })?;
+        if let Response::Failure { code, message } = response {
+            let error = ServerError {
+                code,
+                message: message.to_string(),
+            };
+            if error.is_not_leader() || error.is_leadership_lost() {
+                self.leadership_changed = true;
+                self.statements.clear();
+                self.state = State::Broken(format!("leadership changed: {error}"));
+            }
+            return Err(Error::Server(error));
+        }
+        Ok(response)
+    }
+
+    fn unexpected(&mut self, expected: &str, got: &Response) -> Error {
+        self.protocol_violation(format!("expected {expected}, got {}", got.name()))
+    }
+
+    async fn write_out(&mut self) -> Result<()> {
+        let address = &self.address;
+        self.stream
+            .write_all(&self.write_buf)
+            .await
+            .map_err(|source| Error::Io {
+                address: address.to_string(),
+                source,
+            })
+    }
+
+    /// Reads one whole frame. Cancel-safe: bytes read so far stay in `read_buf`.
+    async fn read_frame(&mut self) -> Result<(Header, Bytes)> {
+        let decoder = FrameDecoder::new(self.max_frame_len);
+        loop {
+            match decoder.decode(&mut self.read_buf) {
+                Ok(Some(frame)) => return Ok(frame),
+                Ok(None) => {}
+                Err(e) => return Err(self.protocol_violation(e.to_string())),
+            }
+            let needed = decoder
+                .needed(&self.read_buf)
+                .map_err(|e| self.protocol_violation(e.to_string()))?;
+            self.read_buf
+                .reserve(needed.saturating_sub(self.read_buf.len()).max(16 * 1024));
+            let n = self
+                .stream
+                .read_buf(&mut self.read_buf)
+                .await
+                .map_err(|source| Error::Io {
+                    address: self.address.to_string(),
+                    source,
+                })?;
+            if n == 0 {
+                return Err(Error::Io {
+                    address: self.address.to_string(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the node closed the connection",
+                    ),
+                });
+            }
+        }
+    }
+}
+
+fn encode(request: &Request<'_>, out: &mut BytesMut) -> Result<()> {
+    request
+        .encode(out)
+        .map_err(|e| Error::InvalidInput(e.to_string()))
+}
+
+/// The one statement of `sql`, trimmed of trailing whitespace and comments (so 1.11
+/// reports the right change count). Several statements are refused, as stdlib `sqlite3`
+/// does; empty text too.
+fn single_statement(sql: &str) -> Result<&str> {
+    let parts = sql::split_statements(sql);
+    match parts.as_slice() {
+        [one] => Ok(sql::trim_tail(one)),
+        [] => Err(Error::InvalidInput(
+            "the SQL text holds no statement".into(),
+        )),
+        _ => Err(Error::InvalidInput(
+            "the SQL text holds several statements; run them one at a time, or use \
+             execute_script"
+                .into(),
+        )),
+    }
+}

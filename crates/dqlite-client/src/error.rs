@@ -1,0 +1,389 @@
+//! The client's one error type, [`Error`], and its classification, [`ErrorKind`].
+
+use std::fmt;
+use std::time::Duration;
+
+/// A failure reported by the server: SQLite's extended result code (or a dqlite code) and
+/// its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerError {
+    /// The full code as the server sent it (extended SQLite code, or a dqlite code such as
+    /// 10250 "not leader").
+    pub code: u64,
+    /// The server's message.
+    pub message: String,
+}
+
+/// `SQLITE_IOERR_NOT_LEADER`: the node is not the leader; the request did not run.
+pub const NOT_LEADER: u64 = 10250;
+/// `SQLITE_IOERR_LEADERSHIP_LOST`: leadership was lost while the write replicated; it may
+/// or may not have been committed.
+pub const LEADERSHIP_LOST: u64 = 10506;
+/// Legacy not-leader code of old dqlite builds.
+pub const LEGACY_NOT_LEADER: u64 = 8202;
+/// Legacy leadership-lost code of old dqlite builds.
+pub const LEGACY_LEADERSHIP_LOST: u64 = 8458;
+
+impl ServerError {
+    /// SQLite's primary result code (the low 8 bits of [`code`](Self::code)).
+    pub fn primary_code(&self) -> u8 {
+        u8::try_from(self.code & 0xff).unwrap_or(u8::MAX)
+    }
+
+    /// The symbolic name of the code, as stdlib `sqlite3` reports it in
+    /// `sqlite_errorname` (for example `"SQLITE_CONSTRAINT_UNIQUE"`), or the primary code's
+    /// name for extended codes we do not know.
+    pub fn code_name(&self) -> &'static str {
+        code_name(self.code)
+    }
+
+    /// True for "not leader": the statement did not run, so retrying it on the leader is
+    /// safe.
+    pub fn is_not_leader(&self) -> bool {
+        matches!(self.code, NOT_LEADER | LEGACY_NOT_LEADER)
+            || (self.code == 12 && self.message.starts_with("no database opened"))
+    }
+
+    /// True for "leadership lost": a write may or may not have been committed.
+    pub fn is_leadership_lost(&self) -> bool {
+        matches!(self.code, LEADERSHIP_LOST | LEGACY_LEADERSHIP_LOST)
+    }
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}, code {})",
+            self.message,
+            self.code_name(),
+            self.code
+        )
+    }
+}
+
+/// What went wrong, coarsely: the classification callers (and the Python driver's
+/// exception mapping) branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A constraint failed (SQLITE_CONSTRAINT and its extended codes).
+    Constraint,
+    /// The database is locked by another connection (SQLITE_BUSY / SQLITE_LOCKED). Retry
+    /// the whole transaction later.
+    Busy,
+    /// The node is not the leader; nothing ran. Safe to retry on the leader.
+    NotLeader,
+    /// The statement may or may not have been applied: leadership was lost during a
+    /// write, or the connection failed after the request was sent.
+    OutcomeUnknown,
+    /// Any other SQL or server error (syntax, missing table, type mismatch...).
+    Sql,
+    /// The connection is closed or broken and cannot be used.
+    Closed,
+    /// A deadline passed.
+    Timeout,
+    /// The network failed (connect, read or write).
+    Transport,
+    /// The server sent something that violates the protocol.
+    Protocol,
+    /// No node of the cluster could be reached as leader.
+    NoLeader,
+    /// The caller's input cannot be sent (NUL in text, too many parameters, a statement
+    /// of another connection...). Nothing was sent.
+    InvalidInput,
+    /// The server is too old for what was asked.
+    Unsupported,
+    /// A bad configuration (address, TLS files).
+    Config,
+    /// A received value cannot be represented as asked (text that is not UTF-8).
+    InvalidData,
+}
+
+/// Every error of this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with a failure.
+    #[error("server error: {0}")]
+    Server(ServerError),
+    /// The request may have been applied, but its outcome is unknown: the connection failed
+    /// (or leadership was lost) after the request was sent. It was not retried.
+    #[error(
+        "outcome unknown: the statement may or may not have been applied ({source}); \
+         check the data before retrying"
+    )]
+    OutcomeUnknown {
+        /// What failed.
+        source: Box<Error>,
+    },
+    /// Reading from or writing to a node failed.
+    #[error("I/O error with {address}: {source}")]
+    Io {
+        /// The node's address.
+        address: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// An operation did not finish within its deadline.
+    #[error("{operation} timed out after {after:?}")]
+    Timeout {
+        /// What timed out, e.g. "query" or "connect to 127.0.0.1:9001".
+        operation: String,
+        /// The deadline that passed.
+        after: Duration,
+    },
+    /// The server sent bytes that break the protocol; the connection was closed.
+    #[error("protocol error from {address}: {detail}")]
+    Protocol {
+        /// The node's address.
+        address: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// No leader could be found.
+    #[error("no dqlite leader found (tried {tried}){}", last_error.as_ref().map(|e| format!("; last error: {e}")).unwrap_or_default())]
+    NoLeader {
+        /// The addresses probed, comma-separated.
+        tried: String,
+        /// The last error met while probing, if any.
+        last_error: Option<Box<Error>>,
+    },
+    /// The connection cannot be used any more.
+    #[error("connection closed: {reason}")]
+    Closed {
+        /// Why it was closed.
+        reason: String,
+    },
+    /// The input cannot be encoded or does not belong here; nothing was sent.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The server does not support what was asked.
+    #[error("not supported by this server: {0}")]
+    Unsupported(String),
+    /// A configuration problem.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// A received value cannot be represented as asked; the connection stays usable.
+    #[error("invalid data: {0}")]
+    InvalidData(String),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The error's classification.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Server(e) => {
+                if e.is_not_leader() {
+                    ErrorKind::NotLeader
+                } else if e.is_leadership_lost() {
+                    ErrorKind::OutcomeUnknown
+                } else {
+                    match e.primary_code() {
+                        19 => ErrorKind::Constraint,
+                        5 | 6 => ErrorKind::Busy,
+                        _ => ErrorKind::Sql,
+                    }
+                }
+            }
+            Error::OutcomeUnknown { .. } => ErrorKind::OutcomeUnknown,
+            Error::Io { .. } => ErrorKind::Transport,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Protocol { .. } => ErrorKind::Protocol,
+            Error::NoLeader { .. } => ErrorKind::NoLeader,
+            Error::Closed { .. } => ErrorKind::Closed,
+            Error::InvalidInput(_) => ErrorKind::InvalidInput,
+            Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::Config(_) => ErrorKind::Config,
+            Error::InvalidData(_) => ErrorKind::InvalidData,
+        }
+    }
+
+    /// The server's failure, if this error is (or wraps) one.
+    pub fn server_error(&self) -> Option<&ServerError> {
+        match self {
+            Error::Server(e) => Some(e),
+            Error::OutcomeUnknown { source } => source.server_error(),
+            _ => None,
+        }
+    }
+
+    /// True when the connection that returned this error must not be used again: transport
+    /// and protocol failures, timeouts, leadership changes.
+    pub fn is_fatal_to_connection(&self) -> bool {
+        matches!(
+            self.kind(),
+            ErrorKind::Transport
+                | ErrorKind::Protocol
+                | ErrorKind::Timeout
+                | ErrorKind::Closed
+                | ErrorKind::NotLeader
+                | ErrorKind::OutcomeUnknown
+        )
+    }
+}
+
+impl From<ServerError> for Error {
+    fn from(e: ServerError) -> Self {
+        Error::Server(e)
+    }
+}
+
+/// SQLite's name for a result code, extended codes included.
+pub fn code_name(code: u64) -> &'static str {
+    let exact = match code {
+        NOT_LEADER => Some("SQLITE_IOERR_NOT_LEADER"),
+        LEADERSHIP_LOST => Some("SQLITE_IOERR_LEADERSHIP_LOST"),
+        1002 => Some("DQLITE_NOTFOUND"),
+        1005 => Some("DQLITE_PARSE"),
+        // Extended codes (sqlite3.h).
+        261 => Some("SQLITE_BUSY_RECOVERY"),
+        517 => Some("SQLITE_BUSY_SNAPSHOT"),
+        773 => Some("SQLITE_BUSY_TIMEOUT"),
+        262 => Some("SQLITE_LOCKED_SHAREDCACHE"),
+        518 => Some("SQLITE_LOCKED_VTAB"),
+        264 => Some("SQLITE_READONLY_RECOVERY"),
+        520 => Some("SQLITE_READONLY_CANTLOCK"),
+        776 => Some("SQLITE_READONLY_ROLLBACK"),
+        1032 => Some("SQLITE_READONLY_DBMOVED"),
+        266 => Some("SQLITE_IOERR_READ"),
+        522 => Some("SQLITE_IOERR_SHORT_READ"),
+        778 => Some("SQLITE_IOERR_WRITE"),
+        1034 => Some("SQLITE_IOERR_FSYNC"),
+        3850 => Some("SQLITE_IOERR_NOMEM"),
+        267 => Some("SQLITE_CORRUPT_VTAB"),
+        270 => Some("SQLITE_CANTOPEN_NOTEMPDIR"),
+        275 => Some("SQLITE_CONSTRAINT_CHECK"),
+        531 => Some("SQLITE_CONSTRAINT_COMMITHOOK"),
+        787 => Some("SQLITE_CONSTRAINT_FOREIGNKEY"),
+        1043 => Some("SQLITE_CONSTRAINT_FUNCTION"),
+        1299 => Some("SQLITE_CONSTRAINT_NOTNULL"),
+        1555 => Some("SQLITE_CONSTRAINT_PRIMARYKEY"),
+        1811 => Some("SQLITE_CONSTRAINT_TRIGGER"),
+        2067 => Some("SQLITE_CONSTRAINT_UNIQUE"),
+        2323 => Some("SQLITE_CONSTRAINT_VTAB"),
+        2579 => Some("SQLITE_CONSTRAINT_ROWID"),
+        2835 => Some("SQLITE_CONSTRAINT_PINNED"),
+        3091 => Some("SQLITE_CONSTRAINT_DATATYPE"),
+        283 => Some("SQLITE_NOTICE_RECOVER_WAL"),
+        284 => Some("SQLITE_WARNING_AUTOINDEX"),
+        513 => Some("SQLITE_ERROR_RETRY"),
+        257 => Some("SQLITE_ERROR_MISSING_COLLSEQ"),
+        769 => Some("SQLITE_ERROR_SNAPSHOT"),
+        _ => None,
+    };
+    if let Some(name) = exact {
+        return name;
+    }
+    match code & 0xff {
+        0 => "SQLITE_OK",
+        1 => "SQLITE_ERROR",
+        2 => "SQLITE_INTERNAL",
+        3 => "SQLITE_PERM",
+        4 => "SQLITE_ABORT",
+        5 => "SQLITE_BUSY",
+        6 => "SQLITE_LOCKED",
+        7 => "SQLITE_NOMEM",
+        8 => "SQLITE_READONLY",
+        9 => "SQLITE_INTERRUPT",
+        10 => "SQLITE_IOERR",
+        11 => "SQLITE_CORRUPT",
+        12 => "SQLITE_NOTFOUND",
+        13 => "SQLITE_FULL",
+        14 => "SQLITE_CANTOPEN",
+        15 => "SQLITE_PROTOCOL",
+        16 => "SQLITE_EMPTY",
+        17 => "SQLITE_SCHEMA",
+        18 => "SQLITE_TOOBIG",
+        19 => "SQLITE_CONSTRAINT",
+        20 => "SQLITE_MISMATCH",
+        21 => "SQLITE_MISUSE",
+        22 => "SQLITE_NOLFS",
+        23 => "SQLITE_AUTH",
+        24 => "SQLITE_FORMAT",
+        25 => "SQLITE_RANGE",
+        26 => "SQLITE_NOTADB",
+        27 => "SQLITE_NOTICE",
+        28 => "SQLITE_WARNING",
+        100 => "SQLITE_ROW",
+        101 => "SQLITE_DONE",
+        _ => "SQLITE_UNKNOWN",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(code: u64, message: &str) -> Error {
+        Error::Server(ServerError {
+            code,
+            message: message.into(),
+        })
+    }
+
+    #[test]
+    fn leadership_codes_are_classified_by_full_code() {
+        assert_eq!(server(10250, "not leader").kind(), ErrorKind::NotLeader);
+        assert_eq!(server(8202, "not leader").kind(), ErrorKind::NotLeader);
+        assert_eq!(
+            server(10506, "leadership lost").kind(),
+            ErrorKind::OutcomeUnknown
+        );
+        assert_eq!(
+            server(8458, "disk I/O error").kind(),
+            ErrorKind::OutcomeUnknown
+        );
+        // Primary code 10 alone is not a leadership signal (reference §6).
+        assert_eq!(server(10, "leader exec failed").kind(), ErrorKind::Sql);
+        assert_eq!(
+            server(12, "no database opened").kind(),
+            ErrorKind::NotLeader
+        );
+        assert_eq!(
+            server(12, "no statement with the given id").kind(),
+            ErrorKind::Sql
+        );
+    }
+
+    #[test]
+    fn constraint_and_busy() {
+        assert_eq!(server(2067, "UNIQUE").kind(), ErrorKind::Constraint);
+        assert_eq!(server(1555, "PK").kind(), ErrorKind::Constraint);
+        assert_eq!(server(19, "c").kind(), ErrorKind::Constraint);
+        assert_eq!(server(5, "database is locked").kind(), ErrorKind::Busy);
+        assert_eq!(server(1, "syntax").kind(), ErrorKind::Sql);
+    }
+
+    #[test]
+    fn names_and_display() {
+        let e = ServerError {
+            code: 2067,
+            message: "UNIQUE constraint failed: t.a".into(),
+        };
+        assert_eq!(e.code_name(), "SQLITE_CONSTRAINT_UNIQUE");
+        assert_eq!(
+            Error::Server(e).to_string(),
+            "server error: UNIQUE constraint failed: t.a (SQLITE_CONSTRAINT_UNIQUE, code 2067)"
+        );
+        assert_eq!(code_name(10250), "SQLITE_IOERR_NOT_LEADER");
+        assert_eq!(code_name(1), "SQLITE_ERROR");
+        // Unknown extended code falls back to its primary code's name.
+        assert_eq!(code_name(19 | (99 << 8)), "SQLITE_CONSTRAINT");
+    }
+
+    #[test]
+    fn fatal_errors() {
+        assert!(server(10250, "not leader").is_fatal_to_connection());
+        assert!(!server(0, "empty statement").is_fatal_to_connection());
+        assert!(!server(2067, "unique").is_fatal_to_connection());
+        let wrapped = Error::OutcomeUnknown {
+            source: Box::new(server(10506, "leadership lost")),
+        };
+        assert_eq!(wrapped.server_error().map(|e| e.code), Some(10506));
+        assert!(wrapped.is_fatal_to_connection());
+    }
+}

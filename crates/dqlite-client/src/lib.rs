@@ -1,0 +1,72 @@
+//! A client for [dqlite](https://canonical.com/dqlite), Canonical's distributed SQLite:
+//! SQLite replicated with Raft, spoken to over dqlite's binary protocol.
+//!
+//! ```no_run
+//! use dqlite_client::{Cluster, Config, Value};
+//!
+//! # async fn demo() -> dqlite_client::Result<()> {
+//! let cluster = Cluster::new("127.0.0.1:9001,127.0.0.1:9002,127.0.0.1:9003".parse::<Config>()?);
+//! let mut conn = cluster.connect().await?;
+//! conn.execute("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v BLOB)", &[]).await?;
+//! conn.execute("INSERT INTO kv VALUES (?, ?)", &[Value::from("a"), Value::from(&b"1"[..])]).await?;
+//! let rows = conn.query_all("SELECT k, v FROM kv", &[]).await?;
+//! for row in &rows.rows {
+//!     println!("{:?}", row);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What it does
+//!
+//! * [`Cluster`] finds the leader (last known leader first, then every node in parallel,
+//!   redirects verified) and opens connections on it. [`Pool`] keeps a bounded set of them
+//!   and replaces those that broke or sit on a deposed leader.
+//! * [`Connection`] runs one request at a time (`&mut self` enforces it), with a deadline
+//!   on every network wait. A result is streamed frame by frame ([`Rows`]), so memory is
+//!   bounded by one frame, not by the result.
+//! * Retries happen only where they are safe: dialing, handshakes, and "not leader"
+//!   answers given before anything ran. A write whose outcome is unknown is reported as
+//!   [`Error::OutcomeUnknown`], never sent again.
+//! * Writes are always sent as EXEC, never as QUERY, and the client adapts to the server
+//!   version (1.11 to 1.18): see the protocol reference shipped with the project.
+//!
+//! # Cancellation
+//!
+//! Every future may be dropped at any await point. A connection whose request was cut off
+//! before its response was read is marked broken and refuses further use; a result stream
+//! dropped half-read is drained (INTERRUPT, then frames until EMPTY) before the next
+//! request. A broken connection is never reused by the pool.
+//!
+//! # Features
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `tls` | yes | TLS to the nodes, with rustls (ring provider) |
+//! | `blocking` | yes | [`blocking`], the same client without async |
+
+#![warn(missing_docs)]
+
+pub mod admin;
+#[cfg(feature = "blocking")]
+pub mod blocking;
+mod cluster;
+mod config;
+mod conn;
+mod error;
+mod pool;
+mod rows;
+pub mod sql;
+#[cfg(feature = "tls")]
+mod tls;
+mod transport;
+
+pub use cluster::{Cluster, FileNodeStore, MemoryNodeStore, NodeInfo, NodeStore, Role};
+pub use config::{Address, Config, DEFAULT_MAX_FRAME_LEN, Timeouts};
+pub use conn::{Connection, ExecResult, Statement};
+pub use dqlite_wire::{Value, ValueRef};
+pub use error::{Error, ErrorKind, Result, ServerError, code_name};
+pub use pool::{Pool, PoolOptions, PooledConnection};
+pub use rows::{QueryResult, Row, Rows};
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;

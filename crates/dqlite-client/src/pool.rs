@@ -1,0 +1,408 @@
+//! A bounded, leader-aware connection pool.
+//!
+//! Every pooled connection points at the leader. A connection that saw a transport,
+//! protocol or leadership error is discarded, never handed out again; a leadership change
+//! seen on any connection retires every idle connection of the old generation at once.
+//! Idle connections are closed after [`PoolOptions::idle_timeout`], and every connection
+//! after [`PoolOptions::max_lifetime`].
+
+use std::collections::VecDeque;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::cluster::Cluster;
+use crate::conn::{Connection, ExecResult};
+use crate::error::{Error, ErrorKind, Result};
+use crate::rows::QueryResult;
+use dqlite_wire::Value;
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PoolOptions {
+    /// Most connections open at once (in use plus idle). Default 10.
+    pub max_size: usize,
+    /// How long [`Pool::get`] waits for a free connection. Default 30 s.
+    pub acquire_timeout: Duration,
+    /// Idle connections older than this are closed. Default 10 minutes.
+    pub idle_timeout: Option<Duration>,
+    /// Connections older than this are closed when returned. Default 30 minutes.
+    pub max_lifetime: Option<Duration>,
+    /// Check an idle connection with a round trip before handing it out. Costs one round
+    /// trip per checkout; off by default (broken connections are already discarded).
+    pub test_on_checkout: bool,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_size: 10,
+            acquire_timeout: Duration::from_secs(30),
+            idle_timeout: Some(Duration::from_secs(600)),
+            max_lifetime: Some(Duration::from_secs(1800)),
+            test_on_checkout: false,
+        }
+    }
+}
+
+impl PoolOptions {
+    /// Sets [`max_size`](Self::max_size).
+    pub fn max_size(mut self, n: usize) -> Self {
+        self.max_size = n.max(1);
+        self
+    }
+
+    /// Sets [`acquire_timeout`](Self::acquire_timeout).
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`max_lifetime`](Self::max_lifetime).
+    pub fn max_lifetime(mut self, lifetime: Option<Duration>) -> Self {
+        self.max_lifetime = lifetime;
+        self
+    }
+
+    /// Sets [`test_on_checkout`](Self::test_on_checkout).
+    pub fn test_on_checkout(mut self, yes: bool) -> Self {
+        self.test_on_checkout = yes;
+        self
+    }
+}
+
+/// A pool of connections to the leader of one cluster. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    inner: Arc<PoolInner>,
+}
+
+#[derive(Debug)]
+struct PoolInner {
+    cluster: Cluster,
+    options: PoolOptions,
+    permits: Arc<Semaphore>,
+    idle: Mutex<VecDeque<Idle>>,
+    /// Bumped on every leadership change seen; connections of older generations are
+    /// closed instead of reused.
+    generation: AtomicU64,
+    open: AtomicUsize,
+}
+
+#[derive(Debug)]
+struct Idle {
+    conn: Connection,
+    meta: Meta,
+    since: Instant,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    created: Instant,
+    generation: u64,
+}
+
+/// Numbers that describe a pool right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Connections open (in use plus idle).
+    pub open: usize,
+    /// Idle connections.
+    pub idle: usize,
+    /// Connections that could still be handed out without waiting.
+    pub available: usize,
+}
+
+impl Pool {
+    /// A pool over `cluster`. Connections are opened on demand. When called inside a
+    /// tokio runtime, a background task closes idle connections past their timeout.
+    pub fn new(cluster: Cluster, options: PoolOptions) -> Self {
+        let inner = Arc::new(PoolInner {
+            permits: Arc::new(Semaphore::new(options.max_size.max(1))),
+            idle: Mutex::new(VecDeque::new()),
+            generation: AtomicU64::new(0),
+            open: AtomicUsize::new(0),
+            cluster,
+            options,
+        });
+        if let (Ok(handle), Some(period)) = (
+            tokio::runtime::Handle::try_current(),
+            inner.options.idle_timeout,
+        ) {
+            handle.spawn(reap_idle(Arc::downgrade(&inner), period));
+        }
+        Pool { inner }
+    }
+
+    /// The cluster this pool connects to.
+    pub fn cluster(&self) -> &Cluster {
+        &self.inner.cluster
+    }
+
+    /// A connection to the leader: an idle one when there is a usable one, else a new one.
+    /// Waits at most [`PoolOptions::acquire_timeout`] for a free slot. Cancel-safe: a
+    /// dropped `get` loses no slot.
+    pub async fn get(&self) -> Result<PooledConnection> {
+        let timeout = self.inner.options.acquire_timeout;
+        match tokio::time::timeout(timeout, self.get_inner()).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout {
+                operation: "waiting for a pooled connection".into(),
+                after: timeout,
+            }),
+        }
+    }
+
+    async fn get_inner(&self) -> Result<PooledConnection> {
+        let permit = Arc::clone(&self.inner.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Closed {
+                reason: "the pool is closed".into(),
+            })?;
+        while let Some((mut conn, meta)) = self.inner.pop_idle() {
+            if self.inner.options.test_on_checkout && conn.ping().await.is_err() {
+                self.inner.discard(conn);
+                continue;
+            }
+            return Ok(self.wrap(conn, meta, permit));
+        }
+        let conn = self.inner.cluster.connect().await?;
+        self.inner.open.fetch_add(1, Ordering::Relaxed);
+        let meta = Meta {
+            created: Instant::now(),
+            generation: self.inner.generation.load(Ordering::Acquire),
+        };
+        Ok(self.wrap(conn, meta, permit))
+    }
+
+    fn wrap(&self, conn: Connection, meta: Meta, permit: OwnedSemaphorePermit) -> PooledConnection {
+        PooledConnection {
+            conn: Some(conn),
+            meta,
+            pool: Arc::clone(&self.inner),
+            permit: Some(permit),
+        }
+    }
+
+    /// Runs one statement that returns no rows on a pooled connection.
+    ///
+    /// If the node answers "not leader" (nothing ran), the statement is sent again on the
+    /// new leader, within the connect deadline. Any other failure is returned as is; a
+    /// write whose outcome is unknown is returned as [`Error::OutcomeUnknown`].
+    pub async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecResult> {
+        let deadline = Instant::now() + self.inner.cluster.config().timeouts.connect;
+        loop {
+            let mut conn = self.get().await?;
+            match conn.execute(sql, params).await {
+                Err(e) if e.kind() == ErrorKind::NotLeader && Instant::now() < deadline => {
+                    self.inner.cluster.forget_leader();
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Runs a query on a pooled connection and collects every row. Retried on the new
+    /// leader after "not leader", like [`execute`](Self::execute).
+    pub async fn query_all(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
+        let deadline = Instant::now() + self.inner.cluster.config().timeouts.connect;
+        loop {
+            let mut conn = self.get().await?;
+            match conn.query_all(sql, params).await {
+                Err(e) if e.kind() == ErrorKind::NotLeader && Instant::now() < deadline => {
+                    self.inner.cluster.forget_leader();
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Closes every idle connection now (for example after the application noticed a
+    /// failover). Connections in use are closed when returned.
+    pub fn retire_all(&self) {
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        let drained: Vec<Idle> = match self.inner.idle.lock() {
+            Ok(mut idle) => idle.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        for idle in drained {
+            self.inner.discard(idle.conn);
+        }
+    }
+
+    /// Closes the pool: idle connections now, the others when returned; further `get`s
+    /// fail.
+    pub fn close(&self) {
+        self.inner.permits.close();
+        self.retire_all();
+    }
+
+    /// The pool's current numbers.
+    pub fn stats(&self) -> PoolStats {
+        PoolStats {
+            open: self.inner.open.load(Ordering::Relaxed),
+            idle: self.inner.idle.lock().map(|i| i.len()).unwrap_or(0),
+            available: self.inner.permits.available_permits(),
+        }
+    }
+}
+
+impl PoolInner {
+    /// The most recently returned usable idle connection, closing stale ones on the way.
+    fn pop_idle(&self) -> Option<(Connection, Meta)> {
+        let generation = self.generation.load(Ordering::Acquire);
+        loop {
+            let idle = self.idle.lock().ok()?.pop_back()?;
+            if idle.meta.generation == generation && !self.expired(&idle.meta, idle.since) {
+                return Some((idle.conn, idle.meta));
+            }
+            self.discard(idle.conn);
+        }
+    }
+
+    fn expired(&self, meta: &Meta, idle_since: Instant) -> bool {
+        let now = Instant::now();
+        self.options
+            .max_lifetime
+            .is_some_and(|max| now.duration_since(meta.created) >= max)
+            || self
+                .options
+                .idle_timeout
+                .is_some_and(|max| now.duration_since(idle_since) >= max)
+    }
+
+    fn discard(&self, conn: Connection) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+        drop(conn);
+    }
+
+    /// Takes a connection back: kept when it is healthy and current, closed otherwise.
+    fn give_back(&self, conn: Connection, meta: Meta) {
+        if conn.saw_leadership_change() {
+            // Every connection to the old leader is now useless.
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        let current = self.generation.load(Ordering::Acquire);
+        if !conn.is_reusable()
+            || meta.generation != current
+            || self.permits.is_closed()
+            || self.expired(&meta, Instant::now())
+        {
+            self.discard(conn);
+            return;
+        }
+        match self.idle.lock() {
+            Ok(mut idle) => idle.push_back(Idle {
+                conn,
+                meta,
+                since: Instant::now(),
+            }),
+            Err(_) => self.discard(conn),
+        }
+    }
+}
+
+async fn reap_idle(pool: Weak<PoolInner>, idle_timeout: Duration) {
+    let period = (idle_timeout / 2).max(Duration::from_millis(100));
+    loop {
+        tokio::time::sleep(period).await;
+        let Some(pool) = pool.upgrade() else { return };
+        let stale: Vec<Idle> = match pool.idle.lock() {
+            Ok(mut idle) => {
+                let (stale, keep): (Vec<Idle>, Vec<Idle>) =
+                    idle.drain(..).partition(|i| pool.expired(&i.meta, i.since));
+                idle.extend(keep);
+                stale
+            }
+            Err(_) => return,
+        };
+        for idle in stale {
+            pool.discard(idle.conn);
+        }
+    }
+}
+
+/// A connection checked out of a [`Pool`]; returns to it when dropped.
+///
+/// Dereferences to [`Connection`]. A connection dropped in the middle of a result stream
+/// is drained in the background before it is reused (or closed if that fails).
+#[derive(Debug)]
+pub struct PooledConnection {
+    conn: Option<Connection>,
+    meta: Meta,
+    pool: Arc<PoolInner>,
+    /// Held until the connection is back in the pool (or closed).
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl PooledConnection {
+    /// Takes the connection out of the pool for good: the pool opens another in its place.
+    pub fn detach(mut self) -> Option<Connection> {
+        self.pool.open.fetch_sub(1, Ordering::Relaxed);
+        self.conn.take()
+    }
+}
+
+impl Deref for PooledConnection {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        // `conn` is only `None` after `detach` or `drop`, which consume the value.
+        match &self.conn {
+            Some(conn) => conn,
+            None => unreachable_connection(),
+        }
+    }
+}
+
+impl DerefMut for PooledConnection {
+    fn deref_mut(&mut self) -> &mut Connection {
+        match &mut self.conn {
+            Some(conn) => conn,
+            None => unreachable_connection(),
+        }
+    }
+}
+
+#[allow(clippy::panic)] // Unreachable: the field is only emptied by consuming methods.
+fn unreachable_connection() -> ! {
+    panic!("PooledConnection used after its connection was taken")
+}
+
+impl Drop for PooledConnection {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        let meta = self.meta;
+        if conn.needs_drain() {
+            // Finish the abandoned result off the caller's path, then pool it. The permit
+            // moves along, so the pool does not over-commit meanwhile.
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                let pool = Arc::clone(&self.pool);
+                let permit = self.permit.take();
+                let mut conn = conn;
+                handle.spawn(async move {
+                    let _permit = permit;
+                    if conn.recover().await.is_ok() {
+                        pool.give_back(conn, meta);
+                    } else {
+                        pool.discard(conn);
+                    }
+                });
+                return;
+            }
+        }
+        self.pool.give_back(conn, meta);
+    }
+}

@@ -1,0 +1,245 @@
+//! Query results: a stream read frame by frame, and rows.
+
+use std::ops::DerefMut;
+
+use dqlite_wire::{Response, RowsFrame, Value, ValueRef};
+
+use crate::conn::Connection;
+use crate::error::{Error, Result};
+
+/// One row, with owned values in column order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    values: Vec<Value>,
+}
+
+impl Row {
+    /// Builds a row from a borrowed wire row. Fails (without harming the connection) on
+    /// text that is not UTF-8.
+    pub(crate) fn from_wire(row: dqlite_wire::RowRef<'_>) -> Result<Row> {
+        let mut values = Vec::with_capacity(row.len());
+        for (index, value) in row.values().enumerate() {
+            values.push(owned(value, index)?);
+        }
+        Ok(Row { values })
+    }
+
+    /// The values, in column order.
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// The value of column `index`.
+    pub fn get(&self, index: usize) -> Option<&Value> {
+        self.values.get(index)
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True for a row without values.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Takes the values out.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+}
+
+fn owned(value: ValueRef<'_>, index: usize) -> Result<Value> {
+    value.to_owned().map_err(|_| {
+        Error::InvalidData(format!(
+            "the text in column {} is not valid UTF-8; read it as a blob (CAST(x AS BLOB))",
+            index + 1
+        ))
+    })
+}
+
+/// A whole result, collected.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryResult {
+    /// Column names, in order (names may repeat).
+    pub columns: Vec<String>,
+    /// The rows.
+    pub rows: Vec<Row>,
+}
+
+/// A result being read. Frames are read from the connection as rows are consumed, so
+/// memory holds one frame at a time, whatever the size of the result.
+///
+/// `C` is how the connection is held: `&mut Connection`, a pooled connection, or an owned
+/// one. Dropping `Rows` before the end is safe: the connection drains the rest (INTERRUPT,
+/// then frames until EMPTY) before its next request.
+#[derive(Debug)]
+pub struct Rows<C: DerefMut<Target = Connection>> {
+    conn: C,
+    columns: Vec<String>,
+    frame: Option<RowsFrame>,
+    /// Rows of `frame` already returned.
+    taken: usize,
+    done: bool,
+}
+
+impl<C: DerefMut<Target = Connection>> Rows<C> {
+    /// Reads the first frame of a result whose request was just sent.
+    pub(crate) async fn start(conn: C) -> Result<Rows<C>> {
+        let mut rows = Rows {
+            conn,
+            columns: Vec::new(),
+            frame: None,
+            taken: 0,
+            done: false,
+        };
+        let frame = rows.read_frame().await?;
+        rows.columns = frame.column_names().map(str::to_owned).collect();
+        rows.accept(frame)?;
+        Ok(rows)
+    }
+
+    /// A result with no columns and no rows (a statement that returns nothing).
+    pub(crate) fn empty(conn: C) -> Rows<C> {
+        Rows {
+            conn,
+            columns: Vec::new(),
+            frame: None,
+            taken: 0,
+            done: true,
+        }
+    }
+
+    /// Column names, in order.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// True once every frame of the result was read.
+    pub fn is_done(&self) -> bool {
+        self.done && self.frame.is_none()
+    }
+
+    /// The next row, reading the next frame from the network when needed; `None` at the
+    /// end of the result.
+    pub async fn next(&mut self) -> Result<Option<Row>> {
+        loop {
+            if let Some(frame) = &self.frame {
+                if let Some(row) = frame.rows().nth(self.taken) {
+                    self.taken += 1;
+                    return Row::from_wire(row).map(Some);
+                }
+                self.frame = None;
+            }
+            if self.done {
+                return Ok(None);
+            }
+            let frame = self.read_frame().await?;
+            self.accept(frame)?;
+        }
+    }
+
+    /// The next whole frame of rows, for callers that convert values straight from the
+    /// frame's buffer (the Python driver does). `None` at the end of the result.
+    ///
+    /// Fails if rows of the current frame were already taken with [`next`](Self::next).
+    pub async fn next_frame(&mut self) -> Result<Option<RowsFrame>> {
+        if let Some(frame) = self.frame.take() {
+            if self.taken == 0 {
+                return Ok(Some(frame));
+            }
+            if self.taken < frame.row_count() {
+                self.frame = Some(frame);
+                return Err(Error::InvalidInput(
+                    "next_frame after next: rows of the current frame were already taken".into(),
+                ));
+            }
+        }
+        if self.done {
+            return Ok(None);
+        }
+        let frame = self.read_frame().await?;
+        self.accept(frame)?;
+        Ok(self.frame.take())
+    }
+
+    /// Reads every remaining row.
+    pub async fn collect_all(mut self) -> Result<QueryResult> {
+        let mut rows = Vec::new();
+        while let Some(row) = self.next().await? {
+            rows.push(row);
+        }
+        Ok(QueryResult {
+            columns: std::mem::take(&mut self.columns),
+            rows,
+        })
+    }
+
+    /// Turns the result into a [`futures_core::Stream`] of rows.
+    pub fn into_stream(self) -> impl futures_core::Stream<Item = Result<Row>> {
+        futures_util::stream::unfold(self, |mut rows| async move {
+            match rows.next().await {
+                Ok(Some(row)) => Some((Ok(row), rows)),
+                Ok(None) => None,
+                Err(e) => {
+                    // One error ends the stream.
+                    rows.done = true;
+                    rows.frame = None;
+                    Some((Err(e), rows))
+                }
+            }
+        })
+    }
+
+    async fn read_frame(&mut self) -> Result<RowsFrame> {
+        match self.conn.next_query_frame().await {
+            Ok(Response::Rows(frame)) => Ok(frame),
+            Ok(other) => Err(self
+                .conn
+                .protocol_violation(format!("expected ROWS, got {}", other.name()))),
+            Err(e) => {
+                // A FAILURE ends the stream (the connection is in sync again); anything
+                // else broke the connection.
+                self.done = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// Checks a frame against the result so far and makes it current.
+    fn accept(&mut self, frame: RowsFrame) -> Result<()> {
+        if frame.column_count() != self.columns.len() {
+            self.done = true;
+            return Err(self.conn.protocol_violation(format!(
+                "a continuation frame has {} columns, the result has {}",
+                frame.column_count(),
+                self.columns.len()
+            )));
+        }
+        if frame.is_done() {
+            self.done = true;
+            self.conn.end_query();
+        } else if frame.row_count() == 0 {
+            // The column names alone fill a page: the server would repeat this frame
+            // forever (protocol reference section 4.5).
+            self.done = true;
+            return Err(self.conn.protocol_violation(
+                "an empty PART frame: the server cannot make progress on this result \
+                 (too many or too long column names)"
+                    .into(),
+            ));
+        }
+        self.frame = Some(frame);
+        self.taken = 0;
+        Ok(())
+    }
+}
+
+impl<C: DerefMut<Target = Connection>> Drop for Rows<C> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.conn.abandon_query();
+        }
+    }
+}

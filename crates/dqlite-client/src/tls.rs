@@ -1,0 +1,141 @@
+//! TLS to the nodes, with rustls (ring provider).
+//!
+//! dqlite clusters usually share one self-signed certificate that is both the CA and every
+//! node's identity (go-dqlite's `--cert/--key`). Give that certificate as the CA, and the
+//! same certificate and key as the client identity when the nodes ask for one. The name
+//! checked against the node's certificate is the host part of the node's address (an IP
+//! address must appear as an IP SAN), unless [`TlsConfig::server_name`] sets another.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::RootCertStore;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::error::{Error, Result};
+
+/// How to talk TLS to the nodes.
+#[derive(Clone)]
+pub struct TlsConfig {
+    connector: TlsConnector,
+    server_name: Option<ServerName<'static>>,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsConfig {
+    /// Trusts the certificates in the PEM file `ca` and, when `identity` is given,
+    /// presents that certificate chain and key (PEM files) to the nodes.
+    pub fn from_pem_files(ca: &Path, identity: Option<(&Path, &Path)>) -> Result<Self> {
+        let mut roots = RootCertStore::empty();
+        let certs = read_certs(ca)?;
+        let (added, _ignored) = roots.add_parsable_certificates(certs);
+        if added == 0 {
+            return Err(Error::Config(format!(
+                "{}: no usable CA certificate",
+                ca.display()
+            )));
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Config(format!("TLS: {e}")))?
+            .with_root_certificates(roots);
+        let config = match identity {
+            Some((cert, key)) => {
+                let chain = read_certs(cert)?;
+                let key = PrivateKeyDer::from_pem_file(key)
+                    .map_err(|e| Error::Config(format!("{}: {e}", key.display())))?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| Error::Config(format!("TLS client identity: {e}")))?
+            }
+            None => builder.with_no_client_auth(),
+        };
+        Ok(TlsConfig {
+            connector: TlsConnector::from(Arc::new(config)),
+            server_name: None,
+        })
+    }
+
+    /// Checks every node's certificate against this name instead of the address's host.
+    pub fn server_name(mut self, name: &str) -> Result<Self> {
+        let name = ServerName::try_from(name.to_owned())
+            .map_err(|e| Error::Config(format!("TLS server name {name:?}: {e}")))?;
+        self.server_name = Some(name);
+        Ok(self)
+    }
+
+    pub(crate) async fn wrap(
+        &self,
+        tcp: TcpStream,
+        hostport: &str,
+    ) -> std::io::Result<TlsStream<TcpStream>> {
+        let name = match &self.server_name {
+            Some(name) => name.clone(),
+            None => host_name(hostport)?,
+        };
+        self.connector.connect(name, tcp).await
+    }
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|iter| iter.collect::<std::result::Result<Vec<_>, _>>())
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(Error::Config(format!(
+            "{}: no PEM certificate found",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+/// The host part of `host:port` / `[v6]:port` as a TLS server name.
+fn host_name(hostport: &str) -> std::io::Result<ServerName<'static>> {
+    let host = hostport
+        .rsplit_once(':')
+        .map_or(hostport, |(host, _)| host)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    ServerName::try_from(host.to_owned())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_from_addresses() {
+        assert_eq!(
+            host_name("127.0.0.1:9001").unwrap(),
+            ServerName::try_from("127.0.0.1").unwrap()
+        );
+        assert_eq!(
+            host_name("[::1]:9001").unwrap(),
+            ServerName::try_from("::1").unwrap()
+        );
+        assert_eq!(
+            host_name("db.example:9001").unwrap(),
+            ServerName::try_from("db.example").unwrap()
+        );
+    }
+
+    #[test]
+    fn missing_files_are_config_errors() {
+        let err = TlsConfig::from_pem_files(Path::new("/nonexistent/ca.pem"), None).unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err}");
+    }
+}

@@ -1,0 +1,134 @@
+//! Byte streams to a node: TCP (with `TCP_NODELAY` and keepalive), Unix sockets, abstract
+//! Unix sockets, and TLS over TCP.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpStream, UnixStream};
+
+use crate::config::{Address, Config};
+use crate::error::{Error, Result};
+
+/// An open byte stream to one node.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// Opens a stream to `address` within the configured dial timeout.
+pub(crate) async fn dial(address: &Address, config: &Config) -> Result<Stream> {
+    let timeout = config.timeouts.dial;
+    let connecting = dial_inner(address, config);
+    match tokio::time::timeout(timeout, connecting).await {
+        Ok(result) => result.map_err(|source| Error::Io {
+            address: address.to_string(),
+            source,
+        }),
+        Err(_) => Err(Error::Timeout {
+            operation: format!("connect to {address}"),
+            after: timeout,
+        }),
+    }
+}
+
+async fn dial_inner(address: &Address, config: &Config) -> io::Result<Stream> {
+    match address {
+        Address::Tcp(hostport) => {
+            let tcp = TcpStream::connect(hostport.as_str()).await?;
+            tcp.set_nodelay(true)?;
+            if let Some(idle) = config.tcp_keepalive {
+                set_keepalive(&tcp, idle)?;
+            }
+            #[cfg(feature = "tls")]
+            if let Some(tls) = &config.tls {
+                return tls
+                    .wrap(tcp, hostport)
+                    .await
+                    .map(|s| Stream::Tls(Box::new(s)));
+            }
+            Ok(Stream::Tcp(tcp))
+        }
+        Address::Unix(path) => Ok(Stream::Unix(UnixStream::connect(path).await?)),
+        Address::Abstract(name) => connect_abstract(name),
+    }
+}
+
+fn set_keepalive(tcp: &TcpStream, idle: Duration) -> io::Result<()> {
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(idle)
+        .with_interval(Duration::from_secs(5))
+        .with_retries(3);
+    socket2::SockRef::from(tcp).set_tcp_keepalive(&keepalive)
+}
+
+#[cfg(target_os = "linux")]
+fn connect_abstract(name: &str) -> io::Result<Stream> {
+    use std::os::linux::net::SocketAddrExt;
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+    // Connecting to a local socket completes at once; it does not block on the network.
+    let std_stream = std::os::unix::net::UnixStream::connect_addr(&addr)?;
+    std_stream.set_nonblocking(true)?;
+    Ok(Stream::Unix(UnixStream::from_std(std_stream)?))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn connect_abstract(_name: &str) -> io::Result<Stream> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "abstract Unix sockets exist only on Linux",
+    ))
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Stream::Unix(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
