@@ -1,0 +1,89 @@
+"""The PEP 249 exception hierarchy.
+
+Every exception a driver call raises is one of these classes. Errors that come from the
+server carry SQLite's extended result code in ``sqlite_errorcode`` and its symbolic name in
+``sqlite_errorname``, as stdlib :mod:`sqlite3` does; ``code`` is the same number, kept for
+code written against the pure-Python ``dqlite-dbapi`` package.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DataError",
+    "DatabaseError",
+    "Error",
+    "IntegrityError",
+    "InterfaceError",
+    "InternalError",
+    "NotSupportedError",
+    "OperationalError",
+    "ProgrammingError",
+    "Warning",
+]
+
+
+class Warning(Exception):  # noqa: A001 - the name is fixed by PEP 249
+    """Important warnings, such as data truncation while inserting."""
+
+
+class Error(Exception):
+    """Base class of every error this driver raises (PEP 249)."""
+
+    sqlite_errorcode: int | None
+    """SQLite's extended result code, or ``None`` when the error did not come from SQL."""
+
+    sqlite_errorname: str | None
+    """Symbolic name of ``sqlite_errorcode`` (for example ``"SQLITE_CONSTRAINT_UNIQUE"``)."""
+
+    def __init__(
+        self,
+        message: object = "",
+        code: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.sqlite_errorcode = code
+        self.sqlite_errorname = name
+
+    @property
+    def code(self) -> int | None:
+        """The server's error code; an alias of ``sqlite_errorcode``."""
+        return self.sqlite_errorcode
+
+    def __repr__(self) -> str:
+        message = self.args[0] if self.args else ""
+        if self.sqlite_errorcode is None:
+            return f"{type(self).__name__}({message!r})"
+        return f"{type(self).__name__}({message!r}, code={self.sqlite_errorcode})"
+
+
+class InterfaceError(Error):
+    """Misuse of the driver itself: a closed connection or cursor, a bad argument."""
+
+
+class DatabaseError(Error):
+    """Errors related to the database."""
+
+
+class DataError(DatabaseError):
+    """A value cannot be stored or sent: out of range, or not representable."""
+
+
+class OperationalError(DatabaseError):
+    """The database's operation failed: lost leader, transport error, busy, timeout."""
+
+
+class IntegrityError(DatabaseError):
+    """A constraint was violated (UNIQUE, NOT NULL, FOREIGN KEY, CHECK, PRIMARY KEY)."""
+
+
+class InternalError(DatabaseError):
+    """The database reports an internal error (SQLITE_INTERNAL and its family)."""
+
+
+class ProgrammingError(DatabaseError):
+    """The SQL is wrong: syntax error, unknown table, wrong number of parameters."""
+
+
+class NotSupportedError(DatabaseError):
+    """The operation is not supported by dqlite or by this driver."""

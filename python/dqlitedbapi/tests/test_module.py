@@ -1,0 +1,54 @@
+"""Module-level PEP 249 attributes and the exception hierarchy."""
+
+from __future__ import annotations
+
+import pytest
+
+import dqlitedbapi
+
+
+def test_pep249_globals() -> None:
+    assert dqlitedbapi.apilevel == "2.0"
+    assert dqlitedbapi.threadsafety == 2
+    assert dqlitedbapi.paramstyle == "qmark"
+
+
+def test_native_core_is_loaded() -> None:
+    assert dqlitedbapi.PROTOCOL_VERSION == 1
+    assert dqlitedbapi.__version__.count(".") == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "parent"),
+    [
+        ("Warning", "Exception"),
+        ("Error", "Exception"),
+        ("InterfaceError", "Error"),
+        ("DatabaseError", "Error"),
+        ("DataError", "DatabaseError"),
+        ("OperationalError", "DatabaseError"),
+        ("IntegrityError", "DatabaseError"),
+        ("InternalError", "DatabaseError"),
+        ("ProgrammingError", "DatabaseError"),
+        ("NotSupportedError", "DatabaseError"),
+    ],
+)
+def test_exception_hierarchy(name: str, parent: str) -> None:
+    cls = getattr(dqlitedbapi, name)
+    base = Exception if parent == "Exception" else getattr(dqlitedbapi, parent)
+    assert cls.__bases__ == (base,)
+    assert cls.__module__ == "dqlitedbapi.exceptions"
+
+
+def test_error_carries_sqlite_code() -> None:
+    err = dqlitedbapi.IntegrityError(
+        "UNIQUE constraint failed: t.a", 2067, "SQLITE_CONSTRAINT_UNIQUE"
+    )
+    assert err.sqlite_errorcode == 2067
+    assert err.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE"
+    assert err.code == 2067
+    assert repr(err) == "IntegrityError('UNIQUE constraint failed: t.a', code=2067)"
+    assert str(err) == "UNIQUE constraint failed: t.a"
+    plain = dqlitedbapi.InterfaceError("cursor is closed")
+    assert plain.sqlite_errorcode is None
+    assert repr(plain) == "InterfaceError('cursor is closed')"
