@@ -1,6 +1,7 @@
 //! One connection to one dqlite node.
 
 use std::collections::HashSet;
+use std::ops::DerefMut;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -303,24 +304,35 @@ impl Connection {
     /// Dropping the returned [`Rows`] early is safe: the rest is drained before the next
     /// request.
     pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows<&mut Connection>> {
+        Connection::query_owned(self, sql, params).await
+    }
+
+    /// Like [`query`](Self::query), with the connection held through `conn`: an owned
+    /// guard (`tokio::sync::OwnedMutexGuard`), a box or a pooled connection, so that the
+    /// returned [`Rows`] can be kept without borrowing a local (the Python driver keeps a
+    /// result open between calls this way).
+    pub async fn query_owned<C>(mut conn: C, sql: &str, params: &[Value]) -> Result<Rows<C>>
+    where
+        C: DerefMut<Target = Connection>,
+    {
         let text = single_statement(sql)?;
         match sql::classify(text) {
             StatementKind::Query => {}
-            StatementKind::WriteReturning => self.require_returning().await?,
+            StatementKind::WriteReturning => conn.require_returning().await?,
             _ => {
-                self.execute(text, params).await?;
-                return Ok(Rows::empty(self));
+                conn.execute(text, params).await?;
+                return Ok(Rows::empty(conn));
             }
         }
-        let schema = self.params_schema(params.len()).await?;
+        let schema = conn.params_schema(params.len()).await?;
         let request = Request::QuerySql {
             db_id: 0,
             sql: text,
             params: params.into(),
             schema,
         };
-        self.start_query(&request).await?;
-        Rows::start(self).await
+        conn.start_query(&request).await?;
+        Rows::start(conn).await
     }
 
     /// Runs a query and collects every row.
