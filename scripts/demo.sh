@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The main job: installs what is missing, starts a local 3-node dqlite cluster with the
+# project's test kit, and runs the quickstarts against it (the codec's raw round trip, the
+# Rust client, and the Python driver when it is built). The cluster is stopped on exit.
+# Usage (as root on Debian): bash scripts/demo.sh   (DQLITE_SERVER_VERSION=1.18 for 1.18)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+export CARGO_TERM_COLOR=never
+cargo build -q -p dqlite-testkit --bin dqlite-testkit
+cargo build -q -p dqlite-wire --example roundtrip
+cargo build -q -p dqlite-client --examples
+
+version=${DQLITE_SERVER_VERSION:-1.11}
+echo
+echo "== demo: starting a 3-node dqlite $version cluster on 127.0.0.1"
+coproc TESTKIT { target/debug/dqlite-testkit cluster --nodes 3 --version "$version"; }
+# Stop the cluster whatever happens below.
+trap 'echo stop >&"${TESTKIT[1]}" 2>/dev/null || true; wait "$TESTKIT_PID" 2>/dev/null || true' EXIT
+read -r started <&"${TESTKIT[0]}"
+addresses=$(python3 -c 'import json, sys; print(",".join(json.loads(sys.argv[1])["addresses"]))' "$started")
+echo "cluster: $addresses"
+
+echo
+echo "== demo: the codec on its own (dqlite-wire, no network)"
+cargo run -q -p dqlite-wire --example roundtrip
+
+echo
+echo "== demo: Rust client quickstart (leader discovery, transaction, streamed query)"
+cargo run -q -p dqlite-client --example quickstart -- "$addresses"
+
+echo
+echo "== demo: Rust blocking client"
+cargo run -q -p dqlite-client --example blocking -- "$addresses"
+
+if [ -f python/dqlitedbapi/examples/quickstart.py ] && .venv/bin/python -c 'import dqlitedbapi' 2>/dev/null; then
+  echo
+  echo "== demo: Python driver quickstart"
+  .venv/bin/python python/dqlitedbapi/examples/quickstart.py "$addresses"
+fi
+echo
+echo "== demo: done"
