@@ -12,9 +12,10 @@
 //! before buffering anything. Rows are decoded without copying: values borrow from the
 //! frame's reference-counted buffer.
 //!
-//! The encoder refuses what is known to hang or crash servers (HEARTBEAT, CONNECT,
+//! The encoder refuses text containing NUL and the requests a client must never send,
+//! because they hang or crash servers or are not meant for clients (HEARTBEAT, CONNECT,
 //! DESCRIBE with a format other than 0, CLUSTER with a format above 1, UNIXTIME
-//! parameters) and text containing NUL.
+//! parameters); [`Request::encode_unchecked`] writes the latter for fake servers and tests.
 //!
 //! ```
 //! use bytes::BytesMut;
