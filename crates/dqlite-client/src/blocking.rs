@@ -106,6 +106,20 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// Connects to the node at `address` itself, leader or not, without opening a database:
+    /// for requests that act on that node ([`describe`](Self::describe),
+    /// [`set_weight`](Self::set_weight), [`leader`](Self::leader)). Uses `config`'s dial
+    /// and request timeouts and its TLS settings; its seeds and database are ignored.
+    pub fn to_node(address: &str, config: &Config) -> Result<Connection> {
+        let address: crate::Address = address.parse()?;
+        let rt = runtime()?;
+        let inner = block_on(&rt, crate::Connection::handshake(&address, config))??;
+        Ok(Connection {
+            inner,
+            rt: Arc::new(rt),
+        })
+    }
+
     /// Runs one statement that returns no rows.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<ExecResult> {
         block_on(&self.rt, self.inner.execute(sql, params))?
