@@ -265,6 +265,16 @@ impl<'a> Request<'a> {
 
     fn check(&self, checked: bool) -> Result<(), EncodeError> {
         let text = |s: &str, what: &'static str| check_text(s, || what.to_owned());
+        // The tuple checker does not know the message type: name this request's.
+        let params = |params: &[Value], schema: u8| {
+            check_params(params, schema, checked).map_err(|e| match e {
+                EncodeError::UnknownSchema { schema, .. } => EncodeError::UnknownSchema {
+                    kind: self.kind(),
+                    schema,
+                },
+                other => other,
+            })
+        };
         match self {
             Request::Open { name, vfs, .. } => {
                 text(name, "database name")?;
@@ -275,22 +285,29 @@ impl<'a> Request<'a> {
             }
             Request::ExecSql {
                 sql,
-                params,
+                params: values,
                 schema,
                 ..
             }
             | Request::QuerySql {
                 sql,
-                params,
+                params: values,
                 schema,
                 ..
             } => {
                 text(sql, "sql")?;
-                check_params(params, *schema, checked)
+                params(values, *schema)
             }
-            Request::Exec { params, schema, .. } | Request::Query { params, schema, .. } => {
-                check_params(params, *schema, checked)
+            Request::Exec {
+                params: values,
+                schema,
+                ..
             }
+            | Request::Query {
+                params: values,
+                schema,
+                ..
+            } => params(values, *schema),
             Request::Connect { address, .. } | Request::Add { address, .. } => {
                 text(address, "address")
             }

@@ -573,14 +573,28 @@ proptest! {
         assert_request_round_trip(&make(1), true);
     }
 
-    /// A tuple schema other than 0 or 1 does not exist.
+    /// A tuple schema other than 0 or 1 does not exist; the error names the request's type.
     #[test]
-    fn unknown_tuple_schema_is_refused(schema in 2..=u8::MAX, params in vec(param(), 0..3)) {
-        let request = Request::Exec { db_id: 0, stmt_id: 0, params: Cow::Owned(params), schema };
-        let result = request.encode(&mut BytesMut::new());
-        let refused =
-            matches!(result, Err(EncodeError::UnknownSchema { schema: s, .. }) if s == schema);
-        prop_assert!(refused, "{:?}", result);
+    fn unknown_tuple_schema_is_refused(
+        schema in 2..=u8::MAX,
+        params in vec(param(), 0..3),
+        kind in 0..4usize,
+    ) {
+        let params = Cow::Owned(params);
+        let request = match kind {
+            0 => Request::Exec { db_id: 0, stmt_id: 0, params, schema },
+            1 => Request::Query { db_id: 0, stmt_id: 0, params, schema },
+            2 => Request::ExecSql { db_id: 0, sql: "", params, schema },
+            _ => Request::QuerySql { db_id: 0, sql: "", params, schema },
+        };
+        for checked in [true, false] {
+            let mut out = BytesMut::new();
+            prop_assert_eq!(
+                encode(&request, checked, &mut out),
+                Err(EncodeError::UnknownSchema { kind: request.kind(), schema })
+            );
+            prop_assert!(out.is_empty());
+        }
     }
 
     /// Text with a NUL cannot travel: every text field of every request refuses it, at
