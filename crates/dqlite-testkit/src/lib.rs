@@ -1,6 +1,48 @@
-//! Test harness that starts real dqlite clusters on 127.0.0.1.
+//! Test harness that runs real dqlite clusters on 127.0.0.1, for the project's Rust tests
+//! and (through the `dqlite-testkit` command-line tool and `python/dqlite_testkit.py`) its
+//! pytest suites.
 //!
-//! Work in progress.
+//! * [`install`] puts a server version in place: **1.11** is Debian 12's `go-dqlite` and
+//!   `libdqlite-dev` (apt-get, root only); **1.18** is Debian 13's `go-dqlite` 2.0.0 and
+//!   `libdqlite0` 1.18.1, downloaded with a private apt configuration and unpacked under
+//!   [`cache_dir`], then run through the unpacked dynamic loader.
+//! * [`TestCluster`] starts N `dqlite-demo` nodes on free ports in a temporary directory,
+//!   waits for a leader and for every node to be a voter (checked over the wire protocol),
+//!   and lets a test kill, pause, resume, terminate and restart nodes.
+//! * [`UnjoinedNode`] is a bare dqlite node (a small C program linked with `-ldqlite`)
+//!   that waits to be added to a cluster, for membership tests.
+//!
+//! The server version comes from `DQLITE_SERVER_VERSION` (`1.11`, the default, or `1.18`).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use dqlite_testkit::TestCluster;
+//! # fn main() -> Result<(), dqlite_testkit::Error> {
+//! let mut cluster = TestCluster::builder().nodes(3).start()?;
+//! println!("nodes at {:?}", cluster.addresses());
+//! let leader = cluster.wait_for_leader(Duration::from_secs(30))?;
+//! cluster.pause(leader)?;
+//! let other = cluster.wait_for_leader(Duration::from_secs(30))?;
+//! cluster.resume(leader)?;
+//! # let _ = other;
+//! # Ok(())
+//! # }
+//! ```
 
-/// Placeholder.
-pub fn placeholder() {}
+mod cluster;
+mod error;
+mod install;
+mod probe;
+mod tls;
+mod unjoined;
+mod util;
+
+pub use cluster::{BOOTSTRAP_ID, NodeInfo, NodeState, TestCluster, TestClusterBuilder};
+pub use error::{Error, Result};
+pub use install::{
+    CACHE_ENV, Installation, ServerVersion, TRIXIE_PACKAGES, VERSION_ENV, cache_dir,
+    debian_mirror, install, install_all,
+};
+pub use probe::{Member, Role};
+pub use tls::TlsFiles;
+pub use unjoined::{UnjoinedNode, node_binary};
