@@ -1,13 +1,683 @@
 //! The native core of the `dqlitedbapi` Python package (imported as `dqlitedbapi._native`).
 //!
 //! The PEP 249 surface lives in the package's Python files; this module holds the parts
-//! that run in Rust. It grows with the client crate.
+//! that run in Rust: the connection ([`NativeConnection`]), results read frame by frame
+//! ([`NativeResult`]), parameter binding and row conversion. Each operation exists in a
+//! blocking form (the connection's own current-thread runtime, run on the caller's thread
+//! with the GIL released) and an awaitable form (a task on the shared tokio runtime of
+//! `pyo3-async-runtimes`, run to completion even if the awaiting task is cancelled, so a
+//! request is never cut in half).
 
+mod convert;
+mod core;
+mod errors;
+mod params;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dqlite_client::Value;
+use dqlite_wire::RowsFrame;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+use tokio::runtime::Runtime;
+use tokio::sync::Mutex as TokioMutex;
+
+use crate::core::{ConnectOptions, Core, Outcome, ResultShared};
+use crate::errors::DbError;
+use crate::params::Placeholders;
+
+/// A failure inside a blocking call: a database error, or a Python exception (Ctrl-C).
+enum Failure {
+    Db(DbError),
+    Py(PyErr),
+}
+
+impl From<DbError> for Failure {
+    fn from(e: DbError) -> Self {
+        Failure::Db(e)
+    }
+}
+
+impl From<Failure> for PyErr {
+    fn from(f: Failure) -> PyErr {
+        match f {
+            Failure::Db(e) => e.into_pyerr(),
+            Failure::Py(e) => e,
+        }
+    }
+}
+
+/// A current-thread runtime for one blocking connection. Dropped on another thread when
+/// the last reference goes away inside an async context (tokio refuses that there).
+struct BlockingRuntime(Option<Runtime>);
+
+impl BlockingRuntime {
+    fn new() -> Result<Self, DbError> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|rt| BlockingRuntime(Some(rt)))
+            .map_err(|e| DbError::operational(format!("cannot start the I/O runtime: {e}")))
+    }
+
+    /// Runs `future` to completion, checking for signals (Ctrl-C) every 100 ms; a signal
+    /// whose handler raises stops the wait and the exception is returned. The connection
+    /// then either is still in sync (a result read is cancel-safe) or was marked broken
+    /// by the client, and is closed on next use.
+    fn run<T>(&self, future: impl Future<Output = Result<T, DbError>>) -> Result<T, Failure> {
+        let Some(rt) = &self.0 else {
+            return Err(DbError::interface("the connection's runtime is gone").into());
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(DbError::interface(
+                "a blocking dqlitedbapi connection was used inside a tokio runtime",
+            )
+            .into());
+        }
+        rt.block_on(async {
+            let mut future = std::pin::pin!(future);
+            loop {
+                tokio::select! {
+                    biased;
+                    out = &mut future => return out.map_err(Failure::Db),
+                    () = tokio::time::sleep(Duration::from_millis(100)) => {
+                        if let Err(e) = Python::attach(|py| py.check_signals()) {
+                            return Err(Failure::Py(e));
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+impl Drop for BlockingRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                std::thread::spawn(move || drop(rt));
+            } else {
+                drop(rt);
+            }
+        }
+    }
+}
+
+/// How a connection's operations are driven.
+#[derive(Clone)]
+enum Driver {
+    Blocking(Arc<BlockingRuntime>),
+    Async,
+}
+
+#[derive(Clone)]
+struct Shared {
+    core: Arc<TokioMutex<Core>>,
+    driver: Driver,
+    pid: u32,
+}
+
+impl Shared {
+    fn check_process(&self) -> PyResult<()> {
+        if std::process::id() == self.pid {
+            Ok(())
+        } else {
+            Err(DbError::interface(
+                "this connection was opened in another process (before a fork); open a new \
+                 connection in this process",
+            )
+            .into())
+        }
+    }
+
+    fn blocking_rt(&self) -> PyResult<Arc<BlockingRuntime>> {
+        self.check_process()?;
+        match &self.driver {
+            Driver::Blocking(rt) => Ok(rt.clone()),
+            Driver::Async => Err(DbError::interface(
+                "this connection is asynchronous; use the dqlitedbapi.aio API",
+            )
+            .into()),
+        }
+    }
+
+    fn check_async(&self) -> PyResult<()> {
+        self.check_process()?;
+        match &self.driver {
+            Driver::Async => Ok(()),
+            Driver::Blocking(_) => Err(DbError::interface(
+                "this connection is synchronous; use the blocking API",
+            )
+            .into()),
+        }
+    }
+
+    /// Runs `op` on the core, blocking (GIL released).
+    fn block<T, F>(&self, py: Python<'_>, op: F) -> PyResult<T>
+    where
+        T: Send,
+        F: for<'a> FnOnce(&'a mut Core) -> CoreFuture<'a, T> + Send,
+    {
+        let rt = self.blocking_rt()?;
+        let core = self.core.clone();
+        let out = py.detach(move || {
+            let mut guard = core.blocking_lock();
+            rt.run(op(&mut guard))
+        });
+        out.map_err(PyErr::from)
+    }
+
+    /// Runs `op` on the core as a task of the shared runtime and returns an awaitable.
+    /// The task runs to completion even when the awaiting Python task is cancelled.
+    fn spawn<'py, T, F>(&self, py: Python<'py>, op: F) -> PyResult<Bound<'py, PyAny>>
+    where
+        T: for<'a> IntoPyObject<'a> + Send + 'static,
+        F: for<'a> FnOnce(&'a mut Core) -> CoreFuture<'a, PyResult<T>> + Send + 'static,
+    {
+        self.check_async()?;
+        let core = self.core.clone();
+        let rt = pyo3_async_runtimes::tokio::get_runtime();
+        let task = rt.spawn(async move {
+            let mut guard = core.lock_owned().await;
+            op(&mut guard).await
+        });
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            match task.await {
+                Ok(Ok(out)) => out,
+                Ok(Err(e)) => Err(e.into_pyerr()),
+                Err(e) => Err(PyRuntimeError::new_err(format!(
+                    "dqlitedbapi task failed: {e}"
+                ))),
+            }
+        })
+    }
+}
+
+type CoreFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, DbError>> + Send + 'a>>;
+
+fn connect_options(seeds: Vec<String>, database: String, timeout: f64) -> PyResult<ConnectOptions> {
+    if !(timeout.is_finite() && timeout > 0.0) {
+        return Err(DbError::programming(format!(
+            "timeout must be a positive finite number, got {timeout}"
+        ))
+        .into());
+    }
+    let timeout = Duration::try_from_secs_f64(timeout)
+        .map_err(|e| PyValueError::new_err(format!("timeout: {e}")))?;
+    Ok(ConnectOptions {
+        seeds,
+        database,
+        timeout,
+    })
+}
+
+/// A connection to the leader of a dqlite cluster, with one database open.
+#[pyclass(frozen, module = "dqlitedbapi._native")]
+struct NativeConnection {
+    shared: Shared,
+}
+
+impl NativeConnection {
+    fn new(core: Core, driver: Driver) -> Self {
+        NativeConnection {
+            shared: Shared {
+                core: Arc::new(TokioMutex::new(core)),
+                driver,
+                pid: std::process::id(),
+            },
+        }
+    }
+}
+
+fn bind_one(sql: &str, params: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Value>> {
+    Placeholders::of(sql).bind(params)
+}
+
+fn bind_many(sql: &str, seq: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<Value>>> {
+    let placeholders = Placeholders::of(sql);
+    let mut sets = Vec::new();
+    for params in seq.try_iter()? {
+        sets.push(placeholders.bind(Some(&params?))?);
+    }
+    Ok(sets)
+}
+
+/// The state of a result on the Python side.
+struct ReadState {
+    frame: Option<RowsFrame>,
+    pos: usize,
+    /// Frames may remain (on the connection or parked).
+    more: bool,
+}
+
+/// The result of one statement: its columns and rows (read on demand), or its change
+/// count and last rowid.
+#[pyclass(frozen, module = "dqlitedbapi._native")]
+struct NativeResult {
+    conn: Shared,
+    shared: Arc<ResultShared>,
+    names: Option<Py<PyTuple>>,
+    type_codes: Option<Py<PyTuple>>,
+    rowcount: i64,
+    lastrowid: Option<i64>,
+    state: Arc<TokioMutex<ReadState>>,
+}
+
+impl NativeResult {
+    fn from_outcome(py: Python<'_>, conn: Shared, outcome: Outcome) -> PyResult<Self> {
+        Ok(match outcome {
+            Outcome::Rows {
+                columns,
+                first,
+                more,
+                shared,
+            } => NativeResult {
+                conn,
+                shared,
+                names: Some(convert::names(py, &columns)?.unbind()),
+                type_codes: Some(convert::type_codes(py, first.as_ref(), columns.len())?.unbind()),
+                rowcount: -1,
+                lastrowid: None,
+                state: Arc::new(TokioMutex::new(ReadState {
+                    frame: first,
+                    pos: 0,
+                    more,
+                })),
+            },
+            Outcome::Exec { result, dml } => NativeResult::exec(conn, result, dml),
+        })
+    }
+
+    fn exec(conn: Shared, result: dqlite_client::ExecResult, dml: bool) -> Self {
+        NativeResult {
+            conn,
+            shared: Arc::new(ResultShared::default()),
+            names: None,
+            type_codes: None,
+            rowcount: if dml {
+                i64::try_from(result.rows_affected).unwrap_or(i64::MAX)
+            } else {
+                -1
+            },
+            lastrowid: Some(result.last_insert_id),
+            state: Arc::new(TokioMutex::new(ReadState {
+                frame: None,
+                pos: 0,
+                more: false,
+            })),
+        }
+    }
+}
+
+/// Takes up to `want` rows from the current frame into `out`.
+fn take_rows(
+    py: Python<'_>,
+    state: &mut ReadState,
+    names: &Bound<'_, PyTuple>,
+    want: usize,
+    out: &Bound<'_, PyList>,
+) -> PyResult<usize> {
+    let Some(frame) = &state.frame else {
+        return Ok(0);
+    };
+    let n = convert::append_rows(py, frame, state.pos, want, names, out)?;
+    state.pos += n;
+    if state.pos >= frame.row_count() {
+        state.frame = None;
+        state.pos = 0;
+    }
+    Ok(n)
+}
+
+fn busy_cursor() -> PyErr {
+    DbError::programming("Recursive use of cursors not allowed.").into()
+}
+
+#[pymethods]
+impl NativeResult {
+    /// Column names, or None for a statement without rows.
+    #[getter]
+    fn columns(&self, py: Python<'_>) -> Option<Py<PyTuple>> {
+        self.names.as_ref().map(|n| n.clone_ref(py))
+    }
+
+    /// Wire type code of each column in the first row (None without rows).
+    #[getter]
+    fn type_codes(&self, py: Python<'_>) -> Option<Py<PyTuple>> {
+        self.type_codes.as_ref().map(|n| n.clone_ref(py))
+    }
+
+    /// Rows changed (DML), or -1.
+    #[getter]
+    fn rowcount(&self) -> i64 {
+        self.rowcount
+    }
+
+    /// The connection's last inserted rowid after this statement, or None.
+    #[getter]
+    fn lastrowid(&self) -> Option<i64> {
+        self.lastrowid
+    }
+
+    /// Fetches up to `n` rows (all when `n` is negative), blocking.
+    #[pyo3(signature = (n = -1))]
+    fn fetch<'py>(&self, py: Python<'py>, n: i64) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        let Some(names) = &self.names else {
+            return Ok(out);
+        };
+        let names = names.bind(py);
+        let want = usize::try_from(n).unwrap_or(usize::MAX);
+        let mut state = self.state.try_lock().map_err(|_| busy_cursor())?;
+        let mut got = 0;
+        while got < want {
+            if state.frame.is_some() {
+                got += take_rows(py, &mut state, names, want - got, &out)?;
+                continue;
+            }
+            if !state.more {
+                break;
+            }
+            let shared = self.shared.clone();
+            let frame = self.conn.block(py, move |core| {
+                Box::pin(async move { core.next_frame_for(&shared).await })
+            })?;
+            match frame {
+                Some(frame) => state.frame = Some(frame),
+                None => state.more = false,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fetches up to `n` rows (all when `n` is negative); an awaitable.
+    #[pyo3(signature = (n = -1))]
+    fn afetch<'py>(&self, py: Python<'py>, n: i64) -> PyResult<Bound<'py, PyAny>> {
+        self.conn.check_async()?;
+        let Some(names) = &self.names else {
+            let empty = PyList::empty(py).unbind();
+            return pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(empty) });
+        };
+        let names = names.clone_ref(py);
+        let want = usize::try_from(n).unwrap_or(usize::MAX);
+        let mut state = self
+            .state
+            .clone()
+            .try_lock_owned()
+            .map_err(|_| busy_cursor())?;
+        // Rows already received are converted now, without a task.
+        let out = PyList::empty(py);
+        let mut got = take_rows(py, &mut state, names.bind(py), want, &out)?;
+        while got < want && state.frame.is_some() {
+            got += take_rows(py, &mut state, names.bind(py), want - got, &out)?;
+        }
+        let out = out.unbind();
+        if got >= want || !state.more {
+            return pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(out) });
+        }
+        let core = self.conn.core.clone();
+        let shared = self.shared.clone();
+        let rt = pyo3_async_runtimes::tokio::get_runtime();
+        let task = rt.spawn(async move {
+            let mut state = state;
+            while got < want {
+                if state.frame.is_some() {
+                    got += Python::attach(|py| {
+                        take_rows(py, &mut state, names.bind(py), want - got, out.bind(py))
+                    })?;
+                    continue;
+                }
+                if !state.more {
+                    break;
+                }
+                let frame = {
+                    let mut core = core.lock().await;
+                    core.next_frame_for(&shared).await
+                }
+                .map_err(DbError::into_pyerr)?;
+                match frame {
+                    Some(frame) => state.frame = Some(frame),
+                    None => state.more = false,
+                }
+            }
+            Ok::<_, PyErr>(out)
+        });
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            match task.await {
+                Ok(out) => out,
+                Err(e) => Err(PyRuntimeError::new_err(format!(
+                    "dqlitedbapi task failed: {e}"
+                ))),
+            }
+        })
+    }
+
+    /// Gives up the rest of the result; the connection discards it.
+    fn close(&self) {
+        self.shared.abandon();
+        if let Ok(mut state) = self.state.try_lock() {
+            state.frame = None;
+            state.more = false;
+        }
+    }
+}
+
+#[pymethods]
+impl NativeConnection {
+    /// Opens a blocking connection: finds the leader among `seeds`, opens `database`.
+    #[staticmethod]
+    fn connect(
+        py: Python<'_>,
+        seeds: Vec<String>,
+        database: String,
+        timeout: f64,
+    ) -> PyResult<NativeConnection> {
+        let options = connect_options(seeds, database, timeout)?;
+        let rt = Arc::new(BlockingRuntime::new()?);
+        let runner = rt.clone();
+        let core = py
+            .detach(move || runner.run(Core::connect(options)))
+            .map_err(PyErr::from)?;
+        Ok(NativeConnection::new(core, Driver::Blocking(rt)))
+    }
+
+    /// Opens an asyncio connection; an awaitable.
+    #[staticmethod]
+    fn connect_async(
+        py: Python<'_>,
+        seeds: Vec<String>,
+        database: String,
+        timeout: f64,
+    ) -> PyResult<Bound<'_, PyAny>> {
+        let options = connect_options(seeds, database, timeout)?;
+        let rt = pyo3_async_runtimes::tokio::get_runtime();
+        let task = rt.spawn(Core::connect(options));
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            match task.await {
+                Ok(Ok(core)) => Ok(NativeConnection::new(core, Driver::Async)),
+                Ok(Err(e)) => Err(e.into_pyerr()),
+                Err(e) => Err(PyRuntimeError::new_err(format!(
+                    "dqlitedbapi task failed: {e}"
+                ))),
+            }
+        })
+    }
+
+    /// True inside a transaction (tracked from the statements run and their errors).
+    #[getter]
+    fn in_transaction(&self) -> bool {
+        self.shared
+            .core
+            .try_lock()
+            .map(|c| c.in_transaction())
+            .unwrap_or(true)
+    }
+
+    /// True once closed (by `close()` or after a transport error).
+    #[getter]
+    fn closed(&self) -> bool {
+        self.shared
+            .core
+            .try_lock()
+            .map(|c| c.is_closed())
+            .unwrap_or(false)
+    }
+
+    /// True for a connection opened with `connect_async`.
+    #[getter]
+    fn is_async(&self) -> bool {
+        matches!(self.shared.driver, Driver::Async)
+    }
+
+    /// Runs one statement, blocking; the first frame of rows is read.
+    #[pyo3(signature = (sql, params = None))]
+    fn execute(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<NativeResult> {
+        let values = bind_one(&sql, params)?;
+        let outcome = self.shared.block(py, move |core| {
+            Box::pin(async move { core.run(&sql, values).await })
+        })?;
+        NativeResult::from_outcome(py, self.shared.clone(), outcome)
+    }
+
+    /// Runs one statement; an awaitable of a result.
+    #[pyo3(signature = (sql, params = None))]
+    fn aexecute<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let values = bind_one(&sql, params)?;
+        let conn = self.shared.clone();
+        self.shared.spawn(py, move |core| {
+            Box::pin(async move {
+                let outcome = core.run(&sql, values).await?;
+                Ok(Python::attach(|py| {
+                    NativeResult::from_outcome(py, conn, outcome)
+                }))
+            })
+        })
+    }
+
+    /// Runs a statement once per parameter set, blocking.
+    fn executemany(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        seq_of_params: &Bound<'_, PyAny>,
+    ) -> PyResult<NativeResult> {
+        let sets = bind_many(&sql, seq_of_params)?;
+        let dml = dqlite_client::sql::is_dml(&sql);
+        let result = self.shared.block(py, move |core| {
+            Box::pin(async move { core.run_many(&sql, sets).await })
+        })?;
+        Ok(NativeResult::exec(self.shared.clone(), result, dml))
+    }
+
+    /// Runs a statement once per parameter set; an awaitable.
+    fn aexecutemany<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        seq_of_params: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let sets = bind_many(&sql, seq_of_params)?;
+        let dml = dqlite_client::sql::is_dml(&sql);
+        let conn = self.shared.clone();
+        self.shared.spawn(py, move |core| {
+            Box::pin(async move {
+                let result = core.run_many(&sql, sets).await?;
+                Ok(Ok::<_, PyErr>(NativeResult::exec(conn, result, dml)))
+            })
+        })
+    }
+
+    /// Runs every statement of a script, blocking.
+    fn executescript(&self, py: Python<'_>, script: String) -> PyResult<()> {
+        self.shared.block(py, move |core| {
+            Box::pin(async move { core.run_script(&script).await })
+        })
+    }
+
+    /// Runs every statement of a script; an awaitable.
+    fn aexecutescript<'py>(&self, py: Python<'py>, script: String) -> PyResult<Bound<'py, PyAny>> {
+        self.shared.spawn(py, move |core| {
+            Box::pin(async move {
+                core.run_script(&script).await?;
+                Ok(Ok::<_, PyErr>(()))
+            })
+        })
+    }
+
+    /// COMMIT (or ROLLBACK) if a transaction is open, blocking.
+    fn end_transaction(&self, py: Python<'_>, commit: bool) -> PyResult<()> {
+        self.shared.block(py, move |core| {
+            Box::pin(async move { core.end_transaction(commit).await })
+        })
+    }
+
+    /// COMMIT (or ROLLBACK) if a transaction is open; an awaitable.
+    fn aend_transaction<'py>(&self, py: Python<'py>, commit: bool) -> PyResult<Bound<'py, PyAny>> {
+        self.shared.spawn(py, move |core| {
+            Box::pin(async move {
+                core.end_transaction(commit).await?;
+                Ok(Ok::<_, PyErr>(()))
+            })
+        })
+    }
+
+    /// Closes the connection, blocking until a running operation ends.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.shared.check_process()?;
+        let core = self.shared.core.clone();
+        if let Ok(mut c) = core.try_lock() {
+            c.close();
+            return Ok(());
+        }
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(DbError::interface("close() called inside a tokio runtime").into());
+        }
+        py.detach(move || core.blocking_lock().close());
+        Ok(())
+    }
+
+    /// Closes the connection once a running operation ends; an awaitable.
+    fn aclose<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.shared.spawn(py, move |core| {
+            Box::pin(async move {
+                core.close();
+                Ok(Ok::<_, PyErr>(()))
+            })
+        })
+    }
+}
+
+/// True when `sql` ends with a complete statement (as `sqlite3.complete_statement`).
+#[pyfunction]
+fn complete_statement(sql: &str) -> bool {
+    dqlite_client::sql::is_complete(sql)
+}
+
+/// True when the first statement is INSERT, UPDATE, DELETE or REPLACE.
+#[pyfunction]
+fn is_dml(sql: &str) -> bool {
+    dqlite_client::sql::is_dml(sql)
+}
 
 /// The `dqlitedbapi._native` module.
 #[pymodule]
 mod _native {
+    #[pymodule_export]
+    use super::{NativeConnection, NativeResult, complete_statement, is_dml};
+
     /// Version of the native core (the Rust crate's version).
     #[pymodule_export]
     #[allow(non_upper_case_globals)]

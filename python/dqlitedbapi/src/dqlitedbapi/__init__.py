@@ -1,12 +1,27 @@
 """PEP 249 (DB-API 2.0) driver for dqlite, Canonical's distributed SQLite.
 
-The module-level names follow PEP 249 and stdlib :mod:`sqlite3`: ``apilevel``,
-``threadsafety``, ``paramstyle`` and the exception hierarchy.
+A drop-in for the pure-Python ``dqlite-dbapi`` package, on a Rust core. The blocking API is
+here; :mod:`dqlitedbapi.aio` has the asyncio one. The names follow PEP 249 and stdlib
+:mod:`sqlite3`.
+
+``sqlite_version`` is static: the SQLite that Debian 12's dqlite 1.11 links (3.40.1), the
+oldest server this driver is tested against; servers may run a newer SQLite.
 """
 
 from __future__ import annotations
 
+from dqlitedbapi._adapt import (
+    PARSE_COLNAMES,
+    PARSE_DECLTYPES,
+    PrepareProtocol,
+    register_adapter,
+    register_converter,
+    unregister_adapter,
+)
+from dqlitedbapi._common import LEGACY_TRANSACTION_CONTROL
 from dqlitedbapi._native import PROTOCOL_VERSION, __version__
+from dqlitedbapi._native import complete_statement as _complete_statement
+from dqlitedbapi.connection import Connection, Cursor, connect
 from dqlitedbapi.exceptions import (
     DatabaseError,
     DataError,
@@ -16,26 +31,67 @@ from dqlitedbapi.exceptions import (
     InternalError,
     NotSupportedError,
     OperationalError,
+    OutcomeUnknownError,
     ProgrammingError,
     Warning,
 )
+from dqlitedbapi.types import (
+    BINARY,
+    DATETIME,
+    NUMBER,
+    ROWID,
+    STRING,
+    Binary,
+    Date,
+    DateFromTicks,
+    Time,
+    TimeFromTicks,
+    Timestamp,
+    TimestampFromTicks,
+)
 
 __all__ = [
+    "BINARY",
+    "DATETIME",
+    "LEGACY_TRANSACTION_CONTROL",
+    "NUMBER",
+    "PARSE_COLNAMES",
+    "PARSE_DECLTYPES",
     "PROTOCOL_VERSION",
+    "ROWID",
+    "STRING",
+    "Binary",
+    "Connection",
+    "Cursor",
     "DataError",
     "DatabaseError",
+    "Date",
+    "DateFromTicks",
     "Error",
     "IntegrityError",
     "InterfaceError",
     "InternalError",
     "NotSupportedError",
     "OperationalError",
+    "OutcomeUnknownError",
+    "PrepareProtocol",
     "ProgrammingError",
+    "Time",
+    "TimeFromTicks",
+    "Timestamp",
+    "TimestampFromTicks",
     "Warning",
     "__version__",
     "apilevel",
+    "complete_statement",
+    "connect",
     "paramstyle",
+    "register_adapter",
+    "register_converter",
+    "sqlite_version",
+    "sqlite_version_info",
     "threadsafety",
+    "unregister_adapter",
 ]
 
 apilevel = "2.0"
@@ -46,3 +102,14 @@ threadsafety = 2
 
 paramstyle = "qmark"
 """Parameters are written as ``?`` (named ``:name``, ``$name`` and ``@name`` also work)."""
+
+sqlite_version = "3.40.1"
+"""The SQLite version of the oldest supported server (Debian 12's dqlite 1.11)."""
+
+sqlite_version_info = (3, 40, 1)
+"""``sqlite_version`` as a tuple of ints."""
+
+
+def complete_statement(statement: str) -> bool:
+    """True when ``statement`` ends with a complete SQL statement (as in ``sqlite3``)."""
+    return _complete_statement(statement)

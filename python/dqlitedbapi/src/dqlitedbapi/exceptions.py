@@ -17,12 +17,13 @@ __all__ = [
     "InternalError",
     "NotSupportedError",
     "OperationalError",
+    "OutcomeUnknownError",
     "ProgrammingError",
     "Warning",
 ]
 
 
-class Warning(Exception):  # noqa: A001 - the name is fixed by PEP 249
+class Warning(Exception):
     """Important warnings, such as data truncation while inserting."""
 
 
@@ -71,6 +72,15 @@ class DataError(DatabaseError):
 
 class OperationalError(DatabaseError):
     """The database's operation failed: lost leader, transport error, busy, timeout."""
+
+
+class OutcomeUnknownError(OperationalError):
+    """A write (often a COMMIT) may or may not have been applied.
+
+    Raised when leadership was lost while the write replicated, or when the connection
+    failed after the request was sent. The statement was not retried: check the data
+    before running it again. The connection is closed.
+    """
 
 
 class IntegrityError(DatabaseError):

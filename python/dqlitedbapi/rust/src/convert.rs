@@ -1,0 +1,110 @@
+//! Rows of a frame to Python tuples, straight from the frame's buffer.
+//!
+//! INTEGER -> int, FLOAT -> float, TEXT -> str, BLOB -> bytes, NULL -> None,
+//! BOOLEAN -> bool, ISO8601 -> `datetime.datetime` (or `datetime.time`; `""` -> None),
+//! UNIXTIME -> UTC-aware `datetime.datetime`, as the pure-Python `dqlite-dbapi` does.
+
+use dqlite_client::ValueRef;
+use dqlite_wire::RowsFrame;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use crate::errors::DbError;
+
+fn parse_iso8601(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static CELL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    CELL.import(py, "dqlitedbapi._adapt", "parse_iso8601")
+}
+
+fn from_unixtime(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static CELL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    CELL.import(py, "dqlitedbapi._adapt", "from_unixtime")
+}
+
+fn text<'py>(
+    py: Python<'py>,
+    bytes: &[u8],
+    column: usize,
+    names: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(PyString::new(py, s).into_any()),
+        Err(_) => {
+            let name = names
+                .get_item(column)
+                .and_then(|n| n.str().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(DbError::operational(format!(
+                "Could not decode to UTF-8 column '{name}': the text is not valid UTF-8; read \
+                 it as a blob (CAST(x AS BLOB))"
+            ))
+            .into())
+        }
+    }
+}
+
+fn value<'py>(
+    py: Python<'py>,
+    v: ValueRef<'_>,
+    column: usize,
+    names: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        ValueRef::Integer(i) => PyInt::new(py, i).into_any(),
+        ValueRef::Float(f) => PyFloat::new(py, f).into_any(),
+        ValueRef::Text(b) => text(py, b, column, names)?,
+        ValueRef::Blob(b) => PyBytes::new(py, b).into_any(),
+        ValueRef::Null => py.None().into_bound(py),
+        ValueRef::Boolean(b) => PyBool::new(py, b).to_owned().into_any(),
+        ValueRef::Iso8601(b) => {
+            if b.is_empty() {
+                py.None().into_bound(py)
+            } else {
+                let s = text(py, b, column, names)?;
+                parse_iso8601(py)?.call1((s,))?
+            }
+        }
+        ValueRef::UnixTime(t) => from_unixtime(py)?.call1((t,))?,
+    })
+}
+
+/// Appends rows `from..from + count` of `frame` to `out`, as tuples; returns how many
+/// were appended.
+pub fn append_rows(
+    py: Python<'_>,
+    frame: &RowsFrame,
+    from: usize,
+    count: usize,
+    names: &Bound<'_, PyTuple>,
+    out: &Bound<'_, PyList>,
+) -> PyResult<usize> {
+    let mut n = 0;
+    for row in frame.rows().skip(from).take(count) {
+        let mut values = Vec::with_capacity(row.len());
+        for (column, v) in row.values().enumerate() {
+            values.push(value(py, v, column, names)?);
+        }
+        out.append(PyTuple::new(py, values)?)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The column names of a frame as a tuple of str.
+pub fn names<'py>(py: Python<'py>, columns: &[String]) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(py, columns.iter().map(|c| PyString::new(py, c)))
+}
+
+/// The wire type of each column in the first row of `frame`, or `None`s without rows.
+pub fn type_codes<'py>(
+    py: Python<'py>,
+    frame: Option<&RowsFrame>,
+    columns: usize,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let first = frame.and_then(|f| f.rows().next());
+    let codes: Vec<Option<u8>> = (0..columns)
+        .map(|i| first.and_then(|r| r.value_type(i)).map(|t| t.code()))
+        .collect();
+    PyTuple::new(py, codes)
+}

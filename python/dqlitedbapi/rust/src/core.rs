@@ -1,0 +1,608 @@
+//! The connection core shared by the sync and asyncio front ends: one dqlite connection,
+//! the result stream currently being read, transaction tracking, and the closed state.
+//!
+//! Every method is `async` and takes `&mut self`; the sync front end runs them on the
+//! connection's own current-thread runtime (on the caller's thread, GIL released), the
+//! asyncio front end as tasks on the shared runtime. The core sits in a
+//! `tokio::sync::Mutex`, so one operation runs at a time.
+//!
+//! A result is read frame by frame. When another statement starts while a result is still
+//! open, the rest of that result is read into the result's own buffer first (so an earlier
+//! cursor stays readable, as with `sqlite3`), unless nobody holds the result any more, in
+//! which case the client interrupts and drains it.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex as StdMutex, Weak};
+use std::time::Duration;
+
+use dqlite_client::sql::{self, StatementKind};
+use dqlite_client::{Cluster, Config, Connection, Error, ExecResult, Rows, Value};
+use dqlite_wire::RowsFrame;
+use tokio::sync::{Mutex as TokioMutex, OwnedMutexGuard};
+
+use crate::errors::{Class, DbError, map_error};
+
+type ConnGuard = OwnedMutexGuard<Connection>;
+
+/// What a result holds once the connection moved on to another statement.
+#[derive(Debug, Default)]
+pub struct Parked {
+    frames: VecDeque<RowsFrame>,
+    error: Option<DbError>,
+    /// No more frames will come from the connection for this result.
+    complete: bool,
+}
+
+/// The part of a result the core can reach.
+#[derive(Debug, Default)]
+pub struct ResultShared {
+    parked: StdMutex<Parked>,
+    /// The result was closed: its remaining rows are not wanted.
+    abandoned: AtomicBool,
+}
+
+impl ResultShared {
+    fn with_parked<R>(&self, f: impl FnOnce(&mut Parked) -> R) -> R {
+        match self.parked.lock() {
+            Ok(mut p) => f(&mut p),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    /// Marks the result closed by its owner.
+    pub fn abandon(&self) {
+        self.abandoned.store(true, Ordering::Release);
+        self.with_parked(|p| {
+            p.frames.clear();
+            p.complete = true;
+        });
+    }
+}
+
+struct Active {
+    rows: Rows<ConnGuard>,
+    owner: Weak<ResultShared>,
+}
+
+/// What a statement produced.
+pub enum Outcome {
+    /// A result with columns, whose first frame was read.
+    Rows {
+        columns: Vec<String>,
+        first: Option<RowsFrame>,
+        /// More frames may follow (read through [`Core::next_frame_for`]).
+        more: bool,
+        shared: Arc<ResultShared>,
+    },
+    /// A statement without rows.
+    Exec { result: ExecResult, dml: bool },
+}
+
+#[derive(Debug, Default)]
+struct TxState {
+    in_tx: bool,
+    /// The transaction was opened by a SAVEPOINT (RELEASE of the last one commits it).
+    by_savepoint: bool,
+    savepoints: Vec<String>,
+}
+
+impl TxState {
+    fn reset(&mut self) {
+        *self = TxState::default();
+    }
+
+    /// Updates the state after `statement` succeeded.
+    fn track(&mut self, statement: &str) {
+        let words = leading_words(statement, 4);
+        let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+        match word(0) {
+            "BEGIN" => {
+                self.reset();
+                self.in_tx = true;
+            }
+            "COMMIT" | "END" => self.reset(),
+            // ROLLBACK TO a savepoint keeps the transaction.
+            "ROLLBACK" if !(word(1) == "TO" || word(2) == "TO") => self.reset(),
+            "SAVEPOINT" => {
+                if !self.in_tx {
+                    self.in_tx = true;
+                    self.by_savepoint = true;
+                }
+                self.savepoints.push(word(1).to_owned());
+            }
+            "RELEASE" => {
+                let name = if word(1) == "SAVEPOINT" {
+                    word(2)
+                } else {
+                    word(1)
+                };
+                if let Some(pos) = self.savepoints.iter().rposition(|s| s == name) {
+                    self.savepoints.truncate(pos);
+                }
+                if self.savepoints.is_empty() && self.by_savepoint {
+                    self.reset();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The first `n` words of a statement, upper-cased, skipping whitespace and comments;
+/// quoted names are unquoted.
+fn leading_words(sql: &str, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = sql;
+    while out.len() < n {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("--") {
+            rest = r.find('\n').and_then(|i| r.get(i + 1..)).unwrap_or("");
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.find("*/").and_then(|i| r.get(i + 2..)).unwrap_or("");
+            continue;
+        }
+        let mut chars = rest.chars();
+        let Some(first) = chars.next() else { break };
+        let close = match first {
+            '"' => Some('"'),
+            '`' => Some('`'),
+            '[' => Some(']'),
+            '\'' => Some('\''),
+            _ => None,
+        };
+        if let Some(close) = close {
+            let body = chars.as_str();
+            let end = body.find(close).unwrap_or(body.len());
+            out.push(body.get(..end).unwrap_or("").to_uppercase());
+            rest = body.get(end + close.len_utf8()..).unwrap_or("");
+            continue;
+        }
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+            .unwrap_or(rest.len());
+        if end == 0 {
+            break;
+        }
+        out.push(rest.get(..end).unwrap_or("").to_uppercase());
+        rest = rest.get(end..).unwrap_or("");
+    }
+    out
+}
+
+/// Connection options from `connect()`.
+pub struct ConnectOptions {
+    pub seeds: Vec<String>,
+    pub database: String,
+    pub timeout: Duration,
+}
+
+/// One connection and its state.
+pub struct Core {
+    conn: Option<Arc<TokioMutex<Connection>>>,
+    active: Option<Active>,
+    closed: Option<String>,
+    tx: TxState,
+}
+
+const CLOSED_BY_USER: &str = "the connection is closed";
+
+impl Core {
+    /// Finds the leader and opens the database.
+    pub async fn connect(options: ConnectOptions) -> Result<Core, DbError> {
+        let config = Config::new(&options.seeds)
+            .map_err(|e| map_error(&e))?
+            .database(options.database)
+            .request_timeout(options.timeout)
+            .connect_timeout(options.timeout)
+            .dial_timeout(options.timeout.min(Duration::from_secs(5)));
+        let conn = Cluster::new(config).connect().await.map_err(|e| {
+            let mut mapped = map_error(&e);
+            mapped.message = format!("cannot connect to dqlite: {}", e);
+            if mapped.class == Class::Interface && !matches!(e, Error::Config(_)) {
+                mapped.class = Class::Operational;
+            }
+            mapped
+        })?;
+        Ok(Core {
+            conn: Some(Arc::new(TokioMutex::new(conn))),
+            active: None,
+            closed: None,
+            tx: TxState::default(),
+        })
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        self.tx.in_tx
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_some()
+    }
+
+    fn check_open(&self) -> Result<(), DbError> {
+        match &self.closed {
+            None => Ok(()),
+            Some(reason) if reason == CLOSED_BY_USER => {
+                Err(DbError::interface("Cannot operate on a closed connection."))
+            }
+            Some(reason) => Err(DbError::interface(format!(
+                "Cannot operate on a closed connection: it was closed after an error ({reason})"
+            ))),
+        }
+    }
+
+    fn lock_conn(&self) -> Result<ConnGuard, DbError> {
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| DbError::interface("Cannot operate on a closed connection."))?;
+        conn.clone()
+            .try_lock_owned()
+            .map_err(|_| DbError::interface("internal error: the connection is busy"))
+    }
+
+    /// Closes the connection. Results still open end with an error.
+    pub fn close(&mut self) {
+        self.close_with(CLOSED_BY_USER.to_owned());
+    }
+
+    fn close_with(&mut self, reason: String) {
+        if let Some(active) = self.active.take()
+            && let Some(owner) = active.owner.upgrade()
+        {
+            owner.with_parked(|p| {
+                p.error = Some(DbError::interface(format!(
+                    "the connection was closed before the result was read: {reason}"
+                )));
+                p.complete = true;
+            });
+        }
+        self.conn = None;
+        self.tx.reset();
+        if self.closed.is_none() {
+            self.closed = Some(reason);
+        }
+    }
+
+    /// Settles the state after a failed operation and maps the error.
+    async fn fail(&mut self, error: Error, was_in_tx: bool) -> DbError {
+        let mapped = map_error(&error);
+        let broken = match &self.conn {
+            Some(conn) => conn.try_lock().map(|c| c.is_broken()).unwrap_or(false),
+            None => true,
+        };
+        if broken || error.is_fatal_to_connection() {
+            self.close_with(error.to_string());
+        } else if was_in_tx {
+            self.probe_transaction().await;
+        }
+        mapped
+    }
+
+    /// Finds out whether a transaction is still open after an error (SQLite rolls back
+    /// by itself on some): BEGIN fails inside a transaction, and is rolled back at once
+    /// otherwise.
+    async fn probe_transaction(&mut self) {
+        let Ok(mut conn) = self.lock_conn() else {
+            return;
+        };
+        match conn.execute("BEGIN", &[]).await {
+            Ok(_) => {
+                let rolled_back = conn.execute("ROLLBACK", &[]).await;
+                drop(conn);
+                self.tx.reset();
+                if let Err(e) = rolled_back
+                    && e.is_fatal_to_connection()
+                {
+                    self.close_with(e.to_string());
+                }
+            }
+            Err(e) => {
+                drop(conn);
+                if e.is_fatal_to_connection() {
+                    self.close_with(e.to_string());
+                }
+                // Otherwise ("cannot start a transaction within a transaction") the
+                // transaction is still open.
+            }
+        }
+    }
+
+    /// Reads the rest of the open result into its owner's buffer, or lets the client
+    /// drain it when nobody wants it.
+    async fn park(&mut self) {
+        let Some(active) = self.active.take() else {
+            return;
+        };
+        let owner = active.owner.upgrade();
+        let Some(owner) = owner.filter(|o| !o.abandoned.load(Ordering::Acquire)) else {
+            // Dropping the rows marks the stream abandoned; the client interrupts and
+            // drains it before the next request.
+            return;
+        };
+        let mut rows = active.rows;
+        let mut frames = VecDeque::new();
+        let mut failure = None;
+        loop {
+            match rows.next_frame().await {
+                Ok(Some(frame)) => frames.push_back(frame),
+                Ok(None) => break,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(rows);
+        let error = failure.as_ref().map(map_error);
+        owner.with_parked(|p| {
+            p.frames.extend(frames);
+            p.error = error;
+            p.complete = true;
+        });
+        if let Some(e) = failure {
+            let was_in_tx = self.tx.in_tx;
+            self.fail(e, was_in_tx).await;
+        }
+    }
+
+    /// Runs one statement.
+    pub async fn run(&mut self, sql: &str, params: Vec<Value>) -> Result<Outcome, DbError> {
+        self.check_open()?;
+        self.park().await;
+        self.check_open()?;
+        let was_in_tx = self.tx.in_tx;
+        let kind = sql::classify(sql);
+        let result = match kind {
+            StatementKind::Query | StatementKind::WriteReturning => {
+                let guard = self.lock_conn()?;
+                self.start_rows(guard, sql, &params).await
+            }
+            _ => {
+                let mut guard = self.lock_conn()?;
+                guard
+                    .execute(sql, &params)
+                    .await
+                    .map(|result| Outcome::Exec {
+                        result,
+                        dml: sql::is_dml(sql),
+                    })
+            }
+        };
+        match result {
+            Ok(outcome) => {
+                self.tx.track(sql);
+                Ok(outcome)
+            }
+            Err(e) => Err(self.fail(e, was_in_tx).await),
+        }
+    }
+
+    async fn start_rows(
+        &mut self,
+        guard: ConnGuard,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Outcome, Error> {
+        let mut rows = Connection::query_owned(guard, sql, params).await?;
+        let columns = rows.columns().to_vec();
+        let first = rows.next_frame().await?;
+        let more = !rows.is_done();
+        let shared = Arc::new(ResultShared::default());
+        if more {
+            self.active = Some(Active {
+                rows,
+                owner: Arc::downgrade(&shared),
+            });
+        } else {
+            shared.with_parked(|p| p.complete = true);
+        }
+        Ok(Outcome::Rows {
+            columns,
+            first,
+            more,
+            shared,
+        })
+    }
+
+    /// The next frame of `shared`'s result: from its buffer if the connection moved on,
+    /// else from the connection. `None` at the end.
+    pub async fn next_frame_for(
+        &mut self,
+        shared: &Arc<ResultShared>,
+    ) -> Result<Option<RowsFrame>, DbError> {
+        let parked = shared.with_parked(|p| {
+            if let Some(frame) = p.frames.pop_front() {
+                return Some(Ok(Some(frame)));
+            }
+            if let Some(e) = p.error.take() {
+                p.complete = true;
+                return Some(Err(e));
+            }
+            if p.complete {
+                return Some(Ok(None));
+            }
+            None
+        });
+        if let Some(answer) = parked {
+            return answer;
+        }
+        let mine =
+            matches!(&self.active, Some(a) if std::ptr::eq(a.owner.as_ptr(), Arc::as_ptr(shared)));
+        let Some(active) = self.active.as_mut().filter(|_| mine) else {
+            shared.with_parked(|p| p.complete = true);
+            self.check_open()?;
+            return Ok(None);
+        };
+        match active.rows.next_frame().await {
+            Ok(Some(frame)) => {
+                if active.rows.is_done() {
+                    self.active = None;
+                    shared.with_parked(|p| p.complete = true);
+                }
+                Ok(Some(frame))
+            }
+            Ok(None) => {
+                self.active = None;
+                shared.with_parked(|p| p.complete = true);
+                Ok(None)
+            }
+            Err(e) => {
+                self.active = None;
+                shared.with_parked(|p| p.complete = true);
+                let was_in_tx = self.tx.in_tx;
+                Err(self.fail(e, was_in_tx).await)
+            }
+        }
+    }
+
+    /// Runs a statement once per parameter set (prepared once); returns the summed change
+    /// count and the last insert id.
+    pub async fn run_many(
+        &mut self,
+        sql: &str,
+        sets: Vec<Vec<Value>>,
+    ) -> Result<ExecResult, DbError> {
+        self.check_open()?;
+        if matches!(
+            sql::classify(sql),
+            StatementKind::Query | StatementKind::WriteReturning
+        ) {
+            return Err(DbError::programming(
+                "executemany() can only execute DML statements.",
+            ));
+        }
+        self.park().await;
+        self.check_open()?;
+        let was_in_tx = self.tx.in_tx;
+        let mut guard = self.lock_conn()?;
+        let dml = sql::is_dml(sql);
+        let outcome = async {
+            let mut total = ExecResult::default();
+            if sets.len() <= 1 {
+                for params in &sets {
+                    total = guard.execute(sql, params).await?;
+                }
+                return Ok(total);
+            }
+            let statement = guard.prepare(sql).await?;
+            for params in &sets {
+                match guard.execute_prepared(&statement, params).await {
+                    Ok(r) => {
+                        total.rows_affected += r.rows_affected;
+                        total.last_insert_id = r.last_insert_id;
+                    }
+                    Err(e) => {
+                        if !e.is_fatal_to_connection() {
+                            let _ = guard.finalize(statement).await;
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            guard.finalize(statement).await?;
+            Ok(total)
+        }
+        .await;
+        drop(guard);
+        match outcome {
+            Ok(mut total) => {
+                if !dml {
+                    total.rows_affected = 0;
+                }
+                if !sets.is_empty() {
+                    self.tx.track(sql);
+                }
+                Ok(total)
+            }
+            Err(e) => Err(self.fail(e, was_in_tx).await),
+        }
+    }
+
+    /// Runs every statement of a script; rows are discarded.
+    pub async fn run_script(&mut self, script: &str) -> Result<(), DbError> {
+        self.check_open()?;
+        self.park().await;
+        self.check_open()?;
+        for statement in sql::split_statements(script) {
+            let was_in_tx = self.tx.in_tx;
+            let mut guard = self.lock_conn()?;
+            let result = match sql::classify(statement) {
+                StatementKind::Query | StatementKind::WriteReturning => {
+                    guard.query_all(statement, &[]).await.map(drop)
+                }
+                _ => guard.execute(statement, &[]).await.map(drop),
+            };
+            drop(guard);
+            match result {
+                Ok(()) => self.tx.track(statement),
+                Err(e) => return Err(self.fail(e, was_in_tx).await),
+            }
+        }
+        Ok(())
+    }
+
+    /// COMMIT or ROLLBACK when a transaction is open; nothing otherwise.
+    pub async fn end_transaction(&mut self, commit: bool) -> Result<(), DbError> {
+        self.check_open()?;
+        if !self.tx.in_tx {
+            return Ok(());
+        }
+        let statement = if commit { "COMMIT" } else { "ROLLBACK" };
+        match self.run(statement, Vec::new()).await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(e.code, Some(1 | 21))
+                    && e.message.contains("no transaction is active") =>
+            {
+                self.tx.reset();
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words() {
+        assert_eq!(
+            leading_words("  -- c\n /* x */ rollback to sp1", 4),
+            vec!["ROLLBACK", "TO", "SP1"]
+        );
+        assert_eq!(
+            leading_words("SAVEPOINT \"a b\"; x", 2),
+            vec!["SAVEPOINT", "A B"]
+        );
+    }
+
+    #[test]
+    fn transaction_tracking() {
+        let mut tx = TxState::default();
+        tx.track("BEGIN IMMEDIATE");
+        assert!(tx.in_tx);
+        tx.track("SAVEPOINT a");
+        tx.track("ROLLBACK TO a");
+        assert!(tx.in_tx);
+        tx.track("RELEASE a");
+        assert!(tx.in_tx);
+        tx.track("commit");
+        assert!(!tx.in_tx);
+        tx.track("SAVEPOINT a");
+        assert!(tx.in_tx);
+        tx.track("SAVEPOINT b");
+        tx.track("RELEASE SAVEPOINT b");
+        assert!(tx.in_tx);
+        tx.track("RELEASE a");
+        assert!(!tx.in_tx);
+        tx.track("BEGIN");
+        tx.track("ROLLBACK TRANSACTION");
+        assert!(!tx.in_tx);
+    }
+}

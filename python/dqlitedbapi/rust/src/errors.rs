@@ -1,0 +1,206 @@
+//! Client errors as PEP 249 exceptions.
+//!
+//! The classes live in `dqlitedbapi.exceptions` (Python); they are looked up once and
+//! instantiated as `cls(message, code, name)`.
+
+use dqlite_client::{Error, ErrorKind, ServerError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
+
+/// The PEP 249 class an error maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Interface,
+    Database,
+    Data,
+    Operational,
+    Integrity,
+    Internal,
+    Programming,
+    NotSupported,
+    /// `OutcomeUnknownError`, a subclass of `OperationalError`.
+    OutcomeUnknown,
+}
+
+impl Class {
+    fn name(self) -> &'static str {
+        match self {
+            Class::Interface => "InterfaceError",
+            Class::Database => "DatabaseError",
+            Class::Data => "DataError",
+            Class::Operational => "OperationalError",
+            Class::Integrity => "IntegrityError",
+            Class::Internal => "InternalError",
+            Class::Programming => "ProgrammingError",
+            Class::NotSupported => "NotSupportedError",
+            Class::OutcomeUnknown => "OutcomeUnknownError",
+        }
+    }
+}
+
+/// An error on its way to Python: class, message, and the server's code if any. Plain
+/// data (no Python objects), so it can cross threads and be raised later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbError {
+    pub class: Class,
+    pub message: String,
+    pub code: Option<u64>,
+}
+
+impl DbError {
+    pub fn new(class: Class, message: impl Into<String>) -> Self {
+        DbError {
+            class,
+            message: message.into(),
+            code: None,
+        }
+    }
+
+    pub fn interface(message: impl Into<String>) -> Self {
+        DbError::new(Class::Interface, message)
+    }
+
+    pub fn programming(message: impl Into<String>) -> Self {
+        DbError::new(Class::Programming, message)
+    }
+
+    pub fn data(message: impl Into<String>) -> Self {
+        DbError::new(Class::Data, message)
+    }
+
+    pub fn operational(message: impl Into<String>) -> Self {
+        DbError::new(Class::Operational, message)
+    }
+
+    /// The Python exception.
+    pub fn into_pyerr(self) -> PyErr {
+        Python::attach(|py| match exception_class(py, self.class) {
+            Ok(cls) => {
+                let name = self.code.map(dqlite_client::code_name);
+                match cls.call1((self.message.as_str(), self.code, name)) {
+                    Ok(instance) => PyErr::from_value(instance),
+                    Err(e) => e,
+                }
+            }
+            Err(e) => e,
+        })
+    }
+}
+
+impl From<DbError> for PyErr {
+    fn from(e: DbError) -> PyErr {
+        e.into_pyerr()
+    }
+}
+
+fn exception_class(py: Python<'_>, class: Class) -> PyResult<&Bound<'_, PyType>> {
+    static CELLS: [PyOnceLock<Py<PyType>>; 9] = [
+        PyOnceLock::new(),
+        PyOnceLock::new(),
+        PyOnceLock::new(),
+        PyOnceLock::new(),
+        PyOnceLock::new(),
+        PyOnceLock::new(),
+        PyOnceLock::new(),
+        PyOnceLock::new(),
+        PyOnceLock::new(),
+    ];
+    let index = class as usize;
+    match CELLS.get(index) {
+        Some(cell) => cell.import(py, "dqlitedbapi.exceptions", class.name()),
+        None => Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "unknown exception class",
+        )),
+    }
+}
+
+/// The class of a server failure, by SQLite primary code (stdlib `sqlite3`'s table, with
+/// the differences of the pure-Python `dqlite-dbapi`: SQLITE_MISUSE and SQLITE_RANGE are
+/// `InterfaceError`, SQLITE_NOMEM is `InternalError`), and dqlite's own codes.
+fn server_class(e: &ServerError) -> Class {
+    match e.code {
+        // DQLITE_PROTO
+        1001 => return Class::Interface,
+        // DQLITE_NOTFOUND, DQLITE_PARSE
+        1002 | 1005 => return Class::Programming,
+        _ => {}
+    }
+    match e.primary_code() {
+        19 | 20 => Class::Integrity,
+        2 | 7 | 12 => Class::Internal,
+        18 => Class::Data,
+        21 | 25 => Class::Interface,
+        11 | 22 | 23 | 24 | 26 | 27 | 28 => Class::Database,
+        _ => Class::Operational,
+    }
+}
+
+/// Maps a client error to its PEP 249 class, keeping the server's code.
+pub fn map_error(error: &Error) -> DbError {
+    let code = error.server_error().map(|e| e.code);
+    let class = match error.kind() {
+        ErrorKind::OutcomeUnknown => Class::OutcomeUnknown,
+        ErrorKind::NotLeader
+        | ErrorKind::Busy
+        | ErrorKind::Timeout
+        | ErrorKind::Transport
+        | ErrorKind::Protocol
+        | ErrorKind::NoLeader
+        | ErrorKind::InvalidData => Class::Operational,
+        ErrorKind::Constraint => Class::Integrity,
+        ErrorKind::Closed | ErrorKind::Config => Class::Interface,
+        ErrorKind::InvalidInput => Class::Programming,
+        ErrorKind::Unsupported => Class::NotSupported,
+        ErrorKind::Sql => match error.server_error() {
+            Some(e) => server_class(e),
+            None => Class::Operational,
+        },
+        _ => Class::Database,
+    };
+    let message = match error {
+        Error::Server(e) => e.message.clone(),
+        Error::InvalidInput(m) => m.clone(),
+        other => other.to_string(),
+    };
+    DbError {
+        class,
+        message,
+        code,
+    }
+}
+
+impl From<Error> for DbError {
+    fn from(e: Error) -> DbError {
+        map_error(&e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(code: u64) -> Error {
+        Error::Server(ServerError {
+            code,
+            message: "m".into(),
+        })
+    }
+
+    #[test]
+    fn classes_follow_sqlite3() {
+        assert_eq!(map_error(&server(2067)).class, Class::Integrity);
+        assert_eq!(map_error(&server(1)).class, Class::Operational);
+        assert_eq!(map_error(&server(5)).class, Class::Operational);
+        assert_eq!(map_error(&server(18)).class, Class::Data);
+        assert_eq!(map_error(&server(25)).class, Class::Interface);
+        assert_eq!(map_error(&server(11)).class, Class::Database);
+        assert_eq!(map_error(&server(10250)).class, Class::Operational);
+        assert_eq!(map_error(&server(10506)).class, Class::OutcomeUnknown);
+        assert_eq!(map_error(&server(2067)).code, Some(2067));
+        assert_eq!(
+            map_error(&Error::InvalidInput("x".into())).class,
+            Class::Programming
+        );
+    }
+}
