@@ -29,6 +29,9 @@ const PORT_ATTEMPTS: usize = 5;
 /// How much of each node log is printed when a test panics.
 const PANIC_LOG_BYTES: u64 = 64 * 1024;
 
+/// (node index, its address, its answer to LEADER).
+type LeaderAnswer = (usize, String, Result<Option<(u64, String)>>);
+
 /// Whether a node process is up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeState {
@@ -437,21 +440,20 @@ impl TestCluster {
             .filter(|n| n.state() == NodeState::Running)
             .map(|n| (n.index, n.address()))
             .collect();
-        let answers: Vec<(usize, String, Result<Option<(u64, String)>>)> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = candidates
-                    .iter()
-                    .map(|(index, address)| {
-                        scope.spawn(move || {
-                            let answer = self
-                                .connect(address, PROBE_TIMEOUT)
-                                .and_then(|mut p| p.leader());
-                            (*index, address.clone(), answer)
-                        })
+        let answers: Vec<LeaderAnswer> = std::thread::scope(|scope| {
+            let handles: Vec<_> = candidates
+                .iter()
+                .map(|(index, address)| {
+                    scope.spawn(move || {
+                        let answer = self
+                            .connect(address, PROBE_TIMEOUT)
+                            .and_then(|mut p| p.leader());
+                        (*index, address.clone(), answer)
                     })
-                    .collect();
-                handles.into_iter().filter_map(|h| h.join().ok()).collect()
-            });
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
         let mut best: Option<(usize, usize)> = None; // (index, supporters)
         let mut seen = Vec::new();
         for (index, address, answer) in &answers {
@@ -461,9 +463,7 @@ impl TestCluster {
                     if leader == address {
                         let supporters = answers
                             .iter()
-                            .filter(|(_, _, a)| {
-                                matches!(a, Ok(Some((_, l))) if l == address)
-                            })
+                            .filter(|(_, _, a)| matches!(a, Ok(Some((_, l))) if l == address))
                             .count();
                         if best.is_none_or(|(_, s)| supporters > s) {
                             best = Some((*index, supporters));
@@ -559,7 +559,10 @@ impl TestCluster {
             .filter(|s| s.ends_with(&format!("leader is {leader_address}")))
             .count();
         if agreeing != self.nodes.len() {
-            return Err(format!("not every node names the leader: {}", seen.join("; ")));
+            return Err(format!(
+                "not every node names the leader: {}",
+                seen.join("; ")
+            ));
         }
         Ok(members)
     }

@@ -263,7 +263,10 @@ fn install_1_11() -> Result<()> {
     } else {
         Err(Error::NotInstalled {
             version: "1.11",
-            detail: format!("apt-get install succeeded but {} is missing", still.join(", ")),
+            detail: format!(
+                "apt-get install succeeded but {} is missing",
+                still.join(", ")
+            ),
         })
     }
 }
@@ -412,10 +415,22 @@ fn build_trixie_tree(work: &Path) -> Result<()> {
             .arg(opt("Dir::State::Status", &status))
             .args(["-o", "Debug::NoLocking=1"])
             .args(["-o", "Acquire::Languages=none"])
-            .args(["-o", "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false"])
-            .args(["-o", "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false"])
-            .args(["-o", "Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled=false"])
-            .args(["-o", "Acquire::IndexTargets::deb::DEP-11-icons-hidpi::DefaultEnabled=false"])
+            .args([
+                "-o",
+                "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false",
+            ])
+            .args([
+                "-o",
+                "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false",
+            ])
+            .args([
+                "-o",
+                "Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled=false",
+            ])
+            .args([
+                "-o",
+                "Acquire::IndexTargets::deb::DEP-11-icons-hidpi::DefaultEnabled=false",
+            ])
             .args(args)
             .current_dir(&debs)
             .env("DEBIAN_FRONTEND", "noninteractive");
@@ -495,8 +510,14 @@ mod tests {
 
     #[test]
     fn parses_versions() {
-        assert_eq!("1.11".parse::<ServerVersion>().unwrap(), ServerVersion::V1_11);
-        assert_eq!(" 1.18 ".parse::<ServerVersion>().unwrap(), ServerVersion::V1_18);
+        assert_eq!(
+            "1.11".parse::<ServerVersion>().unwrap(),
+            ServerVersion::V1_11
+        );
+        assert_eq!(
+            " 1.18 ".parse::<ServerVersion>().unwrap(),
+            ServerVersion::V1_18
+        );
         assert!("1.12".parse::<ServerVersion>().is_err());
     }
 

@@ -40,8 +40,8 @@ mod util;
 pub use cluster::{BOOTSTRAP_ID, NodeInfo, NodeState, TestCluster, TestClusterBuilder};
 pub use error::{Error, Result};
 pub use install::{
-    CACHE_ENV, Installation, ServerVersion, TRIXIE_PACKAGES, VERSION_ENV, cache_dir,
-    debian_mirror, install, install_all,
+    CACHE_ENV, Installation, ServerVersion, TRIXIE_PACKAGES, VERSION_ENV, cache_dir, debian_mirror,
+    install, install_all,
 };
 pub use probe::{Member, Role};
 pub use tls::TlsFiles;

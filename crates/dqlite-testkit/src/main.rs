@@ -271,7 +271,10 @@ fn handle(
                 "spare" => Role::Spare,
                 other => return Err(format!("bad role {other:?}")),
             };
-            cluster.add_node(id, address, role).map(|()| ok).map_err(err)
+            cluster
+                .add_node(id, address, role)
+                .map(|()| ok)
+                .map_err(err)
         }
         "logs" => {
             let logs = cluster.logs(index(words)?).map_err(err)?;

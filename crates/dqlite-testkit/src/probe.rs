@@ -217,7 +217,9 @@ impl Probe {
         }
         let mut cursor = Cursor::new(&body);
         let id = cursor.u64().ok_or_else(|| self.protocol("short SERVER"))?;
-        let address = cursor.text().ok_or_else(|| self.protocol("bad SERVER address"))?;
+        let address = cursor
+            .text()
+            .ok_or_else(|| self.protocol("bad SERVER address"))?;
         Ok((id != 0 && !address.is_empty()).then_some((id, address)))
     }
 
@@ -273,7 +275,7 @@ fn put_text(out: &mut Vec<u8>, text: &str) -> Result<()> {
     }
     out.extend_from_slice(text.as_bytes());
     out.push(0);
-    while out.len() % 8 != 0 {
+    while !out.len().is_multiple_of(8) {
         out.push(0);
     }
     Ok(())

@@ -39,13 +39,15 @@ impl TlsFiles {
             key: dir.join("cluster-key.pem"),
         };
         let mut cmd = std::process::Command::new("openssl");
-        cmd.args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
-            .args(["-subj", "/CN=localhost"])
-            .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
-            .arg("-keyout")
-            .arg(&files.key)
-            .arg("-out")
-            .arg(&files.cert);
+        cmd.args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .arg("-keyout")
+        .arg(&files.key)
+        .arg("-out")
+        .arg(&files.cert);
         run_command(&mut cmd)?;
         Ok(files)
     }

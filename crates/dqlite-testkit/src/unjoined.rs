@@ -113,11 +113,7 @@ impl UnjoinedNode {
                 .append(true)
                 .open(&log)
                 .map_err(|e| Error::io(format!("open {}", log.display()), e))?;
-            let _ = writeln!(
-                file,
-                "=== dqlite-testkit: {}",
-                crate::util::describe(&cmd)
-            );
+            let _ = writeln!(file, "=== dqlite-testkit: {}", crate::util::describe(&cmd));
             let stderr = file
                 .try_clone()
                 .map_err(|e| Error::io(format!("clone {}", log.display()), e))?;

@@ -160,7 +160,9 @@ pub(crate) fn spawn_tied_to_process(mut cmd: Command) -> Result<Child> {
         Err(_) => false,
     };
     if !sent {
-        return Err(Error::Invalid("the test kit's spawner thread is gone".into()));
+        return Err(Error::Invalid(
+            "the test kit's spawner thread is gone".into(),
+        ));
     }
     reply_rx
         .recv()

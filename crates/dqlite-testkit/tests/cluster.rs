@@ -1,5 +1,13 @@
 //! Integration tests: real dqlite clusters of the version named by DQLITE_SERVER_VERSION.
 
+// Test helpers outside #[test] functions fail the test by panicking, like the tests do.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::time::{Duration, Instant};
 
 use dqlite_testkit::{NodeState, Role, ServerVersion, TestCluster};
@@ -39,7 +47,10 @@ fn three_nodes_start_and_all_are_voters() {
         assert!(info.id.is_some(), "{info:?}");
         assert!(info.pid.is_some());
     }
-    assert_eq!(cluster.node(0).unwrap().id, Some(dqlite_testkit::BOOTSTRAP_ID));
+    assert_eq!(
+        cluster.node(0).unwrap().id,
+        Some(dqlite_testkit::BOOTSTRAP_ID)
+    );
     assert!(cluster.leader().is_some());
 }
 
@@ -94,7 +105,14 @@ fn restarted_node_rejoins_with_the_same_address() {
     // Restart the leader too: the cluster survives and it comes back.
     cluster.restart(leader).unwrap();
     cluster.wait_healthy(WAIT).unwrap();
-    assert!(cluster.logs(leader).unwrap().matches("=== dqlite-testkit: starting node").count() == 2);
+    assert!(
+        cluster
+            .logs(leader)
+            .unwrap()
+            .matches("=== dqlite-testkit: starting node")
+            .count()
+            == 2
+    );
 }
 
 #[test]
@@ -107,7 +125,9 @@ fn unjoined_node_is_added_as_a_voter() {
     // Alone, it knows no leader and no cluster beyond itself.
     let members = cluster.members().unwrap();
     assert!(!members.iter().any(|m| m.address == node.address()));
-    cluster.add_node(node.id(), node.address(), Role::Voter).unwrap();
+    cluster
+        .add_node(node.id(), node.address(), Role::Voter)
+        .unwrap();
     let members = cluster.members().unwrap();
     let added = members
         .iter()
@@ -132,7 +152,11 @@ fn tls_cluster_on_1_18() {
         .start()
         .unwrap();
     let ca = cluster.ca_cert_path().unwrap().to_owned();
-    assert!(std::fs::read_to_string(&ca).unwrap().contains("BEGIN CERTIFICATE"));
+    assert!(
+        std::fs::read_to_string(&ca)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
     assert!(cluster.tls_key_path().unwrap().exists());
     let members = cluster.members().unwrap();
     assert_eq!(members.len(), 3);
