@@ -81,6 +81,9 @@ class Cluster:
         with contextlib.suppress(RuntimeError, BrokenPipeError, ValueError):
             self.command("stop")
         self._proc.wait(timeout=60)
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 @pytest.fixture(scope="session")

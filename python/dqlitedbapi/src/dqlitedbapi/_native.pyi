@@ -1,11 +1,21 @@
 """Type stubs for the native core of dqlitedbapi."""
 
 from collections.abc import Awaitable, Iterable
-from typing import Any
+from typing import Any, final
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "NativeConnection",
+    "NativeResult",
+    "__version__",
+    "complete_statement",
+    "is_dml",
+]
 
 __version__: str
 PROTOCOL_VERSION: int
 
+@final
 class NativeResult:
     """The result of one statement."""
 
@@ -17,10 +27,11 @@ class NativeResult:
     def rowcount(self) -> int: ...
     @property
     def lastrowid(self) -> int | None: ...
-    def fetch(self, n: int = -1) -> list[tuple[Any, ...]]: ...
-    def afetch(self, n: int = -1) -> Awaitable[list[tuple[Any, ...]]]: ...
+    def fetch(self, n: int = ...) -> list[tuple[Any, ...]]: ...
+    def afetch(self, n: int = ...) -> Awaitable[list[tuple[Any, ...]]]: ...
     def close(self) -> None: ...
 
+@final
 class NativeConnection:
     """A connection to the leader of a dqlite cluster."""
 

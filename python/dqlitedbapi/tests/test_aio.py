@@ -1,0 +1,150 @@
+"""The asyncio API against a real cluster."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+import dqlitedbapi
+from dqlitedbapi.aio import AsyncConnection, aconnect
+
+SLOW = (
+    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3000000) "
+    "SELECT count(*) FROM c"
+)
+
+
+async def test_basic_flow(cluster: Any, dbname: str) -> None:
+    conn = await aconnect(cluster.address, database=dbname)
+    assert isinstance(conn, AsyncConnection)
+    assert conn.Error is dqlitedbapi.Error
+    cur = conn.cursor()
+    await cur.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    await cur.executemany("INSERT INTO t (v) VALUES (?)", [("a",), ("b",), ("c",)])
+    assert cur.rowcount == 3
+    await cur.execute("INSERT INTO t (v) VALUES (:v)", {"v": "d"})
+    assert cur.lastrowid == 4
+    await cur.execute("SELECT id, v FROM t ORDER BY id")
+    assert cur.description is not None
+    assert cur.description[1][0] == "v"
+    assert await cur.fetchone() == (1, "a")
+    assert await cur.fetchmany(2) == [(2, "b"), (3, "c")]
+    assert await cur.fetchall() == [(4, "d")]
+    rows = [row async for row in await conn.execute("SELECT v FROM t ORDER BY id")]
+    assert rows == [("a",), ("b",), ("c",), ("d",)]
+    await conn.executescript("BEGIN; DELETE FROM t;")
+    assert conn.in_transaction
+    await conn.rollback()
+    assert not conn.in_transaction
+    async with conn:
+        await conn.execute("BEGIN")
+        await conn.execute("DELETE FROM t WHERE id = 1")
+    assert not conn.in_transaction
+    async with conn.cursor() as c2:
+        await c2.execute("SELECT count(*) FROM t")
+        assert await c2.fetchone() == (3,)
+    with pytest.raises(dqlitedbapi.IntegrityError) as info:
+        await conn.execute("INSERT INTO t VALUES (2, 'x')")
+    assert info.value.sqlite_errorname == "SQLITE_CONSTRAINT_PRIMARYKEY"
+    await conn.close()
+    await conn.close()
+    with pytest.raises(dqlitedbapi.InterfaceError):
+        await conn.execute("SELECT 1")
+
+
+async def test_streaming_async(cluster: Any, dbname: str) -> None:
+    conn = await aconnect(cluster.address, database=dbname)
+    cur = await conn.execute(
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 50000) "
+        "SELECT n FROM c"
+    )
+    total = 0
+    while rows := await cur.fetchmany(999):
+        total += len(rows)
+    assert total == 50000
+    await conn.close()
+
+
+async def test_cancellation_leaves_connection_usable(cluster: Any, dbname: str) -> None:
+    conn = await aconnect(cluster.address, database=dbname)
+    for _ in range(3):
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await conn.execute(SLOW)
+        # The cancelled statement finishes in the background; the next one waits for it.
+        cur = await conn.execute("SELECT 5")
+        assert await cur.fetchone() == (5,)
+    task = asyncio.create_task(conn.execute(SLOW))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await (await conn.execute("SELECT 6")).fetchone() == (6,)
+    await conn.close()
+
+
+async def test_cancelled_fetch(cluster: Any, dbname: str) -> None:
+    conn = await aconnect(cluster.address, database=dbname)
+    cur = await conn.execute(
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 300000) "
+        "SELECT n, printf('%0200d', n) FROM c"
+    )
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.001):
+            await cur.fetchall()
+    assert await (await conn.execute("SELECT 8")).fetchone() == (8,)
+    await conn.close()
+
+
+async def test_concurrent_tasks_are_serialised(cluster: Any, dbname: str) -> None:
+    conn = await aconnect(cluster.address, database=dbname)
+    await conn.execute("CREATE TABLE c (n)")
+
+    async def work(i: int) -> Any:
+        await conn.execute("INSERT INTO c VALUES (?)", (i,))
+        return await (await conn.execute("SELECT ?", (i,))).fetchone()
+
+    results = await asyncio.gather(*(work(i) for i in range(20)))
+    assert results == [(i,) for i in range(20)]
+    assert await (await conn.execute("SELECT count(*) FROM c")).fetchone() == (20,)
+    await conn.close()
+
+
+def test_repeated_asyncio_run(cluster: Any, dbname: str) -> None:
+    async def once() -> Any:
+        conn = await aconnect(cluster.address, database=dbname)
+        try:
+            return await (await conn.execute("SELECT 1")).fetchone()
+        finally:
+            await conn.close()
+
+    for _ in range(3):
+        assert asyncio.run(once()) == (1,)
+
+
+async def test_event_loop_keeps_running_during_query(cluster: Any, dbname: str) -> None:
+    conn = await aconnect(cluster.address, database=dbname)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.001)
+            ticks += 1
+
+    t = asyncio.create_task(ticker())
+    await (await conn.execute(SLOW)).fetchone()
+    t.cancel()
+    assert ticks > 20
+    await conn.close()
+
+
+async def test_sync_connection_refuses_async_use(cluster: Any, dbname: str) -> None:
+    conn = await aconnect(cluster.address, database=dbname)
+    native = conn._native
+    assert native is not None
+    with pytest.raises(dqlitedbapi.InterfaceError):
+        native.execute("SELECT 1")
+    await conn.close()
