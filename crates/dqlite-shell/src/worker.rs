@@ -1,0 +1,285 @@
+//! The statement worker: one thread that owns the shell's database connection and runs
+//! statements on it, so that the main thread stays free to notice Ctrl-C.
+//!
+//! The blocking client runs each request on the calling thread and cannot be cancelled
+//! from outside, so the main thread hands each statement to this worker and waits for its
+//! rows in short slices, polling [`crate::interrupt`]. On Ctrl-C it stops listening:
+//!
+//! * While rows stream, the worker finds nobody listening when it passes on the next batch
+//!   and drops the result; the client then drains it (INTERRUPT, then frames until EMPTY)
+//!   before the next statement, on the same connection, so an open transaction survives.
+//! * When the worker does not come back within a second (a statement still waiting for
+//!   its first row, or for its write to replicate), the shell stops waiting for it: the
+//!   worker is left to finish that one request (bounded by `--timeout`) and close its
+//!   connection, and a new worker with a new connection takes the next statement. The
+//!   server rolls back whatever transaction the old connection had open.
+//!
+//! The connection persists across statements (BEGIN on one line, COMMIT on another), is
+//! opened on first use, and is replaced after an error that broke it (a leader change).
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use dqlite_client::blocking::{Cluster, Connection};
+use dqlite_client::sql::{self, StatementKind};
+use dqlite_client::{Error, ExecResult, Row, Value};
+
+use crate::error::ShellError;
+use crate::interrupt;
+
+/// Rows passed to the main thread at a time.
+const BATCH: usize = 256;
+/// How often the main thread looks at the Ctrl-C flag while it waits.
+const POLL: Duration = Duration::from_millis(50);
+/// How long an abandoned statement may keep the worker before the worker is replaced.
+const GRACE: Duration = Duration::from_secs(1);
+
+/// What a running statement hands to the caller.
+#[derive(Debug)]
+pub enum Event {
+    /// The result's column names, before any row.
+    Columns(Vec<String>),
+    /// Some rows, in order.
+    Rows(Vec<Row>),
+}
+
+/// How a statement ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It returned this many rows.
+    Rows(u64),
+    /// It returned no rows and changed what the result says.
+    Exec(ExecResult),
+    /// Ctrl-C stopped it; `reset` when the connection had to be given up (any open
+    /// transaction is gone with it).
+    Interrupted {
+        /// True when the worker and its connection were replaced.
+        reset: bool,
+    },
+}
+
+enum Msg {
+    Columns(Vec<String>),
+    Rows(Vec<Row>),
+    Exec(ExecResult),
+    End,
+    Failed(Error),
+}
+
+enum Request {
+    Run {
+        sql: String,
+        params: Vec<Value>,
+        reply: SyncSender<Msg>,
+    },
+    Disconnect,
+}
+
+#[derive(Debug)]
+struct Handle {
+    requests: Sender<Request>,
+    busy: Arc<AtomicBool>,
+}
+
+/// The worker thread and its connection (both started on first use).
+#[derive(Debug)]
+pub struct Worker {
+    cluster: Cluster,
+    handle: Option<Handle>,
+}
+
+impl Worker {
+    /// A worker that will connect to `cluster`'s leader when the first statement comes.
+    pub fn new(cluster: Cluster) -> Self {
+        Worker {
+            cluster,
+            handle: None,
+        }
+    }
+
+    /// Runs one statement, handing its columns and rows to `on_event` as they arrive.
+    /// Ctrl-C makes it return [`Outcome::Interrupted`]; an error from `on_event` abandons
+    /// the statement and is returned as [`ShellError::Output`].
+    pub fn run(
+        &mut self,
+        sql: &str,
+        params: Vec<Value>,
+        on_event: &mut dyn FnMut(Event) -> io::Result<()>,
+    ) -> Result<Outcome, ShellError> {
+        let (reply, results) = mpsc::sync_channel(4);
+        let request = Request::Run {
+            sql: sql.to_owned(),
+            params,
+            reply,
+        };
+        let handle = self.handle()?;
+        handle.busy.store(true, Ordering::SeqCst);
+        if handle.requests.send(request).is_err() {
+            self.handle = None;
+            return Err(stopped());
+        }
+        let mut count: u64 = 0;
+        loop {
+            if interrupt::take() {
+                drop(results);
+                return Ok(Outcome::Interrupted {
+                    reset: self.settle(),
+                });
+            }
+            let delivered = match results.recv_timeout(POLL) {
+                Ok(Msg::Columns(columns)) => on_event(Event::Columns(columns)),
+                Ok(Msg::Rows(rows)) => {
+                    count += u64::try_from(rows.len()).unwrap_or(u64::MAX);
+                    on_event(Event::Rows(rows))
+                }
+                Ok(Msg::Exec(result)) => return Ok(Outcome::Exec(result)),
+                Ok(Msg::End) => return Ok(Outcome::Rows(count)),
+                Ok(Msg::Failed(e)) => return Err(e.into()),
+                Err(RecvTimeoutError::Timeout) => Ok(()),
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.handle = None;
+                    return Err(stopped());
+                }
+            };
+            if let Err(e) = delivered {
+                drop(results);
+                self.settle();
+                return Err(ShellError::Output(e));
+            }
+        }
+    }
+
+    /// Closes the connection; the next statement opens a new one on the current leader
+    /// (after a leadership transfer, say).
+    pub fn disconnect(&mut self) {
+        if let Some(handle) = &self.handle
+            && handle.requests.send(Request::Disconnect).is_err()
+        {
+            self.handle = None;
+        }
+    }
+
+    fn handle(&mut self) -> Result<&Handle, ShellError> {
+        if self.handle.is_none() {
+            let (requests, inbox) = mpsc::channel();
+            let busy = Arc::new(AtomicBool::new(false));
+            let cluster = self.cluster.clone();
+            let worker_busy = Arc::clone(&busy);
+            thread::Builder::new()
+                .name("dqlite-shell-worker".into())
+                .spawn(move || serve(&cluster, &inbox, &worker_busy))
+                .map_err(|e| ShellError::file("starting the statement worker", e))?;
+            self.handle = Some(Handle { requests, busy });
+        }
+        self.handle.as_ref().ok_or_else(stopped)
+    }
+
+    /// After abandoning a statement: waits a moment for the worker to be free, and gives
+    /// it up (with its connection) when it is not. True when it was given up.
+    fn settle(&mut self) -> bool {
+        let Some(handle) = &self.handle else {
+            return false;
+        };
+        let deadline = Instant::now() + GRACE;
+        while handle.busy.load(Ordering::SeqCst) {
+            if Instant::now() >= deadline {
+                // Dropping the sender ends the thread once its request returns.
+                self.handle = None;
+                return true;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+}
+
+fn stopped() -> ShellError {
+    ShellError::usage("the statement worker stopped unexpectedly; try again")
+}
+
+/// The worker thread's loop.
+fn serve(cluster: &Cluster, inbox: &Receiver<Request>, busy: &AtomicBool) {
+    let mut conn: Option<Connection> = None;
+    for request in inbox {
+        match request {
+            Request::Disconnect => conn = None,
+            Request::Run { sql, params, reply } => {
+                let last = run(cluster, &mut conn, &sql, &params, &reply);
+                if conn.as_ref().is_some_and(|c| c.as_async().is_broken()) {
+                    conn = None;
+                }
+                busy.store(false, Ordering::SeqCst);
+                // Nobody listening means the statement was abandoned: nothing to do.
+                let _ = reply.send(last);
+            }
+        }
+    }
+}
+
+/// Runs one statement; returns the message that ends it.
+fn run(
+    cluster: &Cluster,
+    conn: &mut Option<Connection>,
+    sql: &str,
+    params: &[Value],
+    reply: &SyncSender<Msg>,
+) -> Msg {
+    let conn = match conn {
+        Some(c) => c,
+        None => match cluster.connect() {
+            Ok(c) => conn.insert(c),
+            Err(e) => return Msg::Failed(e),
+        },
+    };
+    match sql::classify(sql) {
+        StatementKind::Query | StatementKind::WriteReturning => {}
+        _ => {
+            return match conn.execute(sql, params) {
+                Ok(result) => Msg::Exec(result),
+                Err(e) => Msg::Failed(e),
+            };
+        }
+    }
+    let mut rows = match conn.query(sql, params) {
+        Ok(rows) => rows,
+        Err(e) => return Msg::Failed(e),
+    };
+    if reply.send(Msg::Columns(rows.columns().to_vec())).is_err() {
+        return Msg::End;
+    }
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        match rows.next() {
+            Some(Ok(row)) => {
+                batch.push(row);
+                if batch.len() >= BATCH
+                    && reply
+                        .send(Msg::Rows(std::mem::replace(
+                            &mut batch,
+                            Vec::with_capacity(BATCH),
+                        )))
+                        .is_err()
+                {
+                    // Abandoned: dropping `rows` leaves the rest to be drained.
+                    return Msg::End;
+                }
+            }
+            Some(Err(e)) => {
+                if !batch.is_empty() && reply.send(Msg::Rows(batch)).is_err() {
+                    return Msg::End;
+                }
+                return Msg::Failed(e);
+            }
+            None => {
+                if !batch.is_empty() && reply.send(Msg::Rows(batch)).is_err() {
+                    return Msg::End;
+                }
+                return Msg::End;
+            }
+        }
+    }
+}
