@@ -66,9 +66,9 @@ impl Raw {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[index]
+/// The `per_mille`-th value of a sorted sample (500 = median).
+fn percentile(sorted: &[Duration], per_mille: usize) -> Duration {
+    sorted[(sorted.len() - 1) * per_mille / 1000]
 }
 
 fn main() {
@@ -108,7 +108,7 @@ fn main() {
     for t in &mut times {
         t.sort();
     }
-    let floor = percentile(&times[0], 0.5).as_secs_f64();
+    let floor = percentile(&times[0], 500).as_secs_f64();
     println!("SELECT 1 round trips: {rounds} per client, interleaved, against {address}");
     println!("| client | median | p99 | median / floor |");
     println!("|---|---|---|---|");
@@ -120,11 +120,11 @@ fn main() {
     .iter()
     .zip(&times)
     {
-        let median = percentile(t, 0.5);
+        let median = percentile(t, 500);
         println!(
             "| {name} | {:.1} µs | {:.1} µs | {:.3} |",
             median.as_secs_f64() * 1e6,
-            percentile(t, 0.99).as_secs_f64() * 1e6,
+            percentile(t, 990).as_secs_f64() * 1e6,
             median.as_secs_f64() / floor
         );
     }

@@ -84,6 +84,11 @@ pub struct Timeouts {
     pub request: Duration,
     /// Finding the leader and opening the database, all retries included. Default 30 s.
     pub connect: Duration,
+    /// How long a statement answered "database is locked" (`SQLITE_BUSY`: another
+    /// connection's write holds the lock; nothing ran) is retried before the error is
+    /// returned, like SQLite's busy timeout. The server itself never waits. Default 5 s;
+    /// zero disables the retries.
+    pub busy: Duration,
 }
 
 impl Default for Timeouts {
@@ -92,6 +97,7 @@ impl Default for Timeouts {
             dial: Duration::from_secs(5),
             request: Duration::from_secs(10),
             connect: Duration::from_secs(30),
+            busy: Duration::from_secs(5),
         }
     }
 }
@@ -166,6 +172,12 @@ impl Config {
     /// Deadline for each request (each network wait). Default 10 s.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.request = timeout;
+        self
+    }
+
+    /// How long "database is locked" answers are retried; see [`Timeouts::busy`].
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.busy = timeout;
         self
     }
 

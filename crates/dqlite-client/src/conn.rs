@@ -76,6 +76,13 @@ struct Capabilities {
     executor_1182: Option<bool>,
 }
 
+/// `SQLITE_BUSY` exactly ("database is locked", "checkpoint in progress"); its extended
+/// codes (`SQLITE_BUSY_SNAPSHOT`...) are not retried.
+const SQLITE_BUSY: u64 = 5;
+
+/// Pauses between retries of a busy statement, in milliseconds (SQLite's own schedule).
+const BUSY_PAUSES: [u64; 12] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
+
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
 
 /// The message of the state a cut-off request leaves behind.
@@ -97,6 +104,7 @@ pub struct Connection {
     write_buf: BytesMut,
     pub(crate) max_frame_len: usize,
     request_timeout: Duration,
+    busy_timeout: Duration,
     pub(crate) state: State,
     serial: u64,
     statements: HashSet<u32>,
@@ -118,6 +126,7 @@ impl Connection {
             write_buf: BytesMut::with_capacity(4 * 1024),
             max_frame_len: config.max_frame_len,
             request_timeout: config.timeouts.request,
+            busy_timeout: config.timeouts.busy,
             state: State::Ready,
             serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
             statements: HashSet::new(),
@@ -540,8 +549,30 @@ impl Connection {
 
     /// Like [`request`](Self::request), for requests that may change data: a failure once
     /// the request may have reached the server becomes [`Error::OutcomeUnknown`].
+    ///
+    /// "database is locked" answers are retried until the busy timeout: the server checks
+    /// the write lock before running anything, so nothing ran.
     async fn request_write(&mut self, request: &Request<'_>) -> Result<Response> {
-        match self.request(request, "execute").await {
+        let started = tokio::time::Instant::now();
+        let mut attempt = 0usize;
+        let outcome = loop {
+            match self.request(request, "execute").await {
+                Err(Error::Server(e)) if e.code == SQLITE_BUSY => {
+                    let pause = BUSY_PAUSES
+                        .get(attempt)
+                        .or(BUSY_PAUSES.last())
+                        .copied()
+                        .map_or(Duration::ZERO, Duration::from_millis);
+                    if started.elapsed() + pause > self.busy_timeout {
+                        break Err(Error::Server(e));
+                    }
+                    attempt += 1;
+                    tokio::time::sleep(pause).await;
+                }
+                other => break other,
+            }
+        };
+        match outcome {
             Err(e)
                 if matches!(
                     e.kind(),
