@@ -1,1 +1,29 @@
 //! Integration tests against real dqlite clusters started by `dqlite-testkit`.
+//!
+//! Every test starts its own cluster of the server version named by
+//! `DQLITE_SERVER_VERSION` (1.11 or 1.18), so tests are independent and can run in
+//! parallel.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![allow(missing_docs)]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
+mod admin;
+mod cancel;
+mod common;
+mod compat;
+mod crud;
+mod errors;
+mod failover;
+mod pool;
+mod streaming;
+mod tls;

@@ -1,0 +1,83 @@
+//! Cancelled futures and deadlines: a connection is either in sync or discarded.
+
+use std::time::{Duration, Instant};
+
+use dqlite_client::{ErrorKind, Pool, PoolOptions, Value};
+
+use crate::common;
+
+const BIG: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+                   WHERE x < 200000) SELECT x, printf('%030d', x) FROM c";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_query_never_desynchronises_the_connection() {
+    let cluster = common::start(1);
+    let mut conn = common::client(&cluster, "cancel").connect().await.unwrap();
+    // Cut the same query off at many different points.
+    for micros in [1, 50, 200, 1_000, 5_000, 20_000] {
+        let cut =
+            tokio::time::timeout(Duration::from_micros(micros), conn.query_all(BIG, &[])).await;
+        if cut.is_ok() {
+            continue;
+        }
+        if conn.is_broken() {
+            // Discarded: it refuses use with a clear error rather than reading stale
+            // frames.
+            let err = conn.query_all("SELECT 1", &[]).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
+            conn = common::client(&cluster, "cancel").connect().await.unwrap();
+        }
+        let one = conn.query_all("SELECT 1", &[]).await.unwrap();
+        assert_eq!(one.rows[0].values(), [Value::Integer(1)]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pool_discards_connections_cut_off_mid_request() {
+    let cluster = common::start(1);
+    let pool = Pool::new(
+        common::client(&cluster, "pool-cancel"),
+        PoolOptions::default().max_size(2),
+    );
+    for micros in [10, 500, 3_000] {
+        let mut conn = pool.get().await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_micros(micros), conn.query_all(BIG, &[])).await;
+        drop(conn);
+        // Whatever state it was left in, the next checkout answers correctly.
+        let mut conn = pool.get().await.unwrap();
+        let one = conn.query_all("SELECT 42", &[]).await.unwrap();
+        assert_eq!(one.rows[0].values(), [Value::Integer(42)]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_leader_fails_calls_by_their_deadline() {
+    let mut cluster = common::start(3);
+    let config = common::config(&cluster, "pause").request_timeout(Duration::from_secs(1));
+    let mut conn = dqlite_client::Cluster::new(config).connect().await.unwrap();
+    conn.execute("CREATE TABLE t (n)", &[]).await.unwrap();
+    let leader = cluster.leader().expect("a leader");
+    cluster.pause(leader).unwrap();
+    for sql in ["INSERT INTO t VALUES (1)", "SELECT * FROM t"] {
+        let started = Instant::now();
+        let err = if sql.starts_with("SELECT") {
+            conn.query_all(sql, &[]).await.map(drop).unwrap_err()
+        } else {
+            conn.execute(sql, &[]).await.map(drop).unwrap_err()
+        };
+        let took = started.elapsed();
+        // The first call times out; the second finds the connection broken at once.
+        assert!(
+            took < Duration::from_millis(1_500),
+            "{sql}: returned after {took:?}: {err}"
+        );
+        assert!(
+            matches!(
+                err.kind(),
+                ErrorKind::Timeout | ErrorKind::OutcomeUnknown | ErrorKind::Closed
+            ),
+            "{err}"
+        );
+    }
+    cluster.resume(leader).unwrap();
+}

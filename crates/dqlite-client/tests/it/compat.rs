@@ -1,0 +1,174 @@
+//! Behaviour that differs between server versions (protocol reference section 9) works the
+//! same through the client.
+
+use dqlite_client::{ErrorKind, Value};
+
+use crate::common;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_255_parameters() {
+    let cluster = common::start(1);
+    let mut conn = common::client(&cluster, "params").connect().await.unwrap();
+    let placeholders = vec!["?"; 300].join(" + ");
+    let params: Vec<Value> = (1..=300).map(Value::Integer).collect();
+    let result = conn
+        .query_all(&format!("SELECT {placeholders}"), &params)
+        .await;
+    if common::is_118(&cluster) {
+        // Schema 1 tuples (32-bit count), after a capability probe.
+        let rows = result.unwrap();
+        assert_eq!(rows.rows[0].values(), [Value::Integer(300 * 301 / 2)]);
+    } else {
+        // 1.11 would misread a schema 1 tuple: refused before sending.
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+        assert!(!conn.is_broken());
+    }
+    // 255 always works, with schema 0.
+    let params: Vec<Value> = (1..=255).map(Value::Integer).collect();
+    let rows = conn
+        .query_all(&format!("SELECT {}", vec!["?"; 255].join(" + ")), &params)
+        .await
+        .unwrap();
+    assert_eq!(rows.rows[0].values(), [Value::Integer(255 * 256 / 2)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_run_every_statement_with_true_counts() {
+    let cluster = common::start(1);
+    let mut conn = common::client(&cluster, "script").connect().await.unwrap();
+    let result = conn
+        .execute_script(
+            "CREATE TABLE s (n INTEGER, t TEXT);
+             -- a comment with a ; inside
+             INSERT INTO s VALUES (1, 'a;b'), (2, 'it''s');
+             CREATE TRIGGER s_ins AFTER INSERT ON s BEGIN
+               UPDATE s SET t = t || '!' WHERE n = new.n;
+             END;
+             INSERT INTO s VALUES (3, 'c');
+             SELECT * FROM s;
+             UPDATE s SET n = n + 10;   ",
+        )
+        .await
+        .unwrap();
+    // 2 + 1 inserted, 3 updated (trigger changes are not counted by SQLite).
+    assert_eq!(result.rows_affected, 6);
+    let rows = conn
+        .query_all("SELECT n, t FROM s ORDER BY n", &[])
+        .await
+        .unwrap();
+    let got: Vec<Vec<Value>> = rows.rows.into_iter().map(|r| r.into_values()).collect();
+    assert_eq!(
+        got,
+        [
+            vec![Value::Integer(11), Value::from("a;b")],
+            vec![Value::Integer(12), Value::from("it's")],
+            vec![Value::Integer(13), Value::from("c!")],
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_through_query_are_sent_as_exec() {
+    // On 1.11 a write through QUERY bypasses replication and aborts the leader later
+    // (protocol reference section 10.4); the client must route it to EXEC.
+    let cluster = common::start(3);
+    let mut conn = common::client(&cluster, "route").connect().await.unwrap();
+    conn.execute("CREATE TABLE r (n INTEGER)", &[])
+        .await
+        .unwrap();
+    for i in 0..5 {
+        let rows = conn
+            .query("INSERT INTO r VALUES (?)", &[Value::Integer(i)])
+            .await
+            .unwrap()
+            .collect_all()
+            .await
+            .unwrap();
+        assert!(rows.columns.is_empty() && rows.rows.is_empty());
+    }
+    // Later writes still work and every write was replicated.
+    conn.execute("INSERT INTO r VALUES (99)", &[])
+        .await
+        .unwrap();
+    let count = conn.query_all("SELECT count(*) FROM r", &[]).await.unwrap();
+    assert_eq!(count.rows[0].values(), [Value::Integer(6)]);
+    assert!(cluster.leader().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn returning_is_refused_on_servers_that_would_lose_it() {
+    // RETURNING rows come back only from dqlite 1.18.2; Debian ships 1.11.1 and 1.18.1.
+    let cluster = common::start(1);
+    let mut conn = common::client(&cluster, "returning")
+        .connect()
+        .await
+        .unwrap();
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v)", &[])
+        .await
+        .unwrap();
+    let err = conn
+        .query_all("INSERT INTO t (v) VALUES (1) RETURNING id", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    let count = conn.query_all("SELECT count(*) FROM t", &[]).await.unwrap();
+    assert_eq!(count.rows[0].values(), [Value::Integer(0)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepared_statements_are_reused_and_finalized() {
+    let cluster = common::start(1);
+    let client = common::client(&cluster, "prepared");
+    let mut conn = client.connect().await.unwrap();
+    conn.execute("CREATE TABLE p (a INTEGER, b TEXT)", &[])
+        .await
+        .unwrap();
+    let insert = conn.prepare("INSERT INTO p VALUES (?, ?)").await.unwrap();
+    assert_eq!(insert.param_count(), 2);
+    for i in 0..10 {
+        let r = conn
+            .execute_prepared(&insert, &[Value::Integer(i), Value::from(format!("b{i}"))])
+            .await
+            .unwrap();
+        assert_eq!(r.rows_affected, 1);
+    }
+    // Missing parameters would keep stale bindings on servers before 1.18.2: refused.
+    let err = conn
+        .execute_prepared(&insert, &[Value::Integer(1)])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    let select = conn
+        .prepare("SELECT b FROM p WHERE a >= ? ORDER BY a")
+        .await
+        .unwrap();
+    let rows = conn
+        .query_prepared(&select, &[Value::Integer(8)])
+        .await
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    assert_eq!(rows.rows.len(), 2);
+    // A statement of another connection is refused, never sent (an unknown id can crash
+    // a node).
+    let mut other = client.connect().await.unwrap();
+    let err = other
+        .query_prepared(&select, &[Value::Integer(0)])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    conn.finalize(select).await.unwrap();
+    conn.finalize(insert).await.unwrap();
+    // Further statements get fresh ids and work.
+    let again = conn.prepare("SELECT count(*) FROM p").await.unwrap();
+    let rows = conn
+        .query_prepared(&again, &[])
+        .await
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    assert_eq!(rows.rows[0].values(), [Value::Integer(10)]);
+}
