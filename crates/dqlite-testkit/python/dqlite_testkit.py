@@ -34,7 +34,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 __all__ = ["Cluster", "ClusterError", "default_binary", "make_fixture"]
 
@@ -155,11 +155,12 @@ class Cluster:
 
     def leader(self) -> int | None:
         """Index of the node that claims leadership now, or None."""
-        return self.call("leader")["leader"]
+        leader = self.call("leader")["leader"]
+        return None if leader is None else int(leader)
 
     def wait_for_leader(self, timeout: float = 30.0) -> int:
         """Wait until some running node claims leadership; return its index."""
-        return self.call(f"wait-leader {timeout}", timeout + 10)["leader"]
+        return int(self.call(f"wait-leader {timeout}", timeout + 10)["leader"])
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
         """Wait until every node runs, is a voter and names the same leader."""
@@ -187,15 +188,15 @@ class Cluster:
 
     def members(self) -> list[dict[str, Any]]:
         """The leader's configuration: ``[{"id", "address", "role"}]``."""
-        return self.call("members")["members"]
+        return list(self.call("members")["members"])
 
     def nodes(self) -> list[dict[str, Any]]:
         """Per-node index, id, address, api_address, pid, state and log path."""
-        return self.call("nodes")["nodes"]
+        return list(self.call("nodes")["nodes"])
 
     def unjoined(self, node_id: int) -> str:
         """Start a bare node with Raft id ``node_id`` in no cluster; return its address."""
-        return self.call(f"unjoined {node_id}")["address"]
+        return str(self.call(f"unjoined {node_id}")["address"])
 
     def add(self, node_id: int, address: str, role: str = "voter") -> None:
         """ADD a node through the leader, then ASSIGN ``role`` (voter/standby/spare)."""
@@ -203,7 +204,7 @@ class Cluster:
 
     def logs(self, index: int) -> str:
         """Everything node ``index`` has logged."""
-        return self.call(f"logs {index}")["logs"]
+        return str(self.call(f"logs {index}")["logs"])
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop every node and the test kit process. Safe to call twice."""
@@ -232,7 +233,9 @@ class Cluster:
 
 
 def make_fixture(
-    nodes: int = 3, scope: str = "function", **kwargs: Any
+    nodes: int = 3,
+    scope: Literal["session", "package", "module", "class", "function"] = "function",
+    **kwargs: Any,
 ) -> Callable[..., Iterator[Cluster]]:
     """A pytest fixture yielding a started :class:`Cluster` (closed afterwards).
 
@@ -241,7 +244,7 @@ def make_fixture(
     """
     import pytest
 
-    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
+    @pytest.fixture(scope=scope)
     def cluster_fixture() -> Iterator[Cluster]:
         with Cluster(nodes, **kwargs) as cluster:
             yield cluster

@@ -29,6 +29,17 @@ const PORT_ATTEMPTS: usize = 5;
 /// How much of each node log is printed when a test panics.
 const PANIC_LOG_BYTES: u64 = 64 * 1024;
 
+/// The roles go-dqlite's `app` package (which dqlite-demo uses) settles on for a cluster
+/// of `nodes` healthy nodes, as (voters, standbys); the rest are spares. Below 3 nodes it
+/// keeps one voter; from 3 on it wants 3 voters and up to 3 standbys.
+pub fn expected_roles(nodes: usize) -> (usize, usize) {
+    if nodes < 3 {
+        (nodes.min(1), 0)
+    } else {
+        (3, (nodes - 3).min(3))
+    }
+}
+
 /// (node index, its address, its answer to LEADER).
 type LeaderAnswer = (usize, String, Result<Option<(u64, String)>>);
 
@@ -123,7 +134,8 @@ impl TestClusterBuilder {
     }
 
     /// Installs the server if needed, starts the nodes (node 0 bootstraps, the others
-    /// `--join` it) and waits until a leader is elected and every node is a voter.
+    /// `--join` it) and waits until the cluster is healthy (see
+    /// [`TestCluster::wait_healthy`]): with 3 nodes, a leader and three voters.
     pub fn start(self) -> Result<TestCluster> {
         if self.nodes == 0 {
             return Err(Error::Invalid("a cluster needs at least one node".into()));
@@ -432,8 +444,9 @@ impl TestCluster {
         self.leader_view().0
     }
 
-    /// (leader index, what every node said), for [`TestCluster::leader`] and messages.
-    fn leader_view(&self) -> (Option<usize>, Vec<String>) {
+    /// Asks every running node who the leader is, in parallel; returns the index of the
+    /// node that claims leadership (if any) and every answer.
+    fn leader_view(&self) -> (Option<usize>, Vec<LeaderAnswer>) {
         let candidates: Vec<(usize, String)> = self
             .nodes
             .iter()
@@ -454,40 +467,44 @@ impl TestCluster {
                 .collect();
             handles.into_iter().filter_map(|h| h.join().ok()).collect()
         });
-        let mut best: Option<(usize, usize)> = None; // (index, supporters)
-        let mut seen = Vec::new();
-        for (index, address, answer) in &answers {
-            match answer {
-                Ok(Some((_, leader))) => {
-                    seen.push(format!("node {index} says leader is {leader}"));
-                    if leader == address {
-                        let supporters = answers
-                            .iter()
-                            .filter(|(_, _, a)| matches!(a, Ok(Some((_, l))) if l == address))
-                            .count();
-                        if best.is_none_or(|(_, s)| supporters > s) {
-                            best = Some((*index, supporters));
-                        }
-                    }
-                }
-                Ok(None) => seen.push(format!("node {index} knows no leader")),
-                Err(e) => seen.push(format!("node {index}: {e}")),
-            }
-        }
-        (best.map(|(index, _)| index), seen)
+        let names = |address: &str| {
+            answers
+                .iter()
+                .filter(|(_, _, a)| matches!(a, Ok(Some((_, l))) if l == address))
+                .count()
+        };
+        // Self-claimed leaders; during a term change there may briefly be two.
+        let leader = answers
+            .iter()
+            .filter(|(_, address, a)| matches!(a, Ok(Some((_, l))) if l == address))
+            .max_by_key(|(_, address, _)| names(address))
+            .map(|(index, _, _)| *index);
+        (leader, answers)
+    }
+
+    fn describe_answers(answers: &[LeaderAnswer]) -> String {
+        answers
+            .iter()
+            .map(|(index, _, answer)| match answer {
+                Ok(Some((_, leader))) => format!("node {index} says leader is {leader}"),
+                Ok(None) => format!("node {index} knows no leader"),
+                Err(e) => format!("node {index}: {e}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// Waits until some node claims leadership (see [`TestCluster::leader`]).
     pub fn wait_for_leader(&self, timeout: Duration) -> Result<usize> {
         let deadline = Instant::now() + timeout;
         loop {
-            let (leader, seen) = self.leader_view();
+            let (leader, answers) = self.leader_view();
             if let Some(index) = leader {
                 return Ok(index);
             }
             if Instant::now() >= deadline {
                 return Err(Error::Timeout {
-                    what: format!("a leader ({})", seen.join("; ")),
+                    what: format!("a leader ({})", Self::describe_answers(&answers)),
                     seconds: timeout.as_secs_f64(),
                 });
             }
@@ -503,8 +520,10 @@ impl TestCluster {
         self.ask_members(leader)
     }
 
-    /// Waits until the cluster is healthy: every node runs, a leader is elected, every node
-    /// is a voter in the leader's configuration and names that leader.
+    /// Waits until the cluster is healthy: every node runs and is in the leader's
+    /// configuration, the voters and standbys number what dqlite-demo's role management
+    /// settles on ([`expected_roles`]: every node is a voter for 1 or 3 nodes), and every
+    /// voter names the leader.
     pub fn wait_healthy(&mut self, timeout: Duration) -> Result<()> {
         self.wait_healthy_until(Instant::now() + timeout, timeout)
     }
@@ -536,32 +555,52 @@ impl TestCluster {
 
     /// Ok(members) when healthy, else a description of what is not.
     fn health(&self) -> std::result::Result<Vec<Member>, String> {
-        let (leader, seen) = self.leader_view();
-        let leader = leader.ok_or_else(|| format!("no leader: {}", seen.join("; ")))?;
-        let members = self
-            .ask_members(leader)
-            .map_err(|e| format!("CLUSTER from leader {leader}: {e}"))?;
-        for node in &self.nodes {
-            let address = node.address();
-            match members.iter().find(|m| m.address == address) {
-                Some(m) if m.role == Role::Voter => {}
-                Some(m) => return Err(format!("node {} is {:?}: {members:?}", node.index, m.role)),
-                None => return Err(format!("node {} not in {members:?}", node.index)),
-            }
+        if let Some(node) = self.nodes.iter().find(|n| n.state() != NodeState::Running) {
+            return Err(format!("node {} is {:?}", node.index, node.state()));
         }
+        let (leader, answers) = self.leader_view();
+        let leader =
+            leader.ok_or_else(|| format!("no leader: {}", Self::describe_answers(&answers)))?;
         let leader_address = self
             .nodes
             .get(leader)
             .map(Node::address)
             .unwrap_or_default();
-        let agreeing = seen
-            .iter()
-            .filter(|s| s.ends_with(&format!("leader is {leader_address}")))
-            .count();
-        if agreeing != self.nodes.len() {
+        let members = self
+            .ask_members(leader)
+            .map_err(|e| format!("CLUSTER from leader {leader}: {e}"))?;
+        let mut voters = 0;
+        let mut standbys = 0;
+        for node in &self.nodes {
+            let address = node.address();
+            let member = members
+                .iter()
+                .find(|m| m.address == address)
+                .ok_or_else(|| format!("node {} is not in {members:?}", node.index))?;
+            match member.role {
+                Role::Voter => {
+                    voters += 1;
+                    let names_leader = answers.iter().any(|(index, _, answer)| {
+                        *index == node.index
+                            && matches!(answer, Ok(Some((_, l))) if *l == leader_address)
+                    });
+                    if !names_leader {
+                        return Err(format!(
+                            "voter {} does not name leader {leader_address}: {}",
+                            node.index,
+                            Self::describe_answers(&answers)
+                        ));
+                    }
+                }
+                Role::Standby => standbys += 1,
+                Role::Spare | Role::Unknown(_) => {}
+            }
+        }
+        let (want_voters, want_standbys) = expected_roles(self.nodes.len());
+        if (voters, standbys) != (want_voters, want_standbys) {
             return Err(format!(
-                "not every node names the leader: {}",
-                seen.join("; ")
+                "{voters} voters and {standbys} standbys, expecting {want_voters} and \
+                 {want_standbys}: {members:?}"
             ));
         }
         Ok(members)

@@ -7,7 +7,8 @@
 //!   `libdqlite0` 1.18.1, downloaded with a private apt configuration and unpacked under
 //!   [`cache_dir`], then run through the unpacked dynamic loader.
 //! * [`TestCluster`] starts N `dqlite-demo` nodes on free ports in a temporary directory,
-//!   waits for a leader and for every node to be a voter (checked over the wire protocol),
+//!   waits for a leader and for every node to be a voter (checked over the wire protocol;
+//!   with other sizes than 1 or 3, the roles dqlite-demo assigns, see [`expected_roles`]),
 //!   and lets a test kill, pause, resume, terminate and restart nodes.
 //! * [`UnjoinedNode`] is a bare dqlite node (a small C program linked with `-ldqlite`)
 //!   that waits to be added to a cluster, for membership tests.
@@ -31,13 +32,16 @@
 
 mod cluster;
 mod error;
+pub mod fake;
 mod install;
 mod probe;
 mod tls;
 mod unjoined;
 mod util;
 
-pub use cluster::{BOOTSTRAP_ID, NodeInfo, NodeState, TestCluster, TestClusterBuilder};
+pub use cluster::{
+    BOOTSTRAP_ID, NodeInfo, NodeState, TestCluster, TestClusterBuilder, expected_roles,
+};
 pub use error::{Error, Result};
 pub use install::{
     CACHE_ENV, Installation, ServerVersion, TRIXIE_PACKAGES, VERSION_ENV, cache_dir, debian_mirror,

@@ -182,3 +182,23 @@ fn tls_cluster_on_1_18() {
     assert_ne!(cluster.wait_for_leader(WAIT).unwrap(), leader);
     assert!(cluster.start_unjoined_node(7).is_err());
 }
+
+#[test]
+fn dropping_during_a_panic_kills_every_node() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let result = std::thread::spawn(move || {
+        let cluster = cluster(1);
+        tx.send(cluster.pids()).unwrap();
+        panic!("deliberate panic: the cluster's logs are printed below");
+    })
+    .join();
+    assert!(result.is_err());
+    let pids = rx.recv().unwrap();
+    assert_eq!(pids.len(), 1);
+    for pid in pids.into_iter().flatten() {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "node process {pid} survived the drop"
+        );
+    }
+}
