@@ -33,6 +33,7 @@
 mod cluster;
 mod error;
 pub mod fake;
+pub mod fake;
 mod install;
 mod probe;
 mod tls;

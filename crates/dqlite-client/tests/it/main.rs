@@ -24,6 +24,7 @@ mod compat;
 mod crud;
 mod errors;
 mod failover;
+mod hostile;
 mod pool;
 mod streaming;
 mod tls;
