@@ -33,7 +33,6 @@
 mod cluster;
 mod error;
 pub mod fake;
-pub mod fake;
 mod install;
 mod probe;
 mod tls;
