@@ -170,6 +170,7 @@ class CursorBase:
         self._result = None
         self._converters = None
         self._closed = False
+        self._has_rows = False
         self.arraysize = 1
         self.description: tuple[DescriptionTuple, ...] | None = None
         self.rowcount = -1
@@ -188,6 +189,7 @@ class CursorBase:
         self.description = None
         self.rowcount = -1
         self._converters = None
+        self._has_rows = False
 
     def _set_result(self, result: NativeResult) -> None:
         columns = result.columns
@@ -199,6 +201,7 @@ class CursorBase:
                 self.lastrowid = result.lastrowid
             return
         self._result = result
+        self._has_rows = True
         self.rowcount = -1
         codes = result.type_codes or (None,) * len(columns)
         names = list(columns)
@@ -233,6 +236,15 @@ class CursorBase:
         if factory is not None:
             return [factory(self, row) for row in rows]
         return rows
+
+    def _readable(self) -> NativeResult | None:
+        """The result to fetch from; ProgrammingError when there is no result set."""
+        self._check()
+        if not self._has_rows:
+            raise exc.ProgrammingError(
+                "no result set to fetch from: no statement was run, or the last one returns no rows"
+            )
+        return self._result
 
     def _fetch_size(self, size: int | None) -> int:
         n = self.arraysize if size is None else size

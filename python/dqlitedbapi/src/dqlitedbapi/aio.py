@@ -76,28 +76,28 @@ class AsyncCursor(CursorBase):
 
     async def fetchone(self) -> Any:
         """The next row, or None at the end."""
-        self._check()
-        if self._result is None:
+        result = self._readable()
+        if result is None:
             return None
-        rows = await self._result.afetch(1)
+        rows = await result.afetch(1)
         if not rows:
             return None
         return self._post(rows)[0]
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
         """Up to ``size`` (default ``arraysize``) more rows."""
-        self._check()
+        result = self._readable()
         n = self._fetch_size(size)
-        if self._result is None or n == 0:
+        if result is None or n == 0:
             return []
-        return self._post(await self._result.afetch(n))
+        return self._post(await result.afetch(n))
 
     async def fetchall(self) -> list[Any]:
         """Every remaining row."""
-        self._check()
-        if self._result is None:
+        result = self._readable()
+        if result is None:
             return []
-        return self._post(await self._result.afetch(-1))
+        return self._post(await result.afetch(-1))
 
     def __aiter__(self) -> AsyncIterator[Any]:
         """Iterates over the remaining rows."""

@@ -75,28 +75,28 @@ class Cursor(CursorBase):
 
     def fetchone(self) -> Any:
         """The next row, or None at the end."""
-        self._check()
-        if self._result is None:
+        result = self._readable()
+        if result is None:
             return None
-        rows = self._result.fetch(1)
+        rows = result.fetch(1)
         if not rows:
             return None
         return self._post(rows)[0]
 
     def fetchmany(self, size: int | None = None) -> list[Any]:
         """Up to ``size`` (default ``arraysize``) more rows."""
-        self._check()
+        result = self._readable()
         n = self._fetch_size(size)
-        if self._result is None or n == 0:
+        if result is None or n == 0:
             return []
-        return self._post(self._result.fetch(n))
+        return self._post(result.fetch(n))
 
     def fetchall(self) -> list[Any]:
         """Every remaining row."""
-        self._check()
-        if self._result is None:
+        result = self._readable()
+        if result is None:
             return []
-        return self._post(self._result.fetch(-1))
+        return self._post(result.fetch(-1))
 
     def __iter__(self) -> Iterator[Any]:
         """Iterates over the remaining rows."""

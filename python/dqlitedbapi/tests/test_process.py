@@ -1,0 +1,67 @@
+"""Ctrl-C during a query, fork, and server-version-dependent features."""
+
+from __future__ import annotations
+
+import _thread
+import os
+import threading
+
+import pytest
+
+import dqlitedbapi
+from dqlitedbapi import Connection
+
+SLOW = (
+    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 20000000) "
+    "SELECT count(*) FROM c"
+)
+
+
+def test_ctrl_c_interrupts_a_query(conn: Connection) -> None:
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            conn.execute(SLOW)
+    finally:
+        timer.cancel()
+    # Clean or closed, never out of sync.
+    if conn.closed:
+        with pytest.raises(dqlitedbapi.InterfaceError):
+            conn.execute("SELECT 1")
+    else:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_fork_child_gets_a_clear_error(conn: Connection) -> None:
+    conn.execute("SELECT 1").fetchone()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            conn.execute("SELECT 1")
+            code = b"no error"
+        except dqlitedbapi.InterfaceError as e:
+            code = b"ok" if "another process" in str(e) else str(e).encode()
+        except BaseException as e:
+            code = repr(e).encode()
+        os.write(write, code)
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        answer = f.read()
+    os.waitpid(pid, 0)
+    assert answer == b"ok"
+    assert conn.execute("SELECT 2").fetchone() == (2,)
+
+
+def test_returning(conn: Connection) -> None:
+    conn.execute("CREATE TABLE r (id INTEGER PRIMARY KEY, v TEXT)")
+    try:
+        cur = conn.execute("INSERT INTO r (v) VALUES (?) RETURNING id, v", ("a",))
+    except dqlitedbapi.NotSupportedError as e:
+        assert "1.18.2" in str(e)
+        return
+    assert cur.fetchall() == [(1, "a")]
