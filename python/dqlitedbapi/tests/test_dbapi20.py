@@ -43,10 +43,12 @@ class TestDBAPI20(dbapi20.DatabaseAPI20Test):  # type: ignore[misc, name-defined
             assert cur.description is None
             cur.execute(f"insert into {self.table_prefix}booze values ('x')")
             cur.execute(f"select name from {self.table_prefix}booze")
-            assert len(cur.description) == 1
-            assert len(cur.description[0]) == 7
-            assert cur.description[0][0].lower() == "name"
-            assert cur.description[0][1] == self.driver.STRING
+            description = cur.description
+            assert description is not None
+            assert len(description) == 1
+            assert len(description[0]) == 7
+            assert description[0][0].lower() == "name"
+            assert description[0][1] == self.driver.STRING
             self.executeDDL2(cur)
             assert cur.description is None
         finally:
