@@ -19,12 +19,14 @@ cargo clippy -q --workspace --all-targets -- -D warnings
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --workspace --no-deps
 
-# Unit, property and vector tests do not need a server; the integration tests read
-# DQLITE_SERVER_VERSION and run once per server version.
-for version in 1.11 1.18; do
-  step "cargo nextest: all tests against dqlite $version"
-  DQLITE_SERVER_VERSION=$version cargo nextest run --workspace --no-fail-fast
-done
+# Unit, property, vector and fuzz-replay tests need no server and run once; the tests that
+# start real clusters (the same filter as the `cluster` group in .config/nextest.toml) run
+# once per server version.
+cluster_tests='package(dqlite-testkit) | binary(it) | binary(/cluster/) | test(/cluster/)'
+step "cargo nextest: every Rust test, clusters on dqlite 1.11"
+DQLITE_SERVER_VERSION=1.11 cargo nextest run --workspace --no-fail-fast
+step "cargo nextest: cluster tests again on dqlite 1.18"
+DQLITE_SERVER_VERSION=1.18 cargo nextest run --workspace --no-fail-fast -E "$cluster_tests"
 
 step "cargo test --doc"
 cargo test -q --workspace --doc
