@@ -394,6 +394,137 @@ impl Connection {
         self.exec_result(response, statement.dml)
     }
 
+    /// Runs `sql` (one statement that returns no rows) once per parameter row, with up to
+    /// `window` requests in flight on the connection: the answers are read in order while
+    /// later rows are being sent, so a batch costs far fewer round trips than a loop of
+    /// [`execute`](Self::execute). The statement is prepared once and finalized after.
+    ///
+    /// The first failure stops the batch and is returned as [`Error::Batch`] with the
+    /// index of the row that failed. Rows sent after it were already in flight and may
+    /// have run: use a batch inside a transaction (BEGIN ... COMMIT) and roll back on
+    /// error, or pass `window` 1 for one-at-a-time semantics.
+    ///
+    /// Returns the total of rows changed and the last insert id.
+    pub async fn execute_many<P: AsRef<[Value]>>(
+        &mut self,
+        sql: &str,
+        rows: impl IntoIterator<Item = P>,
+        window: usize,
+    ) -> Result<ExecResult> {
+        let statement = self.prepare(sql).await?;
+        let outcome = self.execute_prepared_many(&statement, rows, window).await;
+        if self.is_reusable() {
+            self.finalize(statement).await?;
+        }
+        outcome
+    }
+
+    /// Like [`execute_many`](Self::execute_many) with a statement prepared beforehand.
+    pub async fn execute_prepared_many<P: AsRef<[Value]>>(
+        &mut self,
+        statement: &Statement,
+        rows: impl IntoIterator<Item = P>,
+        window: usize,
+    ) -> Result<ExecResult> {
+        if statement.kind != StatementKind::Exec && statement.kind != StatementKind::Empty {
+            return Err(Error::InvalidInput(
+                "execute_many takes a statement that returns no rows".into(),
+            ));
+        }
+        let window = window.max(1);
+        let mut rows = rows.into_iter().peekable();
+        let mut total = ExecResult::default();
+        let (mut sent, mut answered) = (0usize, 0usize);
+        let mut failure: Option<(usize, Error)> = None;
+        self.recover().await?;
+        let timeout = self.request_timeout;
+        loop {
+            // Fill the window with one write.
+            self.write_buf.clear();
+            while failure.is_none() && sent - answered < window {
+                let Some(row) = rows.next() else { break };
+                let params = row.as_ref();
+                self.check_statement(statement, params)
+                    .and_then(|()| {
+                        if params.len() > 255 {
+                            return Err(Error::Unsupported(
+                                "execute_many takes at most 255 parameters per row".into(),
+                            ));
+                        }
+                        encode(
+                            &Request::Exec {
+                                db_id: 0,
+                                stmt_id: statement.id,
+                                params: params.into(),
+                                schema: 0,
+                            },
+                            &mut self.write_buf,
+                        )
+                    })
+                    .map_err(|e| Error::Batch {
+                        row: sent,
+                        source: Box::new(e),
+                    })?;
+                sent += 1;
+            }
+            if sent == answered {
+                break;
+            }
+            self.state = State::Broken(CUT_OFF.into());
+            let outcome = tokio::time::timeout(timeout, async {
+                if !self.write_buf.is_empty() {
+                    self.write_out().await?;
+                }
+                self.read_frame().await
+            })
+            .await;
+            let frame = self.finish(outcome, "execute_many", timeout).map_err(|e| {
+                // Everything from the first unanswered row on may or may not have run.
+                Error::Batch {
+                    row: answered,
+                    source: Box::new(Error::OutcomeUnknown {
+                        source: Box::new(e),
+                    }),
+                }
+            })?;
+            let (header, body) = frame;
+            let row = answered;
+            answered += 1;
+            match self.decode(&header, body) {
+                Ok(Response::Result {
+                    last_insert_id,
+                    rows_affected,
+                }) => {
+                    if statement.dml {
+                        total.rows_affected += rows_affected;
+                    }
+                    total.last_insert_id = i64::from_ne_bytes(last_insert_id.to_ne_bytes());
+                }
+                Ok(other) => return Err(self.unexpected("RESULT", &other)),
+                Err(e) => {
+                    if self.is_broken() {
+                        return Err(Error::Batch {
+                            row,
+                            source: Box::new(e),
+                        });
+                    }
+                    // Keep reading the answers of the rows already in flight.
+                    failure.get_or_insert((row, e));
+                }
+            }
+            if failure.is_none() && rows.peek().is_none() && sent == answered {
+                break;
+            }
+        }
+        match failure {
+            Some((row, e)) => Err(Error::Batch {
+                row,
+                source: Box::new(e),
+            }),
+            None => Ok(total),
+        }
+    }
+
     /// Runs a prepared query and streams its rows.
     pub async fn query_prepared(
         &mut self,

@@ -164,6 +164,15 @@ pub enum Error {
     /// A configuration problem.
     #[error("configuration error: {0}")]
     Config(String),
+    /// A row of a batch ([`Connection::execute_many`](crate::Connection::execute_many))
+    /// failed; rows before it ran.
+    #[error("row {row} of the batch: {source}")]
+    Batch {
+        /// Index of the row that failed (from 0).
+        row: usize,
+        /// Its error.
+        source: Box<Error>,
+    },
     /// A received value cannot be represented as asked; the connection stays usable.
     #[error("invalid data: {0}")]
     InvalidData(String),
@@ -199,6 +208,7 @@ impl Error {
             Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::Config(_) => ErrorKind::Config,
             Error::InvalidData(_) => ErrorKind::InvalidData,
+            Error::Batch { source, .. } => source.kind(),
         }
     }
 
@@ -206,7 +216,7 @@ impl Error {
     pub fn server_error(&self) -> Option<&ServerError> {
         match self {
             Error::Server(e) => Some(e),
-            Error::OutcomeUnknown { source } => source.server_error(),
+            Error::OutcomeUnknown { source } | Error::Batch { source, .. } => source.server_error(),
             _ => None,
         }
     }

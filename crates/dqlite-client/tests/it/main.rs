@@ -18,6 +18,7 @@
 )]
 
 mod admin;
+mod batch;
 mod cancel;
 mod common;
 mod compat;

@@ -1,0 +1,86 @@
+//! Pipelined batches: many EXECs in flight, answers read in order, the first failure
+//! reported with its row.
+
+use dqlite_client::{Error, ErrorKind, Value};
+
+use crate::common;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelined_batch_inserts_every_row() {
+    let cluster = common::start(3);
+    let mut conn = common::client(&cluster, "batch").connect().await.unwrap();
+    conn.execute("CREATE TABLE b (n INTEGER PRIMARY KEY, s TEXT)", &[])
+        .await
+        .unwrap();
+    let rows: Vec<[Value; 2]> = (1..=5000)
+        .map(|n| [Value::Integer(n), Value::from(format!("row {n}"))])
+        .collect();
+    conn.execute("BEGIN", &[]).await.unwrap();
+    let result = conn
+        .execute_many("INSERT INTO b VALUES (?, ?)", &rows, 64)
+        .await
+        .unwrap();
+    conn.execute("COMMIT", &[]).await.unwrap();
+    assert_eq!(result.rows_affected, 5000);
+    assert_eq!(result.last_insert_id, 5000);
+    let check = conn
+        .query_all("SELECT count(*), sum(n), min(s), max(n) FROM b", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        check.rows[0].values(),
+        [
+            Value::Integer(5000),
+            Value::Integer(5000 * 5001 / 2),
+            Value::from("row 1"),
+            Value::Integer(5000)
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_failing_row_stops_the_batch() {
+    let cluster = common::start(1);
+    let mut conn = common::client(&cluster, "batch-fail")
+        .connect()
+        .await
+        .unwrap();
+    conn.execute("CREATE TABLE b (n INTEGER PRIMARY KEY)", &[])
+        .await
+        .unwrap();
+    conn.execute("INSERT INTO b VALUES (500)", &[])
+        .await
+        .unwrap();
+    let rows: Vec<[Value; 1]> = (0..1000).map(|n| [Value::Integer(n)]).collect();
+
+    // In a transaction, with many rows in flight: roll back and nothing stays.
+    conn.execute("BEGIN", &[]).await.unwrap();
+    let err = conn
+        .execute_many("INSERT INTO b VALUES (?)", &rows, 32)
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Batch { row, .. } => assert_eq!(*row, 500),
+        other => panic!("expected a batch error, got {other}"),
+    }
+    assert_eq!(err.kind(), ErrorKind::Constraint);
+    assert!(!conn.is_broken());
+    conn.execute("ROLLBACK", &[]).await.unwrap();
+    let count = conn.query_all("SELECT count(*) FROM b", &[]).await.unwrap();
+    assert_eq!(count.rows[0].values(), [Value::Integer(1)]);
+
+    // One at a time: exactly the rows before the failure ran.
+    let err = conn
+        .execute_many("INSERT INTO b VALUES (?)", &rows, 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Batch { row: 500, .. }), "{err}");
+    let count = conn
+        .query_all("SELECT count(*), max(n) FROM b", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        count.rows[0].values(),
+        [Value::Integer(501), Value::Integer(500)]
+    );
+}
