@@ -1,6 +1,6 @@
 """Fixtures: one real dqlite cluster per test session, from the test kit's CLI.
 
-The cluster runs ``target/debug/dqlite-testkit cluster --nodes 3`` (built on demand) for
+The cluster runs ``target/debug/dqlite-testkit cluster --nodes 3`` (built if missing) for
 the server version in ``DQLITE_SERVER_VERSION`` (1.11 or 1.18; default 1.11). Each test
 uses its own database, so tests do not see each other's tables.
 """
@@ -29,7 +29,8 @@ class Cluster:
     """A running test cluster, driven through the test kit's line protocol."""
 
     def __init__(self, nodes: int = 3, version: str | None = None) -> None:
-        if os.environ.get("DQLITE_TESTKIT_NO_BUILD") is None or not TESTKIT.exists():
+        if not TESTKIT.exists():
+            # scripts/setup.sh builds it; build here only when it is missing.
             subprocess.run(
                 ["cargo", "build", "-q", "-p", "dqlite-testkit", "--bin", "dqlite-testkit"],
                 cwd=ROOT,
