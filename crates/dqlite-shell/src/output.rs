@@ -341,6 +341,17 @@ impl Printer {
     }
 }
 
+impl Printer {
+    /// Ends a result cut short by Ctrl-C: streamed rows stay as written (a JSON array is
+    /// closed), and the rows a table was waiting for are dropped.
+    pub fn abandon(self, out: &mut dyn Write) -> io::Result<()> {
+        match self.settings.mode {
+            Mode::Json if self.rows > 0 => out.write_all(b"]\n"),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Writes a whole result held in memory (admin replies such as `.cluster`).
 pub fn print_all(
     settings: &Settings,

@@ -316,11 +316,14 @@ impl Shell {
                     None => Ok(()),
                 },
             });
-        // Rows printed before an error or Ctrl-C stay printed; close what they opened.
+        // Rows printed before an error stay printed; close what they opened.
         if let Some(printer) = printer {
-            let finished = printer.finish(out);
-            if outcome.is_ok() {
-                finished?;
+            match &outcome {
+                Ok(Outcome::Interrupted { .. }) => printer.abandon(out)?,
+                Ok(_) => printer.finish(out)?,
+                Err(_) => {
+                    let _ = printer.finish(out);
+                }
             }
         }
         out.flush()?;

@@ -3,19 +3,24 @@
 //!
 //! The blocking client runs each request on the calling thread and cannot be cancelled
 //! from outside, so the main thread hands each statement to this worker and waits for its
-//! rows in short slices, polling [`crate::interrupt`]. On Ctrl-C it stops listening:
+//! rows in short slices, polling [`crate::interrupt`]. On Ctrl-C it stops listening, and
+//! the statement is abandoned:
 //!
-//! * While rows stream, the worker finds nobody listening when it passes on the next batch
-//!   and drops the result; the client then drains it (INTERRUPT, then frames until EMPTY)
-//!   before the next statement, on the same connection, so an open transaction survives.
-//! * When the worker does not come back within a second (a statement still waiting for
-//!   its first row, or for its write to replicate), the shell stops waiting for it: the
+//! * While rows stream, the worker finds nobody listening when it passes on the next batch.
+//!   A dqlite server never stops a result early (INTERRUPT is only read once the result
+//!   has been sent), so the worker reads and discards the rest for up to half a second. A
+//!   result that ends in that time leaves the connection as it was, open transaction
+//!   included; a longer one (or an endless one) is cut off by closing the connection,
+//!   which is the only way to stop the server.
+//! * When the worker does not come back within a second (a statement still computing its
+//!   first row, or a write waiting to replicate), the shell stops waiting for it: the
 //!   worker is left to finish that one request (bounded by `--timeout`) and close its
-//!   connection, and a new worker with a new connection takes the next statement. The
-//!   server rolls back whatever transaction the old connection had open.
+//!   connection, and a new worker with a new connection takes the next statement.
 //!
-//! The connection persists across statements (BEGIN on one line, COMMIT on another), is
-//! opened on first use, and is replaced after an error that broke it (a leader change).
+//! When the connection is closed this way the server rolls back whatever transaction it had
+//! open, and the shell says so. The connection persists across statements otherwise
+//! (BEGIN on one line, COMMIT on another), is opened on first use, and is replaced after an
+//! error that broke it (a leader change).
 
 use std::io;
 use std::sync::Arc;
@@ -37,6 +42,8 @@ const BATCH: usize = 256;
 const POLL: Duration = Duration::from_millis(50);
 /// How long an abandoned statement may keep the worker before the worker is replaced.
 const GRACE: Duration = Duration::from_secs(1);
+/// How long the worker reads an abandoned result before closing the connection instead.
+const DRAIN: Duration = Duration::from_millis(500);
 
 /// What a running statement hands to the caller.
 #[derive(Debug)]
@@ -82,7 +89,16 @@ enum Request {
 #[derive(Debug)]
 struct Handle {
     requests: Sender<Request>,
-    busy: Arc<AtomicBool>,
+    state: Arc<State>,
+}
+
+/// What the worker tells the main thread outside the reply channel.
+#[derive(Debug, Default)]
+struct State {
+    /// A statement is running.
+    busy: AtomicBool,
+    /// The connection was closed to stop an abandoned statement.
+    dropped: AtomicBool,
 }
 
 /// The worker thread and its connection (both started on first use).
@@ -117,7 +133,7 @@ impl Worker {
             reply,
         };
         let handle = self.handle()?;
-        handle.busy.store(true, Ordering::SeqCst);
+        handle.state.busy.store(true, Ordering::SeqCst);
         if handle.requests.send(request).is_err() {
             self.handle = None;
             return Err(stopped());
@@ -166,26 +182,29 @@ impl Worker {
     fn handle(&mut self) -> Result<&Handle, ShellError> {
         if self.handle.is_none() {
             let (requests, inbox) = mpsc::channel();
-            let busy = Arc::new(AtomicBool::new(false));
+            let state = Arc::new(State::default());
             let cluster = self.cluster.clone();
-            let worker_busy = Arc::clone(&busy);
+            let worker_state = Arc::clone(&state);
             thread::Builder::new()
                 .name("dqlite-shell-worker".into())
-                .spawn(move || serve(&cluster, &inbox, &worker_busy))
+                .spawn(move || serve(&cluster, &inbox, &worker_state))
                 .map_err(|e| ShellError::file("starting the statement worker", e))?;
-            self.handle = Some(Handle { requests, busy });
+            self.handle = Some(Handle { requests, state });
         }
         self.handle.as_ref().ok_or_else(stopped)
     }
 
     /// After abandoning a statement: waits a moment for the worker to be free, and gives
-    /// it up (with its connection) when it is not. True when it was given up.
+    /// it up (with its connection) when it is not. True when the connection was lost.
     fn settle(&mut self) -> bool {
         let Some(handle) = &self.handle else {
             return false;
         };
         let deadline = Instant::now() + GRACE;
-        while handle.busy.load(Ordering::SeqCst) {
+        loop {
+            if !handle.state.busy.load(Ordering::SeqCst) {
+                return handle.state.dropped.swap(false, Ordering::SeqCst);
+            }
             if Instant::now() >= deadline {
                 // Dropping the sender ends the thread once its request returns.
                 self.handle = None;
@@ -193,7 +212,6 @@ impl Worker {
             }
             thread::sleep(Duration::from_millis(10));
         }
-        false
     }
 }
 
@@ -202,17 +220,22 @@ fn stopped() -> ShellError {
 }
 
 /// The worker thread's loop.
-fn serve(cluster: &Cluster, inbox: &Receiver<Request>, busy: &AtomicBool) {
+fn serve(cluster: &Cluster, inbox: &Receiver<Request>, state: &State) {
     let mut conn: Option<Connection> = None;
     for request in inbox {
         match request {
             Request::Disconnect => conn = None,
             Request::Run { sql, params, reply } => {
-                let last = run(cluster, &mut conn, &sql, &params, &reply);
+                let mut cut_off = false;
+                let last = run(cluster, &mut conn, &sql, &params, &reply, &mut cut_off);
+                if cut_off {
+                    conn = None;
+                    state.dropped.store(true, Ordering::SeqCst);
+                }
                 if conn.as_ref().is_some_and(|c| c.as_async().is_broken()) {
                     conn = None;
                 }
-                busy.store(false, Ordering::SeqCst);
+                state.busy.store(false, Ordering::SeqCst);
                 // Nobody listening means the statement was abandoned: nothing to do.
                 let _ = reply.send(last);
             }
@@ -220,13 +243,15 @@ fn serve(cluster: &Cluster, inbox: &Receiver<Request>, busy: &AtomicBool) {
     }
 }
 
-/// Runs one statement; returns the message that ends it.
+/// Runs one statement; returns the message that ends it. Sets `cut_off` when an
+/// abandoned result did not end in time, so that the connection must be closed.
 fn run(
     cluster: &Cluster,
     conn: &mut Option<Connection>,
     sql: &str,
     params: &[Value],
     reply: &SyncSender<Msg>,
+    cut_off: &mut bool,
 ) -> Msg {
     let conn = match conn {
         Some(c) => c,
@@ -249,6 +274,7 @@ fn run(
         Err(e) => return Msg::Failed(e),
     };
     if reply.send(Msg::Columns(rows.columns().to_vec())).is_err() {
+        *cut_off = !drain(&mut rows);
         return Msg::End;
     }
     let mut batch = Vec::with_capacity(BATCH);
@@ -264,22 +290,38 @@ fn run(
                         )))
                         .is_err()
                 {
-                    // Abandoned: dropping `rows` leaves the rest to be drained.
+                    *cut_off = !drain(&mut rows);
                     return Msg::End;
                 }
             }
             Some(Err(e)) => {
-                if !batch.is_empty() && reply.send(Msg::Rows(batch)).is_err() {
-                    return Msg::End;
+                if !batch.is_empty() {
+                    let _ = reply.send(Msg::Rows(batch));
                 }
                 return Msg::Failed(e);
             }
             None => {
-                if !batch.is_empty() && reply.send(Msg::Rows(batch)).is_err() {
-                    return Msg::End;
+                if !batch.is_empty() {
+                    let _ = reply.send(Msg::Rows(batch));
                 }
                 return Msg::End;
             }
         }
     }
+}
+
+/// Reads and discards the rest of an abandoned result for at most [`DRAIN`]; true when it
+/// ended in time (the connection is in step with the server again).
+fn drain(rows: &mut dqlite_client::blocking::Rows<'_>) -> bool {
+    let deadline = Instant::now() + DRAIN;
+    while Instant::now() < deadline {
+        match rows.next() {
+            None => return true,
+            // A server error ends the stream; anything else broke the connection, which
+            // is then replaced anyway.
+            Some(Err(_)) => return true,
+            Some(Ok(_)) => {}
+        }
+    }
+    false
 }
