@@ -8,6 +8,7 @@
 //! in `$DQLITE_SHELL_HISTORY`.
 
 use std::borrow::Cow;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use rustyline::completion::Completer;
@@ -100,7 +101,13 @@ pub fn run(shell: &mut Shell, banner: &str) -> u8 {
     let config = Config::builder()
         .auto_add_history(false)
         .history_ignore_space(true)
-        .behavior(Behavior::PreferTerm)
+        // On a terminal, prompt on it even when stdout goes to a file; with `-i` over a
+        // pipe, read the pipe.
+        .behavior(if std::io::stdin().is_terminal() {
+            Behavior::PreferTerm
+        } else {
+            Behavior::Stdio
+        })
         .max_history_size(HISTORY_SIZE)
         .map(|b| b.build())
         .unwrap_or_default();

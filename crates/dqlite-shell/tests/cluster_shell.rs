@@ -1,0 +1,737 @@
+//! The shell binary against real dqlite clusters started by `dqlite-testkit`.
+//!
+//! The file name contains "cluster": nextest runs these at most two at a time.
+
+// Test helpers fail loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::prelude::*;
+use dqlite_testkit::{ServerVersion, TestCluster};
+use predicates::prelude::*;
+
+fn start(nodes: usize) -> TestCluster {
+    TestCluster::builder()
+        .nodes(nodes)
+        .start()
+        .expect("start a dqlite cluster")
+}
+
+/// The shell, pointed at `cluster` and database `db`, with its history in a scratch place.
+fn shell(cluster: &TestCluster, db: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dqlite-shell"));
+    cmd.arg("-s")
+        .arg(cluster.addresses().join(","))
+        .arg(db)
+        .env_remove("DQLITE_SERVERS")
+        .env("DQLITE_SHELL_HISTORY", cluster.dir().join("history"));
+    cmd
+}
+
+/// Runs the shell with `commands` as `-c` arguments; returns stdout, asserting success.
+fn run(cluster: &TestCluster, db: &str, commands: &[&str]) -> String {
+    let mut cmd = shell(cluster, db);
+    for c in commands {
+        cmd.arg("-c").arg(c);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{commands:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs the shell with `script` on stdin.
+fn run_stdin(cluster: &TestCluster, db: &str, args: &[&str], script: &str) -> std::process::Output {
+    let mut child = shell(cluster, db)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+const SETUP: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL, data BLOB); \
+                     INSERT INTO t VALUES (1, 'alice', 9.5, NULL), (2, 'bob, jr', NULL, x'cafe');";
+const QUERY: &str = "SELECT * FROM t ORDER BY id";
+
+#[test]
+fn cluster_output_modes() {
+    let cluster = start(1);
+    run(&cluster, "modes", &[SETUP]);
+    let mode = |m: &str, extra: &[&str]| {
+        let set = format!(".mode {m}");
+        let mut commands = vec![set.as_str()];
+        commands.extend_from_slice(extra);
+        commands.push(QUERY);
+        run(&cluster, "modes", &commands)
+    };
+    assert_eq!(
+        mode("table", &[]),
+        "\
++----+---------+-------+---------+
+| id |  name   | score |  data   |
++----+---------+-------+---------+
+| 1  | alice   | 9.5   |         |
+| 2  | bob, jr |       | X'cafe' |
++----+---------+-------+---------+
+"
+    );
+    assert_eq!(
+        mode("box", &[]),
+        "\
+┌────┬─────────┬───────┬─────────┐
+│ id │  name   │ score │  data   │
+├────┼─────────┼───────┼─────────┤
+│ 1  │ alice   │ 9.5   │         │
+│ 2  │ bob, jr │       │ X'cafe' │
+└────┴─────────┴───────┴─────────┘
+"
+    );
+    assert_eq!(mode("list", &[]), "1|alice|9.5|\n2|bob, jr||X'cafe'\n");
+    assert_eq!(
+        mode("list", &[".headers on"]),
+        "id|name|score|data\n1|alice|9.5|\n2|bob, jr||X'cafe'\n"
+    );
+    assert_eq!(
+        mode("list", &[".nullvalue NULL", ".separator ' ; '"]),
+        "1 ; alice ; 9.5 ; NULL\n2 ; bob, jr ; NULL ; X'cafe'\n"
+    );
+    assert_eq!(
+        mode("list", &[".separator \\t \\r\\n"]),
+        "1\talice\t9.5\t\r\n2\tbob, jr\t\tX'cafe'\r\n"
+    );
+    assert_eq!(
+        mode("csv", &[".headers on"]),
+        "id,name,score,data\r\n1,alice,9.5,\r\n2,\"bob, jr\",,X'cafe'\r\n"
+    );
+    assert_eq!(
+        mode("json", &[]),
+        "[{\"id\":1,\"name\":\"alice\",\"score\":9.5,\"data\":null},\n\
+         {\"id\":2,\"name\":\"bob, jr\",\"score\":null,\"data\":\"X'cafe'\"}]\n"
+    );
+    assert_eq!(
+        mode("line", &[]),
+        "   id = 1\n name = alice\nscore = 9.5\n data = \n\n   id = 2\n name = bob, jr\nscore = \n data = X'cafe'\n"
+    );
+    // The command-line options set the same things.
+    let out = shell(&cluster, "modes")
+        .args([
+            "--format",
+            "csv",
+            "--headers",
+            "--nullvalue",
+            "-",
+            "-c",
+            QUERY,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "id,name,score,data\r\n1,alice,9.5,-\r\n2,\"bob, jr\",-,X'cafe'\r\n"
+    );
+    let json = run(
+        &cluster,
+        "modes",
+        &[".mode json", "SELECT count(*) AS n FROM t WHERE 0"],
+    );
+    assert_eq!(json, "[{\"n\":0}]\n");
+    let empty = run(
+        &cluster,
+        "modes",
+        &[".mode json", "SELECT * FROM t WHERE 0"],
+    );
+    assert_eq!(empty, "[]\n");
+    // Without a terminal the default is list mode.
+    assert_eq!(
+        run(&cluster, "modes", &["SELECT 1.0, 0.1 + 0.2, 1e20, 'x'"]),
+        "1.0|0.3|1.0e+20|x\n"
+    );
+}
+
+#[test]
+fn cluster_dot_commands() {
+    let cluster = start(1);
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        &cluster,
+        "dots",
+        &[
+            SETUP,
+            "CREATE TABLE other (x); CREATE INDEX t_name ON t(name); \
+             CREATE INDEX other_x ON other(x); CREATE VIEW v AS SELECT name FROM t",
+        ],
+    );
+    assert_eq!(run(&cluster, "dots", &[".tables"]), "other\nt\nv\n");
+    assert_eq!(run(&cluster, "dots", &[".tables o%"]), "other\n");
+    assert_eq!(
+        run(&cluster, "dots", &[".schema t"]),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL, data BLOB);\n\
+         CREATE INDEX t_name ON t(name);\n"
+    );
+    let schema = run(&cluster, "dots", &[".schema"]);
+    assert_eq!(schema.lines().count(), 5, "{schema}");
+    assert!(schema.contains("CREATE VIEW v AS SELECT name FROM t;"));
+    assert_eq!(run(&cluster, "dots", &[".indexes"]), "other_x\nt_name\n");
+    assert_eq!(run(&cluster, "dots", &[".indexes t"]), "t_name\n");
+
+    let help = run(&cluster, "dots", &[".help"]);
+    for command in [
+        ".add",
+        ".assign",
+        ".backup",
+        ".bail",
+        ".changes",
+        ".cluster",
+        ".describe",
+        ".dump",
+        ".echo",
+        ".exit",
+        ".headers",
+        ".help",
+        ".indexes",
+        ".leader",
+        ".mode",
+        ".nullvalue",
+        ".once",
+        ".output",
+        ".quit",
+        ".read",
+        ".remove",
+        ".schema",
+        ".separator",
+        ".show",
+        ".tables",
+        ".timer",
+        ".transfer",
+        ".weight",
+    ] {
+        assert!(help.contains(&format!("{command} ")), "{command} missing");
+    }
+
+    let show = run(&cluster, "dots", &[".mode csv", ".headers on", ".show"]);
+    assert!(show.contains("mode: csv"), "{show}");
+    assert!(show.contains("headers: on"), "{show}");
+    assert!(show.contains("database: dots"), "{show}");
+
+    // .timer and .changes.
+    let out = shell(&cluster, "dots")
+        .args([
+            "-c",
+            ".timer on",
+            "-c",
+            ".changes on",
+            "-c",
+            "UPDATE t SET score = 1",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "changes: 2   total_changes: 2\n"
+    );
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .starts_with("Run Time: real ")
+    );
+
+    // .echo prints each command.
+    assert_eq!(
+        run(&cluster, "dots", &[".echo on", "SELECT 1; SELECT 2"]),
+        "SELECT 1;\n1\nSELECT 2;\n2\n"
+    );
+
+    // .output, .once and .read.
+    let out_file = dir.path().join("out.txt");
+    let once_file = dir.path().join("once.txt");
+    let script = dir.path().join("script.sql");
+    std::fs::write(&script, ".mode csv\nSELECT id, name\nFROM t ORDER BY id;\n").unwrap();
+    let stdout = run(
+        &cluster,
+        "dots",
+        &[
+            &format!(".output {}", out_file.display()),
+            "SELECT 'to the file'",
+            ".output stdout",
+            &format!(".once {}", once_file.display()),
+            "SELECT 'once'",
+            "SELECT 'back on stdout'",
+            &format!(".read {}", script.display()),
+        ],
+    );
+    assert_eq!(stdout, "back on stdout\n1,alice\r\n2,\"bob, jr\"\r\n");
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "to the file\n");
+    assert_eq!(std::fs::read_to_string(&once_file).unwrap(), "once\n");
+
+    // .exit with a status; an unknown command and bad usage are errors.
+    shell(&cluster, "dots")
+        .args(["-c", ".exit 3", "-c", "SELECT 'not reached'"])
+        .assert()
+        .code(3)
+        .stdout("");
+    shell(&cluster, "dots")
+        .args(["-c", ".frobnicate"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "Error: unknown command \".frobnicate\"",
+        ));
+    shell(&cluster, "dots")
+        .args(["-c", ".mode sideways"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unknown mode"));
+    shell(&cluster, "dots")
+        .args(["-c", ".add 5"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("usage: .add ID ADDRESS"));
+}
+
+/// Statements that are hard to cut: semicolons in strings, comments and trigger bodies,
+/// statements over several lines, dot-lookalikes inside strings.
+#[test]
+fn cluster_splitter_on_tricky_input() {
+    let cluster = start(1);
+    let script = "\
+CREATE TABLE s (id INTEGER PRIMARY KEY, v TEXT);  -- a comment; with a semicolon
+CREATE TABLE log (msg TEXT);
+/* a block comment; over
+   two lines; */
+INSERT INTO s (v) VALUES ('a;b'), ('it''s; fine'), ('-- not a comment'), ('/* nor this */');
+CREATE TRIGGER s_log AFTER INSERT ON s BEGIN
+  INSERT INTO log VALUES ('inserted; ' || new.v);
+  INSERT INTO log VALUES ('END;');
+END;
+INSERT INTO s (v)
+VALUES
+  ('two
+.lines');
+SELECT id, v FROM s ORDER BY id; SELECT count(*) FROM log;
+.mode csv
+SELECT msg FROM log ORDER BY rowid
+";
+    let out = run_stdin(&cluster, "split", &[], script);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "1|a;b\n2|it's; fine\n3|-- not a comment\n4|/* nor this */\n5|two\n.lines\n2\n\
+         \"inserted; two\n.lines\"\r\nEND;\r\n"
+    );
+}
+
+#[test]
+fn cluster_batch_exit_codes() {
+    let cluster = start(1);
+    shell(&cluster, "batch")
+        .args(["-c", "SELECT 1"])
+        .assert()
+        .success()
+        .stdout("1\n")
+        .stderr("");
+    // An SQL error: the server's message, code name and number on stderr; status 1. The
+    // next command still runs (sqlite3 does the same without --bail).
+    shell(&cluster, "batch")
+        .args(["-c", "SELEC 1", "-c", "SELECT 2"])
+        .assert()
+        .code(1)
+        .stdout("2\n")
+        .stderr("Error: near \"SELEC\": syntax error (SQLITE_ERROR, code 1)\n");
+    shell(&cluster, "batch")
+        .args(["--bail", "-c", "SELEC 1", "-c", "SELECT 2"])
+        .assert()
+        .code(1)
+        .stdout("");
+    // From stdin: the line of the failing statement, and .bail.
+    let out = run_stdin(
+        &cluster,
+        "batch",
+        &[],
+        "SELECT 1;\n\nSELECT *\nFROM missing;\nSELECT 3;\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "1\n3\n");
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "Error: near line 3: no such table: missing (SQLITE_ERROR, code 1)\n"
+    );
+    let out = run_stdin(&cluster, "batch", &[], ".bail on\nSELEC;\nSELECT 3;\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.stdout, b"");
+    // A constraint failure names its extended code.
+    shell(&cluster, "batch")
+        .args([
+            "-c",
+            "CREATE TABLE u (a UNIQUE); INSERT INTO u VALUES (1); INSERT INTO u VALUES (1)",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "UNIQUE constraint failed: u.a (SQLITE_CONSTRAINT_UNIQUE, code 2067)",
+        ));
+    // Nothing listening: a connection error, status 1.
+    Command::new(env!("CARGO_BIN_EXE_dqlite-shell"))
+        .args(["-s", "127.0.0.1:1", "--timeout", "1s", "-c", "SELECT 1"])
+        .env_remove("DQLITE_SERVERS")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with("Error: no dqlite leader found"));
+    // Bad arguments: status 2.
+    Command::new(env!("CARGO_BIN_EXE_dqlite-shell"))
+        .args(["-c", "SELECT 1"])
+        .env_remove("DQLITE_SERVERS")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no node to connect to"));
+}
+
+/// Values that need care in SQL text, through `.dump` into a fresh database and back.
+#[test]
+fn cluster_dump_reproduces_the_database() {
+    let cluster = start(3);
+    let setup = "\
+CREATE TABLE \"order\" (id INTEGER PRIMARY KEY AUTOINCREMENT, v, doubled AS (v * 2));
+INSERT INTO \"order\" (v) VALUES (1.5), (NULL), (x'00ff'), ('it''s'), ('two
+lines; and a semicolon'), (-0.1), (1e300), (9223372036854775807);
+CREATE TABLE plain (a TEXT, b BLOB);
+INSERT INTO plain VALUES ('', x''), ('\"quoted\"', NULL);
+CREATE INDEX plain_a ON plain(a);
+CREATE TRIGGER order_log AFTER INSERT ON \"order\" BEGIN
+  INSERT INTO plain VALUES ('trigger; fired', NULL);
+END;
+CREATE VIEW order_view AS SELECT id, v FROM \"order\";
+";
+    let out = run_stdin(&cluster, "source", &[], setup);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dump = run(&cluster, "source", &[".dump"]);
+    assert!(dump.starts_with("PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n"));
+    assert!(dump.ends_with("COMMIT;\n"));
+    assert!(dump.contains(
+        "INSERT INTO \"order\"(id,v) VALUES(3,X'00ff');\n\
+         INSERT INTO \"order\"(id,v) VALUES(4,'it''s');\n\
+         INSERT INTO \"order\"(id,v) VALUES(5,'two\nlines; and a semicolon');\n"
+    ));
+    assert!(dump.contains("INSERT INTO sqlite_sequence VALUES('order',8);\n"));
+    assert!(dump.contains("INSERT INTO plain VALUES('',X'');\n"));
+
+    // Into a fresh database: same dump back, and the same data.
+    let out = run_stdin(&cluster, "copy", &["--bail"], &dump);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(run(&cluster, "copy", &[".dump"]), dump);
+    let check = "SELECT id, quote(v), typeof(v), doubled FROM \"order\" ORDER BY id";
+    assert_eq!(
+        run(&cluster, "copy", &[check]),
+        run(&cluster, "source", &[check])
+    );
+    // The trigger came after the rows: it did not fire during the load.
+    assert_eq!(
+        run(&cluster, "copy", &["SELECT count(*) FROM plain"]),
+        "2\n"
+    );
+
+    // One table only.
+    let one = run(&cluster, "source", &[".dump plain"]);
+    assert!(one.contains("CREATE TABLE plain"));
+    assert!(one.contains("CREATE INDEX plain_a"));
+    assert!(!one.contains("\"order\""));
+}
+
+#[test]
+fn cluster_backup_opens_with_sqlite() {
+    let cluster = start(3);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup.db");
+    let out = run_stdin(
+        &cluster,
+        "backup",
+        &[],
+        &format!(
+            "CREATE TABLE t (n INTEGER, s TEXT);\n\
+             INSERT INTO t VALUES (1, 'one');\n\
+             INSERT INTO t SELECT n + 1, s || '+' FROM t;\n\
+             INSERT INTO t SELECT n + 2, s || '*' FROM t;\n\
+             .backup {}\n",
+            file.display()
+        ),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("backed up database \"backup\"")
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.starts_with(b"SQLite format 3\0"));
+
+    let db = rusqlite::Connection::open(&file).unwrap();
+    let rows: Vec<(i64, String)> = db
+        .prepare("SELECT n, s FROM t ORDER BY n")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (1, "one".to_owned()),
+            (2, "one+".into()),
+            (3, "one*".into()),
+            (4, "one+*".into())
+        ]
+    );
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+
+    // A stray WAL next to the target would be replayed into it: refused.
+    std::fs::write(dir.path().join("second.db-wal"), b"old").unwrap();
+    shell(&cluster, "backup")
+        .args([
+            "-c",
+            &format!(".backup {}", dir.path().join("second.db").display()),
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("second.db-wal exists"));
+}
+
+/// `.cluster`, `.leader`, `.describe`, `.weight`, `.add`, `.assign`, `.remove`,
+/// `.transfer`, and the node store.
+#[test]
+fn cluster_admin_sequence() {
+    let cluster = start(3);
+    let addresses = cluster.addresses();
+    let members = run(&cluster, "admin", &[".cluster"]);
+    assert_eq!(members.lines().count(), 3, "{members}");
+    for address in &addresses {
+        assert!(
+            members.contains(&format!("|{address}|voter\n")),
+            "{members}"
+        );
+    }
+    let leader = run(&cluster, "admin", &[".leader"]);
+    let (_, leader_address) = leader.trim_end().split_once('|').unwrap();
+    assert!(addresses.iter().any(|a| a == leader_address), "{leader}");
+
+    // .describe and .weight, on the leader and on a named node.
+    assert_eq!(
+        run(&cluster, "admin", &[".describe"]),
+        format!("{leader_address}|0|0\n")
+    );
+    let other = addresses.iter().find(|a| *a != leader_address).unwrap();
+    assert_eq!(
+        run(
+            &cluster,
+            "admin",
+            &[&format!(".weight 7 {other}"), &format!(".describe {other}")]
+        ),
+        format!("{other}|0|7\n")
+    );
+    assert_eq!(
+        run(&cluster, "admin", &[".mode json", ".describe"]),
+        format!("[{{\"address\":\"{leader_address}\",\"failure_domain\":0,\"weight\":0}}]\n")
+    );
+
+    // A new node: added as a spare, made a standby, then removed.
+    let node = cluster.start_unjoined_node(42).unwrap();
+    let address = node.address().to_owned();
+    shell(&cluster, "admin")
+        .args(["-c", &format!(".add 42 {address}")])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "node 42 added at {address} as a spare"
+        )));
+    shell(&cluster, "admin")
+        .args(["-c", &format!(".assign {address} standby")])
+        .assert()
+        .success()
+        .stderr("node 42 is now a standby\n");
+    let members = run(&cluster, "admin", &[".mode csv", ".cluster"]);
+    assert!(
+        members.contains(&format!("42,{address},standby\r\n")),
+        "{members}"
+    );
+    shell(&cluster, "admin")
+        .args(["-c", ".remove 42"])
+        .assert()
+        .success()
+        .stderr("node 42 removed\n");
+    let members = run(&cluster, "admin", &[".cluster"]);
+    assert!(!members.contains(&address), "{members}");
+    shell(&cluster, "admin")
+        .args(["-c", ".assign 42 boss"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unknown role"));
+
+    // Leadership moves to the node named, and the shell follows it.
+    let out = shell(&cluster, "admin")
+        .args([
+            "-c",
+            "CREATE TABLE t (n)",
+            "-c",
+            &format!(".transfer {other}"),
+            "-c",
+            "INSERT INTO t VALUES (1)",
+            "-c",
+            ".leader",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .ends_with(&format!("|{other}\n"))
+    );
+
+    // A node store: read for the seeds, rewritten by .cluster with ids and roles.
+    let store = cluster.dir().join("store");
+    std::fs::write(&store, format!("0 {} -\n", addresses.first().unwrap())).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_dqlite-shell"))
+        .arg("--store")
+        .arg(&store)
+        .args(["admin", "-c", ".cluster", "-c", "SELECT count(*) FROM t"])
+        .env_remove("DQLITE_SERVERS")
+        .assert()
+        .success()
+        .stdout(predicate::str::ends_with("1\n"));
+    let stored = std::fs::read_to_string(&store).unwrap();
+    for address in &addresses {
+        assert!(stored.contains(&format!(" {address} voter\n")), "{stored}");
+    }
+}
+
+/// The prompt over a pipe (`-i`): multi-line statements, dot-commands, history.
+#[test]
+fn cluster_interactive_prompt_and_history() {
+    let cluster = start(1);
+    let out = run_stdin(
+        &cluster,
+        "prompt",
+        &["-i"],
+        "SELECT 1;\nSELECT\n  2\n;\n.mode csv\nSELECT 'a,b';\n.exit\nSELECT 'not reached';\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("1\n"), "{stdout}");
+    assert!(stdout.contains("2\n"), "{stdout}");
+    assert!(stdout.contains("\"a,b\"\r\n"), "{stdout}");
+    assert!(!stdout.contains("not reached"), "{stdout}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("Enter \".help\""), "{stderr}");
+    let history = std::fs::read_to_string(cluster.dir().join("history")).unwrap();
+    assert!(history.contains("SELECT\\n  2\\n;"), "{history}");
+    assert!(history.contains(".mode csv"), "{history}");
+}
+
+/// SIGINT during a result that never ends: the statement is abandoned and batch mode
+/// exits with 130.
+#[test]
+fn cluster_ctrl_c_stops_an_endless_query() {
+    let cluster = start(1);
+    let child = shell(&cluster, "interrupt")
+        .args([
+            "-c",
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c",
+            "-c",
+            "SELECT 'not reached'",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(130));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("Interrupted"), "{stderr}");
+}
+
+/// go-dqlite 2.0's TLS cluster, with its shared certificate as CA and client identity.
+#[test]
+fn cluster_tls() {
+    if ServerVersion::from_env() != ServerVersion::V1_18 {
+        eprintln!("skipped: native TLS needs go-dqlite 2.0 (DQLITE_SERVER_VERSION=1.18)");
+        return;
+    }
+    let cluster = TestCluster::builder()
+        .nodes(1)
+        .tls(true)
+        .start()
+        .expect("start a TLS cluster");
+    let cert: &Path = cluster.ca_cert_path().unwrap();
+    let key: &Path = cluster.tls_key_path().unwrap();
+    shell(&cluster, "tls")
+        .arg("--cert")
+        .arg(cert)
+        .arg("--key")
+        .arg(key)
+        .args(["-c", "SELECT 'over tls'", "-c", ".leader"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("over tls\n"));
+    // Without the client identity the node hangs up.
+    shell(&cluster, "tls")
+        .arg("--ca")
+        .arg(cert)
+        .args(["--timeout", "2s", "-c", "SELECT 1"])
+        .assert()
+        .code(1);
+}
