@@ -22,7 +22,8 @@ pub struct Args {
     #[arg(short = 'd', long = "database", conflicts_with = "database_arg")]
     pub database: Option<String>,
 
-    /// Node addresses, comma-separated: host:port, [ipv6]:port, /unix/path or @abstract
+    /// Node addresses, comma-separated: host:port (IPv6 hosts in brackets), /unix/path or
+    /// @abstract
     #[arg(
         short = 's',
         long = "servers",
@@ -40,7 +41,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_duration, default_value = "10s")]
     pub timeout: Duration,
 
-    /// TLS: this node certificate (PEM); with --key, the client's identity
+    /// TLS: the certificate (PEM) to present to the nodes, with --key
     #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
 

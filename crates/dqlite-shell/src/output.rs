@@ -306,6 +306,15 @@ impl Printer {
         Ok(())
     }
 
+    /// Ends a result cut short by Ctrl-C: streamed rows stay as written (a JSON array is
+    /// closed), and the rows a table was waiting for are dropped.
+    pub fn abandon(self, out: &mut dyn Write) -> io::Result<()> {
+        match self.settings.mode {
+            Mode::Json if self.rows > 0 => out.write_all(b"]\n"),
+            _ => Ok(()),
+        }
+    }
+
     /// Ends the result: draws the table, or closes the JSON array.
     pub fn finish(self, out: &mut dyn Write) -> io::Result<()> {
         match self.settings.mode {
@@ -336,17 +345,6 @@ impl Printer {
             }
             Mode::Json if self.rows > 0 => out.write_all(b"]\n"),
             Mode::Json => out.write_all(b"[]\n"),
-            _ => Ok(()),
-        }
-    }
-}
-
-impl Printer {
-    /// Ends a result cut short by Ctrl-C: streamed rows stay as written (a JSON array is
-    /// closed), and the rows a table was waiting for are dropped.
-    pub fn abandon(self, out: &mut dyn Write) -> io::Result<()> {
-        match self.settings.mode {
-            Mode::Json if self.rows > 0 => out.write_all(b"]\n"),
             _ => Ok(()),
         }
     }
