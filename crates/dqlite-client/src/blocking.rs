@@ -130,6 +130,17 @@ impl Connection {
         block_on(&self.rt, self.inner.execute_script(script))?
     }
 
+    /// Runs a statement once per parameter row with up to `window` requests in flight;
+    /// see [`crate::Connection::execute_many`].
+    pub fn execute_many<P: AsRef<[Value]>>(
+        &mut self,
+        sql: &str,
+        rows: impl IntoIterator<Item = P>,
+        window: usize,
+    ) -> Result<ExecResult> {
+        block_on(&self.rt, self.inner.execute_many(sql, rows, window))?
+    }
+
     /// Runs a query; the rows are read frame by frame as the iterator advances.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows<'_>> {
         let rows = block_on(&self.rt, self.inner.query(sql, params))??;

@@ -1,0 +1,112 @@
+//! The floor: a minimal client that sends pre-encoded frames and only finds the end of
+//! each response (the header's length, and the DONE marker of ROWS), decoding nothing.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+
+use bytes::BytesMut;
+use dqlite_wire::{DONE_MARKER, Request, Value, response_type};
+
+/// Encodes one request frame.
+pub fn frame(request: &Request<'_>) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    // The benchmark's own requests are valid by construction.
+    if request.encode(&mut out).is_err() {
+        return Vec::new();
+    }
+    out.to_vec()
+}
+
+/// EXEC_SQL or QUERY_SQL frames for `sql` with `params`.
+pub fn exec_sql(sql: &str, params: Vec<Value>) -> Vec<u8> {
+    frame(&Request::ExecSql {
+        db_id: 0,
+        sql,
+        params: params.into(),
+        schema: 0,
+    })
+}
+
+/// A QUERY_SQL frame.
+pub fn query_sql(sql: &str, params: Vec<Value>) -> Vec<u8> {
+    frame(&Request::QuerySql {
+        db_id: 0,
+        sql,
+        params: params.into(),
+        schema: 0,
+    })
+}
+
+/// A blocking raw connection with the database open.
+pub struct Raw {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Raw {
+    /// Connects to `address` (the leader) and opens `db`.
+    pub fn connect(address: &str, db: &str) -> io::Result<Raw> {
+        let mut stream = TcpStream::connect(address)?;
+        stream.set_nodelay(true)?;
+        let mut hello = dqlite_wire::PROTOCOL_VERSION.to_le_bytes().to_vec();
+        hello.extend(frame(&Request::Open {
+            name: db,
+            flags: 0,
+            vfs: "volatile",
+        }));
+        stream.write_all(&hello)?;
+        let mut raw = Raw {
+            stream,
+            buf: vec![0; 1 << 16],
+        };
+        raw.read_response()?;
+        Ok(raw)
+    }
+
+    /// Sends pre-encoded frames.
+    pub fn send(&mut self, frames: &[u8]) -> io::Result<()> {
+        self.stream.write_all(frames)
+    }
+
+    /// Reads one whole response: a single frame, or ROWS frames up to DONE. Returns the
+    /// response type; FAILURE is an error.
+    pub fn read_response(&mut self) -> io::Result<u8> {
+        loop {
+            let mut header = [0u8; 8];
+            self.stream.read_exact(&mut header)?;
+            let [w0, w1, w2, w3, kind, ..] = header;
+            let len = usize::try_from(u32::from_le_bytes([w0, w1, w2, w3]))
+                .map_err(io::Error::other)?
+                * 8;
+            if self.buf.len() < len {
+                self.buf.resize(len, 0);
+            }
+            let body = self
+                .buf
+                .get_mut(..len)
+                .ok_or_else(|| io::Error::other("frame"))?;
+            self.stream.read_exact(body)?;
+            if kind == response_type::FAILURE {
+                return Err(io::Error::other("the server answered FAILURE"));
+            }
+            if kind != response_type::ROWS || body.ends_with(&DONE_MARKER) {
+                return Ok(kind);
+            }
+        }
+    }
+
+    /// Reads a STMT response (untimed set-up) and returns the statement id.
+    pub fn read_stmt_id(&mut self) -> io::Result<u32> {
+        let kind = self.read_response()?;
+        match (kind, self.buf.get(4..8)) {
+            (response_type::STMT, Some(&[a, b, c, d])) => Ok(u32::from_le_bytes([a, b, c, d])),
+            _ => Err(io::Error::other("expected STMT")),
+        }
+    }
+
+    /// One request and its whole response.
+    pub fn round_trip(&mut self, request: &[u8]) -> io::Result<u8> {
+        self.send(request)?;
+        self.read_response()
+    }
+}
