@@ -31,14 +31,23 @@ DQLITE_SERVER_VERSION=1.18 cargo nextest run --workspace --no-fail-fast -E "$clu
 step "cargo test --doc"
 cargo test -q --workspace --doc
 
-step "python: ruff"
+step "python: build the dqlitedbapi wheel (release) and install it into .venv"
+rm -rf target/wheels
+(cd python/dqlitedbapi && ../../.venv/bin/maturin build --release -q -o ../../target/wheels)
+.venv/bin/pip install -q --force-reinstall --no-deps target/wheels/dqlitedbapi-*.whl
+
+step "python: ruff, mypy --strict, stubtest"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+(cd python/dqlitedbapi && ../../.venv/bin/mypy)
+(cd python/dqlitedbapi && ../../.venv/bin/python -m mypy.stubtest dqlitedbapi)
 
+export DQLITE_TESTKIT_BIN="$(pwd)/target/debug/dqlite-testkit"
 for version in 1.11 1.18; do
-  step "python: pytest against dqlite $version"
-  DQLITE_SERVER_VERSION=$version DQLITE_TESTKIT_BIN="$(pwd)/target/debug/dqlite-testkit" \
-    .venv/bin/python -m pytest -q -p no:cacheprovider crates/dqlite-testkit/python
+  step "python: pytest (test kit, dqlitedbapi) against dqlite $version"
+  DQLITE_SERVER_VERSION=$version .venv/bin/python -m pytest -q -p no:cacheprovider \
+    crates/dqlite-testkit/python
+  (cd python/dqlitedbapi && DQLITE_SERVER_VERSION=$version ../../.venv/bin/python -m pytest -q -p no:cacheprovider)
 done
 
 step "all tests passed"
