@@ -1,0 +1,446 @@
+"""The synchronous dqlite dialect, ``dqlite://``, on :mod:`dqlitedbapi`.
+
+dqlite runs SQLite on every node of a Raft cluster, so the dialect is SQLAlchemy's SQLite
+dialect (compilation, types, PRAGMA reflection) with what differs on dqlite:
+
+* connection URLs name cluster nodes instead of a file;
+* transactions: the driver runs every statement in autocommit mode unless a transaction was
+  opened with BEGIN, so the dialect sends BEGIN when SQLAlchemy begins a transaction
+  (:meth:`DqliteDialect.do_begin`); SQLAlchemy transactions are real dqlite transactions,
+  SAVEPOINT included. Isolation levels: SERIALIZABLE (the only one dqlite has) and AUTOCOMMIT
+  (no BEGIN is sent);
+* RETURNING is replicated correctly only by dqlite 1.18.2 and later: the dialect asks the
+  driver on first connect and refuses to compile RETURNING (``CompileError``) otherwise;
+* no user-defined functions: REGEXP is refused at compile time;
+* errors that mean the connection is unusable (lost leadership, transport failures, a
+  closed connection) are reported as disconnects, so the pool discards the connection;
+* ``stream_results`` / ``yield_per`` use the driver's streamed results.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Final, cast
+
+import dqlitedbapi
+from sqlalchemy import exc, pool
+from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects.sqlite.base import (
+    DATE,
+    DATETIME,
+    SQLiteCompiler,
+    SQLiteExecutionContext,
+)
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import URL
+from sqlalchemy.engine import url as sa_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import (
+        ConnectArgsType,
+        DBAPIConnection,
+        DBAPICursor,
+        IsolationLevel,
+    )
+    from sqlalchemy.engine.base import Connection
+    from sqlalchemy.pool import PoolProxiedConnection
+
+__all__ = [
+    "DEFAULT_PORT",
+    "DqliteCompiler",
+    "DqliteDialect",
+    "DqliteExecutionContext",
+    "make_url",
+    "parse_addresses",
+]
+
+DEFAULT_PORT: Final = 9001
+"""Port assumed for a URL host without one (go-dqlite's and the old dialect's default)."""
+
+DEFAULT_DATABASE: Final = "default"
+"""Database opened when the URL names none (dqlitedbapi's default)."""
+
+# SQLite extended codes dqlite uses when a node is not, or stops being, the leader:
+# SQLITE_IOERR_NOT_LEADER (10 | 40 << 8), its older value (10 | 32 << 8), and
+# SQLITE_IOERR_LEADERSHIP_LOST (10 | 41 << 8). The connection must go to the new leader.
+LEADERSHIP_CODES: Final = frozenset({10250, 8202, 10506})
+
+_DISCONNECT_MESSAGES: Final = (
+    "not leader",
+    "leadership lost",
+    "no leader",
+    "closed connection",
+    "connection is closed",
+    "closed the connection",
+    "connection reset",
+    "broken pipe",
+)
+
+_RETURNING_PROBE: Final = "DELETE FROM sqlalchemy_dqlite_returning_probe WHERE 0 RETURNING 1"
+
+_URL_QUERY: Final[dict[str, Callable[[str], Any]]] = {"timeout": float}
+
+
+def parse_addresses(host: str | None, port: int | None) -> list[str]:
+    """Seed addresses ("host:port") from a URL's host and port.
+
+    ``host`` may list several nodes separated by commas, each with or without its own port;
+    nodes without one get ``port`` (default 9001). IPv6 literals come bracketed or bare.
+    """
+    default_port = port if port is not None else DEFAULT_PORT
+    if not host:
+        return [f"localhost:{default_port}"]
+    seeds = []
+    for raw in host.split(","):
+        item = raw.strip()
+        if not item:
+            raise exc.ArgumentError(f"empty node address in dqlite URL host {host!r}")
+        seeds.append(_one_address(item, default_port))
+    return seeds
+
+
+def _one_address(item: str, default_port: int) -> str:
+    try:
+        ip = ipaddress.ip_address(item)
+    except ValueError:
+        pass
+    else:
+        return f"[{ip}]:{default_port}" if ip.version == 6 else f"{ip}:{default_port}"
+    if item.startswith("["):
+        end = item.find("]")
+        rest = item[end + 1 :] if end > 0 else None
+        if rest == "":
+            return f"{item}:{default_port}"
+        if rest is not None and rest.startswith(":") and _is_port(rest[1:]):
+            return item
+        raise exc.ArgumentError(f"invalid node address {item!r} in dqlite URL")
+    name, sep, port = item.rpartition(":")
+    if not sep:
+        return f"{item}:{default_port}"
+    if not name or ":" in name or not _is_port(port):
+        raise exc.ArgumentError(f"invalid node address {item!r} in dqlite URL")
+    return item
+
+
+def _is_port(text: str) -> bool:
+    return text.isdigit() and 0 < int(text) < 65536
+
+
+_NETLOC = re.compile(r"^(?P<scheme>[\w+]+://)(?P<netloc>[^/?#]*)(?P<rest>.*)$", re.DOTALL)
+
+
+def make_url(name_or_url: str | URL) -> URL:
+    """:func:`sqlalchemy.engine.make_url` that also takes several ``host:port`` nodes.
+
+    ``dqlite://h1:9001,h2:9002/db`` cannot be parsed by SQLAlchemy itself (it reads
+    ``9001,h2:9002`` as the port). This helper rewrites it to the form SQLAlchemy parses and
+    renders, ``dqlite://[h1:9001,h2:9002]/db``, which ``create_engine`` accepts directly too.
+    """
+    if isinstance(name_or_url, str):
+        match = _NETLOC.match(name_or_url)
+        if match is not None:
+            netloc = match.group("netloc")
+            if "," in netloc and not (netloc.startswith("[") and netloc.endswith("]")):
+                name_or_url = f"{match.group('scheme')}[{netloc}]{match.group('rest')}"
+    return sa_url.make_url(name_or_url)
+
+
+def _raw_connection(connection: Any) -> Any:
+    """The driver's connection (or the asyncio adapter) behind a pool proxy, if any."""
+    inner = getattr(connection, "dbapi_connection", None)
+    return connection if inner is None else inner
+
+
+class _DqliteDateTime(DATETIME):
+    """SQLite's DATETIME, also taking the ``datetime`` the driver returns for DATETIME columns.
+
+    dqlite sends values of columns declared DATETIME, DATE or TIMESTAMP as its ISO 8601 type,
+    which the driver turns into ``datetime``; values of other expressions come back as text.
+    """
+
+    def result_processor(self, dialect: Any, coltype: object) -> Any:
+        parse = super().result_processor(dialect, coltype)
+
+        def process(value: Any) -> Any:
+            if value is None or isinstance(value, datetime.datetime):
+                return value
+            if isinstance(value, datetime.date):
+                return datetime.datetime(value.year, value.month, value.day)
+            return parse(value) if parse is not None else value
+
+        return process
+
+
+class _DqliteDate(DATE):
+    """SQLite's DATE; the driver returns DATE columns as midnight ``datetime``."""
+
+    def result_processor(self, dialect: Any, coltype: object) -> Any:
+        parse = super().result_processor(dialect, coltype)
+
+        def process(value: Any) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, datetime.datetime):
+                return value.date()
+            if isinstance(value, datetime.date):
+                return value
+            return parse(value) if parse is not None else value
+
+        return process
+
+
+class DqliteCompiler(SQLiteCompiler):
+    """SQLite's compiler, refusing what dqlite cannot run."""
+
+    def returning_clause(
+        self,
+        stmt: Any,
+        returning_cols: Sequence[Any],
+        *,
+        populate_result_map: bool,
+        **kw: Any,
+    ) -> str:
+        dialect = self.dialect
+        if self.isinsert:
+            supported, verb = dialect.insert_returning, "INSERT"
+        elif self.isupdate:
+            supported, verb = dialect.update_returning, "UPDATE"
+        else:
+            supported, verb = dialect.delete_returning, "DELETE"
+        if not supported:
+            raise exc.CompileError(
+                f"{verb}..RETURNING is not supported by this dqlite server: RETURNING needs "
+                "dqlite 1.18.2 or later (older servers drop the rows or do not replicate the "
+                "write)"
+            )
+        return super().returning_clause(
+            stmt, returning_cols, populate_result_map=populate_result_map, **kw
+        )
+
+    def visit_regexp_match_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        raise exc.CompileError(
+            "dqlite has no REGEXP function (SQLite's REGEXP needs a user-defined function, "
+            "which a dqlite client cannot register)"
+        )
+
+    def visit_not_regexp_match_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        return self.visit_regexp_match_op_binary(binary, operator, **kw)
+
+    def visit_regexp_replace_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        return self.visit_regexp_match_op_binary(binary, operator, **kw)
+
+
+class DqliteExecutionContext(SQLiteExecutionContext):
+    """SQLite's execution context; server-side cursors are the driver's streamed results."""
+
+    def create_server_side_cursor(self) -> DBAPICursor:
+        # Every dqlitedbapi cursor streams: rows are read from the server as they are
+        # fetched, a frame at a time.
+        return self._dbapi_connection.cursor()
+
+
+class DqliteDialect(SQLiteDialect_pysqlite):
+    """``dqlite://host:port[,host:port...]/database?timeout=SECONDS`` on :mod:`dqlitedbapi`.
+
+    Several nodes are written ``dqlite://[h1:9001,h2:9002]/db`` (or passed through
+    :func:`make_url`); the driver finds the leader among them.
+    """
+
+    name = "dqlite"
+    driver = "dqlitedbapi"
+    supports_statement_cache = True
+    default_paramstyle = "qmark"
+    is_async = False
+
+    supports_server_side_cursors = True
+
+    # RETURNING: probed on first connect (see initialize()); off until then.
+    insert_returning = False
+    update_returning = False
+    update_returning_multifrom = False
+    delete_returning = False
+
+    statement_compiler = DqliteCompiler
+    execution_ctx_cls = DqliteExecutionContext
+
+    colspecs = {
+        **SQLiteDialect_pysqlite.colspecs,
+        sqltypes.DateTime: _DqliteDateTime,
+        sqltypes.TIMESTAMP: _DqliteDateTime,
+        sqltypes.Date: _DqliteDate,
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Keyword arguments as :class:`sqlalchemy.dialects.sqlite.pysqlite`'s dialect."""
+        if kwargs.get("native_datetime"):
+            raise exc.ArgumentError(
+                "native_datetime is not supported by the dqlite dialect: dates and times are "
+                "stored as ISO 8601 text, as SQLAlchemy's SQLite dialect does"
+            )
+        super().__init__(**kwargs)
+        # SQLiteDialect.__init__ enables RETURNING from the driver's SQLite version; dqlite
+        # needs more than that (1.18.2), so the server is asked in initialize().
+        self._set_returning(False)
+
+    @classmethod
+    def import_dbapi(cls) -> Any:
+        return dqlitedbapi
+
+    @classmethod
+    def get_pool_class(cls, url: URL) -> type[pool.Pool]:
+        return pool.QueuePool
+
+    # -- connecting --------------------------------------------------------------------
+
+    def create_connect_args(self, url: URL) -> ConnectArgsType:
+        if url.username is not None or url.password is not None:
+            raise exc.ArgumentError("dqlite URLs take no user name or password")
+        addresses = parse_addresses(url.host, url.port)
+        kwargs: dict[str, Any] = {"database": url.database or DEFAULT_DATABASE}
+        for key, value in url.query.items():
+            convert = _URL_QUERY.get(key)
+            if convert is None:
+                raise exc.ArgumentError(
+                    f"unknown dqlite URL parameter {key!r} (known: {', '.join(_URL_QUERY)}); "
+                    "pass other driver arguments with create_engine(connect_args=...)"
+                )
+            text = value[-1] if isinstance(value, tuple) else value
+            try:
+                kwargs[key] = convert(text)
+            except ValueError as e:
+                raise exc.ArgumentError(f"dqlite URL parameter {key}={text!r}: {e}") from e
+        return ([",".join(addresses)], kwargs)
+
+    def on_connect(self) -> None:  # type: ignore[override]
+        # The pysqlite dialect registers REGEXP and floor() as Python functions; a dqlite
+        # client cannot register functions on the server.
+        return None
+
+    def _get_server_version_info(self, connection: Any) -> tuple[int, ...]:
+        """The SQLite version the server runs (3.40.1 on dqlite 1.11, 3.46.1 on 1.18)."""
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute("SELECT sqlite_version()")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return tuple(int(part) for part in str(row[0]).split(".") if part.isdigit())
+
+    def initialize(self, connection: Connection) -> None:
+        super().initialize(connection)
+        self._set_returning(self._server_has_returning(connection))
+
+    def _server_has_returning(self, connection: Connection) -> bool:
+        """Whether the server runs RETURNING correctly (dqlite 1.18.2 and later).
+
+        The driver checks the server's version before it sends a RETURNING statement and
+        raises NotSupportedError when it is too old. The probe names a table that does not
+        exist, so a capable server refuses it ("no such table") and nothing is written.
+        """
+        dbapi = cast(Any, self.loaded_dbapi)
+        cursor = cast(Any, connection.connection).cursor()
+        try:
+            cursor.execute(_RETURNING_PROBE)
+        except dbapi.NotSupportedError:
+            return False
+        except dbapi.Error as e:
+            return "no such table" in str(e)
+        finally:
+            cursor.close()
+        return True
+
+    def _set_returning(self, supported: bool) -> None:
+        self.insert_returning = supported
+        self.update_returning = supported
+        self.update_returning_multifrom = supported
+        self.delete_returning = supported
+        # memoized by DefaultDialect from insert_returning; keep them in step.
+        self.insert_executemany_returning = supported and self.use_insertmanyvalues
+        self.insert_executemany_returning_sort_by_parameter_order = (
+            supported and self.use_insertmanyvalues
+        )
+
+    # -- transactions and isolation ----------------------------------------------------
+
+    def get_isolation_level_values(self, dbapi_connection: DBAPIConnection) -> list[IsolationLevel]:
+        return ["SERIALIZABLE", "AUTOCOMMIT"]
+
+    def get_isolation_level(self, dbapi_connection: DBAPIConnection) -> IsolationLevel:
+        return "AUTOCOMMIT" if self.detect_autocommit_setting(dbapi_connection) else "SERIALIZABLE"
+
+    def get_default_isolation_level(self, dbapi_conn: DBAPIConnection) -> IsolationLevel:
+        return "SERIALIZABLE"
+
+    def set_isolation_level(self, dbapi_connection: DBAPIConnection, level: IsolationLevel) -> None:
+        # The driver's own modes: autocommit=True never begins nor commits (AUTOCOMMIT);
+        # the default (sqlite3's legacy control without isolation_level) runs statements in
+        # autocommit mode until BEGIN, which do_begin() sends for SERIALIZABLE.
+        raw = _raw_connection(dbapi_connection)
+        if level == "AUTOCOMMIT":
+            raw.autocommit = True
+        elif level == "SERIALIZABLE":
+            raw.autocommit = dqlitedbapi.LEGACY_TRANSACTION_CONTROL
+        else:
+            raise exc.ArgumentError(
+                f"invalid isolation level {level!r} for dqlite: SERIALIZABLE or AUTOCOMMIT"
+            )
+
+    def detect_autocommit_setting(self, dbapi_conn: DBAPIConnection) -> bool:
+        return _raw_connection(dbapi_conn).autocommit is True
+
+    def do_begin(self, dbapi_connection: PoolProxiedConnection | DBAPIConnection) -> None:
+        """Sends BEGIN, so that a SQLAlchemy transaction is a dqlite transaction.
+
+        Nothing is sent in AUTOCOMMIT mode, nor when a transaction is already open (for
+        example one begun with an explicit BEGIN statement).
+        """
+        raw = _raw_connection(dbapi_connection)
+        if raw.autocommit is True or raw.in_transaction:
+            return
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("BEGIN")
+        finally:
+            cursor.close()
+
+    # -- disconnects -------------------------------------------------------------------
+
+    def is_disconnect(
+        self,
+        e: Exception,
+        connection: PoolProxiedConnection | DBAPIConnection | None,
+        cursor: DBAPICursor | None,
+    ) -> bool:
+        """True when the connection cannot be used again: the pool then discards it.
+
+        That is: the driver closed it (transport failure, timeout, a write whose outcome is
+        unknown), the node is not or no longer the leader, or it was used after closing.
+        """
+        dbapi = cast(Any, self.loaded_dbapi)
+        if not isinstance(e, dbapi.Error):
+            return False
+        if isinstance(e, dbapi.OutcomeUnknownError):
+            return True
+        if getattr(e, "sqlite_errorcode", None) in LEADERSHIP_CODES:
+            return True
+        message = str(e).lower()
+        if isinstance(e, dbapi.InterfaceError | dbapi.OperationalError) and any(
+            m in message for m in _DISCONNECT_MESSAGES
+        ):
+            return True
+        if isinstance(e, dbapi.OperationalError | dbapi.InterfaceError) and connection is not None:
+            raw = _raw_connection(connection)
+            if raw is None or getattr(raw, "closed", False):
+                return True
+        return False
+
+
+dialect = DqliteDialect
+
+try:  # Alembic finds its migration implementation by dialect name.
+    from sqlalchemy_dqlite import _alembic  # noqa: F401
+except ImportError:  # pragma: no cover - Alembic not installed
+    pass
