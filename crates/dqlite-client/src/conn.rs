@@ -110,6 +110,10 @@ pub struct Connection {
     statements: HashSet<u32>,
     database: Option<String>,
     leadership_changed: bool,
+    /// Whether the last request reached the socket whole. A request that failed before
+    /// (an error or a deadline while writing it) cannot have run: the server only runs
+    /// complete frames.
+    request_written: bool,
     caps: Capabilities,
 }
 
@@ -132,6 +136,7 @@ impl Connection {
             statements: HashSet::new(),
             database: None,
             leadership_changed: false,
+            request_written: false,
             caps: Capabilities::default(),
         };
         conn.write_buf
@@ -178,6 +183,34 @@ impl Connection {
     /// True when the connection was broken by an error or a cut-off request.
     pub fn is_broken(&self) -> bool {
         matches!(self.state, State::Broken(_))
+    }
+
+    /// Checks, without waiting and without a round trip, whether the node closed or reset
+    /// this idle connection (or sent bytes nobody asked for); if so, marks it broken.
+    /// A connection in use, or one over TLS that merely has bytes to read, is left alone.
+    pub(crate) fn peer_closed(&mut self) -> bool {
+        if self.state != State::Ready {
+            return self.is_broken();
+        }
+        let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        // The sockets are non-blocking: a peek returns at once.
+        let (peeked, tls) = match &self.stream {
+            Stream::Tcp(s) => (socket2::SockRef::from(s).peek(&mut probe), false),
+            Stream::Unix(s) => (socket2::SockRef::from(s).peek(&mut probe), false),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => (socket2::SockRef::from(s.get_ref().0).peek(&mut probe), true),
+        };
+        let closed = match peeked {
+            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+            Ok(0) => true,
+            // Bytes on an idle plain connection would desynchronise it; TLS may send
+            // session tickets at any time.
+            Ok(_) => !tls,
+        };
+        if closed {
+            self.state = State::Broken("the node closed the idle connection".into());
+        }
+        closed
     }
 
     /// True when a result stream was abandoned and must be drained before the next request.
@@ -664,6 +697,7 @@ impl Connection {
     /// Sends a request whose response is a single frame and decodes it. A FAILURE becomes
     /// [`Error::Server`].
     pub(crate) async fn request(&mut self, request: &Request<'_>, what: &str) -> Result<Response> {
+        self.request_written = false;
         self.recover().await?;
         self.write_buf.clear();
         encode(request, &mut self.write_buf)?;
@@ -671,6 +705,7 @@ impl Connection {
         let timeout = self.request_timeout;
         let outcome = tokio::time::timeout(timeout, async {
             self.write_out().await?;
+            self.request_written = true;
             self.read_frame().await
         })
         .await;
@@ -704,6 +739,13 @@ impl Connection {
             }
         };
         match outcome {
+            // A request that never left whole did not run: the plain error says so.
+            Err(e)
+                if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout)
+                    && !self.request_written =>
+            {
+                Err(e)
+            }
             Err(e)
                 if matches!(
                     e.kind(),

@@ -83,7 +83,9 @@ pub enum ErrorKind {
     Closed,
     /// A deadline passed.
     Timeout,
-    /// The network failed (connect, read or write).
+    /// The network failed (connect, read or write). From a statement that changes data it
+    /// means the request never left whole, so nothing ran; a failure after the request
+    /// left is [`OutcomeUnknown`](ErrorKind::OutcomeUnknown).
     Transport,
     /// The server sent something that violates the protocol.
     Protocol,

@@ -3,6 +3,8 @@
 //! Every pooled connection points at the leader. A connection that saw a transport,
 //! protocol or leadership error is discarded, never handed out again; a leadership change
 //! seen on any connection retires every idle connection of the old generation at once.
+//! An idle connection that the node closed or reset is dropped at checkout (a
+//! non-blocking peek, no round trip).
 //! Idle connections are closed after [`PoolOptions::idle_timeout`], and every connection
 //! after [`PoolOptions::max_lifetime`].
 
@@ -172,7 +174,11 @@ impl Pool {
                 reason: "the pool is closed".into(),
             })?;
         while let Some((mut conn, meta)) = self.inner.pop_idle() {
-            if self.inner.options.test_on_checkout && conn.ping().await.is_err() {
+            // A connection the node closed or reset while it sat idle (a restarted node, a
+            // middlebox) is dropped here, at the cost of one non-blocking peek.
+            if conn.peer_closed()
+                || (self.inner.options.test_on_checkout && conn.ping().await.is_err())
+            {
                 self.inner.discard(conn);
                 continue;
             }

@@ -35,6 +35,7 @@ mod error;
 pub mod fake;
 mod install;
 mod probe;
+pub mod proxy;
 mod tls;
 mod unjoined;
 mod util;

@@ -25,6 +25,7 @@ mod compat;
 mod crud;
 mod errors;
 mod failover;
+mod faults;
 mod hostile;
 mod pool;
 mod streaming;
