@@ -33,6 +33,7 @@ from sqlalchemy.dialects.sqlite.base import (
     DATETIME,
     SQLiteCompiler,
     SQLiteExecutionContext,
+    SQLiteTypeCompiler,
 )
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL
@@ -53,6 +54,8 @@ __all__ = [
     "DqliteCompiler",
     "DqliteDialect",
     "DqliteExecutionContext",
+    "DqliteTypeCompiler",
+    "ServerSideCursor",
     "make_url",
     "parse_addresses",
 ]
@@ -233,13 +236,35 @@ class DqliteCompiler(SQLiteCompiler):
         return self.visit_regexp_match_op_binary(binary, operator, **kw)
 
 
+class DqliteTypeCompiler(SQLiteTypeCompiler):
+    """SQLite's type names, except BOOLEAN, which is declared ``BOOL``.
+
+    dqlite servers (1.11 and 1.18 alike) send every value of a column declared exactly
+    ``BOOLEAN`` as their boolean type, NULL included, so a NULL reads back as False. With
+    ``BOOL`` the column has the same (NUMERIC) affinity, SQLite reflects it as BOOLEAN, and
+    the server sends 0, 1 and NULL as they are. Tables declared ``BOOLEAN`` elsewhere keep
+    the server's behaviour.
+    """
+
+    def visit_BOOLEAN(self, type_: Any, **kw: Any) -> str:
+        return "BOOL"
+
+
+class ServerSideCursor(dqlitedbapi.Cursor):
+    """The cursor of ``stream_results``: a dqlitedbapi cursor, marked as server-side.
+
+    Every dqlitedbapi cursor streams (rows are read from the server as they are fetched,
+    a frame at a time); the class only lets code tell which ones SQLAlchemy asked for.
+    """
+
+    server_side = True
+
+
 class DqliteExecutionContext(SQLiteExecutionContext):
     """SQLite's execution context; server-side cursors are the driver's streamed results."""
 
     def create_server_side_cursor(self) -> DBAPICursor:
-        # Every dqlitedbapi cursor streams: rows are read from the server as they are
-        # fetched, a frame at a time.
-        return self._dbapi_connection.cursor()
+        return cast(Any, self._dbapi_connection).cursor(factory=ServerSideCursor)  # type: ignore[no-any-return]
 
 
 class DqliteDialect(SQLiteDialect_pysqlite):
@@ -264,6 +289,7 @@ class DqliteDialect(SQLiteDialect_pysqlite):
     delete_returning = False
 
     statement_compiler = DqliteCompiler
+    type_compiler_cls = DqliteTypeCompiler
     execution_ctx_cls = DqliteExecutionContext
 
     colspecs = {

@@ -78,7 +78,13 @@ class Requirements(SuiteRequirements):
 
     @property
     def nullable_booleans(self):
+        # dqlite returns NULL in a column declared BOOLEAN as False; the dialect declares
+        # Boolean columns BOOL, which the server leaves alone.
         return _yes()
+
+    @property
+    def implicitly_named_constraints(self):
+        return _no("SQLite gives no name to a constraint declared without one")
 
     @property
     def alter_table(self):
@@ -255,7 +261,7 @@ class Requirements(SuiteRequirements):
 
     @property
     def computed_columns_default_persisted(self):
-        return _yes()
+        return _no("SQLite's generated columns are VIRTUAL unless declared STORED")
 
     @property
     def computed_columns_reflect_persisted(self):
@@ -408,7 +414,7 @@ class Requirements(SuiteRequirements):
 
     @property
     def table_value_constructor(self):
-        return _yes()
+        return _no("SQLite cannot name the columns of a VALUES list: (VALUES ...) AS t (a, b)")
 
     @property
     def supports_bitwise_or(self):
