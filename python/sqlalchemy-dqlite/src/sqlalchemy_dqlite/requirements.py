@@ -240,6 +240,30 @@ class Requirements(SuiteRequirements):
         return _yes()
 
     @property
+    def indexes_check_column_order(self):
+        return _yes()
+
+    @property
+    def server_defaults(self):
+        return _yes()
+
+    @property
+    def expression_server_defaults(self):
+        return _yes()
+
+    @property
+    def nvarchar_types(self):
+        return _yes()
+
+    @property
+    def repeated_column_foreign_keys(self):
+        return _yes()
+
+    @property
+    def temp_table_comment_reflection(self):
+        return _no("SQLite has no table or column comments")
+
+    @property
     def index_reflects_included_columns(self):
         return _no("SQLite indexes have no INCLUDE columns")
 
@@ -307,6 +331,10 @@ class Requirements(SuiteRequirements):
 
     @property
     def ctes_with_update_delete(self):
+        return _yes()
+
+    @property
+    def ctes_with_values(self):
         return _yes()
 
     @property
@@ -554,6 +582,10 @@ class Requirements(SuiteRequirements):
         return _no("a Decimal bound without a type is sent as a double")
 
     @property
+    def infinity_floats(self):
+        return _yes()
+
+    @property
     def fetch_null_from_numeric(self):
         return _yes()
 
@@ -670,3 +702,13 @@ class Requirements(SuiteRequirements):
     @property
     def predictable_gc(self):
         return _yes()
+
+    @property
+    def skip_autocommit_rollback(self):
+        return _yes()
+
+    def get_isolation_levels(self, config):
+        return {"default": "SERIALIZABLE", "supported": ["SERIALIZABLE", "AUTOCOMMIT"]}
+
+    def get_order_by_collation(self, config):
+        return "BINARY"
