@@ -260,6 +260,22 @@ class Requirements(SuiteRequirements):
         return _yes()
 
     @property
+    def repeated_remote_col_foreign_keys(self):
+        return _yes()
+
+    @property
+    def create_table_as(self):
+        return _yes()
+
+    @property
+    def create_temp_table_as(self):
+        return _yes()
+
+    @property
+    def create_or_replace_view(self):
+        return _no("SQLite has no CREATE OR REPLACE VIEW")
+
+    @property
     def temp_table_comment_reflection(self):
         return _no("SQLite has no table or column comments")
 
@@ -324,6 +340,18 @@ class Requirements(SuiteRequirements):
     @property
     def window_functions(self):
         return _yes()
+
+    @property
+    def window_range(self):
+        return _yes()
+
+    @property
+    def window_range_numeric(self):
+        return _yes()
+
+    @property
+    def window_range_non_numeric(self):
+        return _no("SQLite's RANGE frames take numeric offsets only")
 
     @property
     def ctes(self):
