@@ -35,7 +35,7 @@ pub const MAX_DUMP_LEN: usize = 4 << 30;
 
 impl Connection {
     /// Adds node `id` at `address` to the cluster as a spare (leader only). Follow with
-    /// [`assign`](Self::assign) to make it a standby or voter.
+    /// [`assign_role`](Self::assign_role) to make it a standby or voter.
     pub async fn add_node(&mut self, id: u64, address: &str) -> Result<()> {
         self.expect_empty(&Request::Add { id, address }, "add")
             .await

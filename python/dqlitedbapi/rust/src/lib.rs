@@ -1,8 +1,8 @@
 //! The native core of the `dqlitedbapi` Python package (imported as `dqlitedbapi._native`).
 //!
 //! The PEP 249 surface lives in the package's Python files; this module holds the parts
-//! that run in Rust: the connection ([`NativeConnection`]), results read frame by frame
-//! ([`NativeResult`]), parameter binding and row conversion. Each operation exists in a
+//! that run in Rust: the connection (`NativeConnection`), results read frame by frame
+//! (`NativeResult`), parameter binding and row conversion. Each operation exists in a
 //! blocking form (the connection's own current-thread runtime, run on the caller's thread
 //! with the GIL released) and an awaitable form (a task on the shared tokio runtime of
 //! `pyo3-async-runtimes`, run to completion even if the awaiting task is cancelled, so a
