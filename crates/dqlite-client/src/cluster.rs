@@ -202,8 +202,11 @@ impl Cluster {
     /// deadline; nothing else is retried. Cancel-safe: dropping the future closes any
     /// half-open connection.
     pub async fn connect(&self) -> Result<Connection> {
-        let mut conn = self.connect_leader().await?;
+        let deadline = Instant::now() + self.inner.config.timeouts.connect;
+        let mut conn = self.connect_leader_until(deadline).await?;
         let timeout = self.inner.config.timeouts.request;
+        // OPEN is part of connecting: it gets what is left of the connect deadline.
+        conn.set_request_timeout(timeout.min(deadline.saturating_duration_since(Instant::now())));
         conn.open(&self.inner.config.database)
             .await
             .inspect_err(|e| {
@@ -217,20 +220,35 @@ impl Cluster {
 
     /// Opens a connection to the leader without opening a database: for admin requests.
     pub async fn connect_leader(&self) -> Result<Connection> {
+        self.connect_leader_until(Instant::now() + self.inner.config.timeouts.connect)
+            .await
+    }
+
+    /// [`connect_leader`](Self::connect_leader) within `deadline`: a round of probes
+    /// still running at the deadline is cut off.
+    async fn connect_leader_until(&self, deadline: Instant) -> Result<Connection> {
         let config = &self.inner.config;
-        let deadline = Instant::now() + config.timeouts.connect;
         let mut attempt: u32 = 0;
         loop {
-            let last_error = match self.find_leader_once().await {
-                Ok(conn) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let round = tokio::time::timeout(left, self.find_leader_once()).await;
+            let (last_error, out_of_time) = match round {
+                Ok(Ok(conn)) => {
                     self.remember_leader(conn.address().clone());
                     return Ok(conn);
                 }
-                Err(e) => e,
+                Ok(Err(e)) => (e, false),
+                Err(_) => (
+                    Error::Timeout {
+                        operation: "probing the nodes for the leader".into(),
+                        after: config.timeouts.connect,
+                    },
+                    true,
+                ),
             };
             attempt = attempt.saturating_add(1);
             let pause = backoff(config.backoff_base, config.backoff_cap, attempt);
-            if Instant::now() + pause >= deadline {
+            if out_of_time || Instant::now() + pause >= deadline {
                 let tried = self
                     .nodes()
                     .map(|n| {

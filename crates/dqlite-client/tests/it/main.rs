@@ -27,6 +27,7 @@ mod errors;
 mod failover;
 mod faults;
 mod hostile;
+mod jepsen;
 mod pool;
 mod streaming;
 mod tls;
