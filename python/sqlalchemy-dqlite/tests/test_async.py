@@ -1,0 +1,123 @@
+"""The asyncio dialect (dqlite+aio://) with create_async_engine and AsyncSession."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import ForeignKey, String, exc, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    members: Mapped[list[Member]] = relationship(back_populates="team", order_by="Member.id")
+
+
+class Member(Base):
+    __tablename__ = "members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    name: Mapped[str]
+    team: Mapped[Team] = relationship(back_populates="members")
+
+
+@pytest.fixture
+async def aengine(aio_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_async_engine(aio_url)
+    try:
+        yield eng
+    finally:
+        await eng.dispose()
+
+
+async def test_core(aengine: AsyncEngine) -> None:
+    assert aengine.dialect.is_async
+    async with aengine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        await conn.execute(text("INSERT INTO t VALUES (:x)"), [{"x": i} for i in range(10)])
+    async with aengine.connect() as conn:
+        assert (await conn.execute(text("SELECT sum(x) FROM t"))).scalar() == 45
+        assert await conn.get_isolation_level() == "SERIALIZABLE"
+        await conn.execute(text("INSERT INTO t VALUES (100)"))
+        await conn.rollback()
+        assert (await conn.execute(text("SELECT max(x) FROM t"))).scalar() == 9
+
+
+async def test_orm(aengine: AsyncEngine) -> None:
+    async with aengine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    sessions = async_sessionmaker(aengine, expire_on_commit=False)
+    async with sessions() as session:
+        red = Team(name="red", members=[Member(name="ann"), Member(name="bob")])
+        session.add(red)
+        await session.commit()
+        assert red.id is not None
+    async with sessions() as session:
+        team = (
+            await session.scalars(select(Team).options(selectinload(Team.members)))
+        ).one()
+        assert [m.name for m in team.members] == ["ann", "bob"]
+        team_id = team.id
+        session.add(Team(name="red"))
+        with pytest.raises(exc.IntegrityError):
+            await session.commit()
+        await session.rollback()
+        async with session.begin_nested():
+            session.add(Member(team_id=team_id, name="cid"))
+        await session.commit()
+    async with AsyncSession(aengine) as session:
+        names = (await session.scalars(select(Member.name).order_by(Member.id))).all()
+        assert names == ["ann", "bob", "cid"]
+
+
+async def test_stream(aengine: AsyncEngine) -> None:
+    async with aengine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        await conn.execute(text("INSERT INTO t VALUES (:x)"), [{"x": i} for i in range(3000)])
+    async with aengine.connect() as conn:
+        result = await conn.stream(text("SELECT x FROM t ORDER BY x"))
+        seen = 0
+        async for part in result.partitions(500):
+            assert len(part) <= 500
+            seen += len(part)
+        assert seen == 3000
+
+
+async def test_autocommit(aengine: AsyncEngine) -> None:
+    auto = aengine.execution_options(isolation_level="AUTOCOMMIT")
+    async with auto.connect() as conn:
+        assert await conn.get_isolation_level() == "AUTOCOMMIT"
+        await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        await conn.execute(text("INSERT INTO t VALUES (1)"))
+    async with aengine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+
+
+async def test_concurrent_connections(aengine: AsyncEngine) -> None:
+    async with aengine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+
+    async def work(i: int) -> None:
+        async with aengine.begin() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (:x)"), {"x": i})
+
+    await asyncio.gather(*(work(i) for i in range(8)))
+    async with aengine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 8
+
+
+async def test_returning_refused(aengine: AsyncEngine) -> None:
+    async with aengine.connect() as conn:
+        await conn.execute(text("SELECT 1"))  # first connect probes the server
+    with pytest.raises(exc.CompileError, match="1.18.2"):
+        async with aengine.begin() as conn:
+            await conn.execute(Member.__table__.insert().values(team_id=1, name="x").returning(Member.__table__.c.id))

@@ -1,0 +1,277 @@
+"""The dialect's own behaviour: URLs, entry points, compilation, transactions, types."""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+
+import pytest
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    exc,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.schema import CreateTable
+
+import dqlitedbapi
+import sqlalchemy_dqlite
+from sqlalchemy_dqlite import DqliteDialect, DqliteDialect_aio, parse_addresses
+
+
+# -- URLs and registration (no cluster) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "seeds", "kwargs"),
+    [
+        ("dqlite://h1:9001/db", ["h1:9001"], {"database": "db"}),
+        ("dqlite://h1/db", ["h1:9001"], {"database": "db"}),
+        ("dqlite://", ["localhost:9001"], {"database": "default"}),
+        ("dqlite://[h1:1,h2:2,h3:3]/db?timeout=2.5", ["h1:1,h2:2,h3:3"], {"database": "db", "timeout": 2.5}),
+        ("dqlite://h1,h2:7000/db", ["h1:7000,h2:7000"], {"database": "db"}),
+        ("dqlite://[::1]:9002/db", ["[::1]:9002"], {"database": "db"}),
+        ("dqlite+dqlitedbapi://h1:9001/x", ["h1:9001"], {"database": "x"}),
+        ("dqlite+aio://h1:9001/x", ["h1:9001"], {"database": "x"}),
+    ],
+)
+def test_connect_args(url: str, seeds: list[str], kwargs: dict[str, object]) -> None:
+    u = make_url(url)
+    dialect = u.get_dialect()()
+    assert dialect.create_connect_args(u) == (seeds, kwargs)
+
+
+def test_several_nodes_helper() -> None:
+    u = sqlalchemy_dqlite.make_url("dqlite://h1:9001,h2:9002/db?timeout=3")
+    assert u.host == "h1:9001,h2:9002"
+    assert u.render_as_string() == "dqlite://[h1:9001,h2:9002]/db?timeout=3"
+    assert make_url(u.render_as_string()) == u
+    assert DqliteDialect().create_connect_args(u)[0] == ["h1:9001,h2:9002"]
+
+
+@pytest.mark.parametrize("url", ["dqlite://u:p@h1/db", "dqlite://h1/db?nope=1", "dqlite://h1/db?timeout=x"])
+def test_bad_urls(url: str) -> None:
+    u = make_url(url)
+    with pytest.raises(exc.ArgumentError):
+        DqliteDialect().create_connect_args(u)
+
+
+@pytest.mark.parametrize("host", ["h1:notaport", "h1:0", "[::1]x", "a:b:c", "h1,,h2"])
+def test_bad_addresses(host: str) -> None:
+    with pytest.raises(exc.ArgumentError):
+        parse_addresses(host, None)
+
+
+def test_entry_points_and_old_module_name() -> None:
+    assert make_url("dqlite://").get_dialect() is DqliteDialect
+    assert make_url("dqlite+dqlitedbapi://").get_dialect() is DqliteDialect
+    assert make_url("dqlite+aio://").get_dialect() is DqliteDialect_aio
+    old = importlib.import_module("sqlalchemydqlite")
+    assert old.DqliteDialect is DqliteDialect
+    assert importlib.import_module("sqlalchemydqlite.aio").DqliteDialect_aio is DqliteDialect_aio
+    assert importlib.import_module("sqlalchemydqlite.base").dialect is DqliteDialect
+
+
+def test_dialect_flags() -> None:
+    d = DqliteDialect()
+    assert d.name == "dqlite"
+    assert d.driver == "dqlitedbapi"
+    assert d.default_paramstyle == "qmark"
+    assert d.supports_statement_cache
+    assert d.supports_server_side_cursors
+    assert not (d.insert_returning or d.update_returning or d.delete_returning)
+    assert DqliteDialect_aio.is_async
+
+
+def _table() -> Table:
+    return Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("x", String))
+
+
+@pytest.mark.parametrize("make", [
+    lambda t: insert(t).values(x="a").returning(t.c.id),
+    lambda t: update(t).values(x="b").returning(t.c.id),
+    lambda t: delete(t).returning(t.c.id),
+])
+def test_returning_is_a_compile_error_without_server_support(make: object) -> None:
+    stmt = make(_table())  # type: ignore[operator]
+    with pytest.raises(exc.CompileError, match=r"RETURNING needs dqlite 1\.18\.2"):
+        stmt.compile(dialect=DqliteDialect())
+
+
+def test_regexp_is_a_compile_error() -> None:
+    t = _table()
+    with pytest.raises(exc.CompileError, match="no REGEXP"):
+        select(t).where(t.c.x.regexp_match("a.*")).compile(dialect=DqliteDialect())
+
+
+def test_boolean_is_declared_bool() -> None:
+    t = Table("b", MetaData(), Column("flag", Boolean))
+    assert "flag BOOL" in str(CreateTable(t).compile(dialect=DqliteDialect()))
+
+
+# -- against the cluster --------------------------------------------------------------------
+
+
+def test_connect_and_server_version(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+        version = conn.execute(text("SELECT sqlite_version()")).scalar()
+    assert engine.dialect.server_version_info == tuple(int(p) for p in version.split("."))
+    # Debian's 1.11.1 and 1.18.1 servers cannot run RETURNING; the probe says so.
+    assert engine.dialect.insert_returning is False
+
+
+def test_transactions_are_real(engine: Engine, url: str) -> None:
+    """A SQLAlchemy transaction is a dqlite transaction: others do not see it before
+    COMMIT, and a rollback undoes it."""
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT)"))
+    other = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("INSERT INTO t (x) VALUES ('a')"))
+            assert conn.connection.dbapi_connection.in_transaction  # type: ignore[union-attr]
+            with other.connect() as peek:
+                assert peek.execute(text("SELECT count(*) FROM t")).scalar() == 0
+            conn.rollback()
+            assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 0
+            conn.execute(text("INSERT INTO t (x) VALUES ('b')"))
+            conn.commit()
+        with other.connect() as peek:
+            assert peek.execute(text("SELECT x FROM t")).scalars().all() == ["b"]
+    finally:
+        other.dispose()
+
+
+def test_savepoints(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        nested = conn.begin_nested()
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+        nested.rollback()
+        with conn.begin_nested():
+            conn.execute(text("INSERT INTO t VALUES (3)"))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT x FROM t ORDER BY x")).scalars().all() == [1, 3]
+
+
+def test_isolation_levels(engine: Engine, url: str) -> None:
+    with engine.connect() as conn:
+        assert conn.get_isolation_level() == "SERIALIZABLE"
+        assert conn.default_isolation_level == "SERIALIZABLE"
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        conn.commit()
+    auto = engine.execution_options(isolation_level="AUTOCOMMIT")
+    other = create_engine(url)
+    try:
+        with auto.connect() as conn:
+            assert conn.get_isolation_level() == "AUTOCOMMIT"
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+            # No BEGIN was sent: the row is already committed.
+            assert not conn.connection.dbapi_connection.in_transaction  # type: ignore[union-attr]
+            with other.connect() as peek:
+                assert peek.execute(text("SELECT count(*) FROM t")).scalar() == 1
+        # Back in the pool, the connection is SERIALIZABLE again.
+        with engine.connect() as conn:
+            assert conn.get_isolation_level() == "SERIALIZABLE"
+    finally:
+        other.dispose()
+    with pytest.raises(exc.ArgumentError, match="READ COMMITTED"):
+        with engine.execution_options(isolation_level="READ COMMITTED").connect() as conn:
+            pass
+
+
+def test_types_round_trip(engine: Engine) -> None:
+    t = Table(
+        "types",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("flag", Boolean),
+        Column("at", DateTime),
+        Column("day", Date),
+    )
+    with engine.begin() as conn:
+        t.create(conn)
+        conn.execute(t.insert(), [
+            {"flag": True, "at": datetime.datetime(2024, 2, 29, 23, 59, 58, 123456), "day": datetime.date(1999, 12, 31)},
+            {"flag": None, "at": None, "day": None},
+            {"flag": False, "at": datetime.datetime(1, 1, 1), "day": datetime.date(9999, 12, 31)},
+        ])
+    with engine.connect() as conn:
+        rows = conn.execute(select(t.c.flag, t.c.at, t.c.day).order_by(t.c.id)).all()
+        assert rows == [
+            (True, datetime.datetime(2024, 2, 29, 23, 59, 58, 123456), datetime.date(1999, 12, 31)),
+            (None, None, None),
+            (False, datetime.datetime(1, 1, 1), datetime.date(9999, 12, 31)),
+        ]
+        assert conn.execute(select(func.count()).where(t.c.flag.is_(None))).scalar() == 1
+
+
+def test_stream_results_uses_server_side_cursor(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        conn.execute(text("INSERT INTO t VALUES (:x)"), [{"x": i} for i in range(5000)])
+    with engine.connect() as conn:
+        stmt = text("SELECT x FROM t ORDER BY x").execution_options(stream_results=True)
+        result = conn.execute(stmt)
+        assert getattr(result.cursor, "server_side", False)
+        total = 0
+        for part in result.partitions(1000):
+            assert len(part) <= 1000
+            total += len(part)
+        assert total == 5000
+        normal = conn.execute(text("SELECT x FROM t"))
+        assert not getattr(normal.cursor, "server_side", False)
+        normal.close()
+
+
+def test_reflection(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)"))
+        conn.execute(text(
+            "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER, v REAL DEFAULT 1.5,"
+            " CONSTRAINT fk_parent FOREIGN KEY (parent_id) REFERENCES parent (id) ON DELETE CASCADE)"
+        ))
+        conn.execute(text("CREATE INDEX ix_child_v ON child (v)"))
+        conn.execute(text("CREATE VIEW v_child AS SELECT id, v FROM child"))
+    insp = inspect(engine)
+    assert insp.get_table_names() == ["child", "parent"]
+    assert insp.get_view_names() == ["v_child"]
+    assert [c["name"] for c in insp.get_columns("child")] == ["id", "parent_id", "v"]
+    assert insp.get_pk_constraint("parent")["constrained_columns"] == ["id"]
+    fks = insp.get_foreign_keys("child")
+    assert fks[0]["name"] == "fk_parent"
+    assert fks[0]["referred_table"] == "parent"
+    assert fks[0]["options"] == {"ondelete": "CASCADE"}
+    assert [i["name"] for i in insp.get_indexes("child")] == ["ix_child_v"]
+    assert insp.get_unique_constraints("parent")[0]["column_names"] == ["name"]
+    reflected = Table("child", MetaData(), autoload_with=engine)
+    assert set(reflected.c.keys()) == {"id", "parent_id", "v"}
+
+
+def test_driver_errors_are_wrapped(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER UNIQUE)"))
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    with pytest.raises(exc.IntegrityError) as info, engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    assert isinstance(info.value.orig, dqlitedbapi.IntegrityError)
+    with pytest.raises(exc.OperationalError), engine.connect() as conn:
+        conn.execute(text("SELECT * FROM no_such_table"))
