@@ -1,0 +1,98 @@
+"""Disconnect handling: is_disconnect classification, and the pool after a leader dies."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, exc, text
+
+import dqlitedbapi
+from dqlite_testkit import Cluster
+from sqlalchemy_dqlite import DqliteDialect
+
+from .conftest import nodes_url
+
+
+class _Conn:
+    def __init__(self, closed: bool) -> None:
+        self.closed = closed
+
+
+@pytest.mark.parametrize(
+    ("error", "closed", "expected"),
+    [
+        (dqlitedbapi.OperationalError("not leader", 10250), False, True),
+        (dqlitedbapi.OperationalError("leadership lost", 10506), False, True),
+        (dqlitedbapi.OutcomeUnknownError("outcome unknown"), True, True),
+        (dqlitedbapi.OperationalError("I/O error with 127.0.0.1:1: the node closed the connection"), True, True),
+        (dqlitedbapi.OperationalError("timed out"), True, True),
+        (dqlitedbapi.InterfaceError("Cannot operate on a closed connection."), True, True),
+        (dqlitedbapi.OperationalError("database is locked", 5), False, False),
+        (dqlitedbapi.IntegrityError("UNIQUE constraint failed: t.x", 2067), False, False),
+        (dqlitedbapi.ProgrammingError("near \"SELEC\": syntax error", 1), False, False),
+    ],
+)
+def test_is_disconnect(error: Exception, closed: bool, expected: bool) -> None:
+    dialect = DqliteDialect(dbapi=dqlitedbapi)
+    assert dialect.is_disconnect(error, _Conn(closed), None) is expected  # type: ignore[arg-type]
+
+
+@pytest.mark.failover
+def test_pool_pre_ping_after_leader_killed(own_cluster: Cluster) -> None:
+    engine = create_engine(nodes_url(own_cluster, "failover"), pool_pre_ping=True)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+        assert engine.pool.checkedin() == 1  # type: ignore[attr-defined]
+        leader = own_cluster.wait_for_leader()
+        own_cluster.kill(leader)
+        assert own_cluster.wait_for_leader() != leader
+        # The pooled connection went to the dead leader: the ping finds it broken, the
+        # pool replaces it, and the statement runs on the new leader.
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.failover
+def test_invalidated_without_pre_ping(own_cluster: Cluster) -> None:
+    engine = create_engine(nodes_url(own_cluster, "failover"))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        conn = engine.connect()
+        conn.execute(text("SELECT 1"))
+        conn.commit()
+        leader = own_cluster.wait_for_leader()
+        own_cluster.kill(leader)
+        own_cluster.wait_for_leader()
+        with pytest.raises(exc.DBAPIError) as info:
+            conn.execute(text("SELECT 1"))
+        assert info.value.connection_invalidated
+        conn.close()
+        # The pool dropped the broken connection; a new one finds the new leader.
+        with engine.connect() as fresh:
+            assert fresh.execute(text("SELECT count(*) FROM t")).scalar() == 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.failover
+def test_commit_with_unknown_outcome_invalidates(own_cluster: Cluster) -> None:
+    engine = create_engine(nodes_url(own_cluster, "failover"))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        conn = engine.connect()
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        own_cluster.kill(own_cluster.wait_for_leader())
+        with pytest.raises(exc.DBAPIError) as info:
+            conn.commit()
+        assert info.value.connection_invalidated
+        conn.close()
+        own_cluster.wait_for_leader()
+        with engine.connect() as fresh:
+            assert fresh.execute(text("SELECT count(*) FROM t")).scalar() in (0, 1)
+    finally:
+        engine.dispose()
