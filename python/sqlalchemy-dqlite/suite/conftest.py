@@ -22,8 +22,7 @@ from sqlalchemy.testing.plugin import pytestplugin as _sqla_plugin  # noqa: E402
 from sqlalchemy.testing.plugin.pytestplugin import *  # noqa: E402
 
 NO_SCHEMAS = (
-    "dqlite has no schemas: SQLite's are ATTACHed database files, which dqlite does not "
-    "replicate"
+    "dqlite has no schemas: SQLite's are ATTACHed database files, which dqlite does not replicate"
 )
 
 # Tests that the suite runs for every backend but skips for SQLite by dialect name
@@ -31,8 +30,11 @@ NO_SCHEMAS = (
 # the `schemas` requirement. The dialect is named "dqlite", so they are listed here:
 # (class name pattern, test name pattern, reason).
 SKIPS = [
-    ("ServerSideCursorsTest_*", "test_ss_cursor_status[[]for_update_string[]]",
-     "SQLite has no SELECT ... FOR UPDATE (the suite skips this for 'sqlite' by name)"),
+    (
+        "ServerSideCursorsTest_*",
+        "test_ss_cursor_status[[]for_update_string[]]",
+        "SQLite has no SELECT ... FOR UPDATE (the suite skips this for 'sqlite' by name)",
+    ),
     ("ComponentReflectionTest_*", "test_metadata[[]*-True[]]", NO_SCHEMAS),
 ]
 

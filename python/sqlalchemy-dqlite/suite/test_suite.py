@@ -8,10 +8,9 @@ backend that dqlite deliberately does differently; each override says what and w
 """
 
 import pytest
-from sqlalchemy import exc
-from sqlalchemy import testing
+from sqlalchemy import exc, testing
 from sqlalchemy.testing import config, eq_, expect_raises_message, fixtures
-from sqlalchemy.testing.suite import *  # noqa: F403
+from sqlalchemy.testing.suite import *
 from sqlalchemy.testing.suite import (
     ComponentReflectionTestExtra as _ComponentReflectionTestExtra,
 )
@@ -20,8 +19,7 @@ from sqlalchemy.testing.suite import ReturningGuardsTest as _ReturningGuardsTest
 from sqlalchemy.testing.suite import ServerSideCursorsTest as _ServerSideCursorsTest
 
 NO_SCHEMAS = (
-    "dqlite has no schemas: SQLite's are ATTACHed database files, which dqlite does not "
-    "replicate"
+    "dqlite has no schemas: SQLite's are ATTACHed database files, which dqlite does not replicate"
 )
 
 

@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect, text
 
-ENV_PY = '''
+ENV_PY = """
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
@@ -24,10 +24,10 @@ with engine.connect() as connection:
     with context.begin_transaction():
         context.run_migrations()
 engine.dispose()
-'''
+"""
 
 REVISIONS = {
-    "r1_accounts.py": '''
+    "r1_accounts.py": """
         import sqlalchemy as sa
         from alembic import op
 
@@ -47,8 +47,8 @@ REVISIONS = {
         def downgrade():
             op.drop_index("ix_account_name", table_name="account")
             op.drop_table("account")
-    ''',
-    "r2_email.py": '''
+    """,
+    "r2_email.py": """
         import sqlalchemy as sa
         from alembic import op
 
@@ -66,8 +66,8 @@ REVISIONS = {
                 batch.drop_constraint("uq_account_email", type_="unique")
                 batch.alter_column("name", existing_type=sa.String(50), nullable=True)
                 batch.drop_column("email")
-    ''',
-    "r3_broken.py": '''
+    """,
+    "r3_broken.py": """
         import sqlalchemy as sa
         from alembic import op
 
@@ -80,7 +80,7 @@ REVISIONS = {
 
         def downgrade():
             op.drop_table("half_done")
-    ''',
+    """,
 }
 
 

@@ -7,7 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import ForeignKey, String, exc, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
 
@@ -62,9 +67,7 @@ async def test_orm(aengine: AsyncEngine) -> None:
         await session.commit()
         assert red.id is not None
     async with sessions() as session:
-        team = (
-            await session.scalars(select(Team).options(selectinload(Team.members)))
-        ).one()
+        team = (await session.scalars(select(Team).options(selectinload(Team.members)))).one()
         assert [m.name for m in team.members] == ["ann", "bob"]
         team_id = team.id
         session.add(Team(name="red"))
@@ -118,6 +121,10 @@ async def test_concurrent_connections(aengine: AsyncEngine) -> None:
 async def test_returning_refused(aengine: AsyncEngine) -> None:
     async with aengine.connect() as conn:
         await conn.execute(text("SELECT 1"))  # first connect probes the server
-    with pytest.raises(exc.CompileError, match="1.18.2"):
+    with pytest.raises(exc.CompileError, match=r"1\.18\.2"):
         async with aengine.begin() as conn:
-            await conn.execute(Member.__table__.insert().values(team_id=1, name="x").returning(Member.__table__.c.id))
+            await conn.execute(
+                Member.__table__.insert()
+                .values(team_id=1, name="x")
+                .returning(Member.__table__.c.id)
+            )

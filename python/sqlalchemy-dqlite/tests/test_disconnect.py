@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import dqlitedbapi
 import pytest
+from dqlite_testkit import Cluster
 from sqlalchemy import create_engine, exc, text
 
-import dqlitedbapi
-from dqlite_testkit import Cluster
 from sqlalchemy_dqlite import DqliteDialect
 
 from .conftest import nodes_url
@@ -23,12 +23,18 @@ class _Conn:
         (dqlitedbapi.OperationalError("not leader", 10250), False, True),
         (dqlitedbapi.OperationalError("leadership lost", 10506), False, True),
         (dqlitedbapi.OutcomeUnknownError("outcome unknown"), True, True),
-        (dqlitedbapi.OperationalError("I/O error with 127.0.0.1:1: the node closed the connection"), True, True),
+        (
+            dqlitedbapi.OperationalError(
+                "I/O error with 127.0.0.1:1: the node closed the connection"
+            ),
+            True,
+            True,
+        ),
         (dqlitedbapi.OperationalError("timed out"), True, True),
         (dqlitedbapi.InterfaceError("Cannot operate on a closed connection."), True, True),
         (dqlitedbapi.OperationalError("database is locked", 5), False, False),
         (dqlitedbapi.IntegrityError("UNIQUE constraint failed: t.x", 2067), False, False),
-        (dqlitedbapi.ProgrammingError("near \"SELEC\": syntax error", 1), False, False),
+        (dqlitedbapi.ProgrammingError('near "SELEC": syntax error', 1), False, False),
     ],
 )
 def test_is_disconnect(error: Exception, closed: bool, expected: bool) -> None:

@@ -60,9 +60,20 @@ def test_round_trip(schema: Engine) -> None:
     with Session(schema) as session:
         ann = Author(name="Ann", active=None)
         ann.works = [
-            Work(title="One", kind=Kind.BOOK, price=decimal.Decimal("9.99"),
-                 published=datetime.date(2020, 5, 17), meta={"tags": ["a", "b"], "n": 1}),
-            Work(title="Two", kind=Kind.GAME, price=decimal.Decimal("59.00"), published=None, meta=None),
+            Work(
+                title="One",
+                kind=Kind.BOOK,
+                price=decimal.Decimal("9.99"),
+                published=datetime.date(2020, 5, 17),
+                meta={"tags": ["a", "b"], "n": 1},
+            ),
+            Work(
+                title="Two",
+                kind=Kind.GAME,
+                price=decimal.Decimal("59.00"),
+                published=None,
+                meta=None,
+            ),
         ]
         session.add_all([ann, Author(name="Bob", active=True)])
         session.commit()
@@ -139,7 +150,9 @@ def test_yield_per_streams(schema: Engine) -> None:
     cursors: list[object] = []
     event.listen(schema, "after_cursor_execute", lambda conn, cursor, *a: cursors.append(cursor))
     with Session(schema) as session:
-        result = session.scalars(select(Author).order_by(Author.id).execution_options(yield_per=100))
+        result = session.scalars(
+            select(Author).order_by(Author.id).execution_options(yield_per=100)
+        )
         assert getattr(cursors[-1], "server_side", False)
         names = [a.name for a in result]
         assert len(names) == 1200

@@ -151,8 +151,10 @@ class AsyncAdapt_dqlite_connection(AsyncAdapt_terminate, AsyncAdapt_dbapi_connec
 
 
 class AsyncAdapt_dqlite_dbapi(AsyncAdapt_dbapi_module):
-    """The PEP 249 module SQLAlchemy sees for ``dqlite+aio``: dqlitedbapi's names, with a
-    ``connect()`` that awaits :func:`dqlitedbapi.aio.aconnect`."""
+    """The PEP 249 module SQLAlchemy sees for ``dqlite+aio``.
+
+    dqlitedbapi's names, with a ``connect()`` that awaits :func:`dqlitedbapi.aio.aconnect`.
+    """
 
     def __init__(self) -> None:
         """Copies dqlitedbapi's module attributes."""

@@ -19,6 +19,7 @@ dialect (compilation, types, PRAGMA reflection) with what differs on dqlite:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import re
@@ -40,13 +41,13 @@ from sqlalchemy.engine import URL
 from sqlalchemy.engine import url as sa_url
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine.base import Connection
     from sqlalchemy.engine.interfaces import (
         ConnectArgsType,
         DBAPIConnection,
         DBAPICursor,
         IsolationLevel,
     )
-    from sqlalchemy.engine.base import Connection
     from sqlalchemy.pool import PoolProxiedConnection
 
 __all__ = [
@@ -219,9 +220,8 @@ class DqliteCompiler(SQLiteCompiler):
                 "dqlite 1.18.2 or later (older servers drop the rows or do not replicate the "
                 "write)"
             )
-        return super().returning_clause(
-            stmt, returning_cols, populate_result_map=populate_result_map, **kw
-        )
+        base: Any = super().returning_clause
+        return str(base(stmt, returning_cols, populate_result_map=populate_result_map, **kw))
 
     def visit_regexp_match_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
         raise exc.CompileError(
@@ -292,7 +292,7 @@ class DqliteDialect(SQLiteDialect_pysqlite):
     type_compiler_cls = DqliteTypeCompiler
     execution_ctx_cls = DqliteExecutionContext
 
-    colspecs = {
+    colspecs = {  # noqa: RUF012 (SQLAlchemy declares it as a plain attribute)
         **SQLiteDialect_pysqlite.colspecs,
         sqltypes.DateTime: _DqliteDateTime,
         sqltypes.TIMESTAMP: _DqliteDateTime,
@@ -466,7 +466,7 @@ class DqliteDialect(SQLiteDialect_pysqlite):
 
 dialect = DqliteDialect
 
-try:  # Alembic finds its migration implementation by dialect name.
+# Alembic finds its migration implementation by dialect name; register ours if Alembic
+# is installed.
+with contextlib.suppress(ImportError):
     from sqlalchemy_dqlite import _alembic  # noqa: F401
-except ImportError:  # pragma: no cover - Alembic not installed
-    pass

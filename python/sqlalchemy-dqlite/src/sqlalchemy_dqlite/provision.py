@@ -8,7 +8,8 @@ normal use. The cluster and its database are created by whoever starts the suite
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.testing.provision import (
     create_db,
@@ -17,24 +18,31 @@ from sqlalchemy.testing.provision import (
     upsert,
 )
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 
-@create_db.for_db("dqlite")
+
+def _for_dqlite(hook: Any) -> Callable[[_F], _F]:
+    """``hook.for_db("dqlite")``, typed (the test framework's decorators are not)."""
+    return cast(Callable[[_F], _F], hook.for_db("dqlite"))
+
+
+@_for_dqlite(create_db)
 def _dqlite_create_db(cfg: Any, eng: Any, ident: str) -> None:
     """Nothing to do: dqlite creates a database when a connection first opens it."""
 
 
-@drop_db.for_db("dqlite")
+@_for_dqlite(drop_db)
 def _dqlite_drop_db(cfg: Any, eng: Any, ident: str) -> None:
     """Nothing to do: dqlite cannot delete a database; the suite drops its tables."""
 
 
-@temp_table_keyword_args.for_db("dqlite")
+@_for_dqlite(temp_table_keyword_args)
 def _dqlite_temp_table_keyword_args(cfg: Any, eng: Any) -> dict[str, Any]:
     # SQLite's TEMPORARY tables work on dqlite, in the leader's connection only.
     return {"prefixes": ["TEMPORARY"]}
 
 
-@upsert.for_db("dqlite")
+@_for_dqlite(upsert)
 def _dqlite_upsert(
     cfg: Any,
     table: Any,
