@@ -15,7 +15,7 @@ use crate::config::{Address, Config};
 use crate::error::{Error, ErrorKind, Result, ServerError};
 use crate::rows::{QueryResult, Rows};
 use crate::sql::{self, StatementKind};
-use crate::transport::{self, Stream};
+use crate::transport::{self, CustomStream, Stream};
 
 /// What a statement without rows did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -159,6 +159,42 @@ impl Connection {
         }
     }
 
+    /// Hands the connection's socket to another I/O loop: `wrap` receives the socket (TCP
+    /// or Unix, not TLS; in non-blocking mode, no longer registered with tokio) and returns
+    /// the stream the connection reads and writes from then on. Everything else (open
+    /// database, prepared statements, bytes already received) stays as it was.
+    ///
+    /// Only between requests (not while a result is being read). A failure of `wrap`
+    /// breaks the connection.
+    pub fn replace_socket<S: CustomStream>(
+        &mut self,
+        wrap: impl FnOnce(std::os::fd::OwnedFd) -> std::io::Result<S>,
+    ) -> Result<()> {
+        if self.state != State::Ready {
+            return Err(Error::InvalidInput(
+                "the socket can be handed over only between requests".into(),
+            ));
+        }
+        let io_error = |address: &Address, source| Error::Io {
+            address: address.to_string(),
+            source,
+        };
+        let fd = self
+            .stream
+            .take_socket()
+            .map_err(|e| io_error(&self.address, e))?;
+        match wrap(fd) {
+            Ok(stream) => {
+                self.stream = Stream::Custom(Box::new(stream));
+                Ok(())
+            }
+            Err(e) => {
+                self.state = State::Broken(format!("the socket hand-over failed: {e}"));
+                Err(io_error(&self.address, e))
+            }
+        }
+    }
+
     /// The node this connection talks to.
     pub fn address(&self) -> &Address {
         &self.address
@@ -199,6 +235,9 @@ impl Connection {
             Stream::Unix(s) => (socket2::SockRef::from(s).peek(&mut probe), false),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => (socket2::SockRef::from(s.get_ref().0).peek(&mut probe), true),
+            // Driven by the caller's loop, which sees the peer close on its own.
+            Stream::Custom(_) => return false,
+            Stream::Detached => (Err(std::io::ErrorKind::NotConnected.into()), false),
         };
         let closed = match peeked {
             Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,

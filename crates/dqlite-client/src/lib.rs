@@ -70,3 +70,4 @@ pub use pool::{Pool, PoolOptions, PooledConnection};
 pub use rows::{QueryResult, Row, Rows};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
+pub use transport::CustomStream;

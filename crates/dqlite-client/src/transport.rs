@@ -12,6 +12,12 @@ use tokio::net::{TcpStream, UnixStream};
 use crate::config::{Address, Config};
 use crate::error::{Error, Result};
 
+/// A byte stream driven by the caller's own I/O loop, in place of the connection's socket
+/// (see [`Connection::replace_socket`](crate::Connection::replace_socket)).
+pub trait CustomStream: AsyncRead + AsyncWrite + Send + Unpin + std::fmt::Debug + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + std::fmt::Debug + 'static> CustomStream for T {}
+
 /// An open byte stream to one node.
 #[derive(Debug)]
 pub(crate) enum Stream {
@@ -19,6 +25,31 @@ pub(crate) enum Stream {
     Unix(UnixStream),
     #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Custom(Box<dyn CustomStream>),
+    /// The socket was handed over and nothing replaced it.
+    Detached,
+}
+
+fn detached() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "the socket was handed over")
+}
+
+impl Stream {
+    /// Takes the socket out (TCP or Unix, in non-blocking mode), leaving `Detached`.
+    /// TLS and custom streams stay in place and are refused.
+    pub(crate) fn take_socket(&mut self) -> io::Result<std::os::fd::OwnedFd> {
+        match std::mem::replace(self, Stream::Detached) {
+            Stream::Tcp(s) => s.into_std().map(Into::into),
+            Stream::Unix(s) => s.into_std().map(Into::into),
+            other => {
+                *self = other;
+                Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "only a plain TCP or Unix socket can be handed over (not TLS)",
+                ))
+            }
+        }
+    }
 }
 
 /// Opens a stream to `address` within the configured dial timeout.
@@ -96,6 +127,8 @@ impl AsyncRead for Stream {
             Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::Custom(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::Detached => Poll::Ready(Err(detached())),
         }
     }
 }
@@ -111,6 +144,8 @@ impl AsyncWrite for Stream {
             Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::Custom(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::Detached => Poll::Ready(Err(detached())),
         }
     }
 
@@ -120,6 +155,8 @@ impl AsyncWrite for Stream {
             Stream::Unix(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::Custom(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::Detached => Poll::Ready(Err(detached())),
         }
     }
 
@@ -129,6 +166,8 @@ impl AsyncWrite for Stream {
             Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::Custom(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::Detached => Poll::Ready(Err(detached())),
         }
     }
 }
