@@ -214,6 +214,15 @@ impl Core {
         })
     }
 
+    /// Hands the socket to another I/O loop (see `Connection::replace_socket`).
+    pub fn replace_socket<S: dqlite_client::CustomStream>(
+        &mut self,
+        wrap: impl FnOnce(std::os::fd::OwnedFd) -> std::io::Result<S>,
+    ) -> Result<(), DbError> {
+        let mut conn = self.lock_conn()?;
+        conn.replace_socket(wrap).map_err(|e| map_error(&e))
+    }
+
     pub fn in_transaction(&self) -> bool {
         self.tx.in_tx
     }

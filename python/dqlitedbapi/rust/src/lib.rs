@@ -4,14 +4,15 @@
 //! that run in Rust: the connection (`NativeConnection`), results read frame by frame
 //! (`NativeResult`), parameter binding and row conversion. Each operation exists in a
 //! blocking form (the connection's own current-thread runtime, run on the caller's thread
-//! with the GIL released) and an awaitable form (a task on the shared tokio runtime of
-//! `pyo3-async-runtimes`, run to completion even if the awaiting task is cancelled, so a
+//! with the GIL released) and an awaitable form (a task polled on the asyncio loop's own
+//! thread, see [`reactor`], run to completion even if the awaiting task is cancelled, so a
 //! request is never cut in half).
 
 mod convert;
 mod core;
 mod errors;
 mod params;
+mod reactor;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,7 +20,8 @@ use std::time::Duration;
 
 use dqlite_client::Value;
 use dqlite_wire::RowsFrame;
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::BoundObject;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use tokio::runtime::Runtime;
@@ -28,6 +30,7 @@ use tokio::sync::Mutex as TokioMutex;
 use crate::core::{ConnectOptions, Core, Outcome, ResultShared};
 use crate::errors::DbError;
 use crate::params::Placeholders;
+use crate::reactor::{AsyncioStream, Reactor};
 
 /// A failure inside a blocking call: a database error, or a Python exception (Ctrl-C).
 enum Failure {
@@ -110,7 +113,7 @@ impl Drop for BlockingRuntime {
 #[derive(Clone)]
 enum Driver {
     Blocking(Arc<BlockingRuntime>),
-    Async,
+    Async(Arc<Reactor>),
 }
 
 #[derive(Clone)]
@@ -137,17 +140,21 @@ impl Shared {
         self.check_process()?;
         match &self.driver {
             Driver::Blocking(rt) => Ok(rt.clone()),
-            Driver::Async => Err(DbError::interface(
+            Driver::Async(_) => Err(DbError::interface(
                 "this connection is asynchronous; use the dqlitedbapi.aio API",
             )
             .into()),
         }
     }
 
-    fn check_async(&self) -> PyResult<()> {
+    /// The connection's reactor, when called from its event loop's thread.
+    fn reactor(&self) -> PyResult<&Arc<Reactor>> {
         self.check_process()?;
         match &self.driver {
-            Driver::Async => Ok(()),
+            Driver::Async(reactor) => {
+                reactor.check_thread()?;
+                Ok(reactor)
+            }
             Driver::Blocking(_) => Err(DbError::interface(
                 "this connection is synchronous; use the blocking API",
             )
@@ -170,29 +177,31 @@ impl Shared {
         out.map_err(PyErr::from)
     }
 
-    /// Runs `op` on the core as a task of the shared runtime and returns an awaitable.
-    /// The task runs to completion even when the awaiting Python task is cancelled.
+    /// Runs `op` on the core as a task on the connection's event loop and returns an
+    /// `asyncio.Future`. The task runs to completion even when the awaiting Python task
+    /// is cancelled.
     fn spawn<'py, T, F>(&self, py: Python<'py>, op: F) -> PyResult<Bound<'py, PyAny>>
     where
         T: for<'a> IntoPyObject<'a> + Send + 'static,
         F: for<'a> FnOnce(&'a mut Core) -> CoreFuture<'a, PyResult<T>> + Send + 'static,
     {
-        self.check_async()?;
+        let reactor = self.reactor()?;
         let core = self.core.clone();
-        let rt = pyo3_async_runtimes::tokio::get_runtime();
-        let task = rt.spawn(async move {
-            let mut guard = core.lock_owned().await;
-            op(&mut guard).await
-        });
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            match task.await {
-                Ok(Ok(out)) => out,
-                Ok(Err(e)) => Err(e.into_pyerr()),
-                Err(e) => Err(PyRuntimeError::new_err(format!(
-                    "dqlitedbapi task failed: {e}"
-                ))),
-            }
-        })
+        reactor.spawn(
+            py,
+            Box::pin(async move {
+                let mut guard = core.lock_owned().await;
+                let out = op(&mut guard).await;
+                drop(guard);
+                let value = out.map_err(DbError::into_pyerr)??;
+                Python::attach(|py| {
+                    value
+                        .into_pyobject(py)
+                        .map(|v| v.into_any().unbind().into_any())
+                        .map_err(Into::into)
+                })
+            }),
+        )
     }
 }
 
@@ -393,13 +402,13 @@ impl NativeResult {
         Ok(out)
     }
 
-    /// Fetches up to `n` rows (all when `n` is negative); an awaitable.
+    /// Fetches up to `n` rows (all when `n` is negative): the list itself when the rows
+    /// are already here, else an awaitable of it.
     #[pyo3(signature = (n = -1))]
     fn afetch<'py>(&self, py: Python<'py>, n: i64) -> PyResult<Bound<'py, PyAny>> {
-        self.conn.check_async()?;
+        let reactor = self.conn.reactor()?.clone();
         let Some(names) = &self.names else {
-            let empty = PyList::empty(py).unbind();
-            return pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(empty) });
+            return Ok(PyList::empty(py).into_any());
         };
         let names = names.clone_ref(py);
         let want = usize::try_from(n).unwrap_or(usize::MAX);
@@ -414,45 +423,39 @@ impl NativeResult {
         while got < want && state.frame.is_some() {
             got += take_rows(py, &mut state, names.bind(py), want - got, &out)?;
         }
-        let out = out.unbind();
         if got >= want || !state.more {
-            return pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(out) });
+            return Ok(out.into_any());
         }
+        let out = out.unbind();
         let core = self.conn.core.clone();
         let shared = self.shared.clone();
-        let rt = pyo3_async_runtimes::tokio::get_runtime();
-        let task = rt.spawn(async move {
-            let mut state = state;
-            while got < want {
-                if state.frame.is_some() {
-                    got += Python::attach(|py| {
-                        take_rows(py, &mut state, names.bind(py), want - got, out.bind(py))
-                    })?;
-                    continue;
+        reactor.spawn(
+            py,
+            Box::pin(async move {
+                let mut state = state;
+                while got < want {
+                    if state.frame.is_some() {
+                        got += Python::attach(|py| {
+                            take_rows(py, &mut state, names.bind(py), want - got, out.bind(py))
+                        })?;
+                        continue;
+                    }
+                    if !state.more {
+                        break;
+                    }
+                    let frame = {
+                        let mut core = core.lock().await;
+                        core.next_frame_for(&shared).await
+                    }
+                    .map_err(DbError::into_pyerr)?;
+                    match frame {
+                        Some(frame) => state.frame = Some(frame),
+                        None => state.more = false,
+                    }
                 }
-                if !state.more {
-                    break;
-                }
-                let frame = {
-                    let mut core = core.lock().await;
-                    core.next_frame_for(&shared).await
-                }
-                .map_err(DbError::into_pyerr)?;
-                match frame {
-                    Some(frame) => state.frame = Some(frame),
-                    None => state.more = false,
-                }
-            }
-            Ok::<_, PyErr>(out)
-        });
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            match task.await {
-                Ok(out) => out,
-                Err(e) => Err(PyRuntimeError::new_err(format!(
-                    "dqlitedbapi task failed: {e}"
-                ))),
-            }
-        })
+                Ok(out.into_any())
+            }),
+        )
     }
 
     /// Gives up the rest of the result; the connection discards it.
@@ -484,7 +487,7 @@ impl NativeConnection {
         Ok(NativeConnection::new(core, Driver::Blocking(rt)))
     }
 
-    /// Opens an asyncio connection; an awaitable.
+    /// Opens an asyncio connection on the running event loop; an awaitable.
     #[staticmethod]
     fn connect_async(
         py: Python<'_>,
@@ -493,17 +496,28 @@ impl NativeConnection {
         timeout: f64,
     ) -> PyResult<Bound<'_, PyAny>> {
         let options = connect_options(seeds, database, timeout)?;
-        let rt = pyo3_async_runtimes::tokio::get_runtime();
-        let task = rt.spawn(Core::connect(options));
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            match task.await {
-                Ok(Ok(core)) => Ok(NativeConnection::new(core, Driver::Async)),
-                Ok(Err(e)) => Err(e.into_pyerr()),
-                Err(e) => Err(PyRuntimeError::new_err(format!(
-                    "dqlitedbapi task failed: {e}"
-                ))),
-            }
-        })
+        let reactor = Reactor::new(py)?;
+        let mine = reactor.clone();
+        reactor.spawn(
+            py,
+            Box::pin(async move {
+                let connected = async {
+                    let mut core = Core::connect(options).await?;
+                    let stream_reactor = mine.clone();
+                    core.replace_socket(move |fd| AsyncioStream::new(stream_reactor, fd))?;
+                    Ok::<_, DbError>(core)
+                }
+                .await;
+                Python::attach(|py| match connected {
+                    Ok(core) => Py::new(py, NativeConnection::new(core, Driver::Async(mine)))
+                        .map(Py::into_any),
+                    Err(e) => {
+                        mine.release(py);
+                        Err(e.into_pyerr())
+                    }
+                })
+            }),
+        )
     }
 
     /// True inside a transaction (tracked from the statements run and their errors).
@@ -529,7 +543,7 @@ impl NativeConnection {
     /// True for a connection opened with `connect_async`.
     #[getter]
     fn is_async(&self) -> bool {
-        matches!(self.shared.driver, Driver::Async)
+        matches!(self.shared.driver, Driver::Async(_))
     }
 
     /// Runs one statement, blocking; the first frame of rows is read.
@@ -640,6 +654,12 @@ impl NativeConnection {
         let core = self.shared.core.clone();
         if let Ok(mut c) = core.try_lock() {
             c.close();
+            return Ok(());
+        }
+        if let Driver::Async(reactor) = &self.shared.driver {
+            // An operation is running on the event loop: make its I/O fail; the core
+            // then closes the connection.
+            reactor.abort("the connection was closed");
             return Ok(());
         }
         if tokio::runtime::Handle::try_current().is_ok() {

@@ -1,10 +1,13 @@
 """The asyncio API: :func:`aconnect`, :class:`AsyncConnection`, :class:`AsyncCursor`.
 
-The same methods as the blocking classes, as coroutines. Each operation runs as a task on
-the driver's tokio runtime and always runs to its end: when the awaiting task is cancelled
-(``asyncio.timeout``, ``wait_for``, ``task.cancel()``), the request still completes in the
-background and its answer is discarded, so the connection stays in sync; the next call
-waits for it. Calls from several tasks on one connection are serialised.
+The same methods as the blocking classes, as coroutines. A connection's socket lives on
+the event loop it was opened on (use it from that loop only): requests are written when
+a method is called and answers are read when the loop sees the socket readable, with no
+thread in between. Each operation always runs to its end: when the awaiting task is
+cancelled (``asyncio.timeout``, ``wait_for``, ``task.cancel()``), the request still
+completes in the background and its answer is discarded, so the connection stays in
+sync; the next call waits for it. Calls from several tasks on one connection are
+serialised.
 """
 
 from __future__ import annotations
@@ -22,10 +25,18 @@ from dqlitedbapi._common import (
     check_executemany_seq,
     check_sql,
 )
-from dqlitedbapi._native import NativeConnection
+from dqlitedbapi._native import NativeConnection, NativeResult
 from dqlitedbapi.connection import Parameters
 
 __all__ = ["AsyncConnection", "AsyncCursor", "aconnect"]
+
+
+async def _fetch(result: NativeResult, n: int) -> list[tuple[Any, ...]]:
+    """Rows from ``result``: at once when they are here, else once they arrive."""
+    rows = result.afetch(n)
+    if isinstance(rows, list):
+        return rows
+    return await rows
 
 
 class AsyncCursor(CursorBase):
@@ -79,7 +90,7 @@ class AsyncCursor(CursorBase):
         result = self._readable()
         if result is None:
             return None
-        rows = await result.afetch(1)
+        rows = await _fetch(result, 1)
         if not rows:
             return None
         return self._post(rows)[0]
@@ -90,14 +101,14 @@ class AsyncCursor(CursorBase):
         n = self._fetch_size(size)
         if result is None or n == 0:
             return []
-        return self._post(await result.afetch(n))
+        return self._post(await _fetch(result, n))
 
     async def fetchall(self) -> list[Any]:
         """Every remaining row."""
         result = self._readable()
         if result is None:
             return []
-        return self._post(await result.afetch(-1))
+        return self._post(await _fetch(result, -1))
 
     def __aiter__(self) -> AsyncIterator[Any]:
         """Iterates over the remaining rows."""
