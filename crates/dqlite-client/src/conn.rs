@@ -372,7 +372,7 @@ impl Connection {
                 continue;
             }
             let result = self.execute(statement, &[]).await?;
-            total.rows_affected += result.rows_affected;
+            total.rows_affected = total.rows_affected.saturating_add(result.rows_affected);
             total.last_insert_id = result.last_insert_id;
         }
         Ok(total)
@@ -568,7 +568,7 @@ impl Connection {
                     rows_affected,
                 }) => {
                     if statement.dml {
-                        total.rows_affected += rows_affected;
+                        total.rows_affected = total.rows_affected.saturating_add(rows_affected);
                     }
                     total.last_insert_id = i64::from_ne_bytes(last_insert_id.to_ne_bytes());
                 }
