@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, starts a local 3-node dqlite cluster with the
-# project's test kit, and runs the quickstarts against it (the codec's raw round trip, the
-# Rust client, and the Python driver when it is built). The cluster is stopped on exit.
+# project's test kit, and runs the quickstarts against it: the codec on its own, the Rust
+# client (async and blocking), the Python driver (built here if needed) and the shell.
+# The cluster is stopped on exit.
 # Usage (as root on Debian): bash scripts/demo.sh   (DQLITE_SERVER_VERSION=1.18 for 1.18)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,13 @@ export CARGO_TERM_COLOR=never
 cargo build -q -p dqlite-testkit --bin dqlite-testkit
 cargo build -q -p dqlite-wire --example roundtrip
 cargo build -q -p dqlite-client --examples
+cargo build -q -p dqlite-shell
+if ! .venv/bin/python -c 'import dqlitedbapi' 2>/dev/null; then
+  echo "== demo: building the Python driver (maturin, release)"
+  rm -rf target/wheels
+  (cd python/dqlitedbapi && ../../.venv/bin/maturin build --release -q -o ../../target/wheels)
+  .venv/bin/pip install -q --force-reinstall --no-deps target/wheels/dqlitedbapi-*.whl
+fi
 
 version=${DQLITE_SERVER_VERSION:-1.11}
 echo
@@ -34,10 +42,13 @@ echo
 echo "== demo: Rust blocking client"
 cargo run -q -p dqlite-client --example blocking -- "$addresses"
 
-if [ -f python/dqlitedbapi/examples/quickstart.py ] && .venv/bin/python -c 'import dqlitedbapi' 2>/dev/null; then
-  echo
-  echo "== demo: Python driver quickstart"
-  .venv/bin/python python/dqlitedbapi/examples/quickstart.py "$addresses"
-fi
+echo
+echo "== demo: Python driver quickstart (sync and asyncio)"
+.venv/bin/python python/dqlitedbapi/examples/quickstart.py "$addresses"
+
+echo
+echo "== demo: the shell (batch mode): cluster members and the data"
+target/debug/dqlite-shell -s "$addresses" quickstart -c ".cluster" -c "SELECT * FROM notes"
+
 echo
 echo "== demo: done"
