@@ -13,6 +13,10 @@ need_pkgs=()
 for pkg in go-dqlite libdqlite-dev stunnel4 openssl gcc pkg-config; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$pkg")
 done
+# Debian's own python3 needs python3-venv for `python3 -m venv` (a pyenv Python has it).
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  need_pkgs+=(python3-venv)
+fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "apt-get install ${need_pkgs[*]}"
   if [ "$(id -u)" -ne 0 ]; then
