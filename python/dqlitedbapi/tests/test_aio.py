@@ -148,3 +148,20 @@ async def test_sync_connection_refuses_async_use(cluster: Any, dbname: str) -> N
     with pytest.raises(dqlitedbapi.InterfaceError):
         native.execute("SELECT 1")
     await conn.close()
+
+
+async def test_executemany_pipelined_and_failing_row(cluster: Any, dbname: str) -> None:
+    conn = await aconnect(cluster.address, database=dbname)
+    await conn.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)")
+    await conn.execute("BEGIN")
+    cur = await conn.executemany("INSERT INTO p VALUES (?)", [(i,) for i in range(3000)])
+    assert cur.rowcount == 3000
+    with pytest.raises(dqlitedbapi.IntegrityError, match="parameter set 5") as info:
+        rows = [(i,) for i in range(3000, 3005)] + [(0,)] + [(i,) for i in range(3005, 3100)]
+        await cur.executemany("INSERT INTO p VALUES (?)", rows)
+    assert getattr(info.value, "executemany_row", None) == 5
+    assert cur.rowcount == 5
+    # Rows after the failing one were in flight and may have run: roll back.
+    await conn.rollback()
+    assert await (await conn.execute("SELECT count(*) FROM p")).fetchone() == (0,)
+    await conn.close()

@@ -392,3 +392,36 @@ def test_connect_errors(cluster: Any) -> None:
     c = dqlitedbapi.connect(list(cluster.addresses), database="listform")
     assert c.execute("SELECT 1").fetchone() == (1,)
     c.close()
+
+
+def test_executemany_pipelined_in_transaction(conn: Connection) -> None:
+    conn.execute("CREATE TABLE p (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.execute("BEGIN")
+    cur = conn.executemany("INSERT INTO p VALUES (?, ?)", [(i, str(i)) for i in range(5000)])
+    assert cur.rowcount == 5000
+    assert cur.lastrowid == 4999
+    conn.commit()
+    assert conn.execute("SELECT count(*), sum(id) FROM p").fetchone() == (5000, sum(range(5000)))
+
+
+@pytest.mark.parametrize("in_transaction", [True, False])
+def test_executemany_first_failing_row(conn: Connection, in_transaction: bool) -> None:
+    conn.execute("CREATE TABLE f (id INTEGER PRIMARY KEY)")
+    conn.execute("INSERT INTO f VALUES (700)")
+    if in_transaction:
+        conn.execute("BEGIN")
+    cur = conn.cursor()
+    rows = [(i,) for i in range(1000)]
+    with pytest.raises(dqlitedbapi.IntegrityError, match="parameter set 700") as info:
+        cur.executemany("INSERT INTO f VALUES (?)", rows)
+    assert getattr(info.value, "executemany_row", None) == 700
+    assert cur.rowcount == 700
+    if in_transaction:
+        assert conn.in_transaction
+        conn.rollback()
+        assert conn.execute("SELECT count(*) FROM f").fetchone() == (1,)
+    else:
+        # One at a time in autocommit: exactly the rows before the failing one ran.
+        assert conn.execute("SELECT count(*), max(id) FROM f").fetchone() == (701, 700)
+    # The connection is in sync afterwards.
+    assert conn.execute("SELECT 3").fetchone() == (3,)

@@ -189,6 +189,9 @@ pub struct Core {
 
 const CLOSED_BY_USER: &str = "the connection is closed";
 
+/// EXECs in flight at once for `executemany` inside a transaction.
+const PIPELINE_WINDOW: usize = 128;
+
 impl Core {
     /// Finds the leader and opens the database.
     pub async fn connect(options: ConnectOptions) -> Result<Core, DbError> {
@@ -489,6 +492,10 @@ impl Core {
         let was_in_tx = self.tx.in_tx;
         let mut guard = self.lock_conn()?;
         let dml = sql::is_dml(sql);
+        // Inside a transaction, many EXECs are in flight at once (the answers are read in
+        // order; the first failure stops the batch). In autocommit each row runs alone,
+        // so a failure leaves exactly the rows before it applied.
+        let window = if was_in_tx { PIPELINE_WINDOW } else { 1 };
         let outcome = async {
             let mut total = ExecResult::default();
             if sets.len() <= 1 {
@@ -497,8 +504,11 @@ impl Core {
                 }
                 return Ok(total);
             }
+            if sets.iter().all(|p| p.len() <= 255) {
+                return guard.execute_many(sql, &sets, window).await;
+            }
             let statement = guard.prepare(sql).await?;
-            for params in &sets {
+            for (row, params) in sets.iter().enumerate() {
                 match guard.execute_prepared(&statement, params).await {
                     Ok(r) => {
                         total.rows_affected += r.rows_affected;
@@ -508,7 +518,10 @@ impl Core {
                         if !e.is_fatal_to_connection() {
                             let _ = guard.finalize(statement).await;
                         }
-                        return Err(e);
+                        return Err(Error::Batch {
+                            row,
+                            source: Box::new(e),
+                        });
                     }
                 }
             }

@@ -46,6 +46,8 @@ pub struct DbError {
     pub class: Class,
     pub message: String,
     pub code: Option<u64>,
+    /// For `executemany`: the parameter set that failed (from 0); the sets before it ran.
+    pub batch_row: Option<usize>,
 }
 
 impl DbError {
@@ -54,6 +56,7 @@ impl DbError {
             class,
             message: message.into(),
             code: None,
+            batch_row: None,
         }
     }
 
@@ -79,7 +82,14 @@ impl DbError {
             Ok(cls) => {
                 let name = self.code.map(dqlite_client::code_name);
                 match cls.call1((self.message.as_str(), self.code, name)) {
-                    Ok(instance) => PyErr::from_value(instance),
+                    Ok(instance) => {
+                        if let Some(row) = self.batch_row
+                            && let Err(e) = instance.setattr("executemany_row", row)
+                        {
+                            return e;
+                        }
+                        PyErr::from_value(instance)
+                    }
                     Err(e) => e,
                 }
             }
@@ -158,15 +168,23 @@ pub fn map_error(error: &Error) -> DbError {
         },
         _ => Class::Database,
     };
-    let message = match error {
+    let (error, batch_row) = match error {
+        Error::Batch { row, source } => (source.as_ref(), Some(*row)),
+        other => (other, None),
+    };
+    let mut message = match error {
         Error::Server(e) => e.message.clone(),
         Error::InvalidInput(m) => m.clone(),
         other => other.to_string(),
     };
+    if let Some(row) = batch_row {
+        message = format!("{message} (executemany: parameter set {row}, counting from 0)");
+    }
     DbError {
         class,
         message,
         code,
+        batch_row,
     }
 }
 

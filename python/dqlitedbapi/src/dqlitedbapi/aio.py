@@ -27,6 +27,7 @@ from dqlitedbapi._common import (
 )
 from dqlitedbapi._native import NativeConnection, NativeResult
 from dqlitedbapi.connection import Parameters
+from dqlitedbapi.exceptions import Error
 
 __all__ = ["AsyncConnection", "AsyncCursor", "aconnect"]
 
@@ -64,7 +65,13 @@ class AsyncCursor(CursorBase):
         return self
 
     async def executemany(self, sql: str, seq_of_parameters: Iterable[Parameters], /) -> Self:
-        """Runs a DML statement once per parameter set; ``rowcount`` is the total."""
+        """Runs a DML statement once per parameter set; ``rowcount`` is the total.
+
+        Inside a transaction the statements are pipelined (many in flight at once); in
+        autocommit each runs alone. The first failing set raises, its index (from 0) in
+        the message and as the exception's ``executemany_row``; ``rowcount`` is then the
+        number of sets that ran before it.
+        """
         native = self._check()
         sql = check_sql(sql)
         check_executemany_seq(seq_of_parameters)
@@ -72,7 +79,13 @@ class AsyncCursor(CursorBase):
         begin = self._connection._implicit_begin(sql)
         if begin is not None:
             await native.aexecute(begin)
-        self._set_result(await native.aexecutemany(sql, seq_of_parameters))
+        try:
+            result = await native.aexecutemany(sql, seq_of_parameters)
+        except Error as e:
+            # The parameter sets before the failing one ran.
+            self.rowcount = getattr(e, "executemany_row", -1)
+            raise
+        self._set_result(result)
         return self
 
     async def executescript(self, sql_script: str, /) -> Self:

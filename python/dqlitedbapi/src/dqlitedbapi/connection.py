@@ -16,6 +16,7 @@ from dqlitedbapi._common import (
     check_sql,
 )
 from dqlitedbapi._native import NativeConnection
+from dqlitedbapi.exceptions import Error
 
 __all__ = ["Connection", "Cursor", "connect"]
 
@@ -52,7 +53,13 @@ class Cursor(CursorBase):
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Parameters], /) -> Self:
-        """Runs a DML statement once per parameter set; ``rowcount`` is the total."""
+        """Runs a DML statement once per parameter set; ``rowcount`` is the total.
+
+        Inside a transaction the statements are pipelined (many in flight at once); in
+        autocommit each runs alone. The first failing set raises, its index (from 0) in
+        the message and as the exception's ``executemany_row``; ``rowcount`` is then the
+        number of sets that ran before it.
+        """
         native = self._check()
         sql = check_sql(sql)
         check_executemany_seq(seq_of_parameters)
@@ -60,7 +67,13 @@ class Cursor(CursorBase):
         begin = self._connection._implicit_begin(sql)
         if begin is not None:
             native.execute(begin)
-        self._set_result(native.executemany(sql, seq_of_parameters))
+        try:
+            result = native.executemany(sql, seq_of_parameters)
+        except Error as e:
+            # The parameter sets before the failing one ran.
+            self.rowcount = getattr(e, "executemany_row", -1)
+            raise
+        self._set_result(result)
         return self
 
     def executescript(self, sql_script: str, /) -> Self:
