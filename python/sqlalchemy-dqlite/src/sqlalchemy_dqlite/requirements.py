@@ -54,9 +54,7 @@ class Requirements(SuiteRequirements):
 
     @property
     def deferrable_fks(self) -> exclusions.compound:
-        # SQLite accepts DEFERRABLE INITIALLY DEFERRED, but SQLAlchemy's SQLite DDL does not
-        # render it and reflection does not report it.
-        return _no("SQLite's dialect neither renders nor reflects DEFERRABLE")
+        return _yes()
 
     @property
     def on_update_cascade(self) -> exclusions.compound:
@@ -492,7 +490,7 @@ class Requirements(SuiteRequirements):
 
     @property
     def supports_bitwise_xor(self) -> exclusions.compound:
-        return _no("SQLite has no XOR operator")
+        return _yes()
 
     @property
     def supports_bitwise_shift(self) -> exclusions.compound:
@@ -526,10 +524,7 @@ class Requirements(SuiteRequirements):
 
     @property
     def json_index_supplementary_unicode_element(self) -> exclusions.compound:
-        return _no(
-            "SQLite's JSON path lookup does not match keys with supplementary-plane "
-            "characters (the same exclusion as SQLAlchemy's own SQLite requirements)"
-        )
+        return _yes()
 
     @property
     def legacy_unconditional_json_extract(self) -> exclusions.compound:
@@ -537,7 +532,7 @@ class Requirements(SuiteRequirements):
 
     @property
     def datetime_literals(self) -> exclusions.compound:
-        return _no("SQLite stores dates as strings; a date literal comes back as a string")
+        return _yes()
 
     @property
     def datetime(self) -> exclusions.compound:
@@ -577,15 +572,15 @@ class Requirements(SuiteRequirements):
 
     @property
     def date_implicit_bound(self) -> exclusions.compound:
-        return _no("a date bound without a type arrives as text and comes back as text")
+        return _yes()
 
     @property
     def time_implicit_bound(self) -> exclusions.compound:
-        return _no("a time bound without a type arrives as text and comes back as text")
+        return _yes()
 
     @property
     def datetime_implicit_bound(self) -> exclusions.compound:
-        return _no("a datetime bound without a type arrives as text and comes back as text")
+        return _yes()
 
     @property
     def precision_numerics_general(self) -> exclusions.compound:
@@ -597,7 +592,7 @@ class Requirements(SuiteRequirements):
 
     @property
     def precision_numerics_enotation_large(self) -> exclusions.compound:
-        return _no("SQLite stores NUMERIC as a double: large e-notation values lose digits")
+        return _yes()
 
     @property
     def precision_numerics_many_significant_digits(self) -> exclusions.compound:
@@ -605,15 +600,15 @@ class Requirements(SuiteRequirements):
 
     @property
     def precision_numerics_retains_significant_digits(self) -> exclusions.compound:
-        return _no("SQLite stores NUMERIC as a double: trailing zeros are not kept")
+        return _yes()
 
     @property
     def numeric_received_as_decimal_untyped(self) -> exclusions.compound:
-        return _no("SQLite returns NUMERIC values as float or int, not Decimal")
+        return _yes()
 
     @property
     def implicit_decimal_binds(self) -> exclusions.compound:
-        return _no("a Decimal bound without a type is sent as a double")
+        return _yes()
 
     @property
     def infinity_floats(self) -> exclusions.compound:
