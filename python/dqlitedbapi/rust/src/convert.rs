@@ -97,14 +97,9 @@ pub fn names<'py>(py: Python<'py>, columns: &[String]) -> PyResult<Bound<'py, Py
 }
 
 /// The wire type of each column in the first row of `frame`, or `None`s without rows.
-pub fn type_codes<'py>(
-    py: Python<'py>,
-    frame: Option<&RowsFrame>,
-    columns: usize,
-) -> PyResult<Bound<'py, PyTuple>> {
+pub fn type_codes(frame: Option<&RowsFrame>, columns: usize) -> Vec<Option<u8>> {
     let first = frame.and_then(|f| f.rows().next());
-    let codes: Vec<Option<u8>> = (0..columns)
+    (0..columns)
         .map(|i| first.and_then(|r| r.value_type(i)).map(|t| t.code()))
-        .collect();
-    PyTuple::new(py, codes)
+        .collect()
 }

@@ -11,7 +11,7 @@
 //! cursor stays readable, as with `sqlite3`), unless nobody holds the result any more, in
 //! which case the client interrupts and drains it.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, Weak};
 use std::time::Duration;
@@ -22,6 +22,50 @@ use dqlite_wire::RowsFrame;
 use tokio::sync::{Mutex as TokioMutex, OwnedMutexGuard};
 
 use crate::errors::{Class, DbError, map_error};
+use crate::params::Placeholders;
+
+/// What the driver needs to know about a statement's text, parsed once per distinct text.
+pub struct SqlInfo {
+    pub placeholders: Placeholders,
+    pub kind: StatementKind,
+    pub dml: bool,
+    /// Starts with BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT or RELEASE.
+    tx_control: bool,
+}
+
+/// Texts remembered; the cache is emptied when full (statements of an application are
+/// usually far fewer).
+const SQL_CACHE_SIZE: usize = 512;
+
+static SQL_CACHE: StdMutex<Option<HashMap<String, Arc<SqlInfo>>>> = StdMutex::new(None);
+
+impl SqlInfo {
+    /// The information about `sql`, from the cache when it was seen before.
+    pub fn of(sql: &str) -> Arc<SqlInfo> {
+        let mut guard = SQL_CACHE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cache = guard.get_or_insert_with(HashMap::new);
+        if let Some(info) = cache.get(sql) {
+            return info.clone();
+        }
+        let first = leading_words(sql, 1);
+        let info = Arc::new(SqlInfo {
+            placeholders: Placeholders::of(sql),
+            kind: sql::classify(sql),
+            dml: sql::is_dml(sql),
+            tx_control: matches!(
+                first.first().map(String::as_str),
+                Some("BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE")
+            ),
+        });
+        if cache.len() >= SQL_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(sql.to_owned(), info.clone());
+        info
+    }
+}
 
 type ConnGuard = OwnedMutexGuard<Connection>;
 
@@ -362,13 +406,17 @@ impl Core {
     }
 
     /// Runs one statement.
-    pub async fn run(&mut self, sql: &str, params: Vec<Value>) -> Result<Outcome, DbError> {
+    pub async fn run(
+        &mut self,
+        sql: &str,
+        info: &SqlInfo,
+        params: Vec<Value>,
+    ) -> Result<Outcome, DbError> {
         self.check_open()?;
         self.park().await;
         self.check_open()?;
         let was_in_tx = self.tx.in_tx;
-        let kind = sql::classify(sql);
-        let result = match kind {
+        let result = match info.kind {
             StatementKind::Query | StatementKind::WriteReturning => {
                 let guard = self.lock_conn()?;
                 self.start_rows(guard, sql, &params).await
@@ -380,13 +428,15 @@ impl Core {
                     .await
                     .map(|result| Outcome::Exec {
                         result,
-                        dml: sql::is_dml(sql),
+                        dml: info.dml,
                     })
             }
         };
         match result {
             Ok(outcome) => {
-                self.tx.track(sql);
+                if info.tx_control {
+                    self.tx.track(sql);
+                }
                 Ok(outcome)
             }
             Err(e) => Err(self.fail(e, was_in_tx).await),
@@ -574,7 +624,10 @@ impl Core {
             return Ok(());
         }
         let statement = if commit { "COMMIT" } else { "ROLLBACK" };
-        match self.run(statement, Vec::new()).await {
+        match self
+            .run(statement, &SqlInfo::of(statement), Vec::new())
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e)
                 if matches!(e.code, Some(1 | 21))

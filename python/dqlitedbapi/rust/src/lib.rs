@@ -27,9 +27,9 @@ use pyo3::types::{PyList, PyTuple};
 use tokio::runtime::Runtime;
 use tokio::sync::Mutex as TokioMutex;
 
+use crate::core::SqlInfo;
 use crate::core::{ConnectOptions, Core, Outcome, ResultShared};
 use crate::errors::DbError;
-use crate::params::Placeholders;
 use crate::reactor::{AsyncioStream, Reactor};
 
 /// A failure inside a blocking call: a database error, or a Python exception (Ctrl-C).
@@ -121,6 +121,75 @@ struct Shared {
     core: Arc<TokioMutex<Core>>,
     driver: Driver,
     pid: u32,
+    /// The column names and description of the last result with rows: a statement run
+    /// again reuses them instead of building new strings and tuples.
+    described: Arc<std::sync::Mutex<Option<Described>>>,
+}
+
+struct Described {
+    columns: Vec<String>,
+    codes: Vec<Option<u8>>,
+    names: Py<PyTuple>,
+    type_codes: Py<PyTuple>,
+    description: Py<PyTuple>,
+}
+
+impl Shared {
+    /// Names, type codes and PEP 249 description of a result's columns.
+    fn describe(
+        &self,
+        py: Python<'_>,
+        columns: Vec<String>,
+        codes: Vec<Option<u8>>,
+    ) -> PyResult<(Py<PyTuple>, Py<PyTuple>, Py<PyTuple>)> {
+        let mut cache = self
+            .described
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(d) = cache.as_ref()
+            && d.columns == columns
+            && d.codes == codes
+        {
+            return Ok((
+                d.names.clone_ref(py),
+                d.type_codes.clone_ref(py),
+                d.description.clone_ref(py),
+            ));
+        }
+        let names = convert::names(py, &columns)?;
+        let type_codes = PyTuple::new(py, &codes)?;
+        let none = py.None();
+        let mut entries = Vec::with_capacity(columns.len());
+        for (name, code) in names.iter().zip(&codes) {
+            let code = code.into_pyobject(py)?.into_any().unbind();
+            entries.push(PyTuple::new(
+                py,
+                [
+                    name.unbind(),
+                    code,
+                    none.clone_ref(py),
+                    none.clone_ref(py),
+                    none.clone_ref(py),
+                    none.clone_ref(py),
+                    none.clone_ref(py),
+                ],
+            )?);
+        }
+        let description = PyTuple::new(py, entries)?;
+        let out = (
+            names.clone().unbind(),
+            type_codes.clone().unbind(),
+            description.clone().unbind(),
+        );
+        *cache = Some(Described {
+            columns,
+            codes,
+            names: names.unbind(),
+            type_codes: type_codes.unbind(),
+            description: description.unbind(),
+        });
+        Ok(out)
+    }
 }
 
 impl Shared {
@@ -236,20 +305,16 @@ impl NativeConnection {
                 core: Arc::new(TokioMutex::new(core)),
                 driver,
                 pid: std::process::id(),
+                described: Arc::default(),
             },
         }
     }
 }
 
-fn bind_one(sql: &str, params: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Value>> {
-    Placeholders::of(sql).bind(params)
-}
-
-fn bind_many(sql: &str, seq: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<Value>>> {
-    let placeholders = Placeholders::of(sql);
+fn bind_many(info: &SqlInfo, seq: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<Value>>> {
     let mut sets = Vec::new();
     for params in seq.try_iter()? {
-        sets.push(placeholders.bind(Some(&params?))?);
+        sets.push(info.placeholders.bind(Some(&params?))?);
     }
     Ok(sets)
 }
@@ -270,6 +335,7 @@ struct NativeResult {
     shared: Arc<ResultShared>,
     names: Option<Py<PyTuple>>,
     type_codes: Option<Py<PyTuple>>,
+    description: Option<Py<PyTuple>>,
     rowcount: i64,
     lastrowid: Option<i64>,
     state: Arc<TokioMutex<ReadState>>,
@@ -283,19 +349,24 @@ impl NativeResult {
                 first,
                 more,
                 shared,
-            } => NativeResult {
-                conn,
-                shared,
-                names: Some(convert::names(py, &columns)?.unbind()),
-                type_codes: Some(convert::type_codes(py, first.as_ref(), columns.len())?.unbind()),
-                rowcount: -1,
-                lastrowid: None,
-                state: Arc::new(TokioMutex::new(ReadState {
-                    frame: first,
-                    pos: 0,
-                    more,
-                })),
-            },
+            } => {
+                let codes = convert::type_codes(first.as_ref(), columns.len());
+                let (names, type_codes, description) = conn.describe(py, columns, codes)?;
+                NativeResult {
+                    conn,
+                    shared,
+                    names: Some(names),
+                    type_codes: Some(type_codes),
+                    description: Some(description),
+                    rowcount: -1,
+                    lastrowid: None,
+                    state: Arc::new(TokioMutex::new(ReadState {
+                        frame: first,
+                        pos: 0,
+                        more,
+                    })),
+                }
+            }
             Outcome::Exec { result, dml } => NativeResult::exec(conn, result, dml),
         })
     }
@@ -306,6 +377,7 @@ impl NativeResult {
             shared: Arc::new(ResultShared::default()),
             names: None,
             type_codes: None,
+            description: None,
             rowcount: if dml {
                 i64::try_from(result.rows_affected).unwrap_or(i64::MAX)
             } else {
@@ -351,6 +423,12 @@ impl NativeResult {
     #[getter]
     fn columns(&self, py: Python<'_>) -> Option<Py<PyTuple>> {
         self.names.as_ref().map(|n| n.clone_ref(py))
+    }
+
+    /// The PEP 249 description (name, type code, five None), or None without rows.
+    #[getter]
+    fn description(&self, py: Python<'_>) -> Option<Py<PyTuple>> {
+        self.description.as_ref().map(|n| n.clone_ref(py))
     }
 
     /// Wire type code of each column in the first row (None without rows).
@@ -554,9 +632,10 @@ impl NativeConnection {
         sql: String,
         params: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<NativeResult> {
-        let values = bind_one(&sql, params)?;
+        let info = SqlInfo::of(&sql);
+        let values = info.placeholders.bind(params)?;
         let outcome = self.shared.block(py, move |core| {
-            Box::pin(async move { core.run(&sql, values).await })
+            Box::pin(async move { core.run(&sql, &info, values).await })
         })?;
         NativeResult::from_outcome(py, self.shared.clone(), outcome)
     }
@@ -569,11 +648,12 @@ impl NativeConnection {
         sql: String,
         params: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let values = bind_one(&sql, params)?;
+        let info = SqlInfo::of(&sql);
+        let values = info.placeholders.bind(params)?;
         let conn = self.shared.clone();
         self.shared.spawn(py, move |core| {
             Box::pin(async move {
-                let outcome = core.run(&sql, values).await?;
+                let outcome = core.run(&sql, &info, values).await?;
                 Ok(Python::attach(|py| {
                     NativeResult::from_outcome(py, conn, outcome)
                 }))
@@ -588,8 +668,9 @@ impl NativeConnection {
         sql: String,
         seq_of_params: &Bound<'_, PyAny>,
     ) -> PyResult<NativeResult> {
-        let sets = bind_many(&sql, seq_of_params)?;
-        let dml = dqlite_client::sql::is_dml(&sql);
+        let info = SqlInfo::of(&sql);
+        let sets = bind_many(&info, seq_of_params)?;
+        let dml = info.dml;
         let result = self.shared.block(py, move |core| {
             Box::pin(async move { core.run_many(&sql, sets).await })
         })?;
@@ -603,8 +684,9 @@ impl NativeConnection {
         sql: String,
         seq_of_params: &Bound<'_, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let sets = bind_many(&sql, seq_of_params)?;
-        let dml = dqlite_client::sql::is_dml(&sql);
+        let info = SqlInfo::of(&sql);
+        let sets = bind_many(&info, seq_of_params)?;
+        let dml = info.dml;
         let conn = self.shared.clone();
         self.shared.spawn(py, move |core| {
             Box::pin(async move {
@@ -689,7 +771,7 @@ fn complete_statement(sql: &str) -> bool {
 /// True when the first statement is INSERT, UPDATE, DELETE or REPLACE.
 #[pyfunction]
 fn is_dml(sql: &str) -> bool {
-    dqlite_client::sql::is_dml(sql)
+    SqlInfo::of(sql).dml
 }
 
 /// The `dqlitedbapi._native` module.

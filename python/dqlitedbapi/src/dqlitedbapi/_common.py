@@ -192,34 +192,42 @@ class CursorBase:
         self._has_rows = False
 
     def _set_result(self, result: NativeResult) -> None:
-        columns = result.columns
-        if columns is None:
+        description = result.description
+        if description is None:
             self._result = None
             self.description = None
-            self.rowcount = result.rowcount
-            if result.rowcount >= 0 and result.lastrowid is not None:
-                self.lastrowid = result.lastrowid
+            rowcount = result.rowcount
+            self.rowcount = rowcount
+            if rowcount >= 0:
+                lastrowid = result.lastrowid
+                if lastrowid is not None:
+                    self.lastrowid = lastrowid
             return
         self._result = result
         self._has_rows = True
         self.rowcount = -1
-        codes = result.type_codes or (None,) * len(columns)
-        names = list(columns)
         if self._connection.detect_types & PARSE_COLNAMES:
-            converters: list[Callable[[bytes], Any] | None] = []
-            for i, name in enumerate(names):
-                match = _COLNAME_TYPE.match(name)
-                if match is None:
-                    converters.append(None)
-                    continue
-                names[i] = match.group(1)
+            description = self._colname_types(description)
+        self.description = description
+
+    def _colname_types(
+        self, description: tuple[DescriptionTuple, ...]
+    ) -> tuple[DescriptionTuple, ...]:
+        """``PARSE_COLNAMES``: strips ``[type]`` from names and picks their converters."""
+        converters: list[Callable[[bytes], Any] | None] = []
+        entries = []
+        for entry in description:
+            name = entry[0]
+            match = _COLNAME_TYPE.match(name)
+            if match is None:
+                converters.append(None)
+            else:
+                name = match.group(1)
                 converters.append(CONVERTERS.get(match.group(2).strip().upper()))
-            if any(c is not None for c in converters):
-                self._converters = converters
-        self.description = tuple(
-            (name, code, None, None, None, None, None)
-            for name, code in zip(names, codes, strict=True)
-        )
+            entries.append((name, entry[1], None, None, None, None, None))
+        if any(c is not None for c in converters):
+            self._converters = converters
+        return tuple(entries)
 
     def _post(self, rows: list[tuple[Any, ...]]) -> list[Any]:
         """Applies converters and the row factory to fetched rows."""

@@ -56,11 +56,15 @@ class AsyncCursor(CursorBase):
     async def execute(self, sql: str, parameters: Parameters = (), /) -> Self:
         """Runs one statement; rows, if any, are read as they are fetched."""
         native = self._check()
-        sql = check_sql(sql)
-        self._reset()
-        begin = self._connection._implicit_begin(sql)
-        if begin is not None:
-            await native.aexecute(begin)
+        if sql.__class__ is not str:
+            sql = check_sql(sql)
+        if self._result is not None or self.description is not None or self.rowcount != -1:
+            self._reset()
+        connection = self._connection
+        if connection._isolation_level is not None:
+            begin = connection._implicit_begin(sql)
+            if begin is not None:
+                await native.aexecute(begin)
         self._set_result(await native.aexecute(sql, parameters))
         return self
 
@@ -121,7 +125,10 @@ class AsyncCursor(CursorBase):
         result = self._readable()
         if result is None:
             return []
-        return self._post(await _fetch(result, -1))
+        rows = await _fetch(result, -1)
+        if self._converters is None and self.row_factory is None:
+            return rows
+        return self._post(rows)
 
     def __aiter__(self) -> AsyncIterator[Any]:
         """Iterates over the remaining rows."""

@@ -44,11 +44,15 @@ class Cursor(CursorBase):
     def execute(self, sql: str, parameters: Parameters = (), /) -> Self:
         """Runs one statement; rows, if any, are read as they are fetched."""
         native = self._check()
-        sql = check_sql(sql)
-        self._reset()
-        begin = self._connection._implicit_begin(sql)
-        if begin is not None:
-            native.execute(begin)
+        if sql.__class__ is not str:
+            sql = check_sql(sql)
+        if self._result is not None or self.description is not None or self.rowcount != -1:
+            self._reset()
+        connection = self._connection
+        if connection._isolation_level is not None:
+            begin = connection._implicit_begin(sql)
+            if begin is not None:
+                native.execute(begin)
         self._set_result(native.execute(sql, parameters))
         return self
 
@@ -109,7 +113,10 @@ class Cursor(CursorBase):
         result = self._readable()
         if result is None:
             return []
-        return self._post(result.fetch(-1))
+        rows = result.fetch(-1)
+        if self._converters is None and self.row_factory is None:
+            return rows
+        return self._post(rows)
 
     def __iter__(self) -> Iterator[Any]:
         """Iterates over the remaining rows."""
