@@ -9,7 +9,9 @@ from sqlalchemy import create_engine, exc, text
 
 from sqlalchemy_dqlite import DqliteDialect
 
-from .conftest import nodes_url
+
+def nodes_url(cluster: Cluster, database: str) -> str:
+    return f"dqlite://[{','.join(cluster.addresses)}]/{database}"
 
 
 class _Conn:
