@@ -35,12 +35,24 @@ step "python: build the dqlitedbapi wheel (release) and install it into .venv"
 rm -rf target/wheels
 (cd python/dqlitedbapi && ../../.venv/bin/maturin build --release -q -o ../../target/wheels)
 .venv/bin/pip install -q --force-reinstall --no-deps target/wheels/dqlitedbapi-*.whl
+.venv/bin/pip install -q --no-deps -e python/sqlalchemy-dqlite
+
+# A second virtualenv with SQLAlchemy 2.1 (the dialect is tested on 2.0 and 2.1).
+sqla21=.cache/venv-sqla21
+if [ ! -x "$sqla21/bin/python" ]; then
+  python3 -m venv "$sqla21"
+fi
+"$sqla21/bin/pip" install -q SQLAlchemy==2.1.9 greenlet==3.5.6 alembic==1.20.1 pytest==9.2.0 \
+  pytest-asyncio==1.5.0 pytest-timeout==2.4.0 mypy==2.4.1
+"$sqla21/bin/pip" install -q --force-reinstall --no-deps target/wheels/dqlitedbapi-*.whl
+"$sqla21/bin/pip" install -q --no-deps -e python/sqlalchemy-dqlite
 
 step "python: ruff, mypy --strict, stubtest"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 (cd python/dqlitedbapi && ../../.venv/bin/mypy)
 (cd python/dqlitedbapi && ../../.venv/bin/python -m mypy.stubtest dqlitedbapi)
+(cd python/sqlalchemy-dqlite && ../../.venv/bin/mypy && "../../$sqla21/bin/mypy")
 
 export DQLITE_TESTKIT_BIN="$(pwd)/target/debug/dqlite-testkit"
 for version in 1.11 1.18; do
@@ -48,6 +60,12 @@ for version in 1.11 1.18; do
   DQLITE_SERVER_VERSION=$version .venv/bin/python -m pytest -q -p no:cacheprovider \
     crates/dqlite-testkit/python
   (cd python/dqlitedbapi && DQLITE_SERVER_VERSION=$version ../../.venv/bin/python -m pytest -q -p no:cacheprovider)
+  for venv in .venv "$sqla21"; do
+    step "python: sqlalchemy-dqlite tests and SQLAlchemy's compliance suite ($venv) against dqlite $version"
+    (cd python/sqlalchemy-dqlite && export DQLITE_SERVER_VERSION=$version &&
+      "../../$venv/bin/python" -m pytest -q -p no:cacheprovider tests &&
+      "../../$venv/bin/python" run_suite.py -q && "../../$venv/bin/python" run_suite.py --aio -q)
+  done
 done
 
 step "all tests passed"
