@@ -149,16 +149,7 @@ struct ClusterInner {
 impl Cluster {
     /// A cluster reached through `config`'s seed addresses, with an in-memory node store.
     pub fn new(config: Config) -> Self {
-        let seeds = config
-            .seeds
-            .iter()
-            .map(|a| NodeInfo {
-                id: 0,
-                address: a.to_string(),
-                role: None,
-            })
-            .collect();
-        Cluster::with_store(config, Box::new(MemoryNodeStore::new(seeds)))
+        Cluster::with_store(config, Box::new(MemoryNodeStore::new(Vec::new())))
     }
 
     /// A cluster whose members come from `store` (seeded with the configuration's
