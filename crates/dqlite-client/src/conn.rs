@@ -397,7 +397,8 @@ impl Connection {
         C: DerefMut<Target = Connection>,
     {
         let text = single_statement(sql)?;
-        match sql::classify(text) {
+        let kind = sql::classify(text);
+        match kind {
             StatementKind::Query => {}
             StatementKind::WriteReturning => conn.require_returning().await?,
             _ => {
@@ -413,7 +414,7 @@ impl Connection {
             schema,
         };
         conn.start_query(&request).await?;
-        Rows::start(conn).await
+        Rows::start(conn, kind == StatementKind::WriteReturning).await
     }
 
     /// Runs a query and collects every row.
@@ -620,7 +621,7 @@ impl Connection {
             schema,
         };
         self.start_query(&request).await?;
-        Rows::start(self).await
+        Rows::start(self, statement.kind == StatementKind::WriteReturning).await
     }
 
     /// Frees a prepared statement on the server.

@@ -5,7 +5,7 @@ use std::ops::DerefMut;
 use dqlite_wire::{Response, RowsFrame, Value, ValueRef};
 
 use crate::conn::Connection;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// One row, with owned values in column order.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,17 +82,22 @@ pub struct Rows<C: DerefMut<Target = Connection>> {
     /// Rows of `frame` already returned.
     taken: usize,
     done: bool,
+    /// The statement writes (`... RETURNING`): a failure once it was sent leaves its
+    /// outcome unknown.
+    write: bool,
 }
 
 impl<C: DerefMut<Target = Connection>> Rows<C> {
-    /// Reads the first frame of a result whose request was just sent.
-    pub(crate) async fn start(conn: C) -> Result<Rows<C>> {
+    /// Reads the first frame of a result whose request was just sent; `write` for a
+    /// statement that changes data (`... RETURNING`).
+    pub(crate) async fn start(conn: C, write: bool) -> Result<Rows<C>> {
         let mut rows = Rows {
             conn,
             columns: Vec::new(),
             frame: None,
             taken: 0,
             done: false,
+            write,
         };
         let frame = rows.read_frame().await?;
         rows.columns = frame.column_names().map(str::to_owned).collect();
@@ -108,6 +113,7 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
             frame: None,
             taken: 0,
             done: true,
+            write: false,
         }
     }
 
@@ -202,6 +208,12 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
                 // A FAILURE ends the stream (the connection is in sync again); anything
                 // else broke the connection.
                 self.done = true;
+                if self.write && matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) {
+                    // The write was sent whole: it may have run.
+                    return Err(Error::OutcomeUnknown {
+                        source: Box::new(e),
+                    });
+                }
                 Err(e)
             }
         }

@@ -511,3 +511,66 @@ async fn proxy_faults_under_a_pool_never_reuse_a_broken_connection() {
         pool.retire_all();
     }
 }
+
+/// `INSERT ... RETURNING` goes through QUERY: a connection lost after it was sent leaves
+/// the write in doubt, before its first row and between frames alike. (No real server of
+/// ours takes it: RETURNING needs dqlite 1.18.2; a fake node plays one.)
+#[test]
+fn fake_node_returning_write_cut_after_sending_is_in_doubt() {
+    use bytes::BytesMut;
+    use dqlite_testkit::fake::FakeNode;
+    use dqlite_wire::{Response, RowsEnd, RowsFrame};
+
+    fn frame(response: &Response) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        response.encode(&mut out).unwrap();
+        out.to_vec()
+    }
+    for rows_before_cut in [0usize, 1] {
+        let node = FakeNode::start(move |conn, address| {
+            conn.read_handshake()?;
+            conn.read_request()?; // LEADER
+            conn.write(&frame(&Response::Server {
+                id: 1,
+                address: address.into(),
+            }))?;
+            conn.read_request()?; // OPEN
+            conn.write(&frame(&Response::Db { db_id: 0 }))?;
+            conn.read_request()?; // the capability probe (EXEC_SQL): a 1.18.2 server
+            conn.write(&frame(&Response::Result {
+                last_insert_id: 0,
+                rows_affected: 0,
+            }))?;
+            conn.read_request()?; // QUERY_SQL with the INSERT
+            for n in 0..rows_before_cut {
+                let part =
+                    RowsFrame::build(&["id"], &[vec![Value::Integer(n as i64)]], RowsEnd::Part)
+                        .unwrap();
+                conn.write(&frame(&Response::Rows(part)))?;
+            }
+            Ok(()) // closes the connection
+        })
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let config = Config::new([node.address()])
+                .unwrap()
+                .request_timeout(REQUEST);
+            let mut conn = Cluster::new(config).connect().await.unwrap();
+            let err = conn
+                .query_all("INSERT INTO t (v) VALUES (1) RETURNING id", &[])
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.kind(),
+                ErrorKind::OutcomeUnknown,
+                "{rows_before_cut}: {err}"
+            );
+            assert_eq!(cause(&err), ErrorKind::Transport, "{err}");
+            assert!(conn.is_broken());
+        });
+    }
+}

@@ -882,6 +882,9 @@ async fn jepsen_paused_leader_every_call_returns_by_its_deadline() {
         .unwrap();
     rows.next().await.unwrap().unwrap();
     cluster.pause(leader).unwrap();
+    // kill(SIGSTOP) returns before every thread of the node has stopped: a request sent
+    // at once could still be served.
+    tokio::time::sleep(Duration::from_millis(100)).await;
 
     let mut it = conns.into_iter();
     let mut next = || it.next().unwrap();
