@@ -120,7 +120,8 @@ enum Driver {
 struct Shared {
     core: Arc<TokioMutex<Core>>,
     driver: Driver,
-    pid: u32,
+    /// The fork generation the connection was opened in.
+    generation: u32,
     /// The column names and description of the last result with rows: a statement run
     /// again reuses them instead of building new strings and tuples.
     described: Arc<std::sync::Mutex<Option<Described>>>,
@@ -192,9 +193,19 @@ impl Shared {
     }
 }
 
+/// Bumped in a child process after `os.fork()` (a hook registered at import), so that the
+/// per-call check needs no system call.
+static FORK_GENERATION: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Called by `os.register_at_fork(after_in_child=...)`.
+#[pyfunction]
+fn _after_fork_in_child() {
+    FORK_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 impl Shared {
     fn check_process(&self) -> PyResult<()> {
-        if std::process::id() == self.pid {
+        if FORK_GENERATION.load(std::sync::atomic::Ordering::Relaxed) == self.generation {
             Ok(())
         } else {
             Err(DbError::interface(
@@ -304,7 +315,7 @@ impl NativeConnection {
             shared: Shared {
                 core: Arc::new(TokioMutex::new(core)),
                 driver,
-                pid: std::process::id(),
+                generation: FORK_GENERATION.load(std::sync::atomic::Ordering::Relaxed),
                 described: Arc::default(),
             },
         }
@@ -777,8 +788,22 @@ fn is_dml(sql: &str) -> bool {
 /// The `dqlitedbapi._native` module.
 #[pymodule]
 mod _native {
+    use pyo3::prelude::*;
+
     #[pymodule_export]
-    use super::{NativeConnection, NativeResult, complete_statement, is_dml};
+    use super::{_after_fork_in_child, NativeConnection, NativeResult, complete_statement, is_dml};
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        let hook = pyo3::wrap_pyfunction!(super::_after_fork_in_child, m)?;
+        let kwargs = pyo3::types::PyDict::new(m.py());
+        kwargs.set_item("after_in_child", hook)?;
+        m.py()
+            .import("os")?
+            .getattr("register_at_fork")?
+            .call((), Some(&kwargs))?;
+        Ok(())
+    }
 
     /// Version of the native core (the Rust crate's version).
     #[pymodule_export]

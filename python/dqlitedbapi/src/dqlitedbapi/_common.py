@@ -182,6 +182,15 @@ class CursorBase:
             raise exc.InterfaceError("Cannot operate on a closed cursor.")
         return self._connection._conn()
 
+    def _native_for_call(self) -> NativeConnection:
+        """Like ``_check``; a connection closed after an error is refused by the call."""
+        if self._closed:
+            raise exc.InterfaceError("Cannot operate on a closed cursor.")
+        native = self._connection._native
+        if native is None:
+            raise exc.InterfaceError("Cannot operate on a closed connection.")
+        return native
+
     def _reset(self) -> None:
         if self._result is not None:
             self._result.close()
@@ -247,7 +256,7 @@ class CursorBase:
 
     def _readable(self) -> NativeResult | None:
         """The result to fetch from; ProgrammingError when there is no result set."""
-        self._check()
+        self._native_for_call()
         if not self._has_rows:
             raise exc.ProgrammingError(
                 "no result set to fetch from: no statement was run, or the last one returns no rows"

@@ -55,7 +55,7 @@ class AsyncCursor(CursorBase):
 
     async def execute(self, sql: str, parameters: Parameters = (), /) -> Self:
         """Runs one statement; rows, if any, are read as they are fetched."""
-        native = self._check()
+        native = self._native_for_call()
         if sql.__class__ is not str:
             sql = check_sql(sql)
         if self._result is not None or self.description is not None or self.rowcount != -1:
