@@ -244,6 +244,31 @@ async fn proxy_reset_mid_request_is_a_transport_error_and_nothing_ran() {
     assert!(proxy.stats().resets >= 3, "{:?}", proxy.stats());
 }
 
+/// A connection the node reset while it sat idle: the next write cannot leave, so it is a
+/// plain transport error (definitely not applied), not an outcome in doubt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_reset_before_a_write_is_a_definite_failure() {
+    let (_cluster, proxy) = setup(false);
+    let mut conn = direct(&proxy, "reset-idle").await;
+    conn.execute("CREATE TABLE t (n INTEGER)", &[])
+        .await
+        .unwrap();
+    proxy.reset_all();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (err, _) = bounded(
+        "write on a reset connection",
+        REQUEST + MARGIN,
+        conn.execute("INSERT INTO t VALUES (1)", &[]),
+    )
+    .await;
+    let err = err.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
+    assert_broken_then_fresh_works(&proxy, &mut conn, "reset-idle").await;
+    let mut conn = direct(&proxy, "reset-idle").await;
+    let rows = conn.query_all("SELECT count(*) FROM t", &[]).await.unwrap();
+    assert_eq!(rows.rows[0].values(), [Value::Integer(0)]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_reset_mid_result_hands_out_only_whole_rows() {
     let (_cluster, proxy) = setup(false);
