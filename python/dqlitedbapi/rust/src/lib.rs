@@ -5,7 +5,7 @@
 //! (`NativeResult`), parameter binding and row conversion. Each operation exists in a
 //! blocking form (the connection's own current-thread runtime, run on the caller's thread
 //! with the GIL released) and an awaitable form (a task polled on the asyncio loop's own
-//! thread, see [`reactor`], run to completion even if the awaiting task is cancelled, so a
+//! thread, see `reactor`, run to completion even if the awaiting task is cancelled, so a
 //! request is never cut in half).
 
 mod convert;
