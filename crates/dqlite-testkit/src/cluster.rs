@@ -766,6 +766,7 @@ impl TestCluster {
             .ok_or_else(|| Error::Invalid(format!("node {index} is down")))?;
         send_signal(pid, libc::SIGSTOP)?;
         node.paused = true;
+        wait_stopped(pid);
         Ok(())
     }
 
@@ -883,6 +884,25 @@ impl Drop for TestCluster {
         self.stop();
         if std::thread::panicking() {
             self.dump_logs();
+        }
+    }
+}
+
+/// Waits (up to 2 s) until the kernel reports `pid` as stopped: signal delivery is
+/// asynchronous, and a node that still answers right after `pause` makes tests flaky.
+fn wait_stopped(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                // The state follows the command name, which is in parentheses.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().next().map(str::to_owned))
+            });
+        match state.as_deref() {
+            Some("T" | "t") | None => return,
+            _ => std::thread::sleep(Duration::from_millis(2)),
         }
     }
 }
