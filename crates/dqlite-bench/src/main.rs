@@ -135,7 +135,7 @@ fn clients(python: &Path) -> Vec<Client> {
             workloads: &["w1", "w1pin", "w2", "w3", "w4", "w4stream", "w5"],
         }),
         None => eprintln!(
-            "note: the pure-Python dqlite-dbapi 0.8.0 needs Python >= 3.12 with it installed \
+            "note: the pure-Python dqlite-dbapi 0.8.0 needs Python >= 3.13 with it installed \
              (set DQLITE_BENCH_PEER_PYTHON); peer skipped"
         ),
     }
