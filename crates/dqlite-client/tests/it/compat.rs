@@ -172,3 +172,53 @@ async fn prepared_statements_are_reused_and_finalized() {
         .unwrap();
     assert_eq!(rows.rows[0].values(), [Value::Integer(10)]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepared_statements_die_with_leadership_and_are_never_resent() {
+    // Reference section 10.1: a statement id invalidated by a leadership change must never
+    // reach the node again. The client learns of the change from the first failure, drops
+    // every id of the connection, and refuses the statements from then on.
+    let cluster = common::start(3);
+    let client = common::client(&cluster, "stale-ids");
+    let mut conn = client.connect().await.unwrap();
+    conn.execute("CREATE TABLE s (n INTEGER)", &[])
+        .await
+        .unwrap();
+    let keep = conn.prepare("SELECT count(*) FROM s").await.unwrap();
+    let insert = conn.prepare("INSERT INTO s VALUES (?)").await.unwrap();
+    let extra = conn.prepare("SELECT 1").await.unwrap();
+    conn.finalize(extra).await.unwrap();
+    let old_leader = conn.address().to_string();
+
+    // Move leadership away behind the connection's back.
+    let mut admin = client.connect_leader().await.unwrap();
+    admin.transfer_leadership(None).await.unwrap();
+    drop(admin);
+
+    // The first use fails with a leadership error (the node closed our statements)...
+    let err = conn
+        .execute_prepared(&insert, &[Value::Integer(1)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::NotLeader | ErrorKind::OutcomeUnknown),
+        "{err}"
+    );
+    assert!(conn.is_broken());
+    // ...and nothing is sent afterwards: the other statement is refused locally.
+    let err = conn.query_prepared(&keep, &[]).await.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Closed | ErrorKind::InvalidInput),
+        "{err}"
+    );
+    // The old leader survived the stale id and still answers.
+    let address = old_leader.parse().unwrap();
+    let mut probe = dqlite_client::Connection::handshake(&address, &common::config(&cluster, "x"))
+        .await
+        .unwrap();
+    probe.leader().await.unwrap();
+    // The data path works on the new leader.
+    let mut conn = client.connect().await.unwrap();
+    let n = conn.query_all("SELECT count(*) FROM s", &[]).await.unwrap();
+    assert_eq!(n.rows[0].values(), [Value::Integer(0)]);
+}
