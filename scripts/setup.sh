@@ -37,6 +37,11 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  log "cargo install cargo-fuzz"
+  cargo install cargo-fuzz --locked
+fi
+
 if [ ! -x .venv/bin/python ]; then
   log "python virtualenv in .venv"
   python3 -m venv .venv

@@ -28,6 +28,21 @@ DQLITE_SERVER_VERSION=1.11 cargo nextest run --workspace --no-fail-fast
 step "cargo nextest: cluster tests again on dqlite 1.18"
 DQLITE_SERVER_VERSION=1.18 cargo nextest run --workspace --no-fail-fast -E "$cluster_tests"
 
+# Bounded libFuzzer runs of both fuzz targets (the long runs are in docs/reliability.md).
+# cargo-fuzz needs nightly features: RUSTC_BOOTSTRAP lets the stable toolchain build them.
+step "cargo fuzz: 45 s per target (frame decoder, client session)"
+for target in wire:frame client:client_session; do
+  crate=${target%%:*} name=${target#*:} log="target/fuzz-$name.log"
+  mkdir -p target "crates/dqlite-$crate/fuzz/corpus-run/$name"
+  if ! (cd "crates/dqlite-$crate/fuzz" && RUSTC_BOOTSTRAP=1 cargo fuzz run "$name" \
+        "corpus-run/$name" "corpus/$name" -- -max_total_time=45 -max_len=65536 \
+        -print_final_stats=1) > "$log" 2>&1; then
+    cat "$log"
+    exit 1
+  fi
+  grep -E "number_of_executed_units|average_exec_per_sec" "$log" | sed "s/^/$name: /"
+done
+
 step "cargo test --doc"
 cargo test -q --workspace --doc
 
