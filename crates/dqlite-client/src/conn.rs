@@ -28,6 +28,15 @@ pub struct ExecResult {
     pub rows_affected: u64,
 }
 
+impl ExecResult {
+    /// Folds a later statement's outcome into a running total (scripts, batches): counts
+    /// add up (saturating on hostile answers), the last insert id is the later one.
+    fn then(&mut self, later: ExecResult) {
+        self.rows_affected = self.rows_affected.saturating_add(later.rows_affected);
+        self.last_insert_id = later.last_insert_id;
+    }
+}
+
 /// A prepared statement, valid on the connection that prepared it until finalized or until
 /// that connection breaks.
 ///
@@ -371,9 +380,7 @@ impl Connection {
                 self.query_all(statement, &[]).await?;
                 continue;
             }
-            let result = self.execute(statement, &[]).await?;
-            total.rows_affected = total.rows_affected.saturating_add(result.rows_affected);
-            total.last_insert_id = result.last_insert_id;
+            total.then(self.execute(statement, &[]).await?);
         }
         Ok(total)
     }
@@ -564,16 +571,7 @@ impl Connection {
             let row = answered;
             answered += 1;
             match self.decode(&header, body) {
-                Ok(Response::Result {
-                    last_insert_id,
-                    rows_affected,
-                }) => {
-                    if statement.dml {
-                        total.rows_affected = total.rows_affected.saturating_add(rows_affected);
-                    }
-                    total.last_insert_id = i64::from_ne_bytes(last_insert_id.to_ne_bytes());
-                }
-                Ok(other) => return Err(self.unexpected("RESULT", &other)),
+                Ok(response) => total.then(self.exec_result(response, statement.dml)?),
                 Err(e) => {
                     if self.is_broken() {
                         return Err(Error::Batch {
