@@ -2,7 +2,10 @@
 //!
 //! Each [`Connection`] owns a single-threaded tokio runtime and runs the async core on the
 //! caller's thread: there is one implementation of the protocol, and no thread hop per
-//! call. Calling into this module from inside a tokio runtime is refused with an error
+//! call. Once connected, a plain TCP or Unix connection reads and writes its socket with
+//! blocking system calls (see [`crate::Connection::use_blocking_io`]), so a round trip is
+//! one `send` and one `recv`, as a hand-written blocking client would do; TLS stays on the
+//! runtime's reactor. Calling into this module from inside a tokio runtime is refused with an error
 //! (blocking there would stall the runtime).
 //!
 //! ```no_run
@@ -76,20 +79,14 @@ impl Cluster {
     pub fn connect(&self) -> Result<Connection> {
         let rt = runtime()?;
         let inner = rt.block_on(self.inner.connect())?;
-        Ok(Connection {
-            inner,
-            rt: Arc::new(rt),
-        })
+        Connection::new(inner, rt)
     }
 
     /// Opens a connection to the leader without opening a database (for admin requests).
     pub fn connect_leader(&self) -> Result<Connection> {
         let rt = runtime()?;
         let inner = rt.block_on(self.inner.connect_leader())?;
-        Ok(Connection {
-            inner,
-            rt: Arc::new(rt),
-        })
+        Connection::new(inner, rt)
     }
 
     /// The async cluster underneath.
@@ -114,6 +111,12 @@ impl Connection {
         let address: crate::Address = address.parse()?;
         let rt = runtime()?;
         let inner = block_on(&rt, crate::Connection::handshake(&address, config))??;
+        Connection::new(inner, rt)
+    }
+
+    /// Wraps a freshly opened connection, switching it to blocking socket calls.
+    fn new(mut inner: crate::Connection, rt: Runtime) -> Result<Connection> {
+        inner.use_blocking_io()?;
         Ok(Connection {
             inner,
             rt: Arc::new(rt),

@@ -15,7 +15,7 @@ use crate::config::{Address, Config};
 use crate::error::{Error, ErrorKind, Result, ServerError};
 use crate::rows::{QueryResult, Rows};
 use crate::sql::{self, StatementKind};
-use crate::transport::{self, CustomStream, Stream};
+use crate::transport::{self, BlockingSocket, CustomStream, Stream};
 
 /// What a statement without rows did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -179,6 +179,13 @@ impl Connection {
         &mut self,
         wrap: impl FnOnce(std::os::fd::OwnedFd) -> std::io::Result<S>,
     ) -> Result<()> {
+        self.replace_stream(|fd| wrap(fd).map(|s| Stream::Custom(Box::new(s))))
+    }
+
+    fn replace_stream(
+        &mut self,
+        wrap: impl FnOnce(std::os::fd::OwnedFd) -> std::io::Result<Stream>,
+    ) -> Result<()> {
         if self.state != State::Ready {
             return Err(Error::InvalidInput(
                 "the socket can be handed over only between requests".into(),
@@ -194,7 +201,7 @@ impl Connection {
             .map_err(|e| io_error(&self.address, e))?;
         match wrap(fd) {
             Ok(stream) => {
-                self.stream = Stream::Custom(Box::new(stream));
+                self.stream = stream;
                 Ok(())
             }
             Err(e) => {
@@ -202,6 +209,26 @@ impl Connection {
                 Err(io_error(&self.address, e))
             }
         }
+    }
+
+    /// Reads and writes this connection's socket with blocking system calls on the thread
+    /// that polls it, instead of through tokio's reactor: a round trip then costs one
+    /// `send` and one `recv`, with no readiness wait in between.
+    ///
+    /// Each call blocks the polling thread for at most 50 ms before the future yields
+    /// (and is polled again at once), so request deadlines and other branches of the
+    /// caller's future still run, late by at most that much. Use it only for a connection
+    /// driven alone on its own thread, as the [`blocking`](crate::blocking) API does: on a
+    /// shared runtime it would stall every other task.
+    ///
+    /// Only between requests. Returns `false`, changing nothing, for a TLS or custom
+    /// stream; a failure to switch breaks the connection.
+    pub fn use_blocking_io(&mut self) -> Result<bool> {
+        if !matches!(self.stream, Stream::Tcp(_) | Stream::Unix(_)) {
+            return Ok(matches!(self.stream, Stream::Blocking(_)));
+        }
+        self.replace_stream(|fd| BlockingSocket::new(fd).map(Stream::Blocking))?;
+        Ok(true)
     }
 
     /// The node this connection talks to.
@@ -244,8 +271,9 @@ impl Connection {
             Stream::Unix(s) => (socket2::SockRef::from(s).peek(&mut probe), false),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => (socket2::SockRef::from(s.get_ref().0).peek(&mut probe), true),
-            // Driven by the caller's loop, which sees the peer close on its own.
-            Stream::Custom(_) => return false,
+            // Driven by the caller's loop, which sees the peer close on its own; a blocking
+            // socket is never pooled (and a peek there would wait).
+            Stream::Custom(_) | Stream::Blocking(_) => return false,
             Stream::Detached => (Err(std::io::ErrorKind::NotConnected.into()), false),
         };
         let closed = match peeked {

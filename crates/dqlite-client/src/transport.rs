@@ -26,6 +26,8 @@ pub(crate) enum Stream {
     #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     Custom(Box<dyn CustomStream>),
+    /// A plain socket read and written with blocking system calls on the polling thread.
+    Blocking(BlockingSocket),
     /// The socket was handed over and nothing replaced it.
     Detached,
 }
@@ -41,6 +43,7 @@ impl Stream {
         match std::mem::replace(self, Stream::Detached) {
             Stream::Tcp(s) => s.into_std().map(Into::into),
             Stream::Unix(s) => s.into_std().map(Into::into),
+            Stream::Blocking(s) => s.into_nonblocking(),
             other => {
                 *self = other;
                 Err(io::Error::new(
@@ -128,6 +131,7 @@ impl AsyncRead for Stream {
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Stream::Custom(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::Blocking(s) => s.poll_read(cx, buf),
             Stream::Detached => Poll::Ready(Err(detached())),
         }
     }
@@ -145,6 +149,7 @@ impl AsyncWrite for Stream {
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Stream::Custom(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::Blocking(s) => s.poll_write(cx, buf),
             Stream::Detached => Poll::Ready(Err(detached())),
         }
     }
@@ -156,6 +161,7 @@ impl AsyncWrite for Stream {
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Stream::Custom(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::Blocking(_) => Poll::Ready(Ok(())),
             Stream::Detached => Poll::Ready(Err(detached())),
         }
     }
@@ -167,7 +173,90 @@ impl AsyncWrite for Stream {
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Stream::Custom(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::Blocking(s) => Poll::Ready(s.socket.shutdown(std::net::Shutdown::Write)),
             Stream::Detached => Poll::Ready(Err(detached())),
         }
+    }
+}
+
+/// How long one blocking system call of a [`BlockingSocket`] may wait before it gives
+/// control back to its poller (which then checks its deadlines and polls again).
+pub(crate) const BLOCKING_SLICE: Duration = Duration::from_millis(50);
+
+/// Largest read of one `recv` on a [`BlockingSocket`].
+const BLOCKING_READ: usize = 64 * 1024;
+
+/// A plain TCP or Unix socket in blocking mode, read and written by the thread that polls
+/// it: one system call per send and per receive, with no readiness wait through a reactor.
+///
+/// Each call waits at most [`BLOCKING_SLICE`] (`SO_RCVTIMEO`/`SO_SNDTIMEO`); when the
+/// slice ends, or a signal interrupts the call, the poll wakes its own task and returns
+/// `Pending`, so timeouts and other branches of the polling future still run (late by at
+/// most one slice). Meant for a connection that has its thread to itself (the blocking
+/// API); on a shared runtime it would stall every other task.
+#[derive(Debug)]
+pub(crate) struct BlockingSocket {
+    socket: socket2::Socket,
+    /// Where `recv` writes before the bytes are copied into the caller's buffer (whose
+    /// spare capacity is uninitialised, and filling it directly would need `unsafe`).
+    scratch: Vec<u8>,
+}
+
+impl BlockingSocket {
+    /// Puts `fd` (a connected TCP or Unix socket) in blocking mode with sliced waits.
+    pub(crate) fn new(fd: std::os::fd::OwnedFd) -> io::Result<Self> {
+        let socket = socket2::Socket::from(fd);
+        socket.set_nonblocking(false)?;
+        socket.set_read_timeout(Some(BLOCKING_SLICE))?;
+        socket.set_write_timeout(Some(BLOCKING_SLICE))?;
+        Ok(BlockingSocket {
+            socket,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// The socket back in non-blocking mode, without timeouts.
+    fn into_nonblocking(self) -> io::Result<std::os::fd::OwnedFd> {
+        self.socket.set_read_timeout(None)?;
+        self.socket.set_write_timeout(None)?;
+        self.socket.set_nonblocking(true)?;
+        Ok(self.socket.into())
+    }
+
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let want = buf.remaining().min(BLOCKING_READ);
+        if want == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        if self.scratch.len() < want {
+            self.scratch.resize(want, 0);
+        }
+        let scratch = self.scratch.get_mut(..want).unwrap_or_default();
+        match io::Read::read(&mut &self.socket, scratch) {
+            Ok(n) => {
+                buf.put_slice(scratch.get(..n).unwrap_or_default());
+                Poll::Ready(Ok(()))
+            }
+            Err(e) => slice_over(cx, e),
+        }
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match io::Write::write(&mut &self.socket, buf) {
+            Ok(n) => Poll::Ready(Ok(n)),
+            Err(e) => slice_over(cx, e),
+        }
+    }
+}
+
+/// A blocking call that ended without data: at the end of its slice (`WouldBlock`) or by
+/// a signal (`Interrupted`), the task is woken to poll again; anything else is an error.
+fn slice_over<T>(cx: &mut Context<'_>, e: io::Error) -> Poll<io::Result<T>> {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted => {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        _ => Poll::Ready(Err(e)),
     }
 }

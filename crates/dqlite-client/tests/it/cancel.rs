@@ -81,3 +81,35 @@ async fn a_paused_leader_fails_calls_by_their_deadline() {
     }
     cluster.resume(leader).unwrap();
 }
+
+/// The blocking API reads with blocking socket calls in 50 ms slices: its deadlines must
+/// hold all the same.
+#[test]
+fn a_paused_leader_fails_blocking_calls_by_their_deadline() {
+    let mut cluster = common::start(3);
+    let config = common::config(&cluster, "pause-blocking").request_timeout(Duration::from_secs(1));
+    let mut conn = dqlite_client::blocking::Cluster::new(config)
+        .unwrap()
+        .connect()
+        .unwrap();
+    conn.execute("CREATE TABLE t (n)", &[]).unwrap();
+    let leader = cluster.leader().expect("a leader");
+    cluster.pause(leader).unwrap();
+    let started = Instant::now();
+    let err = conn
+        .query_all("SELECT * FROM t", &[])
+        .map(drop)
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_millis(1_500),
+        "returned after {took:?}: {err}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    // Broken by the cut-off: refused at once afterwards.
+    let started = Instant::now();
+    let err = conn.execute("INSERT INTO t VALUES (1)", &[]).unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(100), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
+    cluster.resume(leader).unwrap();
+}

@@ -185,3 +185,37 @@ fn blocking_api_reads_and_writes() {
     assert_eq!(rows[0].values(), [Value::from("k42")]);
     conn.finalize(statement).unwrap();
 }
+
+/// The blocking API's socket calls (one `recv` into a bounded scratch buffer) carry large
+/// results and pipelined batches whole.
+#[test]
+fn blocking_api_streams_large_results_and_pipelines_batches() {
+    let cluster = common::start(1);
+    let client = blocking::Cluster::new(common::config(&cluster, "blocking-large")).unwrap();
+    let mut conn = client.connect().unwrap();
+    conn.execute("CREATE TABLE t (n INTEGER, s TEXT)", &[])
+        .unwrap();
+    conn.execute("BEGIN", &[]).unwrap();
+    let rows = (0..20_000i64).map(|i| [Value::Integer(i), Value::from(format!("{i:0>200}"))]);
+    let done = conn
+        .execute_many("INSERT INTO t VALUES (?, ?)", rows, 256)
+        .unwrap();
+    assert_eq!(done.rows_affected, 20_000);
+    conn.execute("COMMIT", &[]).unwrap();
+    let (mut count, mut sum, mut text_bytes) = (0i64, 0i64, 0usize);
+    for row in conn.query("SELECT n, s FROM t ORDER BY n", &[]).unwrap() {
+        let row = row.unwrap();
+        match row.values() {
+            [Value::Integer(n), Value::Text(s)] => {
+                assert_eq!(*s, format!("{n:0>200}"));
+                assert_eq!(*n, count);
+                sum += n;
+                text_bytes += s.len();
+            }
+            other => panic!("unexpected row {other:?}"),
+        }
+        count += 1;
+    }
+    assert_eq!((count, sum), (20_000, (0..20_000).sum::<i64>()));
+    assert_eq!(text_bytes, 20_000 * 200);
+}
