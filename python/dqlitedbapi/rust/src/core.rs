@@ -261,6 +261,13 @@ impl Core {
         })
     }
 
+    /// Reads and writes the socket with blocking calls on the polling thread (see
+    /// `Connection::use_blocking_io`); for a connection driven by its own thread only.
+    pub fn use_blocking_io(&mut self) -> Result<bool, DbError> {
+        let mut conn = self.lock_conn()?;
+        conn.use_blocking_io().map_err(|e| map_error(&e))
+    }
+
     /// Hands the socket to another I/O loop (see `Connection::replace_socket`).
     pub fn replace_socket<S: dqlite_client::CustomStream>(
         &mut self,

@@ -571,7 +571,13 @@ impl NativeConnection {
         let rt = Arc::new(BlockingRuntime::new()?);
         let runner = rt.clone();
         let core = py
-            .detach(move || runner.run(Core::connect(options)))
+            .detach(move || {
+                runner.run(async {
+                    let mut core = Core::connect(options).await?;
+                    core.use_blocking_io()?;
+                    Ok(core)
+                })
+            })
             .map_err(PyErr::from)?;
         Ok(NativeConnection::new(core, Driver::Blocking(rt)))
     }
