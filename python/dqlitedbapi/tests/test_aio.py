@@ -98,6 +98,37 @@ async def test_cancelled_fetch(cluster: Any, dbname: str) -> None:
     await conn.close()
 
 
+async def test_a_long_fetch_lets_other_tasks_run(cluster: Any, dbname: str) -> None:
+    # Rows that arrive faster than they are decoded never make a read wait; the event loop
+    # must get its turns anyway (timers, cancellation and other tasks depend on it).
+    conn = await aconnect(cluster.address, database=dbname)
+    cur = await conn.execute(
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 50000) "
+        "SELECT n, printf('%0100d', n) FROM c"
+    )
+    # Meanwhile the node fills the socket buffers: the reads below find data waiting.
+    await asyncio.sleep(0.3)
+    ticks = 0
+    running = True
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while running:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = ticks
+    rows = await cur.fetchall()
+    during = ticks - before
+    running = False
+    await task
+    assert len(rows) == 50000 and rows[-1][0] == 50000
+    assert during >= 2, f"the loop ran {during} other steps during a 5 MB fetch"
+    await conn.close()
+
+
 async def test_concurrent_tasks_are_serialised(cluster: Any, dbname: str) -> None:
     conn = await aconnect(cluster.address, database=dbname)
     await conn.execute("CREATE TABLE c (n)")

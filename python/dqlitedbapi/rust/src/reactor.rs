@@ -127,6 +127,8 @@ struct IoState {
     closed: Option<String>,
     /// Scratch buffer for reads (filled by the kernel, copied into the caller's).
     scratch: Vec<u8>,
+    /// Bytes read since the loop last called us (see [`READ_BUDGET`]).
+    read_this_turn: usize,
 }
 
 /// One connection's link to its event loop.
@@ -138,6 +140,8 @@ pub struct Reactor {
     ready: Mutex<VecDeque<Arc<Task>>>,
     /// Tasks are being polled (on the loop's thread): wakes only queue.
     draining: AtomicBool,
+    /// A read used up its turn's budget: the drain stops and resumes from `call_soon`.
+    yield_requested: AtomicBool,
     drain_scheduled: AtomicBool,
     /// Wake-ups from other threads: one byte into `notify_tx`.
     notify_tx: UnixStream,
@@ -189,6 +193,7 @@ impl Reactor {
             io: Mutex::new(IoState::default()),
             ready: Mutex::new(VecDeque::new()),
             draining: AtomicBool::new(false),
+            yield_requested: AtomicBool::new(false),
             drain_scheduled: AtomicBool::new(false),
             notify_tx,
             notify_rx: Mutex::new(Some(notify_rx)),
@@ -301,7 +306,14 @@ impl Reactor {
             return;
         }
         let _context = self.handle.enter();
+        lock(&self.io).read_this_turn = 0;
         loop {
+            if self.yield_requested.swap(false, Ordering::AcqRel) {
+                // Let the loop run its other callbacks (timers, other tasks) first.
+                self.draining.store(false, Ordering::Release);
+                self.call_soon_drain(py);
+                return;
+            }
             let next = lock(&self.ready).pop_front();
             let Some(task) = next else { break };
             task.queued.store(false, Ordering::Release);
@@ -346,22 +358,25 @@ impl Reactor {
     fn schedule(&self, task: Arc<Task>) {
         lock(&self.ready).push_back(task);
         if self.on_loop_thread() {
-            if self.draining.load(Ordering::Acquire)
-                || self.drain_scheduled.swap(true, Ordering::AcqRel)
-            {
-                return;
+            if !self.draining.load(Ordering::Acquire) {
+                Python::attach(|py| self.call_soon_drain(py));
             }
-            Python::attach(|py| {
-                if let Some(cb) = self.callback(py, Event::Drain)
-                    && let Err(e) =
-                        self.event_loop
-                            .call_method1(py, intern!(py, "call_soon"), (cb,))
-                {
-                    e.write_unraisable(py, None);
-                }
-            });
         } else if !self.notify_pending.swap(true, Ordering::AcqRel) {
             let _ = (&self.notify_tx).write(&[1]);
+        }
+    }
+
+    /// Makes sure the loop calls `drain` soon (on the loop's thread).
+    fn call_soon_drain(&self, py: Python<'_>) {
+        if self.drain_scheduled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(cb) = self.callback(py, Event::Drain)
+            && let Err(e) = self
+                .event_loop
+                .call_method1(py, intern!(py, "call_soon"), (cb,))
+        {
+            e.write_unraisable(py, None);
         }
     }
 
@@ -591,6 +606,11 @@ impl std::fmt::Debug for AsyncioStream {
 /// Reads at most this much per system call.
 const SCRATCH: usize = 256 * 1024;
 
+/// Bytes read per turn of the event loop. A result arriving faster than it is decoded never
+/// makes a read wait; past this budget the read yields to the loop anyway (through
+/// `call_soon`), so timers, cancellation and other tasks run during a long fetch.
+const READ_BUDGET: usize = 256 * 1024;
+
 impl AsyncioStream {
     /// Takes over `fd` (a connected, non-blocking socket).
     pub fn new(reactor: Arc<Reactor>, fd: OwnedFd) -> io::Result<AsyncioStream> {
@@ -624,6 +644,12 @@ impl AsyncRead for AsyncioStream {
         if want == 0 {
             return Poll::Ready(Ok(()));
         }
+        if io.read_this_turn >= READ_BUDGET {
+            drop(io);
+            reactor.yield_requested.store(true, Ordering::Release);
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         let state = &mut *io;
         let Some(socket) = state.socket.as_ref() else {
             return Poll::Ready(Err(Self::io_error(state)));
@@ -636,6 +662,7 @@ impl AsyncRead for AsyncioStream {
             match (&*socket).read(scratch) {
                 Ok(n) => {
                     buf.put_slice(scratch.get(..n).unwrap_or_default());
+                    state.read_this_turn += n;
                     return Poll::Ready(Ok(()));
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
