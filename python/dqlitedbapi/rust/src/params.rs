@@ -108,7 +108,10 @@ impl Placeholders {
     where
         F: FnMut(&str) -> PyResult<Option<Bound<'py, PyAny>>>,
     {
-        let mut out = Vec::with_capacity(self.names.len());
+        // Every name is looked up before any value is converted: a missing or unnamed
+        // parameter is a ProgrammingError whatever the values supplied (a value that does
+        // not fit would otherwise win, depending on the order of the placeholders).
+        let mut found = Vec::with_capacity(self.names.len());
         for (i, name) in self.names.iter().enumerate() {
             let Some(name) = name else {
                 return Err(DbError::programming(format!(
@@ -120,7 +123,7 @@ impl Placeholders {
             };
             let key = name.get(1..).unwrap_or_default();
             match get(key)? {
-                Some(value) => out.push(to_value(&value, i + 1)?),
+                Some(value) => found.push(value),
                 None => {
                     return Err(DbError::programming(format!(
                         "You did not supply a value for binding parameter {name}."
@@ -129,7 +132,11 @@ impl Placeholders {
                 }
             }
         }
-        Ok(out)
+        found
+            .iter()
+            .enumerate()
+            .map(|(i, value)| to_value(value, i + 1))
+            .collect()
     }
 }
 
