@@ -46,6 +46,10 @@ fn runtime() -> Result<Runtime> {
 }
 
 /// Runs `future` on `rt`, refusing when called from inside an async runtime.
+///
+/// The future is first polled once directly, inside the runtime's context: with blocking
+/// socket calls, a request usually completes in that one poll, and the cost of
+/// `block_on` (entering the scheduler, parking) is paid only by calls that must wait.
 fn block_on<F: std::future::Future>(rt: &Runtime, future: F) -> Result<F::Output> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(Error::InvalidInput(
@@ -53,6 +57,15 @@ fn block_on<F: std::future::Future>(rt: &Runtime, future: F) -> Result<F::Output
                 .into(),
         ));
     }
+    let mut future = std::pin::pin!(future);
+    {
+        let _context = rt.enter();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return Ok(out);
+        }
+    }
+    // Polled again under block_on's own waker, which replaces the no-op one.
     Ok(rt.block_on(future))
 }
 

@@ -263,6 +263,13 @@ pub fn classify(sql: &str) -> StatementKind {
             Token::Close => depth = depth.saturating_sub(1),
             Token::Word(word) => {
                 if first.is_none() {
+                    if ["SELECT", "VALUES", "EXPLAIN"]
+                        .iter()
+                        .any(|k| word.eq_ignore_ascii_case(k))
+                    {
+                        // Whatever follows, these read.
+                        return StatementKind::Query;
+                    }
                     first = Some(word);
                     continue;
                 }
@@ -298,9 +305,7 @@ pub fn classify(sql: &str) -> StatementKind {
             StatementKind::Exec
         }
     };
-    if is_first("SELECT") || is_first("VALUES") || is_first("EXPLAIN") {
-        StatementKind::Query
-    } else if is_first("PRAGMA") {
+    if is_first("PRAGMA") {
         if pragma_assigns {
             StatementKind::Exec
         } else {

@@ -80,8 +80,17 @@ impl BlockingRuntime {
             )
             .into());
         }
+        // Polled once directly in the runtime's context first: with blocking socket calls
+        // a request usually completes there, without the cost of block_on.
+        let mut future = std::pin::pin!(future);
+        {
+            let _context = rt.enter();
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                return out.map_err(Failure::Db);
+            }
+        }
         rt.block_on(async {
-            let mut future = std::pin::pin!(future);
             loop {
                 tokio::select! {
                     biased;
