@@ -305,6 +305,11 @@ impl Reactor {
         if self.draining.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.drain_claimed(py);
+    }
+
+    /// [`drain`](Self::drain), once this call has set `draining`.
+    fn drain_claimed(&self, py: Python<'_>) {
         let _context = self.handle.enter();
         lock(&self.io).read_this_turn = 0;
         loop {
@@ -323,6 +328,13 @@ impl Reactor {
     }
 
     fn on_event(&self, py: Python<'_>, event: Event) {
+        if event == Event::Close {
+            self.release(py);
+            return;
+        }
+        // Claimed before the wakes below: a woken task is drained right here, not through
+        // one more `call_soon` (and loop turn) per wake-up.
+        let nested = self.draining.swap(true, Ordering::AcqRel);
         match event {
             Event::Readable => {
                 let waker = lock(&self.io).read_waker.take();
@@ -346,12 +358,11 @@ impl Reactor {
                 self.notify_pending.store(false, Ordering::Release);
             }
             Event::Drain => self.drain_scheduled.store(false, Ordering::Release),
-            Event::Close => {
-                self.release(py);
-                return;
-            }
+            Event::Close => {}
         }
-        self.drain(py);
+        if !nested {
+            self.drain_claimed(py);
+        }
     }
 
     /// Queues a woken task; makes sure the loop polls it.
