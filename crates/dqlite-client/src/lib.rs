@@ -71,3 +71,8 @@ pub use rows::{QueryResult, Row, Rows};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 pub use transport::CustomStream;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
