@@ -27,7 +27,7 @@ def main() -> None:
         for j, w in enumerate(workloads):
             for s in summary:
                 if s["workload"] == w and s["client"] == client:
-                    ratio = s["ratio"]
+                    ratio = s.get("paired_ratio", s["ratio"])
                     # Show "how good" uniformly: higher is better on every bar.
                     ys.append(ratio if s["higher_is_better"] else 1 / ratio)
                     xs.append(j + i * width)
