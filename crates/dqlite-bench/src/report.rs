@@ -125,7 +125,9 @@ pub fn write(
         };
         let entry = table.entry(w).or_default().entry(c).or_default();
         if let Some(v) = metric(w, result) {
-            entry.0.push((r.get("rep").and_then(Json::as_u64).unwrap_or(0), v));
+            entry
+                .0
+                .push((r.get("rep").and_then(Json::as_u64).unwrap_or(0), v));
         }
         if let Some(rss) = result.get("peak_rss_kib").and_then(Json::as_f64) {
             entry.1.push(rss / 1024.0);

@@ -72,7 +72,7 @@ pub(crate) enum State {
     /// A result stream was abandoned: INTERRUPT and drain before the next request.
     NeedsDrain,
     /// Unusable; the reason is kept for the error.
-    Broken(String),
+    Broken(std::borrow::Cow<'static, str>),
 }
 
 /// What the server version allows, probed on first need.
@@ -152,7 +152,7 @@ impl Connection {
             .extend_from_slice(&dqlite_wire::PROTOCOL_VERSION.to_le_bytes());
         conn.state = State::Broken(CUT_OFF.into());
         let timeout = conn.request_timeout;
-        match tokio::time::timeout(timeout, conn.stream.write_all(&conn.write_buf)).await {
+        match within(timeout, conn.stream.write_all(&conn.write_buf)).await {
             Ok(Ok(())) => {
                 conn.state = State::Ready;
                 Ok(conn)
@@ -205,7 +205,7 @@ impl Connection {
                 Ok(())
             }
             Err(e) => {
-                self.state = State::Broken(format!("the socket hand-over failed: {e}"));
+                self.state = State::Broken(format!("the socket hand-over failed: {e}").into());
                 Err(io_error(&self.address, e))
             }
         }
@@ -305,14 +305,14 @@ impl Connection {
         match &self.state {
             State::Ready => Ok(()),
             State::Broken(reason) => Err(Error::Closed {
-                reason: reason.clone(),
+                reason: reason.to_string(),
             }),
             State::InQuery | State::NeedsDrain => {
                 self.write_buf.clear();
                 encode(&Request::Interrupt { db_id: 0 }, &mut self.write_buf)?;
                 self.state = State::Broken(CUT_OFF.into());
                 let timeout = self.request_timeout;
-                let drained = tokio::time::timeout(timeout, async {
+                let drained = within(timeout, async {
                     self.write_out().await?;
                     loop {
                         let (header, _) = self.read_frame().await?;
@@ -579,7 +579,7 @@ impl Connection {
                 break;
             }
             self.state = State::Broken(CUT_OFF.into());
-            let outcome = tokio::time::timeout(timeout, async {
+            let outcome = within(timeout, async {
                 if !self.write_buf.is_empty() {
                     self.write_out().await?;
                 }
@@ -769,7 +769,7 @@ impl Connection {
         encode(request, &mut self.write_buf)?;
         self.state = State::Broken(CUT_OFF.into());
         let timeout = self.request_timeout;
-        let outcome = tokio::time::timeout(timeout, async {
+        let outcome = within(timeout, async {
             self.write_out().await?;
             self.request_written = true;
             self.read_frame().await
@@ -833,7 +833,7 @@ impl Connection {
         encode(request, &mut self.write_buf)?;
         self.state = State::Broken(CUT_OFF.into());
         let timeout = self.request_timeout;
-        let outcome = tokio::time::timeout(timeout, self.write_out()).await;
+        let outcome = within(timeout, self.write_out()).await;
         self.finish(outcome, "query", timeout)?;
         self.state = State::InQuery;
         Ok(())
@@ -845,16 +845,16 @@ impl Connection {
         if self.state != State::InQuery {
             return Err(Error::Closed {
                 reason: match &self.state {
-                    State::Broken(r) => r.clone(),
+                    State::Broken(r) => r.to_string(),
                     _ => "the result stream is no longer active".into(),
                 },
             });
         }
         let timeout = self.request_timeout;
-        let frame = match tokio::time::timeout(timeout, self.read_frame()).await {
+        let frame = match within(timeout, self.read_frame()).await {
             Ok(Ok(frame)) => frame,
             Ok(Err(e)) => {
-                self.state = State::Broken(e.to_string());
+                self.state = State::Broken(e.to_string().into());
                 return Err(e);
             }
             Err(_) => {
@@ -862,7 +862,7 @@ impl Connection {
                     operation: format!("reading a result from {}", self.address),
                     after: timeout,
                 };
-                self.state = State::Broken(e.to_string());
+                self.state = State::Broken(e.to_string().into());
                 return Err(e);
             }
         };
@@ -899,7 +899,7 @@ impl Connection {
 
     /// Breaks the connection for a protocol violation seen by the row decoder.
     pub(crate) fn protocol_violation(&mut self, detail: String) -> Error {
-        self.state = State::Broken(format!("protocol error: {detail}"));
+        self.state = State::Broken(format!("protocol error: {detail}").into());
         Error::Protocol {
             address: self.address.to_string(),
             detail,
@@ -919,7 +919,7 @@ impl Connection {
                 Ok(value)
             }
             Ok(Err(e)) => {
-                self.state = State::Broken(e.to_string());
+                self.state = State::Broken(e.to_string().into());
                 Err(e)
             }
             Err(_) => {
@@ -927,7 +927,7 @@ impl Connection {
                     operation: format!("{what} on {}", self.address),
                     after: timeout,
                 };
-                self.state = State::Broken(e.to_string());
+                self.state = State::Broken(e.to_string().into());
                 Err(e)
             }
         }
@@ -948,7 +948,7 @@ impl Connection {
             if error.is_not_leader() || error.is_leadership_lost() {
                 self.leadership_changed = true;
                 self.statements.clear();
-                self.state = State::Broken(format!("leadership changed: {error}"));
+                self.state = State::Broken(format!("leadership changed: {error}").into());
             }
             return Err(Error::Server(error));
         }
@@ -1002,6 +1002,28 @@ impl Connection {
                 });
             }
         }
+    }
+}
+
+/// `tokio::time::timeout` without its cost when `future` is done at the first poll (with
+/// blocking socket calls, most requests are): the deadline is taken before that poll, and
+/// the timer is only set up if the future has to wait.
+async fn within<F: std::future::Future>(
+    timeout: Duration,
+    future: F,
+) -> std::result::Result<F::Output, tokio::time::error::Elapsed> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut future = std::pin::pin!(future);
+    let first = std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match future.as_mut().poll(cx) {
+            std::task::Poll::Ready(out) => Some(out),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await;
+    match first {
+        Some(out) => Ok(out),
+        None => tokio::time::timeout_at(deadline, future).await,
     }
 }
 
