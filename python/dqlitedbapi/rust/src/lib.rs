@@ -255,7 +255,7 @@ impl Shared {
     fn block<T, F>(&self, py: Python<'_>, op: F) -> PyResult<T>
     where
         T: Send,
-        F: for<'a> FnOnce(&'a mut Core) -> CoreFuture<'a, T> + Send,
+        F: AsyncFnOnce(&mut Core) -> Result<T, DbError> + Send,
     {
         let rt = self.blocking_rt()?;
         let core = self.core.clone();
@@ -489,9 +489,9 @@ impl NativeResult {
                 break;
             }
             let shared = self.shared.clone();
-            let frame = self.conn.block(py, move |core| {
-                Box::pin(async move { core.next_frame_for(&shared).await })
-            })?;
+            let frame = self
+                .conn
+                .block(py, async move |core| core.next_frame_for(&shared).await)?;
             match frame {
                 Some(frame) => state.frame = Some(frame),
                 None => state.more = false,
@@ -655,14 +655,16 @@ impl NativeConnection {
     fn execute(
         &self,
         py: Python<'_>,
-        sql: String,
+        sql: &str,
         params: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<NativeResult> {
-        let info = SqlInfo::of(&sql);
+        let info = SqlInfo::of(sql);
         let values = info.placeholders.bind(params)?;
-        let outcome = self.shared.block(py, move |core| {
-            Box::pin(async move { core.run(&sql, &info, values).await })
-        })?;
+        // `sql` borrows the caller's str (its UTF-8 form, immutable and kept alive by the
+        // call's argument) while the GIL is released.
+        let outcome = self
+            .shared
+            .block(py, async move |core| core.run(sql, &info, values).await)?;
         NativeResult::from_outcome(py, self.shared.clone(), outcome)
     }
 
@@ -697,9 +699,9 @@ impl NativeConnection {
         let info = SqlInfo::of(&sql);
         let sets = bind_many(&info, seq_of_params)?;
         let dml = info.dml;
-        let result = self.shared.block(py, move |core| {
-            Box::pin(async move { core.run_many(&sql, sets).await })
-        })?;
+        let result = self
+            .shared
+            .block(py, async move |core| core.run_many(&sql, sets).await)?;
         Ok(NativeResult::exec(self.shared.clone(), result, dml))
     }
 
@@ -724,9 +726,8 @@ impl NativeConnection {
 
     /// Runs every statement of a script, blocking.
     fn executescript(&self, py: Python<'_>, script: String) -> PyResult<()> {
-        self.shared.block(py, move |core| {
-            Box::pin(async move { core.run_script(&script).await })
-        })
+        self.shared
+            .block(py, async move |core| core.run_script(&script).await)
     }
 
     /// Runs every statement of a script; an awaitable.
@@ -741,9 +742,8 @@ impl NativeConnection {
 
     /// COMMIT (or ROLLBACK) if a transaction is open, blocking.
     fn end_transaction(&self, py: Python<'_>, commit: bool) -> PyResult<()> {
-        self.shared.block(py, move |core| {
-            Box::pin(async move { core.end_transaction(commit).await })
-        })
+        self.shared
+            .block(py, async move |core| core.end_transaction(commit).await)
     }
 
     /// COMMIT (or ROLLBACK) if a transaction is open; an awaitable.

@@ -126,6 +126,8 @@ class AsyncCursor(CursorBase):
         if result is None:
             return []
         rows = await _fetch(result, -1)
+        # Used up: dropped now, so the next execute has nothing to close.
+        self._result = None
         if self._converters is None and self.row_factory is None:
             return rows
         return self._post(rows)

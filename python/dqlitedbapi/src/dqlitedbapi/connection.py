@@ -43,7 +43,10 @@ class Cursor(CursorBase):
 
     def execute(self, sql: str, parameters: Parameters = (), /) -> Self:
         """Runs one statement; rows, if any, are read as they are fetched."""
-        native = self._native_for_call()
+        # The checks of _native_for_call, inlined: this is the hottest path of the driver.
+        native = self._connection._native
+        if self._closed or native is None:
+            native = self._native_for_call()
         if sql.__class__ is not str:
             sql = check_sql(sql)
         if self._result is not None or self.description is not None or self.rowcount != -1:
@@ -110,10 +113,14 @@ class Cursor(CursorBase):
 
     def fetchall(self) -> list[Any]:
         """Every remaining row."""
-        result = self._readable()
-        if result is None:
-            return []
+        result = self._result
+        if result is None or self._closed or self._connection._native is None:
+            result = self._readable()
+            if result is None:
+                return []
         rows = result.fetch(-1)
+        # Used up: dropped now, so the next execute has nothing to close.
+        self._result = None
         if self._converters is None and self.row_factory is None:
             return rows
         return self._post(rows)
