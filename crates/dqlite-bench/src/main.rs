@@ -109,6 +109,13 @@ fn clients(python: &Path) -> Vec<Client> {
         .output()
         .is_ok_and(|o| o.status.success());
     if has_driver {
+        // Not a driver: the cost of asyncio itself on W1 (see workloads.py).
+        list.push(Client {
+            name: "asyncio-floor",
+            program: python.to_path_buf(),
+            prefix: vec![script.clone(), "asyncio-floor".into()],
+            workloads: &["w1", "w1pin"],
+        });
         for name in ["python-sync", "python-aio"] {
             list.push(Client {
                 name,
