@@ -141,6 +141,16 @@ impl Connection {
         block_on(&self.rt, self.inner.execute(sql, params))?
     }
 
+    /// Starts a transaction: see [`crate::Connection::transaction`]. Dropped without
+    /// commit or rollback, it rolls back before this connection's next request.
+    pub fn transaction(&mut self) -> Result<Transaction<'_>> {
+        self.execute("BEGIN", &[])?;
+        Ok(Transaction {
+            conn: self,
+            finished: false,
+        })
+    }
+
     /// Runs every statement of a script.
     pub fn execute_script(&mut self, script: &str) -> Result<ExecResult> {
         block_on(&self.rt, self.inner.execute_script(script))?
@@ -247,6 +257,51 @@ impl Connection {
     /// The async connection underneath (to be driven only through this wrapper's calls).
     pub fn as_async(&self) -> &crate::Connection {
         &self.inner
+    }
+}
+
+/// An open transaction on a blocking [`Connection`]: see [`crate::Transaction`].
+#[derive(Debug)]
+pub struct Transaction<'c> {
+    conn: &'c mut Connection,
+    finished: bool,
+}
+
+impl Transaction<'_> {
+    /// COMMIT; on failure the transaction is rolled back before the next request.
+    pub fn commit(mut self) -> Result<()> {
+        self.conn.execute("COMMIT", &[])?;
+        self.finished = true;
+        Ok(())
+    }
+
+    /// ROLLBACK.
+    pub fn rollback(mut self) -> Result<()> {
+        self.conn.execute("ROLLBACK", &[])?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Transaction<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl std::ops::DerefMut for Transaction<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.conn.inner.roll_back_before_next_request();
+        }
     }
 }
 

@@ -123,6 +123,9 @@ pub struct Connection {
     /// (an error or a deadline while writing it) cannot have run: the server only runs
     /// complete frames.
     request_written: bool,
+    /// A [`Transaction`] was dropped without COMMIT or ROLLBACK: ROLLBACK goes out before
+    /// the next request.
+    rollback_pending: bool,
     caps: Capabilities,
 }
 
@@ -146,6 +149,7 @@ impl Connection {
             database: None,
             leadership_changed: false,
             request_written: false,
+            rollback_pending: false,
             caps: Capabilities::default(),
         };
         conn.write_buf
@@ -299,9 +303,40 @@ impl Connection {
         self.leadership_changed
     }
 
-    /// Brings the connection back in sync after an abandoned result: sends INTERRUPT and
-    /// reads until its EMPTY reply. Does nothing when there is nothing to drain.
+    /// Brings the connection back in sync after an abandoned result (sends INTERRUPT and
+    /// reads until its EMPTY reply) and rolls back a transaction dropped unfinished. Does
+    /// nothing when there is nothing to do; every request calls it first.
     pub async fn recover(&mut self) -> Result<()> {
+        self.drain_abandoned().await?;
+        if self.rollback_pending {
+            self.rollback_pending = false;
+            self.write_buf.clear();
+            let request = Request::ExecSql {
+                db_id: 0,
+                sql: "ROLLBACK",
+                params: (&[] as &[Value]).into(),
+                schema: 0,
+            };
+            encode(&request, &mut self.write_buf)?;
+            self.state = State::Broken(CUT_OFF.into());
+            let timeout = self.request_timeout;
+            let outcome = within(timeout, async {
+                self.write_out().await?;
+                self.read_frame().await
+            })
+            .await;
+            let (header, body) = self.finish(outcome, "rollback", timeout)?;
+            match self.decode(&header, body) {
+                Ok(_) => {}
+                // Already ended: SQLite rolls back by itself after some errors.
+                Err(Error::Server(e)) if e.message.contains("no transaction is active") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    async fn drain_abandoned(&mut self) -> Result<()> {
         match &self.state {
             State::Ready => Ok(()),
             State::Broken(reason) => Err(Error::Closed {
@@ -326,6 +361,24 @@ impl Connection {
                 self.finish(drained, "interrupt", timeout)
             }
         }
+    }
+
+    /// Starts a transaction (BEGIN). Statements run through the returned guard (it
+    /// dereferences to the connection) until [`Transaction::commit`] or
+    /// [`Transaction::rollback`]; a guard dropped without either (an early return, `?`, a
+    /// cancelled future) rolls back: the ROLLBACK goes out before this connection's next
+    /// request, since a drop cannot wait for the network.
+    pub async fn transaction(&mut self) -> Result<Transaction<'_>> {
+        self.execute("BEGIN", &[]).await?;
+        Ok(Transaction {
+            conn: self,
+            finished: false,
+        })
+    }
+
+    /// Rolls back before the next request (what a dropped [`Transaction`] asks).
+    pub(crate) fn roll_back_before_next_request(&mut self) {
+        self.rollback_pending = true;
     }
 
     /// Asks this node which node leads: `Some((id, address))`, or `None` when it knows no
@@ -1001,6 +1054,54 @@ impl Connection {
                     ),
                 });
             }
+        }
+    }
+}
+
+/// An open transaction on a [`Connection`], from [`Connection::transaction`]: use it as the
+/// connection, then [`commit`](Self::commit) or [`rollback`](Self::rollback). Dropped
+/// unfinished, it rolls back before the connection's next request.
+#[derive(Debug)]
+pub struct Transaction<'c> {
+    conn: &'c mut Connection,
+    finished: bool,
+}
+
+impl Transaction<'_> {
+    /// COMMIT. On failure the transaction is rolled back before the next request (if the
+    /// connection survives), as when dropped.
+    pub async fn commit(mut self) -> Result<()> {
+        self.conn.execute("COMMIT", &[]).await?;
+        self.finished = true;
+        Ok(())
+    }
+
+    /// ROLLBACK.
+    pub async fn rollback(mut self) -> Result<()> {
+        self.conn.execute("ROLLBACK", &[]).await?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Transaction<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl std::ops::DerefMut for Transaction<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.conn.roll_back_before_next_request();
         }
     }
 }

@@ -63,7 +63,7 @@ mod transport;
 
 pub use cluster::{Cluster, FileNodeStore, MemoryNodeStore, NodeInfo, NodeStore, Role};
 pub use config::{Address, Config, DEFAULT_MAX_FRAME_LEN, Timeouts};
-pub use conn::{Connection, ExecResult, Statement};
+pub use conn::{Connection, ExecResult, Statement, Transaction};
 pub use dqlite_wire::{Value, ValueRef};
 pub use error::{Error, ErrorKind, Result, ServerError, code_name};
 pub use pool::{Pool, PoolOptions, PooledConnection};

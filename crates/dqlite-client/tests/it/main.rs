@@ -31,3 +31,4 @@ mod jepsen;
 mod pool;
 mod streaming;
 mod tls;
+mod transaction;
