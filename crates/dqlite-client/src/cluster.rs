@@ -225,6 +225,7 @@ impl Cluster {
             let round = tokio::time::timeout(left, self.find_leader_once()).await;
             let (last_error, out_of_time) = match round {
                 Ok(Ok(conn)) => {
+                    tracing::debug!(leader = %conn.address(), attempt, "connected to the leader");
                     self.remember_leader(conn.address().clone());
                     return Ok(conn);
                 }
@@ -239,6 +240,7 @@ impl Cluster {
             };
             attempt = attempt.saturating_add(1);
             let pause = backoff(config.backoff_base, config.backoff_cap, attempt);
+            tracing::info!(attempt, error = %last_error, ?pause, "no leader found in this round");
             if out_of_time || Instant::now() + pause >= deadline {
                 let tried = self
                     .nodes()
@@ -260,8 +262,10 @@ impl Cluster {
 
     /// Forgets the remembered leader, e.g. after a "not leader" answer.
     pub fn forget_leader(&self) {
-        if let Ok(mut l) = self.inner.last_leader.lock() {
-            *l = None;
+        if let Ok(mut l) = self.inner.last_leader.lock()
+            && let Some(old) = l.take()
+        {
+            tracing::info!(leader = %old, "forgetting the last known leader");
         }
     }
 

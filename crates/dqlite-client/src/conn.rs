@@ -439,6 +439,7 @@ impl Connection {
     /// is reported as [`Error::OutcomeUnknown`]: the statement may have been applied.
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<ExecResult> {
         let text = single_statement(sql)?;
+        tracing::debug!(node = %self.address, sql = text, params = params.len(), "execute");
         let schema = self.params_schema(params.len()).await?;
         let request = Request::ExecSql {
             db_id: 0,
@@ -485,6 +486,7 @@ impl Connection {
         C: DerefMut<Target = Connection>,
     {
         let text = single_statement(sql)?;
+        tracing::debug!(node = %conn.address, sql = text, params = params.len(), "query");
         let kind = sql::classify(text);
         match kind {
             StatementKind::Query => {}
@@ -972,6 +974,7 @@ impl Connection {
                 Ok(value)
             }
             Ok(Err(e)) => {
+                tracing::debug!(node = %self.address, error = %e, "{what} failed: connection closed");
                 self.state = State::Broken(e.to_string().into());
                 Err(e)
             }
@@ -980,6 +983,7 @@ impl Connection {
                     operation: format!("{what} on {}", self.address),
                     after: timeout,
                 };
+                tracing::warn!(node = %self.address, ?timeout, "{what} timed out: connection closed");
                 self.state = State::Broken(e.to_string().into());
                 Err(e)
             }
@@ -999,6 +1003,7 @@ impl Connection {
                 message: message.to_string(),
             };
             if error.is_not_leader() || error.is_leadership_lost() {
+                tracing::info!(node = %self.address, %error, "leadership changed: connection closed");
                 self.leadership_changed = true;
                 self.statements.clear();
                 self.state = State::Broken(format!("leadership changed: {error}").into());

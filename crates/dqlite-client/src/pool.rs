@@ -298,6 +298,7 @@ impl PoolInner {
     fn give_back(&self, conn: Connection, meta: Meta) {
         if conn.saw_leadership_change() {
             // Every connection to the old leader is now useless.
+            tracing::info!(node = %conn.address(), "leadership changed: retiring the pool's connections");
             self.generation.fetch_add(1, Ordering::AcqRel);
         }
         let current = self.generation.load(Ordering::Acquire);

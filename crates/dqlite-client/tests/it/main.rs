@@ -28,6 +28,7 @@ mod failover;
 mod faults;
 mod hostile;
 mod jepsen;
+mod logging;
 mod pool;
 mod streaming;
 mod tls;
