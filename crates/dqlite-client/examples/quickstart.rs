@@ -18,15 +18,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
          DELETE FROM fruit;",
     )
     .await?;
-    conn.execute("BEGIN", &[]).await?;
+    // Rolled back if anything below returns early with `?`.
+    let mut tx = conn.transaction().await?;
     for (name, colour, weight) in [("apple", "red", 0.2), ("banana", "yellow", 0.15)] {
-        conn.execute(
+        tx.execute(
             "INSERT INTO fruit VALUES (?, ?, ?)",
             &[Value::from(name), Value::from(colour), Value::Float(weight)],
         )
         .await?;
     }
-    conn.execute("COMMIT", &[]).await?;
+    tx.commit().await?;
 
     let mut rows = conn
         .query("SELECT name, colour, weight FROM fruit ORDER BY name", &[])
