@@ -113,3 +113,33 @@ fn a_paused_leader_fails_blocking_calls_by_their_deadline() {
     assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
     cluster.resume(leader).unwrap();
 }
+
+/// A killed leader ends a blocking call at once (the blocking socket sees the reset or the
+/// end of stream), with a transport error rather than a wait for the deadline.
+#[test]
+fn a_killed_leader_fails_blocking_calls_at_once() {
+    let mut cluster = common::start(3);
+    let config = common::config(&cluster, "kill-blocking").request_timeout(Duration::from_secs(10));
+    let mut conn = dqlite_client::blocking::Cluster::new(config)
+        .unwrap()
+        .connect()
+        .unwrap();
+    conn.execute("CREATE TABLE t (n)", &[]).unwrap();
+    let leader = cluster.leader().expect("a leader");
+    cluster.kill(leader).unwrap();
+    let started = Instant::now();
+    let err = conn
+        .query_all("SELECT * FROM t", &[])
+        .map(drop)
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "returned after {:?}: {err}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(err.kind(), ErrorKind::Transport | ErrorKind::Closed),
+        "{err}"
+    );
+    assert!(conn.as_async().is_broken());
+}
