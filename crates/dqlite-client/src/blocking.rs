@@ -145,10 +145,7 @@ impl Connection {
     /// commit or rollback, it rolls back before this connection's next request.
     pub fn transaction(&mut self) -> Result<Transaction<'_>> {
         self.execute("BEGIN", &[])?;
-        Ok(Transaction {
-            conn: self,
-            finished: false,
-        })
+        Ok(Transaction::new(self))
     }
 
     /// Runs every statement of a script.
@@ -261,13 +258,9 @@ impl Connection {
 }
 
 /// An open transaction on a blocking [`Connection`]: see [`crate::Transaction`].
-#[derive(Debug)]
-pub struct Transaction<'c> {
-    conn: &'c mut Connection,
-    finished: bool,
-}
+pub type Transaction<'c> = crate::Transaction<'c, Connection>;
 
-impl Transaction<'_> {
+impl crate::Transaction<'_, Connection> {
     /// COMMIT; on failure the transaction is rolled back before the next request.
     pub fn commit(mut self) -> Result<()> {
         self.conn.execute("COMMIT", &[])?;
@@ -283,25 +276,9 @@ impl Transaction<'_> {
     }
 }
 
-impl std::ops::Deref for Transaction<'_> {
-    type Target = Connection;
-
-    fn deref(&self) -> &Connection {
-        self.conn
-    }
-}
-
-impl std::ops::DerefMut for Transaction<'_> {
-    fn deref_mut(&mut self) -> &mut Connection {
-        self.conn
-    }
-}
-
-impl Drop for Transaction<'_> {
-    fn drop(&mut self) {
-        if !self.finished {
-            self.conn.inner.roll_back_before_next_request();
-        }
+impl crate::transaction::TransactionTarget for Connection {
+    fn roll_back_before_next_request(&mut self) {
+        crate::transaction::TransactionTarget::roll_back_before_next_request(&mut self.inner);
     }
 }
 

@@ -15,6 +15,7 @@ use crate::config::{Address, Config};
 use crate::error::{Error, ErrorKind, Result, ServerError};
 use crate::rows::{QueryResult, Rows};
 use crate::sql::{self, StatementKind};
+use crate::transaction::{Transaction, TransactionTarget};
 use crate::transport::{self, BlockingSocket, CustomStream, Stream};
 
 /// What a statement without rows did.
@@ -370,15 +371,7 @@ impl Connection {
     /// request, since a drop cannot wait for the network.
     pub async fn transaction(&mut self) -> Result<Transaction<'_>> {
         self.execute("BEGIN", &[]).await?;
-        Ok(Transaction {
-            conn: self,
-            finished: false,
-        })
-    }
-
-    /// Rolls back before the next request (what a dropped [`Transaction`] asks).
-    pub(crate) fn roll_back_before_next_request(&mut self) {
-        self.rollback_pending = true;
+        Ok(Transaction::new(self))
     }
 
     /// Asks this node which node leads: `Some((id, address))`, or `None` when it knows no
@@ -1063,51 +1056,9 @@ impl Connection {
     }
 }
 
-/// An open transaction on a [`Connection`], from [`Connection::transaction`]: use it as the
-/// connection, then [`commit`](Self::commit) or [`rollback`](Self::rollback). Dropped
-/// unfinished, it rolls back before the connection's next request.
-#[derive(Debug)]
-pub struct Transaction<'c> {
-    conn: &'c mut Connection,
-    finished: bool,
-}
-
-impl Transaction<'_> {
-    /// COMMIT. On failure the transaction is rolled back before the next request (if the
-    /// connection survives), as when dropped.
-    pub async fn commit(mut self) -> Result<()> {
-        self.conn.execute("COMMIT", &[]).await?;
-        self.finished = true;
-        Ok(())
-    }
-
-    /// ROLLBACK.
-    pub async fn rollback(mut self) -> Result<()> {
-        self.conn.execute("ROLLBACK", &[]).await?;
-        self.finished = true;
-        Ok(())
-    }
-}
-
-impl std::ops::Deref for Transaction<'_> {
-    type Target = Connection;
-
-    fn deref(&self) -> &Connection {
-        self.conn
-    }
-}
-
-impl std::ops::DerefMut for Transaction<'_> {
-    fn deref_mut(&mut self) -> &mut Connection {
-        self.conn
-    }
-}
-
-impl Drop for Transaction<'_> {
-    fn drop(&mut self) {
-        if !self.finished {
-            self.conn.roll_back_before_next_request();
-        }
+impl TransactionTarget for Connection {
+    fn roll_back_before_next_request(&mut self) {
+        self.rollback_pending = true;
     }
 }
 

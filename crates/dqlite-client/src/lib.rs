@@ -59,17 +59,19 @@ mod rows;
 pub mod sql;
 #[cfg(feature = "tls")]
 mod tls;
+mod transaction;
 mod transport;
 
 pub use cluster::{Cluster, FileNodeStore, MemoryNodeStore, NodeInfo, NodeStore, Role};
 pub use config::{Address, Config, DEFAULT_MAX_FRAME_LEN, Timeouts};
-pub use conn::{Connection, ExecResult, Statement, Transaction};
+pub use conn::{Connection, ExecResult, Statement};
 pub use dqlite_wire::{Value, ValueRef};
 pub use error::{Error, ErrorKind, Result, ServerError, code_name};
 pub use pool::{Pool, PoolOptions, PooledConnection};
 pub use rows::{QueryResult, Row, Rows};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
+pub use transaction::{Transaction, TransactionTarget};
 pub use transport::CustomStream;
 
 /// The README's examples, compiled as doctests.

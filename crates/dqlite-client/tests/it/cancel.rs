@@ -82,18 +82,28 @@ async fn a_paused_leader_fails_calls_by_their_deadline() {
     cluster.resume(leader).unwrap();
 }
 
-/// The blocking API reads with blocking socket calls in 50 ms slices: its deadlines must
-/// hold all the same.
-#[test]
-fn a_paused_leader_fails_blocking_calls_by_their_deadline() {
-    let mut cluster = common::start(3);
-    let config = common::config(&cluster, "pause-blocking").request_timeout(Duration::from_secs(1));
+/// A blocking connection with table `t` created, its request deadline in seconds, and the
+/// index of the leader it is connected to.
+fn blocking_conn_on_leader(
+    cluster: &dqlite_testkit::TestCluster,
+    db: &str,
+    deadline_secs: u64,
+) -> (dqlite_client::blocking::Connection, usize) {
+    let config = common::config(cluster, db).request_timeout(Duration::from_secs(deadline_secs));
     let mut conn = dqlite_client::blocking::Cluster::new(config)
         .unwrap()
         .connect()
         .unwrap();
     conn.execute("CREATE TABLE t (n)", &[]).unwrap();
-    let leader = cluster.leader().expect("a leader");
+    (conn, cluster.leader().expect("a leader"))
+}
+
+/// The blocking API reads with blocking socket calls in 50 ms slices: its deadlines must
+/// hold all the same.
+#[test]
+fn a_paused_leader_fails_blocking_calls_by_their_deadline() {
+    let mut cluster = common::start(3);
+    let (mut conn, leader) = blocking_conn_on_leader(&cluster, "pause-blocking", 1);
     cluster.pause(leader).unwrap();
     let started = Instant::now();
     let err = conn
@@ -119,13 +129,7 @@ fn a_paused_leader_fails_blocking_calls_by_their_deadline() {
 #[test]
 fn a_killed_leader_fails_blocking_calls_at_once() {
     let mut cluster = common::start(3);
-    let config = common::config(&cluster, "kill-blocking").request_timeout(Duration::from_secs(10));
-    let mut conn = dqlite_client::blocking::Cluster::new(config)
-        .unwrap()
-        .connect()
-        .unwrap();
-    conn.execute("CREATE TABLE t (n)", &[]).unwrap();
-    let leader = cluster.leader().expect("a leader");
+    let (mut conn, leader) = blocking_conn_on_leader(&cluster, "kill-blocking", 10);
     cluster.kill(leader).unwrap();
     let started = Instant::now();
     let err = conn
