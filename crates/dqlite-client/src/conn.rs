@@ -311,23 +311,13 @@ impl Connection {
         self.drain_abandoned().await?;
         if self.rollback_pending {
             self.rollback_pending = false;
-            self.write_buf.clear();
-            let request = Request::ExecSql {
+            let rollback = Request::ExecSql {
                 db_id: 0,
                 sql: "ROLLBACK",
                 params: (&[] as &[Value]).into(),
                 schema: 0,
             };
-            encode(&request, &mut self.write_buf)?;
-            self.state = State::Broken(CUT_OFF.into());
-            let timeout = self.request_timeout;
-            let outcome = within(timeout, async {
-                self.write_out().await?;
-                self.read_frame().await
-            })
-            .await;
-            let (header, body) = self.finish(outcome, "rollback", timeout)?;
-            match self.decode(&header, body) {
+            match self.exchange(&rollback, "rollback").await {
                 Ok(_) => {}
                 // Already ended: SQLite rolls back by itself after some errors.
                 Err(Error::Server(e)) if e.message.contains("no transaction is active") => {}
@@ -811,8 +801,14 @@ impl Connection {
     /// Sends a request whose response is a single frame and decodes it. A FAILURE becomes
     /// [`Error::Server`].
     pub(crate) async fn request(&mut self, request: &Request<'_>, what: &str) -> Result<Response> {
-        self.request_written = false;
         self.recover().await?;
+        self.exchange(request, what).await
+    }
+
+    /// [`request`](Self::request) without [`recover`](Self::recover) first: the connection
+    /// must be in sync.
+    async fn exchange(&mut self, request: &Request<'_>, what: &str) -> Result<Response> {
+        self.request_written = false;
         self.write_buf.clear();
         encode(request, &mut self.write_buf)?;
         self.state = State::Broken(CUT_OFF.into());
