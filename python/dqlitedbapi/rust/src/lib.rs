@@ -11,6 +11,7 @@
 mod convert;
 mod core;
 mod errors;
+mod fork;
 mod params;
 mod reactor;
 
@@ -30,6 +31,7 @@ use tokio::sync::Mutex as TokioMutex;
 use crate::core::SqlInfo;
 use crate::core::{ConnectOptions, Core, Outcome, ResultShared};
 use crate::errors::DbError;
+use crate::fork::Process;
 use crate::reactor::{AsyncioStream, Reactor};
 
 /// A failure inside a blocking call: a database error, or a Python exception (Ctrl-C).
@@ -54,15 +56,22 @@ impl From<Failure> for PyErr {
 }
 
 /// A current-thread runtime for one blocking connection. Dropped on another thread when
-/// the last reference goes away inside an async context (tokio refuses that there).
-struct BlockingRuntime(Option<Runtime>);
+/// the last reference goes away inside an async context (tokio refuses that there); leaked
+/// in a forked child (see [`fork`]).
+struct BlockingRuntime {
+    rt: Option<Runtime>,
+    process: Process,
+}
 
 impl BlockingRuntime {
     fn new() -> Result<Self, DbError> {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map(|rt| BlockingRuntime(Some(rt)))
+            .map(|rt| BlockingRuntime {
+                rt: Some(rt),
+                process: Process::current(),
+            })
             .map_err(|e| DbError::operational(format!("cannot start the I/O runtime: {e}")))
     }
 
@@ -71,7 +80,7 @@ impl BlockingRuntime {
     /// then either is still in sync (a result read is cancel-safe) or was marked broken
     /// by the client, and is closed on next use.
     fn run<T>(&self, future: impl Future<Output = Result<T, DbError>>) -> Result<T, Failure> {
-        let Some(rt) = &self.0 else {
+        let Some(rt) = &self.rt else {
             return Err(DbError::interface("the connection's runtime is gone").into());
         };
         if tokio::runtime::Handle::try_current().is_ok() {
@@ -108,8 +117,11 @@ impl BlockingRuntime {
 
 impl Drop for BlockingRuntime {
     fn drop(&mut self) {
-        if let Some(rt) = self.0.take() {
-            if tokio::runtime::Handle::try_current().is_ok() {
+        if let Some(rt) = self.rt.take() {
+            if !self.process.is_current() {
+                // Its shutdown would wait for blocking-pool threads that were not forked.
+                std::mem::forget(rt);
+            } else if tokio::runtime::Handle::try_current().is_ok() {
                 std::thread::spawn(move || drop(rt));
             } else {
                 drop(rt);
@@ -129,8 +141,8 @@ enum Driver {
 struct Shared {
     core: Arc<TokioMutex<Core>>,
     driver: Driver,
-    /// The fork generation the connection was opened in.
-    generation: u32,
+    /// The process the connection was opened in.
+    process: Process,
     /// The column names and description of the last result with rows: a statement run
     /// again reuses them instead of building new strings and tuples.
     described: Arc<std::sync::Mutex<Option<Described>>>,
@@ -202,19 +214,9 @@ impl Shared {
     }
 }
 
-/// Bumped in a child process after `os.fork()` (a hook registered at import), so that the
-/// per-call check needs no system call.
-static FORK_GENERATION: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-/// Called by `os.register_at_fork(after_in_child=...)`.
-#[pyfunction]
-fn _after_fork_in_child() {
-    FORK_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-}
-
 impl Shared {
     fn check_process(&self) -> PyResult<()> {
-        if FORK_GENERATION.load(std::sync::atomic::Ordering::Relaxed) == self.generation {
+        if self.process.is_current() {
             Ok(())
         } else {
             Err(DbError::interface(
@@ -324,7 +326,7 @@ impl NativeConnection {
             shared: Shared {
                 core: Arc::new(TokioMutex::new(core)),
                 driver,
-                generation: FORK_GENERATION.load(std::sync::atomic::Ordering::Relaxed),
+                process: Process::current(),
                 described: Arc::default(),
             },
         }
@@ -806,18 +808,14 @@ mod _native {
     use pyo3::prelude::*;
 
     #[pymodule_export]
-    use super::{_after_fork_in_child, NativeConnection, NativeResult, complete_statement, is_dml};
+    use super::{NativeConnection, NativeResult, complete_statement, is_dml};
+
+    #[pymodule_export]
+    use crate::fork::_after_fork_in_child;
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
-        let hook = pyo3::wrap_pyfunction!(super::_after_fork_in_child, m)?;
-        let kwargs = pyo3::types::PyDict::new(m.py());
-        kwargs.set_item("after_in_child", hook)?;
-        m.py()
-            .import("os")?
-            .getattr("register_at_fork")?
-            .call((), Some(&kwargs))?;
-        Ok(())
+        crate::fork::register(m)
     }
 
     /// Version of the native core (the Rust crate's version).

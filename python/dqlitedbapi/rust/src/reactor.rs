@@ -35,12 +35,23 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::runtime::Handle;
 
 use crate::errors::DbError;
+use crate::fork::Process;
 
 /// What a task produces: the value its `asyncio.Future` is completed with.
 pub type TaskFuture = Pin<Box<dyn Future<Output = PyResult<Py<PyAny>>> + Send>>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The lock if it is free: in a forked child, a lock held at the fork by another thread
+/// stays held forever.
+fn try_lock<T>(m: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    match m.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
 }
 
 thread_local! {
@@ -133,6 +144,8 @@ struct IoState {
 
 /// One connection's link to its event loop.
 pub struct Reactor {
+    /// The process the reactor was created in (see [`crate::fork`]).
+    process: Process,
     loop_thread: ThreadId,
     event_loop: Py<PyAny>,
     handle: Handle,
@@ -187,6 +200,7 @@ impl Reactor {
         notify_rx.set_nonblocking(true)?;
         let notify_fd = notify_rx.as_raw_fd();
         let reactor = Arc::new(Reactor {
+            process: Process::current(),
             loop_thread: std::thread::current().id(),
             event_loop,
             handle,
@@ -459,6 +473,10 @@ impl Reactor {
 
     /// Unregisters everything from the loop and closes the sockets (loop thread only).
     pub fn release(&self, py: Python<'_>) {
+        if !self.process.is_current() {
+            self.release_in_child();
+            return;
+        }
         let closed = self.loop_closed(py);
         let (socket, reading, writing) = {
             let mut io = lock(&self.io);
@@ -492,6 +510,10 @@ impl Reactor {
     /// thread never touches Python: there the sockets stay open (and registered) until the
     /// reactor is dropped.
     fn release_anywhere(self: &Arc<Self>) {
+        if !self.process.is_current() {
+            self.release_in_child();
+            return;
+        }
         if ON_BACKGROUND.with(Cell::get) {
             return;
         }
@@ -519,10 +541,38 @@ impl Reactor {
             }
         });
     }
+
+    /// In a forked child: closes this process's copies of the descriptors, without a word
+    /// to the event loop (its epoll set is shared with the parent, which still uses these
+    /// registrations). Wakers are leaked: dropping a task could touch the parent's
+    /// background runtime, whose thread does not exist here.
+    fn release_in_child(&self) {
+        if let Some(mut io) = try_lock(&self.io) {
+            io.closed
+                .get_or_insert_with(|| "the connection belongs to another process".to_owned());
+            io.socket = None;
+            io.reading = false;
+            io.writing = false;
+            std::mem::forget(io.read_waker.take());
+            std::mem::forget(io.write_waker.take());
+        }
+        if let Some(mut rx) = try_lock(&self.notify_rx) {
+            *rx = None;
+        }
+    }
 }
 
 impl Drop for Reactor {
     fn drop(&mut self) {
+        if !self.process.is_current() {
+            let ready = self
+                .ready
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            std::mem::forget(std::mem::take(ready));
+            self.release_in_child();
+            return;
+        }
         // Still registered with a live loop (which would keep a stale key for the fd
         // number): keep the descriptors open rather than confuse the loop.
         let io = self
