@@ -62,9 +62,10 @@ fi
 "$sqla21/bin/pip" install -q --force-reinstall --no-deps target/wheels/dqlitedbapi-*.whl
 "$sqla21/bin/pip" install -q --no-deps -e python/sqlalchemy-dqlite
 
-step "python: ruff, mypy --strict, stubtest"
+step "python: ruff, generated sync modules current, mypy --strict, stubtest"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+(cd python/dqlitedbapi && ../../.venv/bin/python tools/async_to_sync.py --check)
 (cd python/dqlitedbapi && ../../.venv/bin/mypy)
 (cd python/dqlitedbapi && ../../.venv/bin/python -m mypy.stubtest dqlitedbapi)
 (cd python/sqlalchemy-dqlite && ../../.venv/bin/mypy && "../../$sqla21/bin/mypy")

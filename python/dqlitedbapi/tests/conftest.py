@@ -13,13 +13,14 @@ import json
 import os
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import dqlitedbapi
+from dqlitedbapi.aio import AsyncConnection, aconnect
 
 ROOT = Path(__file__).resolve().parents[3]
 TESTKIT = ROOT / "target" / "debug" / "dqlite-testkit"
@@ -115,3 +116,13 @@ def conn(cluster: Cluster, dbname: str) -> Iterator[dqlitedbapi.Connection]:
         yield c
     finally:
         c.close()
+
+
+@pytest.fixture
+async def aconn(cluster: Cluster, dbname: str) -> AsyncIterator[AsyncConnection]:
+    """An asyncio connection to this test's database."""
+    c = await aconnect(cluster.address, database=dbname)
+    try:
+        yield c
+    finally:
+        await c.close()

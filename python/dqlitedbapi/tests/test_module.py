@@ -52,3 +52,38 @@ def test_error_carries_sqlite_code() -> None:
     plain = dqlitedbapi.InterfaceError("cursor is closed")
     assert plain.sqlite_errorcode is None
     assert repr(plain) == "InterfaceError('cursor is closed')"
+
+
+def test_module_surface() -> None:
+    for name in [
+        "connect",
+        "Connection",
+        "Cursor",
+        "Binary",
+        "Date",
+        "Time",
+        "Timestamp",
+        "DateFromTicks",
+        "TimeFromTicks",
+        "TimestampFromTicks",
+        "STRING",
+        "BINARY",
+        "NUMBER",
+        "DATETIME",
+        "ROWID",
+        "register_adapter",
+        "register_converter",
+        "complete_statement",
+        "sqlite_version",
+        "sqlite_version_info",
+        "PARSE_COLNAMES",
+        "PARSE_DECLTYPES",
+    ]:
+        assert hasattr(dqlitedbapi, name), name
+    assert dqlitedbapi.sqlite_version_info[0] == 3
+    assert dqlitedbapi.complete_statement("SELECT 1;")
+    assert not dqlitedbapi.complete_statement("SELECT 'a;")
+    assert dqlitedbapi.NUMBER == 1
+    assert dqlitedbapi.STRING == "varchar"
+    assert dqlitedbapi.DATETIME == 10
+    assert dqlitedbapi.BINARY != 3

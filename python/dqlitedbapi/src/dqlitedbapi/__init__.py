@@ -21,7 +21,8 @@ from dqlitedbapi._adapt import (
 from dqlitedbapi._common import LEGACY_TRANSACTION_CONTROL
 from dqlitedbapi._native import PROTOCOL_VERSION, __version__
 from dqlitedbapi._native import complete_statement as _complete_statement
-from dqlitedbapi.connection import Connection, Cursor, connect
+from dqlitedbapi.connection import Connection, connect
+from dqlitedbapi.cursor import Cursor
 from dqlitedbapi.exceptions import (
     DatabaseError,
     DataError,

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from dqlitedbapi import exceptions as exc
 from dqlitedbapi._adapt import CONVERTERS, PARSE_COLNAMES, converter_input
-from dqlitedbapi._native import NativeConnection, NativeResult, is_dml
+from dqlitedbapi._native import NativeConnection, NativeResult
 
 LEGACY_TRANSACTION_CONTROL: Final = -1
 """``autocommit`` value for ``sqlite3``'s legacy behaviour, driven by ``isolation_level``."""
@@ -57,24 +57,40 @@ def check_timeout(timeout: float) -> float:
     return value
 
 
-def check_isolation_level(level: str | None) -> str | None:
-    """Validates an ``isolation_level`` value (``None`` or a BEGIN mode)."""
+def check_isolation_level(level: object) -> str | None:
+    """An ``isolation_level`` value, upper-cased; accepted for ``sqlite3`` parity, no effect.
+
+    dqlite has one isolation level (SERIALIZABLE) and statements autocommit unless a
+    transaction is opened with BEGIN, as in the pure-Python ``dqlite-dbapi``.
+    """
     if level is None:
         return None
     if not isinstance(level, str) or level.upper() not in _ISOLATION_LEVELS:
-        raise ValueError("isolation_level must be None, '', 'DEFERRED', 'IMMEDIATE' or 'EXCLUSIVE'")
-    return level
+        raise exc.ProgrammingError(
+            f"isolation_level must be None or one of {sorted(_ISOLATION_LEVELS)!r}; got "
+            f"{level!r}. dqlite has a single isolation level (SERIALIZABLE)."
+        )
+    return level.upper()
 
 
 def check_autocommit(value: object) -> bool | int:
-    """Validates an ``autocommit`` value (True, False or LEGACY_TRANSACTION_CONTROL)."""
-    if value is True or value is False or value == LEGACY_TRANSACTION_CONTROL:
-        return value
-    raise ValueError("autocommit must be True, False, or dqlitedbapi.LEGACY_TRANSACTION_CONTROL")
+    """An ``autocommit`` value: True, or ``LEGACY_TRANSACTION_CONTROL``; both mean the same."""
+    if value is True:
+        return True
+    if value.__class__ is int and value == LEGACY_TRANSACTION_CONTROL:
+        return LEGACY_TRANSACTION_CONTROL
+    raise exc.NotSupportedError(
+        "dqlite is autocommit-by-default; autocommit cannot be turned off. "
+        "Use explicit BEGIN / COMMIT to group statements."
+    )
 
 
 class ConnectionBase:
-    """State and rules shared by :class:`dqlitedbapi.Connection` and the asyncio one."""
+    """State and rules shared by :class:`dqlitedbapi.Connection` and the asyncio one.
+
+    The connection to the cluster opens on first use (or with ``connect()``); until then
+    ``_native`` is None.
+    """
 
     Warning = exc.Warning
     Error = exc.Error
@@ -86,6 +102,8 @@ class ConnectionBase:
     InternalError = exc.InternalError
     ProgrammingError = exc.ProgrammingError
     NotSupportedError = exc.NotSupportedError
+    OutcomeUnknownError = exc.OutcomeUnknownError
+    AmbiguousCommitError = exc.OutcomeUnknownError
 
     _native: NativeConnection | None
     _isolation_level: str | None
@@ -93,32 +111,67 @@ class ConnectionBase:
 
     def _setup(
         self,
-        native: NativeConnection,
+        address: str | Sequence[str],
         *,
+        database: str,
+        timeout: float,
         isolation_level: str | None,
         autocommit: bool | int,
         detect_types: int,
-        address: list[str],
-        database: str,
     ) -> None:
-        self._native = native
+        self._seeds = parse_address(address)
+        if not isinstance(database, str) or not database or database != database.strip():
+            raise exc.ProgrammingError(
+                "database must be a non-empty string without surrounding whitespace"
+            )
+        self._timeout = check_timeout(timeout)
+        self._native = None
+        self._closed = False
         self._isolation_level = check_isolation_level(isolation_level)
         self._autocommit = check_autocommit(autocommit)
         self.detect_types = detect_types
         self.row_factory: RowFactory | None = None
-        self.address = address
+        self._address = address
         self.database = database
 
     def _conn(self) -> NativeConnection:
+        """The open connection; InterfaceError when closed (or not opened yet)."""
         native = self._native
         if native is None or native.closed:
             raise exc.InterfaceError("Cannot operate on a closed connection.")
         return native
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise exc.InterfaceError("Cannot operate on a closed connection.")
+
+    def _opened(self, native: NativeConnection) -> NativeConnection:
+        """Keeps ``native`` as the connection, unless another call opened one meanwhile."""
+        current = self._native
+        if current is not None or self._closed:
+            native.close()
+            if current is None:
+                raise exc.InterfaceError("Cannot operate on a closed connection.")
+            return current
+        self._native = native
+        return native
+
+    @property
+    def address(self) -> str | Sequence[str]:
+        """The address given to ``connect()``."""
+        return self._address
+
     @property
     def closed(self) -> bool:
         """True once the connection is closed (by ``close()`` or after a broken transport)."""
-        return self._native is None or self._native.closed
+        native = self._native
+        return self._closed or (native is not None and native.closed)
+
+    @property
+    def invalidated(self) -> bool:
+        """True when the connection was lost (transport error, leader change), not closed."""
+        native = self._native
+        return not self._closed and native is not None and native.closed
 
     @property
     def in_transaction(self) -> bool:
@@ -128,35 +181,21 @@ class ConnectionBase:
 
     @property
     def isolation_level(self) -> str | None:
-        """The mode of the implicit BEGIN, or ``None`` (the default) for none.
-
-        In legacy mode, a non-None level makes INSERT/UPDATE/DELETE/REPLACE outside a
-        transaction start one first, as ``sqlite3`` does.
-        """
+        """Accepted for ``sqlite3`` parity (None or a BEGIN mode); has no effect."""
         return self._isolation_level
 
     @isolation_level.setter
     def isolation_level(self, value: str | None) -> None:
         self._isolation_level = check_isolation_level(value)
 
-    def _implicit_begin(self, sql: str) -> str | None:
-        """The BEGIN to send before ``sql``, if the transaction mode wants one."""
-        if (
-            self._autocommit == LEGACY_TRANSACTION_CONTROL
-            and self._isolation_level is not None
-            and is_dml(sql)
-            and not self.in_transaction
-        ):
-            return f"BEGIN {self._isolation_level}".rstrip()
-        return None
+    @property
+    def autocommit(self) -> bool | int:
+        """Always on: True (default) or ``LEGACY_TRANSACTION_CONTROL``; False is refused."""
+        return self._autocommit
 
-    def _script_needs_commit(self) -> bool:
-        """``executescript`` commits first in legacy mode with an isolation level set."""
-        return (
-            self._autocommit == LEGACY_TRANSACTION_CONTROL
-            and self._isolation_level is not None
-            and self.in_transaction
-        )
+    @autocommit.setter
+    def autocommit(self, value: bool | int) -> None:
+        self._autocommit = check_autocommit(value)
 
 
 class CursorBase:
@@ -170,26 +209,11 @@ class CursorBase:
         self._result = None
         self._converters = None
         self._closed = False
-        self._has_rows = False
         self.arraysize = 1
         self.description: tuple[DescriptionTuple, ...] | None = None
         self.rowcount = -1
         self.lastrowid: int | None = None
         self.row_factory: RowFactory | None = connection.row_factory
-
-    def _check(self) -> NativeConnection:
-        if self._closed:
-            raise exc.InterfaceError("Cannot operate on a closed cursor.")
-        return self._connection._conn()
-
-    def _native_for_call(self) -> NativeConnection:
-        """Like ``_check``; a connection closed after an error is refused by the call."""
-        if self._closed:
-            raise exc.InterfaceError("Cannot operate on a closed cursor.")
-        native = self._connection._native
-        if native is None:
-            raise exc.InterfaceError("Cannot operate on a closed connection.")
-        return native
 
     def _reset(self) -> None:
         if self._result is not None:
@@ -198,7 +222,6 @@ class CursorBase:
         self.description = None
         self.rowcount = -1
         self._converters = None
-        self._has_rows = False
 
     def _set_result(self, result: NativeResult) -> None:
         description = result.description
@@ -213,7 +236,6 @@ class CursorBase:
                     self.lastrowid = lastrowid
             return
         self._result = result
-        self._has_rows = True
         self.rowcount = -1
         if self._connection.detect_types & PARSE_COLNAMES:
             description = self._colname_types(description)
@@ -255,12 +277,10 @@ class CursorBase:
         return rows
 
     def _readable(self) -> NativeResult | None:
-        """The result to fetch from; ProgrammingError when there is no result set."""
-        self._native_for_call()
-        if not self._has_rows:
-            raise exc.ProgrammingError(
-                "no result set to fetch from: no statement was run, or the last one returns no rows"
-            )
+        """The result to fetch from; None when there is none (fetches then return nothing)."""
+        if self._closed:
+            raise exc.InterfaceError("Cannot operate on a closed cursor.")
+        self._connection._check_open()
         return self._result
 
     def _fetch_size(self, size: int | None) -> int:

@@ -90,6 +90,7 @@ class AsyncAdapt_dqlite_cursor(AsyncAdapt_dbapi_cursor):
     """Buffered cursor: the rows of a statement are read when it runs."""
 
     __slots__ = ()
+    _awaitable_cursor_close = False  # dqlitedbapi's AsyncCursor.close() is synchronous
 
     def setinputsizes(self, *inputsizes: Any) -> None:
         """Does nothing (dqlitedbapi's is not a coroutine)."""
@@ -99,6 +100,7 @@ class AsyncAdapt_dqlite_ss_cursor(AsyncAdapt_dbapi_ss_cursor):
     """Server-side cursor: rows are read from the server as they are fetched."""
 
     __slots__ = ()
+    _awaitable_cursor_close = False
 
     def setinputsizes(self, *inputsizes: Any) -> None:
         """Does nothing (dqlitedbapi's is not a coroutine)."""
@@ -121,10 +123,7 @@ class AsyncAdapt_dqlite_connection(AsyncAdapt_terminate, AsyncAdapt_dbapi_connec
 
     @autocommit.setter
     def autocommit(self, value: bool | int) -> None:
-        try:
-            await_(self._connection.set_autocommit(value))
-        except Exception as error:
-            self._handle_exception(error)
+        self._connection.autocommit = value
 
     @property
     def in_transaction(self) -> bool:

@@ -340,10 +340,14 @@ class DqliteDialect(SQLiteDialect_pysqlite):
                 raise exc.ArgumentError(f"dqlite URL parameter {key}={text!r}: {e}") from e
         return ([",".join(addresses)], kwargs)
 
-    def on_connect(self) -> None:  # type: ignore[override]
+    def on_connect(self) -> Callable[[Any], None]:
         # The pysqlite dialect registers REGEXP and floor() as Python functions; a dqlite
-        # client cannot register functions on the server.
-        return None
+        # client cannot register functions on the server. What is left: a new connection
+        # starts in SERIALIZABLE mode (see set_isolation_level).
+        def serializable(dbapi_connection: Any) -> None:
+            _raw_connection(dbapi_connection).autocommit = dqlitedbapi.LEGACY_TRANSACTION_CONTROL
+
+        return serializable
 
     def _get_server_version_info(self, connection: Any) -> tuple[int, ...]:
         """The SQLite version the server runs (3.40.1 on dqlite 1.11, 3.46.1 on 1.18)."""
@@ -401,9 +405,10 @@ class DqliteDialect(SQLiteDialect_pysqlite):
         return "SERIALIZABLE"
 
     def set_isolation_level(self, dbapi_connection: DBAPIConnection, level: IsolationLevel) -> None:
-        # The driver's own modes: autocommit=True never begins nor commits (AUTOCOMMIT);
-        # the default (sqlite3's legacy control without isolation_level) runs statements in
-        # autocommit mode until BEGIN, which do_begin() sends for SERIALIZABLE.
+        # The driver runs statements in autocommit mode until BEGIN, whatever its
+        # ``autocommit`` (True or LEGACY_TRANSACTION_CONTROL, which mean the same to it);
+        # the dialect records its mode there: True for AUTOCOMMIT (do_begin() sends
+        # nothing), LEGACY_TRANSACTION_CONTROL for SERIALIZABLE (do_begin() sends BEGIN).
         raw = _raw_connection(dbapi_connection)
         if level == "AUTOCOMMIT":
             raw.autocommit = True

@@ -1,4 +1,5 @@
-"""The blocking PEP 249 surface against a real cluster."""
+# Generated from tests/test_api_async.py by tools/async_to_sync.py: do not edit.
+"""The PEP 249 surface against a real cluster, blocking API."""
 
 from __future__ import annotations
 
@@ -9,42 +10,7 @@ from typing import Any
 import pytest
 
 import dqlitedbapi
-from dqlitedbapi import Connection
-
-
-def test_module_surface() -> None:
-    for name in [
-        "connect",
-        "Connection",
-        "Cursor",
-        "Binary",
-        "Date",
-        "Time",
-        "Timestamp",
-        "DateFromTicks",
-        "TimeFromTicks",
-        "TimestampFromTicks",
-        "STRING",
-        "BINARY",
-        "NUMBER",
-        "DATETIME",
-        "ROWID",
-        "register_adapter",
-        "register_converter",
-        "complete_statement",
-        "sqlite_version",
-        "sqlite_version_info",
-        "PARSE_COLNAMES",
-        "PARSE_DECLTYPES",
-    ]:
-        assert hasattr(dqlitedbapi, name), name
-    assert dqlitedbapi.sqlite_version_info[0] == 3
-    assert dqlitedbapi.complete_statement("SELECT 1;")
-    assert not dqlitedbapi.complete_statement("SELECT 'a;")
-    assert dqlitedbapi.NUMBER == 1
-    assert dqlitedbapi.STRING == "varchar"
-    assert dqlitedbapi.DATETIME == 10
-    assert dqlitedbapi.BINARY != 3
+from dqlitedbapi import Connection, connect
 
 
 def test_connection_exception_attributes(conn: Connection) -> None:
@@ -76,7 +42,8 @@ def test_execute_and_fetch(conn: Connection) -> None:
     assert cur.fetchmany() == [(4, "d")]
     assert cur.fetchone() is None
     assert cur.fetchall() == []
-    assert [r for r in conn.execute("SELECT name FROM t WHERE id > ?", [2])] == [("c",), ("d",)]
+    rows = [r for r in conn.execute("SELECT name FROM t WHERE id > ?", [2])]
+    assert rows == [("c",), ("d",)]
     cur.execute("UPDATE t SET name = name || '!'")
     assert cur.rowcount == 4
     cur.execute("DELETE FROM t WHERE id > 2")
@@ -86,7 +53,7 @@ def test_execute_and_fetch(conn: Connection) -> None:
 
 
 def test_named_parameters(conn: Connection) -> None:
-    row = conn.execute("SELECT :a, @b, $c, :a", {"a": 1, "b": "two", "c": None}).fetchone()
+    row = one(conn, "SELECT :a, @b, $c, :a", {"a": 1, "b": "two", "c": None})
     assert row == (1, "two", None, 1)
     with pytest.raises(dqlitedbapi.ProgrammingError, match="did not supply a value"):
         conn.execute("SELECT :a, :missing", {"a": 1})
@@ -100,7 +67,19 @@ def test_named_parameters(conn: Connection) -> None:
         conn.execute("SELECT ?, ?", (1,))
     with pytest.raises(dqlitedbapi.ProgrammingError, match="Incorrect number of bindings"):
         conn.execute("SELECT 1", (1,))
-    assert conn.execute("SELECT ?2, ?1", (1, 2)).fetchone() == (2, 1)
+    assert one(conn, "SELECT ?2, ?1", (1, 2)) == (2, 1)
+
+
+def one(conn: Connection, sql: str, parameters: Any = ()) -> Any:
+    """The first row of ``sql``."""
+    cur = conn.execute(sql, parameters)
+    return cur.fetchone()
+
+
+def every(conn: Connection, sql: str, parameters: Any = ()) -> list[Any]:
+    """Every row of ``sql``."""
+    cur = conn.execute(sql, parameters)
+    return cur.fetchall()
 
 
 VALUES: list[Any] = [
@@ -122,22 +101,23 @@ VALUES: list[Any] = [
 def test_types_round_trip(conn: Connection, value: Any) -> None:
     conn.execute("CREATE TABLE v (x)")
     conn.execute("INSERT INTO v VALUES (?)", (value,))
-    assert conn.execute("SELECT x FROM v").fetchone() == (value,)
-    assert conn.execute("SELECT ?", (value,)).fetchone() == (value,)
+    assert one(conn, "SELECT x FROM v") == (value,)
+    assert one(conn, "SELECT ?", (value,)) == (value,)
 
 
 def test_bytes_like_and_bool(conn: Connection) -> None:
-    row = conn.execute(
+    row = one(
+        conn,
         "SELECT ?, ?, ?, ?, ?",
         (bytearray(b"ab"), memoryview(b"cd"), dqlitedbapi.Binary(b"ef"), True, False),
-    ).fetchone()
+    )
     assert row == (b"ab", b"cd", b"ef", 1, 0)
 
 
 def test_boolean_column(conn: Connection) -> None:
     conn.execute("CREATE TABLE b (flag BOOLEAN)")
     conn.executemany("INSERT INTO b VALUES (?)", [(True,), (False,)])
-    assert conn.execute("SELECT flag FROM b ORDER BY rowid").fetchall() == [(True,), (False,)]
+    assert every(conn, "SELECT flag FROM b ORDER BY rowid") == [(True,), (False,)]
 
 
 def test_datetimes(conn: Connection) -> None:
@@ -148,7 +128,7 @@ def test_datetimes(conn: Connection) -> None:
     )
     conn.execute("INSERT INTO d VALUES (?, ?, ?)", (naive, datetime.date(2024, 1, 2), "x"))
     conn.execute("INSERT INTO d VALUES (?, NULL, ?)", (aware, datetime.time(1, 2, 3)))
-    rows = conn.execute("SELECT ts, day, t FROM d ORDER BY rowid").fetchall()
+    rows = every(conn, "SELECT ts, day, t FROM d ORDER BY rowid")
     assert rows[0] == (naive, datetime.datetime(2024, 1, 2), "x")
     assert rows[1][0] == aware
     assert rows[1][0].utcoffset() == datetime.timedelta(hours=-5)
@@ -156,7 +136,7 @@ def test_datetimes(conn: Connection) -> None:
     assert rows[1][2] == "01:02:03"
     conn.execute("CREATE TABLE u (ts DATETIME)")
     conn.execute("INSERT INTO u VALUES (1700000000)")
-    assert conn.execute("SELECT ts FROM u").fetchone() == (
+    assert one(conn, "SELECT ts FROM u") == (
         datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=datetime.UTC),
     )
 
@@ -173,14 +153,14 @@ def test_parameter_errors(conn: Connection) -> None:
     with pytest.raises(dqlitedbapi.ProgrammingError):
         conn.execute("SELECT ?", "a")
     # The connection is still fine.
-    assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert one(conn, "SELECT 1") == (1,)
 
 
 def test_adapters_and_converters(cluster: Any, dbname: str) -> None:
     dqlitedbapi.register_adapter(decimal.Decimal, str)
     dqlitedbapi.register_converter("dec", lambda b: decimal.Decimal(b.decode()))
     try:
-        with dqlitedbapi.connect(
+        with connect(
             cluster.address, database=dbname, detect_types=dqlitedbapi.PARSE_COLNAMES
         ) as c:
             cur = c.execute('SELECT ? AS "x [dec]", 2 AS y', (decimal.Decimal("1.25"),))
@@ -193,7 +173,7 @@ def test_adapters_and_converters(cluster: Any, dbname: str) -> None:
                     assert protocol is dqlitedbapi.PrepareProtocol
                     return "1;2"
 
-            assert c.execute("SELECT ?", (Point(),)).fetchone() == ("1;2",)
+            assert one(c, "SELECT ?", (Point(),)) == ("1;2",)
             c.close()
     finally:
         dqlitedbapi.unregister_adapter(decimal.Decimal)
@@ -201,7 +181,7 @@ def test_adapters_and_converters(cluster: Any, dbname: str) -> None:
 
 def test_row_factory(conn: Connection) -> None:
     conn.row_factory = lambda cur, row: dict(zip([d[0] for d in cur.description], row, strict=True))
-    assert conn.execute("SELECT 1 AS a, 2 AS b").fetchall() == [{"a": 1, "b": 2}]
+    assert every(conn, "SELECT 1 AS a, 2 AS b") == [{"a": 1, "b": 2}]
 
 
 @pytest.mark.parametrize(
@@ -231,7 +211,7 @@ def test_error_mapping(conn: Connection, sql: str, cls: type[Exception], name: s
     assert getattr(err, "sqlite_errorname", None) == name
     if name is not None:
         assert isinstance(err.sqlite_errorcode, int)
-    assert conn.execute("SELECT count(*) FROM e").fetchone() == (1,)
+    assert one(conn, "SELECT count(*) FROM e") == (1,)
 
 
 def test_transactions(conn: Connection) -> None:
@@ -244,18 +224,18 @@ def test_transactions(conn: Connection) -> None:
     conn.execute("INSERT INTO x VALUES (1)")
     conn.rollback()
     assert not conn.in_transaction
-    assert conn.execute("SELECT count(*) FROM x").fetchone() == (0,)
+    assert one(conn, "SELECT count(*) FROM x") == (0,)
     conn.execute("BEGIN")
     conn.execute("INSERT INTO x VALUES (1)")
     conn.commit()
     assert not conn.in_transaction
-    assert conn.execute("SELECT count(*) FROM x").fetchone() == (1,)
+    assert one(conn, "SELECT count(*) FROM x") == (1,)
     conn.execute("SAVEPOINT a")
     assert conn.in_transaction
     conn.execute("INSERT INTO x VALUES (2)")
     conn.execute("RELEASE a")
     assert not conn.in_transaction
-    assert conn.execute("SELECT count(*) FROM x").fetchone() == (2,)
+    assert one(conn, "SELECT count(*) FROM x") == (2,)
 
 
 def test_context_manager_commits_or_rolls_back(conn: Connection) -> None:
@@ -269,34 +249,30 @@ def test_context_manager_commits_or_rolls_back(conn: Connection) -> None:
         conn.execute("INSERT INTO x VALUES (2)")
         1 / 0  # noqa: B018
     assert not conn.closed
-    assert conn.execute("SELECT n FROM x").fetchall() == [(1,)]
+    assert every(conn, "SELECT n FROM x") == [(1,)]
 
 
-def test_isolation_level_and_autocommit(cluster: Any, dbname: str) -> None:
-    c = dqlitedbapi.connect(cluster.address, database=dbname, isolation_level="DEFERRED")
+def test_isolation_level_and_autocommit_are_accepted(cluster: Any, dbname: str) -> None:
+    # As in the pure-Python dqlite-dbapi: statements autocommit until BEGIN whatever the
+    # isolation level; autocommit is always on and cannot be turned off.
+    c = connect(cluster.address, database=dbname, isolation_level="deferred")
+    assert c.isolation_level == "DEFERRED"
+    assert c.autocommit is True
     c.execute("CREATE TABLE x (n)")
-    assert not c.in_transaction
     c.execute("INSERT INTO x VALUES (1)")
-    assert c.in_transaction
-    c.rollback()
-    assert c.execute("SELECT count(*) FROM x").fetchone() == (0,)
+    assert not c.in_transaction
     c.isolation_level = None
-    c.execute("INSERT INTO x VALUES (1)")
-    assert not c.in_transaction
+    c.autocommit = dqlitedbapi.LEGACY_TRANSACTION_CONTROL
+    assert c.autocommit == dqlitedbapi.LEGACY_TRANSACTION_CONTROL
+    with pytest.raises(dqlitedbapi.NotSupportedError):
+        c.autocommit = False
+    with pytest.raises(dqlitedbapi.ProgrammingError):
+        c.isolation_level = "SERIALIZABLE"
     c.close()
-    c = dqlitedbapi.connect(cluster.address, database=dbname, autocommit=False)
-    assert c.in_transaction
-    c.execute("INSERT INTO x VALUES (2)")
-    c.commit()
-    assert c.in_transaction
-    c.execute("INSERT INTO x VALUES (3)")
-    c.close()  # rolls back
-    c = dqlitedbapi.connect(cluster.address, database=dbname)
-    assert c.execute("SELECT n FROM x ORDER BY n").fetchall() == [(1,), (2,)]
-    c.autocommit = False
-    assert c.in_transaction
-    c.autocommit = True
-    assert not c.in_transaction
+    with pytest.raises(dqlitedbapi.NotSupportedError):
+        connect(cluster.address, database=dbname, autocommit=False)
+    c = connect(cluster.address, database=dbname)
+    assert every(c, "SELECT n FROM x ORDER BY n") == [(1,)]
     c.close()
 
 
@@ -308,7 +284,7 @@ def test_error_inside_transaction_keeps_tracking(conn: Connection) -> None:
         conn.execute("INSERT INTO x VALUES (1)")
     assert conn.in_transaction
     conn.commit()
-    assert conn.execute("SELECT count(*) FROM x").fetchone() == (1,)
+    assert one(conn, "SELECT count(*) FROM x") == (1,)
 
 
 def test_executescript(conn: Connection) -> None:
@@ -325,7 +301,7 @@ def test_executescript(conn: Connection) -> None:
     assert conn.in_transaction
     conn.commit()
     assert cur.description is None
-    assert conn.execute("SELECT a FROM s ORDER BY a").fetchall() == [("x;y",), ("z",)]
+    assert every(conn, "SELECT a FROM s ORDER BY a") == [("x;y",), ("z",)]
 
 
 def test_executemany_refuses_queries(conn: Connection) -> None:
@@ -339,11 +315,11 @@ def test_executemany_generator_and_named(conn: Connection) -> None:
     conn.execute("CREATE TABLE g (a, b)")
     cur = conn.executemany("INSERT INTO g VALUES (:a, :b)", ({"a": i, "b": -i} for i in range(10)))
     assert cur.rowcount == 10
-    assert conn.execute("SELECT sum(a), sum(b) FROM g").fetchone() == (45, -45)
+    assert one(conn, "SELECT sum(a), sum(b) FROM g") == (45, -45)
 
 
 def test_closed_objects(cluster: Any, dbname: str) -> None:
-    c = dqlitedbapi.connect(cluster.address, database=dbname)
+    c = connect(cluster.address, database=dbname)
     cur = c.cursor()
     cur.close()
     cur.close()
@@ -370,7 +346,8 @@ def test_cursor_context_manager(conn: Connection) -> None:
 
 def test_earlier_cursor_stays_readable(conn: Connection) -> None:
     conn.execute("CREATE TABLE big (n INTEGER, pad TEXT)")
-    conn.executemany("INSERT INTO big VALUES (?, ?)", [(i, "x" * 200) for i in range(3000)])
+    rows = [(i, "x" * 200) for i in range(3000)]
+    conn.executemany("INSERT INTO big VALUES (?, ?)", rows)
     a = conn.execute("SELECT n FROM big ORDER BY n")
     assert a.fetchone() == (0,)
     b = conn.execute("SELECT count(*) FROM big")
@@ -383,29 +360,31 @@ def test_earlier_cursor_stays_readable(conn: Connection) -> None:
     c = conn.execute("SELECT n FROM big")
     c.fetchone()
     c.close()
-    assert conn.execute("SELECT count(*) FROM big").fetchone() == (3001,)
+    assert one(conn, "SELECT count(*) FROM big") == (3001,)
 
 
 def test_connect_errors(cluster: Any) -> None:
+    lazy = dqlitedbapi.connect("127.0.0.1:1", timeout=1.0)  # opens on first use
     with pytest.raises(dqlitedbapi.OperationalError):
-        dqlitedbapi.connect("127.0.0.1:1", timeout=1.0)
+        lazy.execute("SELECT 1")
     with pytest.raises(dqlitedbapi.ProgrammingError):
         dqlitedbapi.connect(cluster.address, timeout=-1)
     with pytest.raises(dqlitedbapi.ProgrammingError):
         dqlitedbapi.connect([])
-    c = dqlitedbapi.connect(list(cluster.addresses), database="listform")
-    assert c.execute("SELECT 1").fetchone() == (1,)
+    c = connect(list(cluster.addresses), database="listform")
+    assert one(c, "SELECT 1") == (1,)
     c.close()
 
 
 def test_executemany_pipelined_in_transaction(conn: Connection) -> None:
     conn.execute("CREATE TABLE p (id INTEGER PRIMARY KEY, v TEXT)")
     conn.execute("BEGIN")
-    cur = conn.executemany("INSERT INTO p VALUES (?, ?)", [(i, str(i)) for i in range(5000)])
+    rows = [(i, str(i)) for i in range(5000)]
+    cur = conn.executemany("INSERT INTO p VALUES (?, ?)", rows)
     assert cur.rowcount == 5000
     assert cur.lastrowid == 4999
     conn.commit()
-    assert conn.execute("SELECT count(*), sum(id) FROM p").fetchone() == (5000, sum(range(5000)))
+    assert one(conn, "SELECT count(*), sum(id) FROM p") == (5000, sum(range(5000)))
 
 
 @pytest.mark.parametrize("in_transaction", [True, False])
@@ -423,9 +402,37 @@ def test_executemany_first_failing_row(conn: Connection, in_transaction: bool) -
     if in_transaction:
         assert conn.in_transaction
         conn.rollback()
-        assert conn.execute("SELECT count(*) FROM f").fetchone() == (1,)
+        assert one(conn, "SELECT count(*) FROM f") == (1,)
     else:
         # One at a time in autocommit: exactly the rows before the failing one ran.
-        assert conn.execute("SELECT count(*), max(id) FROM f").fetchone() == (701, 700)
+        assert one(conn, "SELECT count(*), max(id) FROM f") == (701, 700)
     # The connection is in sync afterwards.
-    assert conn.execute("SELECT 3").fetchone() == (3,)
+    assert one(conn, "SELECT 3") == (3,)
+
+
+def test_fetch_without_a_result_set(conn: Connection) -> None:
+    cur = conn.cursor()
+    assert cur.fetchone() is None
+    assert cur.fetchmany(3) == []
+    assert cur.fetchall() == []
+    for sql in ["CREATE TABLE n (x)", "BEGIN", "INSERT INTO n VALUES (1)", "COMMIT"]:
+        cur.execute(sql)
+        assert cur.fetchone() is None
+        assert cur.fetchall() == []
+
+
+def test_opens_on_first_use(cluster: Any, dbname: str) -> None:
+    c = dqlitedbapi.connect(cluster.address, database=dbname)
+    assert c.address == cluster.address
+    assert not c.closed
+    assert not c.in_transaction
+    c.commit()  # nothing to do, and nothing opened
+    assert one(c, "SELECT 2") == (2,)
+    c.connect()  # already open: nothing to do
+    c.close()
+    assert c.closed
+    assert not c.invalidated
+    with pytest.raises(dqlitedbapi.InterfaceError):
+        c.connect()
+    with pytest.raises(dqlitedbapi.InterfaceError):
+        c.cursor()
