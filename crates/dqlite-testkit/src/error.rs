@@ -29,12 +29,12 @@ pub enum Error {
     #[error("{0}; run `dqlite-testkit install --server 1.11` (or scripts/setup.sh) as root")]
     NotRoot(String),
     /// The requested server version string is not one the test kit knows.
-    #[error("unknown dqlite server version {0:?} (expected 1.11 or 1.18)")]
+    #[error("unknown dqlite server version {0:?} (expected 1.11, 1.18 or latest)")]
     UnknownVersion(String),
     /// A server installation is missing or incomplete.
     #[error("dqlite server {version} is not installed: {detail}")]
     NotInstalled {
-        /// "1.11" or "1.18".
+        /// "1.11", "1.18", "latest" or "python3.13".
         version: &'static str,
         /// What is missing.
         detail: String,

@@ -4,8 +4,10 @@
 //!
 //! * [`install`] puts a server version in place: **1.11** is Debian 12's `go-dqlite` and
 //!   `libdqlite-dev` (apt-get, root only); **1.18** is Debian 13's `go-dqlite` 2.0.0 and
-//!   `libdqlite0` 1.18.1, downloaded with a private apt configuration and unpacked under
-//!   [`cache_dir`], then run through the unpacked dynamic loader.
+//!   `libdqlite0` 1.18.1, and **latest** Debian unstable's newest (`libdqlite0` 1.18.7 with
+//!   `go-dqlite` 3.0.4 when added), each downloaded with a private apt configuration and
+//!   unpacked under [`cache_dir`], then run through the unpacked dynamic loader.
+//!   [`install_python`] unpacks Debian 13's Python 3.13 the same way.
 //! * [`TestCluster`] starts N `dqlite-demo` nodes on free ports in a temporary directory,
 //!   waits for a leader and for every node to be a voter (checked over the wire protocol;
 //!   with other sizes than 1 or 3, the roles dqlite-demo assigns, see [`expected_roles`]),
@@ -13,7 +15,8 @@
 //! * [`UnjoinedNode`] is a bare dqlite node (a small C program linked with `-ldqlite`)
 //!   that waits to be added to a cluster, for membership tests.
 //!
-//! The server version comes from `DQLITE_SERVER_VERSION` (`1.11`, the default, or `1.18`).
+//! The server version comes from `DQLITE_SERVER_VERSION` (`1.11`, the default, `1.18` or
+//! `latest`).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -45,8 +48,9 @@ pub use cluster::{
 };
 pub use error::{Error, Result};
 pub use install::{
-    CACHE_ENV, Installation, ServerVersion, TRIXIE_PACKAGES, VERSION_ENV, cache_dir, debian_mirror,
-    install, install_all,
+    CACHE_ENV, Installation, PYTHON_PACKAGES, SID_PACKAGES, ServerVersion, TRIXIE_PACKAGES,
+    VERSION_ENV, cache_dir, debian_mirror, find_python, install, install_all, install_python,
+    python_package_version,
 };
 pub use probe::{Member, Role};
 pub use tls::TlsFiles;

@@ -2,8 +2,8 @@
 //! languages' test suites.
 //!
 //! ```text
-//! dqlite-testkit install --server 1.11|1.18|all
-//! dqlite-testkit cluster [--nodes 3] [--version 1.11|1.18] [--tls] [--quiet]
+//! dqlite-testkit install [--server 1.11|1.18|latest|all] [--python]
+//! dqlite-testkit cluster [--nodes 3] [--version 1.11|1.18|latest] [--tls] [--quiet]
 //! ```
 //!
 //! `cluster` starts a cluster, prints one JSON line
@@ -30,12 +30,14 @@ use std::time::Duration;
 
 use dqlite_testkit::{
     Error, Member, NodeState, Role, ServerVersion, TestCluster, UnjoinedNode, install,
+    install_python,
 };
 use serde_json::{Value, json};
 
 const USAGE: &str = "usage:
-  dqlite-testkit install --server 1.11|1.18|all
-  dqlite-testkit cluster [--nodes N] [--version 1.11|1.18] [--tls] [--quiet]
+  dqlite-testkit install [--server 1.11|1.18|latest|all] [--python]
+    (--python: Debian 13's Python 3.13, unpacked; prints the path of python3.13)
+  dqlite-testkit cluster [--nodes N] [--version 1.11|1.18|latest] [--tls] [--quiet]
     (then commands on stdin: leader, wait-leader [S], wait-healthy [S], kill I, pause I,
      resume I, restart I, terminate I, members, nodes, unjoined ID, add ID ADDRESS [ROLE],
      logs I, stop)";
@@ -86,23 +88,37 @@ fn check_flags(args: &[String], with_value: &[&str], switches: &[&str]) -> Resul
 }
 
 fn cmd_install(args: &[String]) -> Result<(), String> {
-    check_flags(args, &["--server"], &[])?;
-    let which = flag_value(args, "--server")?.unwrap_or("all");
-    let versions: Vec<ServerVersion> = if which == "all" {
-        ServerVersion::ALL.to_vec()
-    } else {
-        vec![which.parse().map_err(|e: Error| e.to_string())?]
+    check_flags(args, &["--server"], &["--python"])?;
+    let python = args.iter().any(|a| a == "--python");
+    let which = match flag_value(args, "--server")? {
+        Some(which) => Some(which),
+        None if python => None,
+        None => Some("all"),
+    };
+    let versions: Vec<ServerVersion> = match which {
+        None => Vec::new(),
+        Some("all") => ServerVersion::ALL.to_vec(),
+        Some(one) => vec![one.parse().map_err(|e: Error| e.to_string())?],
     };
     for version in versions {
         let installation = install(version).map_err(|e| e.to_string())?;
+        let packages = installation.package_versions();
         match &installation.root {
-            None => println!("dqlite {version}: {}", installation.demo.display()),
+            None => println!(
+                "dqlite {version}: {} ({packages})",
+                installation.demo.display()
+            ),
             Some(root) => println!(
-                "dqlite {version}: {} (Debian 13 tree in {})",
+                "dqlite {version}: {} ({packages}; unpacked in {})",
                 installation.demo.display(),
                 root.display()
             ),
         }
+    }
+    if python {
+        // The last line on stdout (the only one without --server): `$(dqlite-testkit install --python)`.
+        let path = install_python().map_err(|e| e.to_string())?;
+        println!("{}", path.display());
     }
     Ok(())
 }

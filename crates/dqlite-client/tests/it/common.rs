@@ -27,15 +27,15 @@ pub fn client(cluster: &TestCluster, db: &str) -> Cluster {
     Cluster::new(config(cluster, db))
 }
 
-/// True when the cluster runs dqlite 1.18 (Debian 13).
+/// True when the cluster runs dqlite 1.18 or newer (Debian 13's 1.18.1, or latest).
 pub fn is_118(cluster: &TestCluster) -> bool {
-    cluster.version() == ServerVersion::V1_18
+    cluster.version() >= ServerVersion::V1_18
 }
 
 /// A TLS cluster (go-dqlite 2.0's `--cert/--key`), or `None` when the version under test
 /// has no TLS.
 pub fn start_tls(nodes: usize) -> Option<TestCluster> {
-    if ServerVersion::from_env() != ServerVersion::V1_18 {
+    if !ServerVersion::from_env().supports_tls() {
         return None;
     }
     Some(

@@ -98,7 +98,8 @@ async fn writes_through_query_are_sent_as_exec() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn returning_is_refused_on_servers_that_would_lose_it() {
-    // RETURNING rows come back only from dqlite 1.18.2; Debian ships 1.11.1 and 1.18.1.
+    // RETURNING rows come back only from dqlite 1.18.2: refused before sending on Debian
+    // 12's 1.11.1 and Debian 13's 1.18.1, served by the newest (latest).
     let cluster = common::start(1);
     let mut conn = common::client(&cluster, "returning")
         .connect()
@@ -107,13 +108,20 @@ async fn returning_is_refused_on_servers_that_would_lose_it() {
     conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v)", &[])
         .await
         .unwrap();
-    let err = conn
+    let result = conn
         .query_all("INSERT INTO t (v) VALUES (1) RETURNING id", &[])
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+        .await;
+    let inserted = if cluster.version().min_library() >= (1, 18, 2) {
+        let rows = result.unwrap();
+        assert_eq!(rows.rows[0].values(), [Value::Integer(1)]);
+        1
+    } else {
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+        0
+    };
     let count = conn.query_all("SELECT count(*) FROM t", &[]).await.unwrap();
-    assert_eq!(count.rows[0].values(), [Value::Integer(0)]);
+    assert_eq!(count.rows[0].values(), [Value::Integer(inserted)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -205,7 +205,7 @@ async fn tls_through_stunnel_with_and_without_client_certificates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_cluster_with_leader_discovery() {
     let Some(cluster) = common::start_tls(3) else {
-        eprintln!("skipped: native TLS needs go-dqlite 2.0 (DQLITE_SERVER_VERSION=1.18)");
+        eprintln!("skipped: native TLS needs go-dqlite >= 2.0 (DQLITE_SERVER_VERSION=1.18|latest)");
         return;
     };
     // go-dqlite nodes share one self-signed certificate and demand it from clients too.
