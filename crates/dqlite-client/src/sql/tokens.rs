@@ -1,0 +1,162 @@
+//! SQLite's lexical rules, as far as splitting and classifying need them.
+
+/// One lexical token of SQL text, as far as splitting and classifying need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Token<'a> {
+    /// A keyword or bare identifier (letters, digits, `_`, `$`, non-ASCII).
+    Word(&'a str),
+    /// `;`
+    Semicolon,
+    /// `(`
+    Open,
+    /// `)`
+    Close,
+    /// Anything else that is not whitespace or a comment: literals, operators, quoted names.
+    Other,
+}
+
+/// Iterator over `(start, end, token)` with byte offsets; whitespace and comments are
+/// skipped.
+pub(super) struct Tokens<'a> {
+    sql: &'a str,
+    pos: usize,
+}
+
+impl<'a> Tokens<'a> {
+    pub(super) fn new(sql: &'a str) -> Self {
+        Tokens { sql, pos: 0 }
+    }
+
+    /// Byte offset just past the quoted run that starts at `start` with `quote` and ends
+    /// with `end`, where a doubled `end` is an escape (SQL's `''` and `""`), unless
+    /// `doubling` is false. Unterminated quotes run to the end of the text.
+    fn skip_quoted(&self, start: usize, end: u8, doubling: bool) -> usize {
+        let bytes = self.sql.as_bytes();
+        let mut i = start + 1;
+        while let Some(&b) = bytes.get(i) {
+            if b == end {
+                if doubling && bytes.get(i + 1) == Some(&end) {
+                    i += 2;
+                    continue;
+                }
+                return i + 1;
+            }
+            i += 1;
+        }
+        bytes.len()
+    }
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = (usize, usize, Token<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let bytes = self.sql.as_bytes();
+        loop {
+            let start = self.pos;
+            let b = *bytes.get(start)?;
+            let (end, token) = match b {
+                b' ' | b'\t' | b'\n' | b'\r' | 0x0c => {
+                    self.pos += 1;
+                    continue;
+                }
+                b'-' if bytes.get(start + 1) == Some(&b'-') => {
+                    self.pos = bytes
+                        .iter()
+                        .skip(start)
+                        .position(|&c| c == b'\n')
+                        .map_or(bytes.len(), |n| start + n + 1);
+                    continue;
+                }
+                b'/' if bytes.get(start + 1) == Some(&b'*') => {
+                    self.pos = self
+                        .sql
+                        .get(start + 2..)
+                        .and_then(|rest| rest.find("*/"))
+                        .map_or(bytes.len(), |n| start + 2 + n + 2);
+                    continue;
+                }
+                b';' => (start + 1, Token::Semicolon),
+                b'(' => (start + 1, Token::Open),
+                b')' => (start + 1, Token::Close),
+                b'\'' => (self.skip_quoted(start, b'\'', true), Token::Other),
+                b'"' => (self.skip_quoted(start, b'"', true), Token::Other),
+                b'`' => (self.skip_quoted(start, b'`', true), Token::Other),
+                b'[' => (self.skip_quoted(start, b']', false), Token::Other),
+                b if is_word_byte(b) => {
+                    let len = bytes
+                        .iter()
+                        .skip(start)
+                        .position(|&c| !is_word_byte(c))
+                        .unwrap_or(bytes.len() - start);
+                    let word = self.sql.get(start..start + len).unwrap_or_default();
+                    (start + len, Token::Word(word))
+                }
+                _ => {
+                    // Advance over one whole UTF-8 character so offsets stay on boundaries.
+                    let len = self
+                        .sql
+                        .get(start..)
+                        .and_then(|s| s.chars().next())
+                        .map_or(1, char::len_utf8);
+                    (start + len, Token::Other)
+                }
+            };
+            self.pos = end;
+            return Some((start, end, token));
+        }
+    }
+}
+
+/// Tracks `sqlite3_complete`'s trigger rule over the tokens of one statement.
+#[derive(Default)]
+pub(super) struct StatementState {
+    /// Words seen at the start of the statement (up to 3), to spot CREATE [TEMP] TRIGGER.
+    leading: u8,
+    saw_create: bool,
+    in_trigger: bool,
+    /// Inside a trigger: 0 = nothing special, 1 = just saw `;`, 2 = saw `;` then `END`.
+    trigger_tail: u8,
+    pub(super) has_content: bool,
+}
+
+impl StatementState {
+    /// Feeds one token; returns true when this token (a `;`) ends the statement.
+    pub(super) fn feed(&mut self, token: Token<'_>) -> bool {
+        if let Token::Word(word) = token
+            && self.leading < 3
+        {
+            self.leading += 1;
+            if word.eq_ignore_ascii_case("CREATE") && self.leading == 1 {
+                self.saw_create = true;
+            } else if self.saw_create && word.eq_ignore_ascii_case("TRIGGER") {
+                self.in_trigger = true;
+            } else if !(self.saw_create
+                && (word.eq_ignore_ascii_case("TEMP") || word.eq_ignore_ascii_case("TEMPORARY")))
+            {
+                self.saw_create = false;
+            }
+        } else if !matches!(token, Token::Word(_)) {
+            self.leading = 3;
+        }
+        if token != Token::Semicolon {
+            self.has_content = true;
+        }
+        if !self.in_trigger {
+            return token == Token::Semicolon;
+        }
+        match token {
+            Token::Semicolon if self.trigger_tail == 2 => return true,
+            Token::Semicolon => self.trigger_tail = 1,
+            Token::Word(word) if self.trigger_tail == 1 && word.eq_ignore_ascii_case("END") => {
+                self.trigger_tail = 2;
+            }
+            _ => self.trigger_tail = 0,
+        }
+        false
+    }
+}
