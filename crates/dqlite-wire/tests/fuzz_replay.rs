@@ -16,8 +16,16 @@
 )]
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use replay::Rng;
+
+mod replay;
 
 include!("../fuzz/fuzz_targets/frame_logic.rs");
+
+/// No time budget: the counts below fit in the test's time.
+const NO_BUDGET: Duration = Duration::MAX;
 
 /// How many inputs. Debug builds (the `cargo test` and nextest profile) run 2,000,000
 /// random inputs and 1,000,000 seed mutations, 3,000,000 in all, in about 12 s on one
@@ -27,54 +35,11 @@ const SCALE: usize = if cfg!(debug_assertions) { 1 } else { 10 };
 const RANDOM_INPUTS: usize = 2_000_000 * SCALE;
 const MUTATIONS: usize = 1_000_000 * SCALE;
 
-/// xorshift64: tiny, seeded, and the same on every platform.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-
-    fn chance(&mut self, one_in: usize) -> bool {
-        self.below(one_in) == 0
-    }
-}
-
-/// The seed corpus, sorted by name so the mutations are reproducible.
 fn corpus() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/frame");
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&path).unwrap())
-        })
-        .collect();
-    files.sort();
-    assert!(files.len() >= 40, "the seed corpus is missing");
-    files
-}
-
-/// Runs `check` and names the input if it panics.
-fn check_named(what: &dyn Fn() -> String, data: &[u8]) {
-    if std::panic::catch_unwind(|| check(data)).is_err() {
-        panic!("check failed on {}: {data:02x?}", what());
-    }
+    replay::corpus(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/frame"),
+        40,
+    )
 }
 
 /// Interesting values for a word: counts and lengths at and around the limits, end
@@ -189,13 +154,10 @@ fn mutate(rng: &mut Rng, data: &mut Vec<u8>, other: &[u8]) {
 
 #[test]
 fn replay_seed_corpus() {
-    for (name, data) in corpus() {
-        check_named(&|| name.clone(), &data);
-        // Every word-aligned prefix too: truncated frames and streams cut mid-frame.
-        for len in (0..data.len()).step_by(8) {
-            check_named(&|| format!("{name}[..{len}]"), &data[..len]);
-        }
-    }
+    // Every word-aligned prefix too: truncated frames and streams cut mid-frame.
+    replay::replay_seeds(check, &corpus(), |data| {
+        (0..data.len()).step_by(8).collect()
+    });
 }
 
 /// Fully random inputs: short ones (mostly rejected headers and length mismatches) and
@@ -204,9 +166,7 @@ fn replay_seed_corpus() {
 #[test]
 fn random_inputs_do_not_panic() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut data = Vec::new();
-    for i in 0..RANDOM_INPUTS {
-        data.clear();
+    let done = replay::run_generated(check, RANDOM_INPUTS, NO_BUDGET, &mut rng, |i, rng, data| {
         let len = if rng.chance(8) {
             rng.below(1024)
         } else {
@@ -219,8 +179,8 @@ fn random_inputs_do_not_panic() {
             data[4] = rng.below(24) as u8;
             data[5] = rng.below(3) as u8;
         }
-        check_named(&|| format!("random input {i}"), &data);
-    }
+    });
+    assert_eq!(done, RANDOM_INPUTS);
 }
 
 /// Mutations of the seeds: one to four stacked mutations each.
@@ -236,22 +196,19 @@ fn mutated_seeds_do_not_panic() {
         .collect();
     let all: Vec<&Vec<u8>> = seeds.iter().map(|(_, d)| d).collect();
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    let mut data = Vec::new();
     let mut decoded = 0usize;
-    for i in 0..MUTATIONS {
+    replay::run_generated(check, MUTATIONS, NO_BUDGET, &mut rng, |_, rng, data| {
         let pool = if rng.chance(50) { &all } else { &small };
-        let seed = pool[rng.below(pool.len())];
-        let other = pool[rng.below(pool.len())];
-        data.clear();
+        let seed = *rng.pick(pool);
+        let other = *rng.pick(pool);
         data.extend_from_slice(seed);
         for _ in 0..=rng.below(4) {
-            mutate(&mut rng, &mut data, other);
+            mutate(rng, data, other);
         }
-        check_named(&|| format!("mutation {i}"), &data);
-        if decodes(&data) {
+        if decodes(data) {
             decoded += 1;
         }
-    }
+    });
     // The mutations stay close enough to the protocol to reach the body decoders: a fair
     // share of them still decode (measured: about a third).
     eprintln!("{decoded} of {MUTATIONS} mutants decode");
