@@ -8,6 +8,8 @@
 //!   against a real connection. The seeds are valid transcripts built with
 //!   `dqlite_wire`'s encoders; regenerate them with
 //!   `cargo test -p dqlite-client --test fuzz_replay -- --ignored write_seed_corpus`.
+//! * `classify` (`fuzz/fuzz_targets/classify_logic.rs`): SQL text against SQLite's own
+//!   verdict on what writes.
 
 #![allow(
     clippy::unwrap_used,
@@ -337,3 +339,181 @@ mod client_session {
     }
 }
 
+mod classify {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use crate::replay::{self, Rng};
+
+    include!("../fuzz/fuzz_targets/classify_logic.rs");
+
+    /// Each check prepares the text in SQLite on a fresh connection (a few hundred
+    /// microseconds); the budget keeps the test under 10 s on a busy machine.
+    const MUTATIONS: usize = 50_000;
+    const BUDGET: Duration = Duration::from_secs(8);
+
+    fn corpus_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/classify")
+    }
+
+    /// Pieces of SQL a mutation inserts: keywords that change the classification, PRAGMA
+    /// names and values, punctuation, quotes, comment and whitespace starts.
+    const PIECES: [&str; 40] = [
+        "SELECT ",
+        "VALUES ",
+        "WITH ",
+        "EXPLAIN ",
+        "PRAGMA ",
+        "INSERT ",
+        "UPDATE ",
+        "DELETE ",
+        "REPLACE ",
+        "RETURNING ",
+        "AS ",
+        "INTO ",
+        "main.",
+        "temp.",
+        "table_info",
+        "user_version",
+        "optimize",
+        "journal_mode",
+        "integrity_check",
+        "wal_checkpoint",
+        "(",
+        ")",
+        ";",
+        "=",
+        ".",
+        ",",
+        "-",
+        "'",
+        "\"",
+        "`",
+        "[",
+        "]",
+        "-- ",
+        "\n",
+        "/*",
+        "*/",
+        "\t",
+        "\u{a0}",
+        "1",
+        "t",
+    ];
+
+    /// One mutation of the text in `data` (kept UTF-8: the target skips anything else).
+    fn mutate(rng: &mut Rng, data: &mut Vec<u8>, other: &[u8]) {
+        let text = String::from_utf8_lossy(data).into_owned();
+        let boundaries: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        let at = *rng.pick(&boundaries);
+        let to = *rng.pick(&boundaries);
+        let (from, to) = (at.min(to), at.max(to));
+        let mutated = match rng.below(5) {
+            0 => format!("{}{}{}", &text[..at], rng.pick(&PIECES), &text[at..]),
+            1 => format!("{}{}", &text[..from], &text[to..]),
+            2 => format!("{}{}", &text[..to], &text[from..]),
+            3 => {
+                let other = String::from_utf8_lossy(other);
+                let cut = (0..=other.len())
+                    .filter(|&i| other.is_char_boundary(i))
+                    .nth(rng.below(other.len() + 1))
+                    .unwrap_or(0);
+                format!("{}{}", &text[..at], &other[cut..])
+            }
+            _ => {
+                let mut flipped = text.clone();
+                if rng.chance(2) {
+                    flipped.make_ascii_uppercase();
+                } else {
+                    flipped.make_ascii_lowercase();
+                }
+                flipped
+            }
+        };
+        data.clear();
+        data.extend_from_slice(mutated.as_bytes());
+    }
+
+    #[test]
+    fn replay_seed_corpus() {
+        let seeds = replay::corpus(&corpus_dir(), 20);
+        // Every prefix at a character boundary: a statement cut anywhere.
+        replay::replay_seeds(check, &seeds, |data| match std::str::from_utf8(data) {
+            Ok(text) => (0..text.len())
+                .filter(|&i| text.is_char_boundary(i))
+                .collect(),
+            Err(_) => Vec::new(),
+        });
+    }
+
+    #[test]
+    fn mutated_statements() {
+        let seeds = replay::corpus(&corpus_dir(), 20);
+        let mut rng = Rng(0x0c1a_5517_f1e5_d00d);
+        let done = replay::run_generated(check, MUTATIONS, BUDGET, &mut rng, |_, rng, data| {
+            let (_, seed) = rng.pick(&seeds);
+            let (_, other) = rng.pick(&seeds);
+            data.extend_from_slice(seed);
+            for _ in 0..=rng.below(3) {
+                mutate(rng, data, other);
+            }
+        });
+        assert!(done >= 2_000, "only {done} statements ran in {BUDGET:?}");
+    }
+
+    /// The seeds: statements of every kind, the PRAGMA forms at the edge of the read-only
+    /// list, comments, quotes and odd whitespace.
+    const SEEDS: [(&str, &str); 24] = [
+        ("select", "SELECT a, b FROM t WHERE b = 'x;y' ORDER BY a"),
+        ("values", "VALUES (1), (2)"),
+        ("with-select", "WITH c AS (SELECT 1 AS n) SELECT n FROM c"),
+        (
+            "with-insert",
+            "WITH c AS (SELECT 1) INSERT INTO t (b) SELECT * FROM c",
+        ),
+        (
+            "with-delete-returning",
+            "WITH c AS (VALUES (1)) DELETE FROM t WHERE a IN c RETURNING a",
+        ),
+        (
+            "insert-returning",
+            "INSERT INTO t (b) VALUES ('x') RETURNING a",
+        ),
+        ("update", "UPDATE t SET b = (SELECT 1) WHERE a = 1"),
+        ("explain", "EXPLAIN QUERY PLAN SELECT * FROM t WHERE b = ?"),
+        ("explain-insert", "EXPLAIN INSERT INTO t (b) VALUES ('x')"),
+        ("pragma-bare", "PRAGMA user_version"),
+        ("pragma-schema", "PRAGMA \"main\" . page_count;"),
+        ("pragma-assign", "PRAGMA user_version = 5"),
+        ("pragma-call", "PRAGMA main.user_version(5)"),
+        ("pragma-table-info", "PRAGMA main.table_info(\"t\")"),
+        ("pragma-index-list", "PRAGMA index_list = t"),
+        ("pragma-quick-check", "PRAGMA quick_check(-1)"),
+        ("pragma-optimize", "PRAGMA optimize(0xfffe)"),
+        ("pragma-journal-mode", "PRAGMA journal_mode"),
+        ("pragma-wal-checkpoint", "PRAGMA wal_checkpoint(TRUNCATE)"),
+        ("pragma-unknown", "PRAGMA no_such_pragma"),
+        ("comments", "/* lead */ -- line\n\tselect 1 -- tail"),
+        (
+            "trigger",
+            "CREATE TRIGGER tr AFTER INSERT ON t BEGIN DELETE FROM u; END",
+        ),
+        ("transaction", "BEGIN IMMEDIATE"),
+        (
+            "script",
+            "SELECT 1; PRAGMA user_version(3); INSERT INTO t VALUES (1, 'x')",
+        ),
+    ];
+
+    #[test]
+    #[ignore = "writes the seed corpus; run on purpose"]
+    fn write_seed_corpus() {
+        let dir = corpus_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in SEEDS {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+    }
+}

@@ -8,10 +8,10 @@ use super::tokens::{Token, Tokens};
 #[non_exhaustive]
 pub enum StatementKind {
     /// Produces rows and changes nothing: SELECT, VALUES, a WITH whose body is a SELECT,
-    /// EXPLAIN, and PRAGMA without an assignment. Sent as QUERY.
+    /// EXPLAIN, and the read-only forms of PRAGMA (see [`classify`]). Sent as QUERY.
     Query,
-    /// Produces no rows: DML without RETURNING, DDL, transaction control, PRAGMA
-    /// assignments. Sent as EXEC.
+    /// Everything that may change something, rows or not: DML without RETURNING, DDL,
+    /// transaction control, every PRAGMA form not known to be read-only. Sent as EXEC.
     Exec,
     /// A write that also produces rows (INSERT/UPDATE/DELETE ... RETURNING). Only servers
     /// from 1.18.2 replicate it through QUERY and return its rows.
@@ -20,91 +20,215 @@ pub enum StatementKind {
     Empty,
 }
 
+/// PRAGMAs that only read when given no value (`PRAGMA name`, `PRAGMA schema.name`);
+/// with a value (`= v` or `(v)`) most of them set something. Sorted.
+const READ_WITHOUT_VALUE: [&str; 50] = [
+    "analysis_limit",
+    "application_id",
+    "auto_vacuum",
+    "automatic_index",
+    "busy_timeout",
+    "cache_size",
+    "cache_spill",
+    "cell_size_check",
+    "checkpoint_fullfsync",
+    "collation_list",
+    "compile_options",
+    "count_changes",
+    "data_version",
+    "database_list",
+    "default_cache_size",
+    "defer_foreign_keys",
+    "empty_result_callbacks",
+    "encoding",
+    "foreign_keys",
+    "freelist_count",
+    "full_column_names",
+    "fullfsync",
+    "function_list",
+    "hard_heap_limit",
+    "ignore_check_constraints",
+    "journal_size_limit",
+    "legacy_alter_table",
+    "locking_mode",
+    "max_page_count",
+    "mmap_size",
+    "module_list",
+    "page_count",
+    "page_size",
+    "pragma_list",
+    "query_only",
+    "read_uncommitted",
+    "recursive_triggers",
+    "reverse_unordered_selects",
+    "schema_version",
+    "secure_delete",
+    "short_column_names",
+    "soft_heap_limit",
+    "synchronous",
+    "temp_store",
+    "temp_store_directory",
+    "threads",
+    "trusted_schema",
+    "user_version",
+    "wal_autocheckpoint",
+    "writable_schema",
+];
+
+/// PRAGMAs that only read in every form: their value names a table or an index, or
+/// bounds a check (`PRAGMA table_info(t)`, `PRAGMA quick_check(10)`). Sorted.
+const READ_WITH_ANY_VALUE: [&str; 10] = [
+    "foreign_key_check",
+    "foreign_key_list",
+    "index_info",
+    "index_list",
+    "index_xinfo",
+    "integrity_check",
+    "quick_check",
+    "table_info",
+    "table_list",
+    "table_xinfo",
+];
+
 /// Classifies the first statement of `sql` (see [`StatementKind`]).
+///
+/// The decision never sends a write as QUERY (on dqlite 1.11 a write through QUERY
+/// escapes replication and later crashes the leader): whatever is not known to only read
+/// is EXEC. A PRAGMA is a QUERY only in a read-only form from a fixed list: a bare name
+/// whose plain form reads (`PRAGMA user_version`, `PRAGMA main.page_count`), or a name
+/// that reads with any value (`PRAGMA table_info(t)`, `PRAGMA index_list = i`). Every
+/// other PRAGMA goes as EXEC: settings (`PRAGMA user_version = 5`,
+/// `PRAGMA user_version(5)`), actions (`optimize`, `incremental_vacuum`,
+/// `wal_checkpoint`, `shrink_memory`), `journal_mode` (which SQLite itself counts as a
+/// write) and names it does not know. A statement sent as EXEC returns no rows.
 ///
 /// ```
 /// use dqlite_client::sql::{classify, StatementKind};
 /// assert_eq!(classify("select 1"), StatementKind::Query);
 /// assert_eq!(classify("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x"), StatementKind::Exec);
 /// assert_eq!(classify("INSERT INTO t VALUES (1) RETURNING id"), StatementKind::WriteReturning);
-/// assert_eq!(classify("PRAGMA foreign_keys = ON"), StatementKind::Exec);
+/// assert_eq!(classify("PRAGMA main.table_info(t)"), StatementKind::Query);
+/// assert_eq!(classify("PRAGMA user_version"), StatementKind::Query);
+/// assert_eq!(classify("PRAGMA user_version(5)"), StatementKind::Exec);
+/// assert_eq!(classify("PRAGMA optimize"), StatementKind::Exec);
 /// ```
 pub fn classify(sql: &str) -> StatementKind {
+    let mut tokens = Tokens::new(sql);
+    let first = match tokens.next() {
+        None | Some((_, _, Token::Semicolon)) => return StatementKind::Empty,
+        Some((_, _, Token::Word(word))) => word,
+        // Not a statement SQLite would accept; whatever it is, it is not sent as a read.
+        Some(_) => return StatementKind::Exec,
+    };
+    let is_first = |k: &str| first.eq_ignore_ascii_case(k);
+    if is_first("SELECT") || is_first("VALUES") || is_first("EXPLAIN") {
+        // Whatever follows, these read (EXPLAIN compiles its statement, never runs it).
+        return StatementKind::Query;
+    }
+    if is_first("PRAGMA") {
+        return pragma_kind(sql, tokens);
+    }
+    let with = is_first("WITH");
+    if !with && !DML.iter().any(|k| is_first(k)) {
+        return StatementKind::Exec;
+    }
     let mut depth = 0usize;
-    let mut first: Option<&str> = None;
     let mut verb: Option<&str> = None;
-    let mut pragma_assigns = false;
     let mut returning = false;
-    for (offset, _, token) in Tokens::new(sql) {
+    for (_, _, token) in tokens {
         match token {
             Token::Semicolon => break,
             Token::Open => depth += 1,
             Token::Close => depth = depth.saturating_sub(1),
-            Token::Word(word) => {
-                if first.is_none() {
-                    if ["SELECT", "VALUES", "EXPLAIN"]
-                        .iter()
-                        .any(|k| word.eq_ignore_ascii_case(k))
-                    {
-                        // Whatever follows, these read.
-                        return StatementKind::Query;
-                    }
-                    first = Some(word);
-                    continue;
+            Token::Word(word) if depth == 0 => {
+                let is = |k: &str| word.eq_ignore_ascii_case(k);
+                if verb.is_none() && (is("SELECT") || is("VALUES") || DML.iter().any(|k| is(k))) {
+                    verb = Some(word);
                 }
-                if depth == 0 {
-                    let is = |k: &str| word.eq_ignore_ascii_case(k);
-                    if verb.is_none()
-                        && ["SELECT", "VALUES", "INSERT", "REPLACE", "UPDATE", "DELETE"]
-                            .iter()
-                            .any(|k| is(k))
-                    {
-                        verb = Some(word);
-                    }
-                    if is("RETURNING") {
-                        returning = true;
-                    }
+                if is("RETURNING") {
+                    returning = true;
                 }
             }
-            Token::Other => {
-                if depth == 0 && sql.as_bytes().get(offset) == Some(&b'=') {
-                    pragma_assigns = true;
-                }
-            }
+            Token::Word(_) | Token::Other => {}
         }
     }
-    let Some(first) = first else {
-        return StatementKind::Empty;
-    };
-    let is_first = |k: &str| first.eq_ignore_ascii_case(k);
-    let write = |returning: bool| {
-        if returning {
-            StatementKind::WriteReturning
-        } else {
-            StatementKind::Exec
-        }
-    };
-    if is_first("PRAGMA") {
-        if pragma_assigns {
-            StatementKind::Exec
-        } else {
-            StatementKind::Query
-        }
-    } else if is_first("WITH") {
-        match verb {
-            Some(v) if v.eq_ignore_ascii_case("SELECT") || v.eq_ignore_ascii_case("VALUES") => {
-                StatementKind::Query
-            }
-            _ => write(returning),
-        }
-    } else if ["INSERT", "REPLACE", "UPDATE", "DELETE"]
-        .iter()
-        .any(|k| is_first(k))
+    if with
+        && verb
+            .is_some_and(|v| v.eq_ignore_ascii_case("SELECT") || v.eq_ignore_ascii_case("VALUES"))
     {
-        write(returning)
+        StatementKind::Query
+    } else if returning {
+        StatementKind::WriteReturning
     } else {
         StatementKind::Exec
     }
+}
+
+/// The statements whose change count means something.
+const DML: [&str; 4] = ["INSERT", "REPLACE", "UPDATE", "DELETE"];
+
+/// The kind of a PRAGMA, from the tokens after the keyword:
+/// `[schema .] name [= value | (value)]`.
+fn pragma_kind<'a>(sql: &'a str, tokens: Tokens<'a>) -> StatementKind {
+    let mut rest = tokens.map_while(|(start, end, token)| {
+        (token != Token::Semicolon).then(|| (token, sql.get(start..end).unwrap_or_default()))
+    });
+    let (Some(mut name), mut after) = (rest.next(), rest.next()) else {
+        return StatementKind::Exec;
+    };
+    if after == Some((Token::Other, ".")) {
+        // `name` was the schema.
+        let Some(real) = rest.next() else {
+            return StatementKind::Exec;
+        };
+        name = real;
+        after = rest.next();
+    }
+    // A quoted name is legal SQL, but rare enough to go the safe way.
+    let Token::Word(name) = name.0 else {
+        return StatementKind::Exec;
+    };
+    let listed = |list: &[&str]| {
+        list.binary_search_by(|probe| cmp_ignore_ascii_case(probe, name))
+            .is_ok()
+    };
+    let any_value = listed(&READ_WITH_ANY_VALUE);
+    let reads = match after {
+        None => any_value || listed(&READ_WITHOUT_VALUE),
+        Some((Token::Other, "=")) => any_value && one_value(&mut rest) && rest.next().is_none(),
+        Some((Token::Open, _)) => {
+            any_value
+                && one_value(&mut rest)
+                && rest.next().is_some_and(|(t, _)| t == Token::Close)
+                && rest.next().is_none()
+        }
+        Some(_) => false,
+    };
+    if reads {
+        StatementKind::Query
+    } else {
+        StatementKind::Exec
+    }
+}
+
+/// Consumes a PRAGMA value: an optional sign, then a name, a number or a quoted string.
+fn one_value<'a>(rest: &mut impl Iterator<Item = (Token<'a>, &'a str)>) -> bool {
+    let mut next = rest.next();
+    if matches!(next, Some((Token::Other, "+" | "-"))) {
+        next = rest.next();
+    }
+    match next {
+        Some((Token::Word(_), _)) => true,
+        Some((Token::Other, text)) => text.starts_with(['\'', '"', '`', '[']),
+        _ => false,
+    }
+}
+
+/// ASCII-case-insensitive ordering of `a` against `b`, for the sorted lists above.
+fn cmp_ignore_ascii_case(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
 }
 
 /// True when the first statement of `sql` is an INSERT, UPDATE, DELETE or REPLACE
@@ -117,21 +241,16 @@ pub fn classify(sql: &str) -> StatementKind {
 /// assert!(!is_dml("CREATE TABLE t (a)"));
 /// ```
 pub fn is_dml(sql: &str) -> bool {
-    let mut words = Tokens::new(sql).filter_map(|(_, _, t)| match t {
+    let first = Tokens::new(sql).find_map(|(_, _, t)| match t {
         Token::Word(w) => Some(w),
         _ => None,
     });
-    let dml = |w: &str| {
-        ["INSERT", "REPLACE", "UPDATE", "DELETE"]
-            .iter()
-            .any(|k| w.eq_ignore_ascii_case(k))
-    };
-    match words.next() {
+    match first {
         Some(w) if w.eq_ignore_ascii_case("WITH") => matches!(
             classify(sql),
             StatementKind::Exec | StatementKind::WriteReturning
         ),
-        Some(w) => dml(w),
+        Some(w) => DML.iter().any(|k| w.eq_ignore_ascii_case(k)),
         None => false,
     }
 }
@@ -149,7 +268,26 @@ mod tests {
             ("VALUES (1), (2)", Query),
             ("EXPLAIN QUERY PLAN SELECT 1", Query),
             ("PRAGMA table_info(t)", Query),
-            ("PRAGMA journal_mode", Query),
+            ("PRAGMA journal_mode", Exec),
+            ("PRAGMA user_version", Query),
+            ("pragma \"main\" . USER_VERSION;", Query),
+            ("PRAGMA user_version = 5", Exec),
+            ("PRAGMA user_version(5)", Exec),
+            ("PRAGMA main.user_version(5)", Exec),
+            ("PRAGMA main.table_info('t')", Query),
+            ("PRAGMA table_info = [t] -- c", Query),
+            ("PRAGMA quick_check(-1)", Query),
+            ("PRAGMA table_info(t) x", Exec),
+            ("PRAGMA table_info(t, u)", Exec),
+            ("PRAGMA \"table_info\"(t)", Exec),
+            ("PRAGMA optimize", Exec),
+            ("PRAGMA optimize(0x10002)", Exec),
+            ("PRAGMA incremental_vacuum", Exec),
+            ("PRAGMA wal_checkpoint(TRUNCATE)", Exec),
+            ("PRAGMA no_such_pragma", Exec),
+            ("PRAGMA", Exec),
+            ("PRAGMA main.", Exec),
+            ("'x' SELECT 1", Exec),
             ("PRAGMA foreign_keys = ON", Exec),
             ("WITH a AS (SELECT 1) SELECT * FROM a", Query),
             ("WITH a(x) AS (VALUES (1)) DELETE FROM t WHERE x IN a", Exec),
@@ -178,5 +316,16 @@ mod tests {
     #[test]
     fn non_ascii_text() {
         assert_eq!(classify("SELECT '€' = '€'"), StatementKind::Query);
+    }
+
+    #[test]
+    fn the_pragma_lists_are_sorted_for_binary_search() {
+        for list in [&READ_WITHOUT_VALUE[..], &READ_WITH_ANY_VALUE[..]] {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+            assert!(
+                list.iter()
+                    .all(|n| n.bytes().all(|b| !b.is_ascii_uppercase()))
+            );
+        }
     }
 }

@@ -30,6 +30,7 @@ mod hostile;
 mod jepsen;
 mod logging;
 mod pool;
+mod pragma;
 mod streaming;
 mod tls;
 mod transaction;
