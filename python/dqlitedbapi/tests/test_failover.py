@@ -42,11 +42,14 @@ def test_leader_killed_between_statements(own_cluster: Cluster) -> None:
     conn.execute("INSERT INTO t VALUES (1)")
     killed = kill_leader(own_cluster)
     try:
-        with pytest.raises(dqlitedbapi.OperationalError):
+        with pytest.raises(dqlitedbapi.OperationalError) as lost:
             conn.execute("SELECT count(*) FROM t")
+        assert lost.value.connection_lost
         assert conn.closed
-        with pytest.raises(dqlitedbapi.InterfaceError, match="closed"):
+        assert conn.invalidated
+        with pytest.raises(dqlitedbapi.InterfaceError, match="closed") as closed:
             conn.execute("SELECT 1")
+        assert closed.value.connection_lost
         again = dqlitedbapi.connect(own_cluster.address, database="between", timeout=10.0)
         assert again.execute("SELECT count(*) FROM t").fetchone() == (1,)
         again.close()
@@ -61,8 +64,10 @@ def test_commit_with_unknown_outcome(own_cluster: Cluster) -> None:
     conn.execute("INSERT INTO t VALUES (1)")
     killed = kill_leader(own_cluster)
     try:
-        with pytest.raises(dqlitedbapi.OutcomeUnknownError, match="may or may not"):
+        with pytest.raises(dqlitedbapi.OutcomeUnknownError, match="may or may not") as info:
             conn.commit()
+        assert info.value.connection_lost
+        assert dqlitedbapi.AmbiguousCommitError is dqlitedbapi.OutcomeUnknownError
         assert isinstance(dqlitedbapi.OutcomeUnknownError("x"), dqlitedbapi.OperationalError)
         assert conn.closed
         assert not conn.in_transaction
@@ -79,9 +84,10 @@ def test_leader_killed_during_stream(own_cluster: Cluster) -> None:
     cur.fetchmany(10)
     killed = kill_leader(own_cluster)
     try:
-        with pytest.raises(dqlitedbapi.OperationalError):
+        with pytest.raises(dqlitedbapi.OperationalError) as info:
             while cur.fetchmany(10_000):
                 pass
+        assert info.value.connection_lost
         assert conn.closed
     finally:
         heal(own_cluster, killed)
@@ -93,8 +99,9 @@ def test_async_leader_killed(own_cluster: Cluster) -> None:
         await conn.execute("CREATE TABLE IF NOT EXISTS t (n)")
         killed = kill_leader(own_cluster)
         try:
-            with pytest.raises(dqlitedbapi.OperationalError):
+            with pytest.raises(dqlitedbapi.OperationalError) as info:
                 await conn.execute("INSERT INTO t VALUES (1)")
+            assert info.value.connection_lost
             assert conn.closed
             again = await aconnect(own_cluster.address, database="aio", timeout=10.0)
             await again.execute("INSERT INTO t VALUES (2)")

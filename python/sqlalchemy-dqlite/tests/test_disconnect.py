@@ -19,24 +19,26 @@ class _Conn:
         self.closed = closed
 
 
+def _lost(error: dqlitedbapi.Error) -> dqlitedbapi.Error:
+    error.connection_lost = True
+    return error
+
+
 @pytest.mark.parametrize(
     ("error", "closed", "expected"),
     [
-        (dqlitedbapi.OperationalError("not leader", 10250), False, True),
-        (dqlitedbapi.OperationalError("leadership lost", 10506), False, True),
-        (dqlitedbapi.OutcomeUnknownError("outcome unknown"), True, True),
-        (
-            dqlitedbapi.OperationalError(
-                "I/O error with 127.0.0.1:1: the node closed the connection"
-            ),
-            True,
-            True,
-        ),
+        # The driver's word decides, not the message or the code.
+        (_lost(dqlitedbapi.OperationalError("not leader", 10250)), False, True),
+        (_lost(dqlitedbapi.OutcomeUnknownError("outcome unknown")), False, True),
+        (_lost(dqlitedbapi.InterfaceError("Cannot operate on a closed connection.")), False, True),
+        (dqlitedbapi.OperationalError("not leader", 10250), False, False),
+        (dqlitedbapi.OperationalError("the node closed the connection"), False, False),
+        # A connection that reads closed is gone whatever the error.
         (dqlitedbapi.OperationalError("timed out"), True, True),
-        (dqlitedbapi.InterfaceError("Cannot operate on a closed connection."), True, True),
         (dqlitedbapi.OperationalError("database is locked", 5), False, False),
         (dqlitedbapi.IntegrityError("UNIQUE constraint failed: t.x", 2067), False, False),
         (dqlitedbapi.ProgrammingError('near "SELEC": syntax error', 1), False, False),
+        (ValueError("not a driver error"), True, False),
     ],
 )
 def test_is_disconnect(error: Exception, closed: bool, expected: bool) -> None:
@@ -44,7 +46,19 @@ def test_is_disconnect(error: Exception, closed: bool, expected: bool) -> None:
     assert dialect.is_disconnect(error, _Conn(closed), None) is expected  # type: ignore[arg-type]
 
 
-@pytest.mark.failover
+def test_driver_errors_say_when_the_connection_is_lost(cluster: Cluster, dbname: str) -> None:
+    conn = dqlitedbapi.connect(cluster.addresses, database=dbname)
+    with pytest.raises(dqlitedbapi.IntegrityError) as kept:
+        conn.execute("CREATE TABLE t (x PRIMARY KEY)")
+        conn.execute("INSERT INTO t VALUES (1)")
+        conn.execute("INSERT INTO t VALUES (1)")
+    assert not kept.value.connection_lost
+    conn.close()
+    with pytest.raises(dqlitedbapi.InterfaceError) as closed:
+        conn.execute("SELECT 1")
+    assert closed.value.connection_lost
+
+
 def test_pool_pre_ping_after_leader_killed(own_cluster: Cluster) -> None:
     engine = create_engine(nodes_url(own_cluster, "failover"), pool_pre_ping=True)
     try:

@@ -246,8 +246,10 @@ impl Core {
             .connect_timeout(options.timeout)
             .dial_timeout(options.timeout.min(Duration::from_secs(5)));
         let conn = Cluster::new(config).connect().await.map_err(|e| {
-            let mut mapped = map_error(&e);
-            mapped.message = format!("cannot connect to dqlite: {}", e);
+            // "Failed to connect: " is the pure-Python dqlite-dbapi's prefix
+            // (FAILED_TO_CONNECT_PREFIX), which code matches on.
+            let mut mapped = map_error(&e).connection_lost();
+            mapped.message = format!("Failed to connect: {e}");
             if mapped.class == Class::Interface && !matches!(e, Error::Config(_)) {
                 mapped.class = Class::Operational;
             }
@@ -289,19 +291,19 @@ impl Core {
         match &self.closed {
             None => Ok(()),
             Some(reason) if reason == CLOSED_BY_USER => {
-                Err(DbError::interface("Cannot operate on a closed connection."))
+                Err(DbError::interface("Cannot operate on a closed connection.").connection_lost())
             }
             Some(reason) => Err(DbError::interface(format!(
                 "Cannot operate on a closed connection: it was closed after an error ({reason})"
-            ))),
+            ))
+            .connection_lost()),
         }
     }
 
     fn lock_conn(&self) -> Result<ConnGuard, DbError> {
-        let conn = self
-            .conn
-            .as_ref()
-            .ok_or_else(|| DbError::interface("Cannot operate on a closed connection."))?;
+        let conn = self.conn.as_ref().ok_or_else(|| {
+            DbError::interface("Cannot operate on a closed connection.").connection_lost()
+        })?;
         conn.clone()
             .try_lock_owned()
             .map_err(|_| DbError::interface("internal error: the connection is busy"))
@@ -317,9 +319,12 @@ impl Core {
             && let Some(owner) = active.owner.upgrade()
         {
             owner.with_parked(|p| {
-                p.error = Some(DbError::interface(format!(
-                    "the connection was closed before the result was read: {reason}"
-                )));
+                p.error = Some(
+                    DbError::interface(format!(
+                        "the connection was closed before the result was read: {reason}"
+                    ))
+                    .connection_lost(),
+                );
                 p.complete = true;
             });
         }
@@ -332,7 +337,7 @@ impl Core {
 
     /// Settles the state after a failed operation and maps the error.
     async fn fail(&mut self, error: Error, was_in_tx: bool) -> DbError {
-        let mapped = map_error(&error);
+        let mut mapped = map_error(&error);
         let broken = match &self.conn {
             Some(conn) => conn.try_lock().map(|c| c.is_broken()).unwrap_or(false),
             None => true,
@@ -342,6 +347,7 @@ impl Core {
         } else if was_in_tx {
             self.probe_transaction().await;
         }
+        mapped.connection_lost |= self.closed.is_some();
         mapped
     }
 

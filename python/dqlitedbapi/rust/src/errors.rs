@@ -48,6 +48,9 @@ pub struct DbError {
     pub code: Option<u64>,
     /// For `executemany`: the parameter set that failed (from 0); the sets before it ran.
     pub batch_row: Option<usize>,
+    /// The connection cannot be used any more (it was closed, or closed itself because of
+    /// this error): `connection_lost` on the Python exception, which the dialect reads.
+    pub connection_lost: bool,
 }
 
 impl DbError {
@@ -57,7 +60,14 @@ impl DbError {
             message: message.into(),
             code: None,
             batch_row: None,
+            connection_lost: false,
         }
+    }
+
+    /// The same error, saying the connection cannot be used any more.
+    pub fn connection_lost(mut self) -> Self {
+        self.connection_lost = true;
+        self
     }
 
     pub fn interface(message: impl Into<String>) -> Self {
@@ -85,6 +95,11 @@ impl DbError {
                     Ok(instance) => {
                         if let Some(row) = self.batch_row
                             && let Err(e) = instance.setattr("executemany_row", row)
+                        {
+                            return e;
+                        }
+                        if self.connection_lost
+                            && let Err(e) = instance.setattr("connection_lost", true)
                         {
                             return e;
                         }
@@ -185,6 +200,7 @@ pub fn map_error(error: &Error) -> DbError {
         message,
         code,
         batch_row,
+        connection_lost: error.is_fatal_to_connection(),
     }
 }
 

@@ -24,6 +24,10 @@ from dqlitedbapi._native import complete_statement as _complete_statement
 from dqlitedbapi.connection import Connection, connect
 from dqlitedbapi.cursor import Cursor
 from dqlitedbapi.exceptions import (
+    CLUSTER_POLICY_REJECTION_PREFIX,
+    FAILED_TO_CONNECT_PREFIX,
+    AdapterLookupError,
+    AmbiguousCommitError,
     DatabaseError,
     DataError,
     Error,
@@ -53,7 +57,9 @@ from dqlitedbapi.types import (
 
 __all__ = [
     "BINARY",
+    "CLUSTER_POLICY_REJECTION_PREFIX",
     "DATETIME",
+    "FAILED_TO_CONNECT_PREFIX",
     "LEGACY_TRANSACTION_CONTROL",
     "NUMBER",
     "PARSE_COLNAMES",
@@ -61,6 +67,8 @@ __all__ = [
     "PROTOCOL_VERSION",
     "ROWID",
     "STRING",
+    "AdapterLookupError",
+    "AmbiguousCommitError",
     "Binary",
     "Connection",
     "Cursor",

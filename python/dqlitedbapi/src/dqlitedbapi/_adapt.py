@@ -20,7 +20,7 @@ import datetime
 from collections.abc import Callable
 from typing import Any, Final
 
-from dqlitedbapi.exceptions import DataError, ProgrammingError
+from dqlitedbapi.exceptions import AdapterLookupError, DataError, ProgrammingError
 
 __all__ = [
     "ADAPTERS",
@@ -63,7 +63,7 @@ def register_adapter(type_: type, adapter: Callable[[Any], Any], /) -> None:
 def unregister_adapter(type_: type, /) -> None:
     """Remove the adapter registered for ``type_``."""
     if type_ not in ADAPTERS:
-        raise ProgrammingError(f"no adapter registered for {type_.__name__}")
+        raise AdapterLookupError(f"no adapter registered for {type_.__name__}")
     del ADAPTERS[type_]
 
 

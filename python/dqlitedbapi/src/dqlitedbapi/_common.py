@@ -138,12 +138,12 @@ class ConnectionBase:
         """The open connection; InterfaceError when closed (or not opened yet)."""
         native = self._native
         if native is None or native.closed:
-            raise exc.InterfaceError("Cannot operate on a closed connection.")
+            raise exc.connection_closed()
         return native
 
     def _check_open(self) -> None:
         if self._closed:
-            raise exc.InterfaceError("Cannot operate on a closed connection.")
+            raise exc.connection_closed()
 
     def _opened(self, native: NativeConnection) -> NativeConnection:
         """Keeps ``native`` as the connection, unless another call opened one meanwhile."""
@@ -151,7 +151,7 @@ class ConnectionBase:
         if current is not None or self._closed:
             native.close()
             if current is None:
-                raise exc.InterfaceError("Cannot operate on a closed connection.")
+                raise exc.connection_closed()
             return current
         self._native = native
         return native

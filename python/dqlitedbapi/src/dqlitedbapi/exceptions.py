@@ -3,12 +3,22 @@
 Every exception a driver call raises is one of these classes. Errors that come from the
 server carry SQLite's extended result code in ``sqlite_errorcode`` and its symbolic name in
 ``sqlite_errorname``, as stdlib :mod:`sqlite3` does; ``code`` is the same number, kept for
-code written against the pure-Python ``dqlite-dbapi`` package.
+code written against the pure-Python ``dqlite-dbapi`` package, and ``raw_message`` is the
+server's text. ``connection_lost`` is True on an error after which the connection cannot be
+used again (it was closed, or the driver closed it because of this error: a transport
+failure, a timeout, a leadership change, a write of unknown outcome); a pool discards such
+a connection.
 """
 
 from __future__ import annotations
 
+from typing import Final
+
 __all__ = [
+    "CLUSTER_POLICY_REJECTION_PREFIX",
+    "FAILED_TO_CONNECT_PREFIX",
+    "AdapterLookupError",
+    "AmbiguousCommitError",
     "DataError",
     "DatabaseError",
     "Error",
@@ -21,6 +31,13 @@ __all__ = [
     "ProgrammingError",
     "Warning",
 ]
+
+
+FAILED_TO_CONNECT_PREFIX: Final = "Failed to connect: "
+"""How the message of an error raised while opening a connection starts."""
+
+CLUSTER_POLICY_REJECTION_PREFIX: Final = "Cluster policy rejection"
+"""How the message of a refusal by the cluster's policy starts (kept for compatibility)."""
 
 
 class Warning(Exception):
@@ -36,15 +53,24 @@ class Error(Exception):
     sqlite_errorname: str | None
     """Symbolic name of ``sqlite_errorcode`` (for example ``"SQLITE_CONSTRAINT_UNIQUE"``)."""
 
+    raw_message: str
+    """The server's message (or the driver's), as it was sent."""
+
+    connection_lost: bool = False
+    """True when the connection cannot be used again after this error."""
+
     def __init__(
         self,
         message: object = "",
         code: int | None = None,
         name: str | None = None,
+        *,
+        raw_message: str | None = None,
     ) -> None:
         super().__init__(message)
         self.sqlite_errorcode = code
         self.sqlite_errorname = name
+        self.raw_message = str(message) if raw_message is None else raw_message
 
     @property
     def code(self) -> int | None:
@@ -83,6 +109,10 @@ class OutcomeUnknownError(OperationalError):
     """
 
 
+AmbiguousCommitError = OutcomeUnknownError
+"""The pure-Python ``dqlite-dbapi``'s name for :class:`OutcomeUnknownError`."""
+
+
 class IntegrityError(DatabaseError):
     """A constraint was violated (UNIQUE, NOT NULL, FOREIGN KEY, CHECK, PRIMARY KEY)."""
 
@@ -97,3 +127,14 @@ class ProgrammingError(DatabaseError):
 
 class NotSupportedError(DatabaseError):
     """The operation is not supported by dqlite or by this driver."""
+
+
+class AdapterLookupError(ProgrammingError, LookupError):
+    """``unregister_adapter()`` found no adapter registered for the type."""
+
+
+def connection_closed() -> InterfaceError:
+    """The error of a call on a closed connection."""
+    error = InterfaceError("Cannot operate on a closed connection.")
+    error.connection_lost = True
+    return error

@@ -67,22 +67,6 @@ DEFAULT_PORT: Final = 9001
 DEFAULT_DATABASE: Final = "default"
 """Database opened when the URL names none (dqlitedbapi's default)."""
 
-# SQLite extended codes dqlite uses when a node is not, or stops being, the leader:
-# SQLITE_IOERR_NOT_LEADER (10 | 40 << 8), its older value (10 | 32 << 8), and
-# SQLITE_IOERR_LEADERSHIP_LOST (10 | 41 << 8). The connection must go to the new leader.
-LEADERSHIP_CODES: Final = frozenset({10250, 8202, 10506})
-
-_DISCONNECT_MESSAGES: Final = (
-    "not leader",
-    "leadership lost",
-    "no leader",
-    "closed connection",
-    "connection is closed",
-    "closed the connection",
-    "connection reset",
-    "broken pipe",
-)
-
 _RETURNING_PROBE: Final = "DELETE FROM sqlalchemy_dqlite_returning_probe WHERE 0 RETURNING 1"
 
 _URL_QUERY: Final[dict[str, Callable[[str], Any]]] = {"timeout": float}
@@ -447,22 +431,17 @@ class DqliteDialect(SQLiteDialect_pysqlite):
     ) -> bool:
         """True when the connection cannot be used again: the pool then discards it.
 
-        That is: the driver closed it (transport failure, timeout, a write whose outcome is
-        unknown), the node is not or no longer the leader, or it was used after closing.
+        The driver says so on the error (``connection_lost``: it closed the connection
+        because of a transport failure, a timeout, a leadership change or a write of
+        unknown outcome, or the connection was used after closing), or the connection
+        itself reads closed.
         """
         dbapi = cast(Any, self.loaded_dbapi)
         if not isinstance(e, dbapi.Error):
             return False
-        if isinstance(e, dbapi.OutcomeUnknownError):
+        if e.connection_lost:
             return True
-        if getattr(e, "sqlite_errorcode", None) in LEADERSHIP_CODES:
-            return True
-        message = str(e).lower()
-        if isinstance(e, dbapi.InterfaceError | dbapi.OperationalError) and any(
-            m in message for m in _DISCONNECT_MESSAGES
-        ):
-            return True
-        if isinstance(e, dbapi.OperationalError | dbapi.InterfaceError) and connection is not None:
+        if connection is not None:
             raw = _raw_connection(connection)
             if raw is None or getattr(raw, "closed", False):
                 return True

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 from dqlitedbapi import (
     BINARY,
+    CLUSTER_POLICY_REJECTION_PREFIX,
     DATETIME,
+    FAILED_TO_CONNECT_PREFIX,
     LEGACY_TRANSACTION_CONTROL,
     NUMBER,
     PARSE_COLNAMES,
@@ -21,6 +23,8 @@ from dqlitedbapi import (
     PROTOCOL_VERSION,
     ROWID,
     STRING,
+    AdapterLookupError,
+    AmbiguousCommitError,
     Binary,
     DatabaseError,
     DataError,
@@ -56,7 +60,9 @@ from dqlitedbapi.aio.cursor import AsyncCursor
 
 __all__ = [
     "BINARY",
+    "CLUSTER_POLICY_REJECTION_PREFIX",
     "DATETIME",
+    "FAILED_TO_CONNECT_PREFIX",
     "LEGACY_TRANSACTION_CONTROL",
     "NUMBER",
     "PARSE_COLNAMES",
@@ -64,6 +70,8 @@ __all__ = [
     "PROTOCOL_VERSION",
     "ROWID",
     "STRING",
+    "AdapterLookupError",
+    "AmbiguousCommitError",
     "AsyncConnection",
     "AsyncCursor",
     "Binary",
