@@ -44,6 +44,7 @@
 //! |---|---|---|
 //! | `tls` | yes | TLS to the nodes, with rustls (ring provider) |
 //! | `blocking` | yes | [`blocking`], the same client without async |
+//! | `sqlite-store` | no | [`SqliteNodeStore`], go-dqlite's SQLite node store (links SQLite) |
 
 #![warn(missing_docs)]
 
@@ -57,6 +58,7 @@ mod error;
 mod pool;
 mod rows;
 pub mod sql;
+mod store;
 #[cfg(feature = "tls")]
 mod tls;
 mod transaction;
@@ -69,6 +71,9 @@ pub use dqlite_wire::{Value, ValueRef};
 pub use error::{Error, ErrorKind, Result, ServerError, code_name};
 pub use pool::{Pool, PoolOptions, PooledConnection};
 pub use rows::{QueryResult, Row, Rows};
+#[cfg(feature = "sqlite-store")]
+pub use store::SqliteNodeStore;
+pub use store::{YamlNodeStore, open_go_store};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 pub use transaction::{Transaction, TransactionTarget};
