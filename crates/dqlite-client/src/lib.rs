@@ -65,7 +65,7 @@ mod transaction;
 mod transport;
 
 pub use cluster::{Cluster, FileNodeStore, MemoryNodeStore, NodeInfo, NodeStore, Role};
-pub use config::{Address, Config, DEFAULT_MAX_FRAME_LEN, Timeouts};
+pub use config::{Address, Config, DEFAULT_MAX_FRAME_LEN, Timeouts, parse_duration};
 pub use conn::{Connection, ExecResult, Statement};
 pub use dqlite_wire::{Value, ValueRef};
 pub use error::{Error, ErrorKind, Result, ServerError, code_name};

@@ -1,4 +1,5 @@
-//! Client configuration: seed addresses, database name, deadlines, limits.
+//! Client configuration: seed addresses, database name, deadlines, limits, and the
+//! connection strings and `DQLITE_*` environment variables that give them.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -6,6 +7,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+
+mod connstr;
+
+use connstr::Settings;
+pub use connstr::parse_duration;
 
 /// Where a dqlite node listens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -241,10 +247,50 @@ impl Config {
 impl FromStr for Config {
     type Err = Error;
 
-    /// Parses `host:port[,host:port...]` (any address form of [`Address`]).
+    /// Parses a connection string: `host:port[,host:port...]` (any address form of
+    /// [`Address`]) or `dqlite://host:port[,...][/database][?name=value&...]` with the
+    /// parameters `timeout`, `connect_timeout`, `dial_timeout`, `busy_timeout`,
+    /// `tls_cert`, `tls_key` and `tls_ca` (the crate README has the whole grammar). TLS
+    /// files are read here. The environment is not read; see [`Config::parse_with_env`].
+    ///
+    /// ```
+    /// use dqlite_client::Config;
+    /// use std::time::Duration;
+    ///
+    /// let config: Config = "dqlite://10.0.0.1:9001,10.0.0.2:9001/app?timeout=3".parse()?;
+    /// assert_eq!(config.database_name(), "app");
+    /// assert_eq!(config.timeouts().request, Duration::from_secs(3));
+    /// # Ok::<(), dqlite_client::Error>(())
+    /// ```
     fn from_str(s: &str) -> Result<Self> {
-        Config::new(s.split(','))
+        Settings::parse(s)?.into_config()
     }
+}
+
+impl Config {
+    /// A configuration from the `DQLITE_*` environment variables alone: `DQLITE_SERVERS`
+    /// (a connection string of either form), then `DQLITE_DATABASE`, `DQLITE_TIMEOUT`,
+    /// `DQLITE_CONNECT_TIMEOUT`, `DQLITE_DIAL_TIMEOUT`, `DQLITE_BUSY_TIMEOUT`,
+    /// `DQLITE_TLS_CERT`, `DQLITE_TLS_KEY` and `DQLITE_TLS_CA` for what it leaves unset.
+    /// Errors when no server address is given.
+    pub fn from_env() -> Result<Self> {
+        Settings::from_env(env_var)?.into_config()
+    }
+
+    /// Parses a connection string as [`from_str`](FromStr::from_str) does, then takes
+    /// what it leaves unset (the servers too, as in `dqlite:///app`) from the `DQLITE_*`
+    /// environment variables of [`from_env`](Config::from_env), the way libpq falls back
+    /// on `PG*` variables.
+    pub fn parse_with_env(text: &str) -> Result<Self> {
+        Settings::parse(text)?
+            .or(Settings::from_env(env_var)?)
+            .into_config()
+    }
+}
+
+/// An environment variable, if set to valid Unicode.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 #[cfg(test)]

@@ -1,0 +1,542 @@
+//! Connection strings and `DQLITE_*` environment variables: what they may say, read into
+//! [`Settings`] and turned into a [`Config`]. The grammar is written out in the crate's
+//! README ("Connection strings").
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::{Address, Config};
+use crate::error::{Error, Result};
+
+/// The longest connection string read (hostile input gets an error, not an allocation).
+const MAX_LEN: usize = 64 * 1024;
+
+/// The longest deadline accepted: 30 days. Deadlines are added to the current time.
+const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The URL scheme of the long form.
+const SCHEME: &str = "dqlite://";
+
+/// A setting a connection string or the environment may give, besides the servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Param {
+    Database,
+    Timeout,
+    ConnectTimeout,
+    DialTimeout,
+    BusyTimeout,
+    TlsCert,
+    TlsKey,
+    TlsCa,
+}
+
+impl Param {
+    const ALL: [Param; 8] = [
+        Param::Database,
+        Param::Timeout,
+        Param::ConnectTimeout,
+        Param::DialTimeout,
+        Param::BusyTimeout,
+        Param::TlsCert,
+        Param::TlsKey,
+        Param::TlsCa,
+    ];
+
+    /// The name in a URL query (the environment variable is `DQLITE_` + it, upper-case).
+    fn name(self) -> &'static str {
+        match self {
+            Param::Database => "database",
+            Param::Timeout => "timeout",
+            Param::ConnectTimeout => "connect_timeout",
+            Param::DialTimeout => "dial_timeout",
+            Param::BusyTimeout => "busy_timeout",
+            Param::TlsCert => "tls_cert",
+            Param::TlsKey => "tls_key",
+            Param::TlsCa => "tls_ca",
+        }
+    }
+
+    /// The parameter a query name stands for; libpq's names are taken as aliases.
+    fn from_name(name: &str) -> Option<Param> {
+        let alias = match name {
+            "dbname" => Some(Param::Database),
+            "sslcert" => Some(Param::TlsCert),
+            "sslkey" => Some(Param::TlsKey),
+            "sslrootcert" => Some(Param::TlsCa),
+            _ => None,
+        };
+        alias.or_else(|| Param::ALL.into_iter().find(|p| p.name() == name))
+    }
+
+    fn env_var(self) -> String {
+        format!("DQLITE_{}", self.name().to_ascii_uppercase())
+    }
+
+    fn index(self) -> usize {
+        Param::ALL.iter().position(|&p| p == self).unwrap_or(0)
+    }
+
+    /// Checks a value before it is stored, so that errors name where it came from.
+    fn check(self, value: &str) -> Result<(), String> {
+        match self {
+            Param::Database => Ok(()),
+            Param::BusyTimeout => parse_duration(value).map(drop).map_err(|e| e.to_string()),
+            Param::Timeout | Param::ConnectTimeout | Param::DialTimeout => {
+                match parse_duration(value) {
+                    Ok(d) if d.is_zero() => Err("must be more than zero".into()),
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Param::TlsCert | Param::TlsKey | Param::TlsCa if value.is_empty() => {
+                Err("an empty file name".into())
+            }
+            Param::TlsCert | Param::TlsKey | Param::TlsCa => Ok(()),
+        }
+    }
+}
+
+/// What a connection string (or the environment) said; `None` where it said nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Settings {
+    servers: Vec<String>,
+    values: [Option<String>; Param::ALL.len()],
+}
+
+impl Settings {
+    /// Reads `host:port,...` or `dqlite://...`. The servers may be missing (`dqlite:///db`).
+    pub(super) fn parse(text: &str) -> Result<Settings> {
+        if text.len() > MAX_LEN {
+            return Err(config_error(format!(
+                "connection string longer than {MAX_LEN} bytes"
+            )));
+        }
+        let text = text.trim();
+        if let Some(rest) = text
+            .get(..SCHEME.len())
+            .filter(|s| s.eq_ignore_ascii_case(SCHEME))
+            .and_then(|_| text.get(SCHEME.len()..))
+        {
+            return Settings::parse_url(rest);
+        }
+        if let Some((scheme, _)) = text.split_once("://") {
+            return Err(config_error(format!(
+                "unknown scheme {scheme:?}: write dqlite://host:port,.../database?... or \
+                 host:port,..."
+            )));
+        }
+        let mut settings = Settings::default();
+        for address in text.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+            settings.add_server(address)?;
+        }
+        Ok(settings)
+    }
+
+    fn parse_url(rest: &str) -> Result<Settings> {
+        if rest.contains('#') {
+            return Err(config_error(
+                "a connection string has no #fragment: percent-encode '#' as %23",
+            ));
+        }
+        let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (hosts, path) = location.split_once('/').unwrap_or((location, ""));
+        let mut settings = Settings::default();
+        if !hosts.is_empty() {
+            for host in hosts.split(',') {
+                let address = decode(host, "address")?;
+                if address.trim().is_empty() {
+                    return Err(config_error(format!("empty address in {hosts:?}")));
+                }
+                settings.add_server(&address)?;
+            }
+        }
+        if !path.is_empty() {
+            settings.set(Param::Database, &decode(path, "database name")?, "the path")?;
+        }
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair
+                .split_once('=')
+                .ok_or_else(|| config_error(format!("query parameter {pair:?} has no '=value'")))?;
+            let name = decode(name, "parameter name")?;
+            let param = Param::from_name(&name).ok_or_else(|| {
+                let known: Vec<&str> = Param::ALL.iter().map(|p| p.name()).collect();
+                config_error(format!(
+                    "unknown parameter {name:?}; known: {}",
+                    known.join(", ")
+                ))
+            })?;
+            settings.set(param, &decode(value, param.name())?, "the query")?;
+        }
+        Ok(settings)
+    }
+
+    /// Reads the `DQLITE_*` variables through `lookup`: `DQLITE_SERVERS` first (either
+    /// form), then each parameter's variable for what it left unset.
+    pub(super) fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings> {
+        let mut settings = match lookup("DQLITE_SERVERS") {
+            Some(servers) if !servers.trim().is_empty() => Settings::parse(&servers)
+                .map_err(|e| config_error(format!("DQLITE_SERVERS: {}", bare(&e))))?,
+            _ => Settings::default(),
+        };
+        for param in Param::ALL {
+            let var = param.env_var();
+            if let Some(value) = lookup(&var).filter(|v| !v.is_empty())
+                && settings.get(param).is_none()
+            {
+                settings.set(param, &value, &var)?;
+            }
+        }
+        Ok(settings)
+    }
+
+    /// These settings, with what they leave unset taken from `fallback`.
+    pub(super) fn or(mut self, fallback: Settings) -> Settings {
+        if self.servers.is_empty() {
+            self.servers = fallback.servers;
+        }
+        for (mine, theirs) in self.values.iter_mut().zip(fallback.values) {
+            if mine.is_none() {
+                *mine = theirs;
+            }
+        }
+        self
+    }
+
+    /// The configuration these settings describe (TLS files are read now).
+    pub(super) fn into_config(self) -> Result<Config> {
+        if self.servers.is_empty() {
+            return Err(config_error(
+                "no node address given: write host:port,... or dqlite://host:port,.../db, \
+                 or set DQLITE_SERVERS",
+            ));
+        }
+        let mut config = Config::new(&self.servers)?;
+        if let Some(name) = self.get(Param::Database) {
+            config = config.database(name);
+        }
+        let duration = |p: Param| self.get(p).map(parse_duration).transpose();
+        if let Some(d) = duration(Param::Timeout)? {
+            config = config.request_timeout(d);
+        }
+        if let Some(d) = duration(Param::ConnectTimeout)? {
+            config = config.connect_timeout(d);
+        }
+        if let Some(d) = duration(Param::DialTimeout)? {
+            config = config.dial_timeout(d);
+        }
+        if let Some(d) = duration(Param::BusyTimeout)? {
+            config = config.busy_timeout(d);
+        }
+        let cert = self.get(Param::TlsCert).map(Path::new);
+        let key = self.get(Param::TlsKey).map(Path::new);
+        let ca = self.get(Param::TlsCa).map(Path::new);
+        let identity = match (cert, key) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => {
+                return Err(config_error(
+                    "tls_cert and tls_key go together: give both or neither",
+                ));
+            }
+        };
+        // go-dqlite's clusters share one certificate: it is also the CA by default.
+        match ca.or(cert) {
+            Some(ca) => with_tls(config, ca, identity),
+            None => Ok(config),
+        }
+    }
+
+    fn add_server(&mut self, address: &str) -> Result<()> {
+        address.parse::<Address>()?;
+        self.servers.push(address.to_owned());
+        Ok(())
+    }
+
+    fn get(&self, param: Param) -> Option<&str> {
+        self.values.get(param.index()).and_then(|v| v.as_deref())
+    }
+
+    /// Stores a value; `source` names where it came from in errors.
+    fn set(&mut self, param: Param, value: &str, source: &str) -> Result<()> {
+        param.check(value).map_err(|e| {
+            config_error(format!("{} {value:?} (from {source}): {e}", param.name()))
+        })?;
+        let slot = self
+            .values
+            .get_mut(param.index())
+            .ok_or_else(|| config_error("internal: parameter slot"))?;
+        if slot.is_some() {
+            return Err(config_error(format!("{} given twice", param.name())));
+        }
+        *slot = Some(value.to_owned());
+        Ok(())
+    }
+}
+
+#[cfg(feature = "tls")]
+fn with_tls(config: Config, ca: &Path, identity: Option<(&Path, &Path)>) -> Result<Config> {
+    Ok(config.tls(crate::tls::TlsConfig::from_pem_files(ca, identity)?))
+}
+
+#[cfg(not(feature = "tls"))]
+fn with_tls(_: Config, _: &Path, _: Option<(&Path, &Path)>) -> Result<Config> {
+    Err(config_error(
+        "TLS settings need dqlite-client's `tls` feature",
+    ))
+}
+
+fn config_error(message: impl Into<String>) -> Error {
+    Error::Config(message.into())
+}
+
+/// The message of a configuration error, without the "configuration error:" prefix.
+fn bare(error: &Error) -> String {
+    match error {
+        Error::Config(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Percent-decodes one part of a URL. The result must be UTF-8 without control characters
+/// (NUL cannot travel in dqlite's text fields at all).
+fn decode(part: &str, what: &str) -> Result<String> {
+    let mut bytes = Vec::with_capacity(part.len());
+    let mut rest = part.as_bytes();
+    while let Some((&b, after)) = rest.split_first() {
+        if b == b'%' {
+            let hex = after
+                .get(..2)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| config_error(format!("{what} {part:?}: bad %-escape")))?;
+            bytes.push(hex);
+            rest = after.get(2..).unwrap_or_default();
+        } else {
+            bytes.push(b);
+            rest = after;
+        }
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| config_error(format!("{what} {part:?}: not UTF-8 once decoded")))?;
+    if text.chars().any(char::is_control) {
+        return Err(config_error(format!(
+            "{what} {part:?}: control characters are not allowed"
+        )));
+    }
+    Ok(text)
+}
+
+/// Parses a duration as connection strings and the shell write them: a number of seconds
+/// (`5`, `0.25`) or a number with a unit: `ms`, `s`, `m` (or `min`), `h`. At most 30 days.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(dqlite_client::parse_duration("500ms")?, Duration::from_millis(500));
+/// assert_eq!(dqlite_client::parse_duration("2")?, Duration::from_secs(2));
+/// # Ok::<(), dqlite_client::Error>(())
+/// ```
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let bad = || {
+        config_error(format!(
+            "{text:?} is not a duration such as 500ms, 10s, 2m or 1.5 (seconds)"
+        ))
+    };
+    if number.is_empty() {
+        return Err(bad());
+    }
+    let number: f64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit.trim() {
+        "ms" => number / 1000.0,
+        "" | "s" => number,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        other => {
+            return Err(config_error(format!(
+                "unknown time unit {other:?} in {text:?}: use ms, s, m or h"
+            )));
+        }
+    };
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| *d <= MAX_DURATION)
+        .ok_or_else(|| config_error(format!("{text:?} is longer than 30 days")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn config(text: &str) -> Result<Config> {
+        Settings::parse(text)?.into_config()
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration(" 3 ").unwrap(), Duration::from_secs(3));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        for bad in [
+            "",
+            "ten",
+            "5 parsecs",
+            "-1",
+            "1e3",
+            ".",
+            "1..2",
+            "NaN",
+            "inf",
+            "99999h",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn url_form() {
+        let c = config(
+            "dqlite://127.0.0.1:9001,[::1]:9002,%2Frun%2Fd.sock,%40abs/my%20db?timeout=3&\
+             connect_timeout=1m&dial_timeout=250ms&busy_timeout=0",
+        )
+        .unwrap();
+        assert_eq!(
+            c.seeds(),
+            [
+                Address::Tcp("127.0.0.1:9001".into()),
+                Address::Tcp("[::1]:9002".into()),
+                Address::Unix("/run/d.sock".into()),
+                Address::Abstract("abs".into()),
+            ]
+        );
+        assert_eq!(c.database_name(), "my db");
+        let t = c.timeouts();
+        assert_eq!(t.request, Duration::from_secs(3));
+        assert_eq!(t.connect, Duration::from_secs(60));
+        assert_eq!(t.dial, Duration::from_millis(250));
+        assert_eq!(t.busy, Duration::ZERO);
+        // Defaults, the scheme in any case, libpq's names, an empty query.
+        let c = config("DQLITE://h:1/?").unwrap();
+        assert_eq!(c.database_name(), "default");
+        assert_eq!(c.timeouts(), super::super::Timeouts::default());
+        assert_eq!(
+            config("dqlite://h:1?dbname=x").unwrap().database_name(),
+            "x"
+        );
+    }
+
+    #[test]
+    fn plain_form_is_unchanged() {
+        let c = config(" a:1, b:2,, ").unwrap();
+        assert_eq!(c.seeds().len(), 2);
+        assert_eq!(c.database_name(), "default");
+    }
+
+    #[test]
+    fn hostile_strings_get_clear_errors() {
+        let long = format!("dqlite://h:1/{}", "x".repeat(MAX_LEN));
+        for bad in [
+            "",
+            "   ",
+            "dqlite://",
+            "dqlite:///db",
+            "dqlite://h:1,,h:2/db",
+            "dqlite://h:99999/db",
+            "dqlite://host/db",
+            "dqlite://h:1/db?timeout",
+            "dqlite://h:1/db?timeout=0",
+            "dqlite://h:1/db?timeout=-5",
+            "dqlite://h:1/db?timeout=1e999",
+            "dqlite://h:1/db?timeout=3&timeout=4",
+            "dqlite://h:1/db?database=x",
+            "dqlite://h:1/db?unknown=1",
+            "dqlite://h:1/db?TIMEOUT=1",
+            "dqlite://h:1/d%00b",
+            "dqlite://h:1/d%0ab",
+            "dqlite://h:1/d%zzb",
+            "dqlite://h:1/d%e9b",
+            "dqlite://h:1/d%",
+            "dqlite://h:1/db#frag",
+            "dqlite://h:1/db?tls_key=k.pem",
+            "dqlite://h:1/db?tls_cert=",
+            "postgres://h:1/db",
+            "file:///tmp/cluster.yaml",
+            "h:1,nonsense",
+            long.as_str(),
+        ] {
+            match config(bad) {
+                Err(Error::Config(message)) => assert!(!message.is_empty(), "{bad:?}"),
+                other => panic!("{bad:?}: expected a configuration error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn tls_files_are_read_and_named_in_errors() {
+        let err =
+            config("dqlite://h:1/db?tls_cert=/no/such/cert.pem&tls_key=/no/k.pem").unwrap_err();
+        assert!(err.to_string().contains("/no/such/cert.pem"), "{err}");
+        let err = config("dqlite://h:1/db?sslrootcert=/no/ca.pem").unwrap_err();
+        assert!(err.to_string().contains("/no/ca.pem"), "{err}");
+    }
+
+    #[test]
+    fn environment_fills_what_the_string_leaves_unset() {
+        let vars = env(&[
+            ("DQLITE_SERVERS", "dqlite://e:1,e:2/envdb?timeout=7"),
+            ("DQLITE_TIMEOUT", "8"),
+            ("DQLITE_BUSY_TIMEOUT", "250ms"),
+            ("DQLITE_DATABASE", "ignored"),
+        ]);
+        let from_env = Settings::from_env(&vars).unwrap();
+        let c = from_env.clone().into_config().unwrap();
+        assert_eq!(c.seeds().len(), 2);
+        assert_eq!(c.database_name(), "envdb", "the URL in DQLITE_SERVERS wins");
+        assert_eq!(c.timeouts().request, Duration::from_secs(7));
+        assert_eq!(c.timeouts().busy, Duration::from_millis(250));
+        // An explicit string wins over the environment, and takes the rest from it.
+        let c = Settings::parse("dqlite:///app?timeout=2")
+            .unwrap()
+            .or(from_env.clone())
+            .into_config()
+            .unwrap();
+        assert_eq!(c.seeds()[0], Address::Tcp("e:1".into()));
+        assert_eq!(c.database_name(), "app");
+        assert_eq!(c.timeouts().request, Duration::from_secs(2));
+        assert_eq!(c.timeouts().busy, Duration::from_millis(250));
+        let c = Settings::parse("x:9")
+            .unwrap()
+            .or(from_env)
+            .into_config()
+            .unwrap();
+        assert_eq!(c.seeds(), [Address::Tcp("x:9".into())]);
+        assert_eq!(c.database_name(), "envdb");
+        // Bad variables are named.
+        let err = Settings::from_env(env(&[("DQLITE_DIAL_TIMEOUT", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("DQLITE_DIAL_TIMEOUT"), "{err}");
+        let err = Settings::from_env(env(&[("DQLITE_SERVERS", "h")])).unwrap_err();
+        assert!(err.to_string().contains("DQLITE_SERVERS"), "{err}");
+        let none = Settings::from_env(env(&[])).unwrap();
+        assert!(
+            none.into_config()
+                .unwrap_err()
+                .to_string()
+                .contains("DQLITE_SERVERS")
+        );
+    }
+}
