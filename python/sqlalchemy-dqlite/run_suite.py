@@ -20,11 +20,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-sys.path.insert(0, str(REPO / "crates" / "dqlite-testkit" / "python"))
+from dqlite_testkit import Cluster, ensure_binary
 
-from dqlite_testkit import Cluster, default_binary  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def main(argv: list[str]) -> int:
@@ -32,12 +30,7 @@ def main(argv: list[str]) -> int:
     if "--aio" in argv:
         argv = [a for a in argv if a != "--aio"]
         scheme = "dqlite+aio"
-    if not default_binary().exists():
-        subprocess.run(
-            ["cargo", "build", "-q", "-p", "dqlite-testkit", "--bin", "dqlite-testkit"],
-            cwd=REPO,
-            check=True,
-        )
+    ensure_binary()
     with Cluster(3, verbose=False) as cluster:
         nodes = ",".join(cluster.addresses)
         dburi = f"{scheme}://[{nodes}]/sqla_suite"

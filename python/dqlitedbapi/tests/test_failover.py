@@ -3,37 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
+from dqlite_testkit import Cluster, make_fixture
 
 import dqlitedbapi
 from dqlitedbapi.aio import aconnect
 
-from .conftest import Cluster
-
 pytestmark = pytest.mark.failover
 
-
-@pytest.fixture(scope="module")
-def own_cluster() -> Iterator[Cluster]:
-    """A cluster of this module's own: its nodes get killed."""
-    c = Cluster()
-    try:
-        yield c
-    finally:
-        c.stop()
+own_cluster = make_fixture(nodes=3, scope="module", verbose=False)
+"""A cluster of this module's own: its nodes get killed."""
 
 
 def kill_leader(cluster: Cluster) -> int:
-    leader = cluster.leader()
-    cluster.command(f"kill {leader}")
+    leader = cluster.wait_for_leader()
+    cluster.kill(leader)
     return leader
 
 
 def heal(cluster: Cluster, index: int) -> None:
-    cluster.command(f"restart {index}")
-    cluster.command("wait-healthy 60")
+    cluster.restart(index)
+    cluster.wait_healthy(60)
 
 
 def test_leader_killed_between_statements(own_cluster: Cluster) -> None:

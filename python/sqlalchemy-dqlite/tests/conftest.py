@@ -1,35 +1,17 @@
-"""Fixtures: a real dqlite cluster per test session, from the project's test kit.
+"""Fixtures on the test kit's pytest plugin (``crates/dqlite-testkit/python``, installed).
 
-The cluster (3 nodes, server version ``$DQLITE_SERVER_VERSION``, 1.11 by default) is
-started with ``crates/dqlite-testkit/python/dqlite_testkit.py``, which drives the
-``dqlite-testkit`` CLI (built here when missing). Each test gets a database of its own.
-Tests marked ``failover`` start their own cluster, since they kill nodes.
+The plugin starts real 3-node clusters (server version ``$DQLITE_SERVER_VERSION``, 1.11 by
+default) through the ``dqlite-testkit`` CLI: one per session, and one of a test's own for
+tests that kill nodes. Each test gets a database of its own.
 """
 
 from __future__ import annotations
 
-import itertools
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from dqlite_testkit import Cluster
 from sqlalchemy import Engine, create_engine
-
-REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "crates" / "dqlite-testkit" / "python"))
-
-from dqlite_testkit import Cluster, default_binary  # noqa: E402
-
-
-def _build_testkit() -> None:
-    if not default_binary().exists():
-        subprocess.run(
-            ["cargo", "build", "-q", "-p", "dqlite-testkit", "--bin", "dqlite-testkit"],
-            cwd=REPO,
-            check=True,
-        )
 
 
 def nodes_url(cluster: Cluster, database: str, scheme: str = "dqlite") -> str:
@@ -38,29 +20,21 @@ def nodes_url(cluster: Cluster, database: str, scheme: str = "dqlite") -> str:
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Iterator[Cluster]:
+def cluster(dqlite_cluster: Cluster) -> Cluster:
     """The session's cluster."""
-    _build_testkit()
-    with Cluster(3, verbose=False) as c:
-        yield c
+    return dqlite_cluster
 
 
 @pytest.fixture
-def own_cluster() -> Iterator[Cluster]:
+def own_cluster(dqlite_own_cluster: Cluster) -> Cluster:
     """A cluster of this test's own (for tests that kill nodes)."""
-    _build_testkit()
-    with Cluster(3, verbose=False) as c:
-        yield c
-
-
-_counter = itertools.count()
+    return dqlite_own_cluster
 
 
 @pytest.fixture
-def dbname(request: pytest.FixtureRequest) -> str:
+def dbname(dqlite_database: str) -> str:
     """A database name of this test's own."""
-    name = request.node.name.replace("[", "_").replace("]", "").replace("-", "_")
-    return f"t{next(_counter)}_{name}"[:60]
+    return dqlite_database
 
 
 @pytest.fixture

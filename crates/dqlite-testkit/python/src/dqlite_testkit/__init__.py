@@ -14,11 +14,19 @@ Usage::
         cluster.kill(leader)
         assert cluster.wait_for_leader() != leader
 
-In a ``conftest.py``::
+Installed (``pip install -e crates/dqlite-testkit/python``), the module is also a pytest
+plugin (entry point ``pytest11``), whose fixtures any test can ask for:
+
+* ``dqlite_cluster``: a 3-node cluster shared by the session;
+* ``dqlite_own_cluster``: a 3-node cluster of the test's own (for tests that kill nodes);
+* ``dqlite_database``: a database name of the test's own (derived from the test's name).
+
+The CLI is built with cargo first when it is missing and the module runs from the
+repository. ``make_fixture`` makes other shapes::
 
     from dqlite_testkit import make_fixture
 
-    dqlite_cluster = make_fixture(nodes=3)
+    five_nodes = make_fixture(nodes=5, scope="module")
 
 Environment: ``DQLITE_TESTKIT_BIN`` (path of the CLI; default
 ``<repo>/target/debug/dqlite-testkit``) and ``DQLITE_SERVER_VERSION`` (``1.11``, the
@@ -27,18 +35,31 @@ default, or ``1.18``). Node indices are 0-based; node 0 bootstrapped the cluster
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import queue
+import re
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal, Self
 
-__all__ = ["Cluster", "ClusterError", "default_binary", "make_fixture"]
+import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+__all__ = [
+    "Cluster",
+    "ClusterError",
+    "default_binary",
+    "dqlite_cluster",
+    "dqlite_database",
+    "dqlite_own_cluster",
+    "ensure_binary",
+    "make_fixture",
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[5]
 
 
 class ClusterError(RuntimeError):
@@ -51,6 +72,18 @@ def default_binary() -> Path:
     if configured:
         return Path(configured)
     return REPO_ROOT / "target" / "debug" / "dqlite-testkit"
+
+
+def ensure_binary() -> Path:
+    """The CLI's path; built with ``cargo build`` first if it is missing (from the repo)."""
+    path = default_binary()
+    if not path.exists() and (REPO_ROOT / "Cargo.toml").exists():
+        subprocess.run(
+            ["cargo", "build", "-q", "-p", "dqlite-testkit", "--bin", "dqlite-testkit"],
+            cwd=REPO_ROOT,
+            check=True,
+        )
+    return path
 
 
 class Cluster:
@@ -114,6 +147,11 @@ class Cluster:
         """Process ids of the nodes at start."""
         self.dir: str = info["dir"]
         """Temporary directory with the nodes' data and logs."""
+
+    @property
+    def address(self) -> str:
+        """Every node's address, comma-separated (a client finds the leader among them)."""
+        return ",".join(self.addresses)
 
     def _read_lines(self) -> None:
         proc = self._proc
@@ -242,11 +280,37 @@ def make_fixture(
     In ``conftest.py``: ``dqlite_cluster = make_fixture(nodes=3)``. Keyword arguments go
     to :class:`Cluster`.
     """
-    import pytest
 
     @pytest.fixture(scope=scope)
     def cluster_fixture() -> Iterator[Cluster]:
+        ensure_binary()
         with Cluster(nodes, **kwargs) as cluster:
             yield cluster
 
     return cluster_fixture
+
+
+@pytest.fixture(scope="session")
+def dqlite_cluster() -> Iterator[Cluster]:
+    """A 3-node cluster (``$DQLITE_SERVER_VERSION``) shared by the test session."""
+    ensure_binary()
+    with Cluster(3, verbose=False) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def dqlite_own_cluster() -> Iterator[Cluster]:
+    """A 3-node cluster of this test's own, for tests that kill or pause nodes."""
+    ensure_binary()
+    with Cluster(3, verbose=False) as cluster:
+        yield cluster
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def dqlite_database(request: pytest.FixtureRequest) -> str:
+    """A database name of this test's own (unique in the session)."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", request.node.name)
+    return f"t{next(_databases)}_{name}"[:60]
