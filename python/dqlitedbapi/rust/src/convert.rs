@@ -69,26 +69,25 @@ fn value<'py>(
     })
 }
 
-/// Appends rows `from..from + count` of `frame` to `out`, as tuples; returns how many
-/// were appended.
+/// Appends up to `count` rows of `frame` from row `*pos` to `out`, as tuples; `*pos`
+/// moves past each row appended (also when a later row fails to convert).
 pub fn append_rows(
     py: Python<'_>,
     frame: &RowsFrame,
-    from: usize,
+    pos: &mut usize,
     count: usize,
     names: &Bound<'_, PyTuple>,
     out: &Bound<'_, PyList>,
-) -> PyResult<usize> {
-    let mut n = 0;
-    for row in frame.rows().skip(from).take(count) {
+) -> PyResult<()> {
+    for row in frame.rows().skip(*pos).take(count) {
         let mut values = Vec::with_capacity(row.len());
         for (column, v) in row.values().enumerate() {
             values.push(value(py, v, column, names)?);
         }
         out.append(PyTuple::new(py, values)?)?;
-        n += 1;
+        *pos += 1;
     }
-    Ok(n)
+    Ok(())
 }
 
 /// The column names of a frame as a tuple of str.

@@ -86,6 +86,62 @@ pub struct ResultShared {
     abandoned: AtomicBool,
 }
 
+/// How long a loop of many network reads runs before it gives control back to the code
+/// polling it (see [`give_control_back`]).
+const GIVE_BACK_EVERY: Duration = Duration::from_millis(50);
+
+/// Returns `Pending` once (waking its task at once), so that the poller gets control back:
+/// the blocking driver then checks for Ctrl-C, which it can only do between polls.
+async fn give_control_back() {
+    let mut given = false;
+    std::future::poll_fn(|cx| {
+        if given {
+            return std::task::Poll::Ready(());
+        }
+        given = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await;
+}
+
+/// Most bytes of frames [`Core::park`] buffers for one result.
+pub const PARK_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Ends a parked result: with the error given to [`settle`](CutOff::settle), or, if
+/// dropped unsettled (the parking future was dropped), with an error saying the rest was
+/// lost. Either way the owner reads the frames already parked first.
+struct CutOff<'a> {
+    owner: &'a ResultShared,
+    armed: bool,
+}
+
+impl CutOff<'_> {
+    fn settle(&mut self, error: Option<DbError>) {
+        self.armed = false;
+        self.owner.with_parked(|p| {
+            p.error = error;
+            p.complete = true;
+        });
+    }
+}
+
+impl Drop for CutOff<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.settle(Some(lost_rest("reading it was interrupted")));
+        }
+    }
+}
+
+/// The error of a result whose remaining rows were lost.
+fn lost_rest(why: &str) -> DbError {
+    DbError::operational(format!(
+        "the rest of this result was lost: {why} (while another statement was starting on the \
+         connection); run the query again"
+    ))
+}
+
 impl ResultShared {
     fn with_parked<R>(&self, f: impl FnOnce(&mut Parked) -> R) -> R {
         match self.parked.lock() {
@@ -382,6 +438,11 @@ impl Core {
 
     /// Reads the rest of the open result into its owner's buffer, or lets the client
     /// drain it when nobody wants it.
+    ///
+    /// Frames go into the buffer as they arrive, at most [`PARK_LIMIT`] bytes of them. When
+    /// the limit is reached, or this future is dropped before the end (Ctrl-C in a
+    /// blocking call), the rest of the result is given up (the client drains it) and the
+    /// owner gets an error after the frames it did receive.
     async fn park(&mut self) {
         let Some(active) = self.active.take() else {
             return;
@@ -393,25 +454,40 @@ impl Core {
             return;
         };
         let mut rows = active.rows;
-        let mut frames = VecDeque::new();
-        let mut failure = None;
-        loop {
-            match rows.next_frame().await {
-                Ok(Some(frame)) => frames.push_back(frame),
-                Ok(None) => break,
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
+        let mut cut = CutOff {
+            owner: &owner,
+            armed: true,
+        };
+        let mut parked = 0usize;
+        let mut since = std::time::Instant::now();
+        let failure = loop {
+            if since.elapsed() >= GIVE_BACK_EVERY {
+                // Frames that keep arriving never make this future wait: let the blocking
+                // driver check for Ctrl-C.
+                give_control_back().await;
+                since = std::time::Instant::now();
             }
-        }
+            match rows.next_frame().await {
+                Ok(Some(frame)) => {
+                    parked = parked.saturating_add(frame.body().len());
+                    if parked > PARK_LIMIT {
+                        cut.settle(Some(DbError::operational(format!(
+                            "the rest of this result was discarded: another statement ran on \
+                             the connection while more than {} MiB of it were unread; fetch \
+                             the rows before running another statement, or use another \
+                             connection",
+                            PARK_LIMIT >> 20
+                        ))));
+                        return;
+                    }
+                    owner.with_parked(|p| p.frames.push_back(frame));
+                }
+                Ok(None) => break None,
+                Err(e) => break Some(e),
+            }
+        };
         drop(rows);
-        let error = failure.as_ref().map(map_error);
-        owner.with_parked(|p| {
-            p.frames.extend(frames);
-            p.error = error;
-            p.complete = true;
-        });
+        cut.settle(failure.as_ref().map(map_error));
         if let Some(e) = failure {
             let was_in_tx = self.tx.in_tx;
             self.fail(e, was_in_tx).await;
@@ -508,9 +584,11 @@ impl Core {
         let mine =
             matches!(&self.active, Some(a) if std::ptr::eq(a.owner.as_ptr(), Arc::as_ptr(shared)));
         let Some(active) = self.active.as_mut().filter(|_| mine) else {
+            // Every way a result stops being the active one settles it first; this one
+            // was not, so its end never arrived: never report a short result as complete.
             shared.with_parked(|p| p.complete = true);
             self.check_open()?;
-            return Ok(None);
+            return Err(lost_rest("its end never arrived"));
         };
         match active.rows.next_frame().await {
             Ok(Some(frame)) => {

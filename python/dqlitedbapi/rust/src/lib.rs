@@ -55,6 +55,9 @@ impl From<Failure> for PyErr {
     }
 }
 
+/// How often a blocking call checks for signals (Ctrl-C).
+const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+
 /// A current-thread runtime for one blocking connection. Dropped on another thread when
 /// the last reference goes away inside an async context (tokio refuses that there); leaked
 /// in a forked child (see [`fork`]).
@@ -99,18 +102,29 @@ impl BlockingRuntime {
                 return out.map_err(Failure::Db);
             }
         }
+        // Signals are checked on a clock, not on a timer restarted at each wake-up: a call
+        // that keeps receiving data (a long fetch) is woken far more often than a timer of
+        // that length would ever fire.
+        let mut next_check = tokio::time::Instant::now() + SIGNAL_CHECK;
         rt.block_on(async {
-            loop {
-                tokio::select! {
-                    biased;
-                    out = &mut future => return out.map_err(Failure::Db),
-                    () = tokio::time::sleep(Duration::from_millis(100)) => {
-                        if let Err(e) = Python::attach(|py| py.check_signals()) {
-                            return Err(Failure::Py(e));
-                        }
-                    }
+            let mut tick = std::pin::pin!(tokio::time::sleep_until(next_check));
+            std::future::poll_fn(|cx| {
+                if let std::task::Poll::Ready(out) = future.as_mut().poll(cx) {
+                    return std::task::Poll::Ready(out.map_err(Failure::Db));
                 }
-            }
+                let now = tokio::time::Instant::now();
+                if now >= next_check || tick.as_mut().poll(cx).is_ready() {
+                    if let Err(e) = Python::attach(|py| py.check_signals()) {
+                        return std::task::Poll::Ready(Err(Failure::Py(e)));
+                    }
+                    next_check = now + SIGNAL_CHECK;
+                    tick.as_mut().reset(next_check);
+                    // Registers the wake-up for the new deadline.
+                    let _ = tick.as_mut().poll(cx);
+                }
+                std::task::Poll::Pending
+            })
+            .await
         })
     }
 }
@@ -344,9 +358,64 @@ fn bind_many(info: &SqlInfo, seq: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<Value>>
 /// The state of a result on the Python side.
 struct ReadState {
     frame: Option<RowsFrame>,
+    /// Rows of `frame` already taken.
     pos: usize,
     /// Frames may remain (on the connection or parked).
     more: bool,
+    /// Rows a fetch took but could not return (Ctrl-C, a cancelled awaitable, an error
+    /// after them): the next fetch returns them first.
+    carried: Option<Py<PyList>>,
+}
+
+impl ReadState {
+    fn new(frame: Option<RowsFrame>, more: bool) -> Self {
+        ReadState {
+            frame,
+            pos: 0,
+            more,
+            carried: None,
+        }
+    }
+
+    /// The list a fetch of `want` rows starts from: the carried rows (at most `want` of
+    /// them; the others stay carried), or a new empty list.
+    fn start<'py>(&mut self, py: Python<'py>, want: usize) -> Bound<'py, PyList> {
+        let Some(carried) = self.carried.take() else {
+            return PyList::empty(py);
+        };
+        let carried = carried.into_bound(py);
+        if carried.len() <= want {
+            return carried;
+        }
+        self.carried = Some(carried.get_slice(want, carried.len()).unbind());
+        carried.get_slice(0, want)
+    }
+
+    /// Keeps the rows of a fetch that cannot return them for the next fetch.
+    fn carry(&mut self, out: Bound<'_, PyList>) {
+        if !out.is_empty() {
+            self.carried = Some(out.unbind());
+        }
+    }
+
+    /// Takes up to `want` rows from the current frame into `out`.
+    fn take_rows(
+        &mut self,
+        py: Python<'_>,
+        names: &Bound<'_, PyTuple>,
+        want: usize,
+        out: &Bound<'_, PyList>,
+    ) -> PyResult<()> {
+        let Some(frame) = &self.frame else {
+            return Ok(());
+        };
+        let taken = convert::append_rows(py, frame, &mut self.pos, want, names, out);
+        if self.pos >= frame.row_count() {
+            self.frame = None;
+            self.pos = 0;
+        }
+        taken
+    }
 }
 
 /// The result of one statement: its columns and rows (read on demand), or its change
@@ -382,11 +451,7 @@ impl NativeResult {
                     description: Some(description),
                     rowcount: -1,
                     lastrowid: None,
-                    state: Arc::new(TokioMutex::new(ReadState {
-                        frame: first,
-                        pos: 0,
-                        more,
-                    })),
+                    state: Arc::new(TokioMutex::new(ReadState::new(first, more))),
                 }
             }
             Outcome::Exec { result, dml } => NativeResult::exec(conn, result, dml),
@@ -406,33 +471,9 @@ impl NativeResult {
                 -1
             },
             lastrowid: Some(result.last_insert_id),
-            state: Arc::new(TokioMutex::new(ReadState {
-                frame: None,
-                pos: 0,
-                more: false,
-            })),
+            state: Arc::new(TokioMutex::new(ReadState::new(None, false))),
         }
     }
-}
-
-/// Takes up to `want` rows from the current frame into `out`.
-fn take_rows(
-    py: Python<'_>,
-    state: &mut ReadState,
-    names: &Bound<'_, PyTuple>,
-    want: usize,
-    out: &Bound<'_, PyList>,
-) -> PyResult<usize> {
-    let Some(frame) = &state.frame else {
-        return Ok(0);
-    };
-    let n = convert::append_rows(py, frame, state.pos, want, names, out)?;
-    state.pos += n;
-    if state.pos >= frame.row_count() {
-        state.frame = None;
-        state.pos = 0;
-    }
-    Ok(n)
 }
 
 fn busy_cursor() -> PyErr {
@@ -474,22 +515,116 @@ impl NativeResult {
     /// Fetches up to `n` rows (all when `n` is negative), blocking.
     #[pyo3(signature = (n = -1))]
     fn fetch<'py>(&self, py: Python<'py>, n: i64) -> PyResult<Bound<'py, PyList>> {
-        let out = PyList::empty(py);
         let Some(names) = &self.names else {
-            return Ok(out);
+            return Ok(PyList::empty(py));
         };
-        let names = names.bind(py);
         let want = usize::try_from(n).unwrap_or(usize::MAX);
         let mut state = self.state.try_lock().map_err(|_| busy_cursor())?;
-        let mut got = 0;
+        let out = state.start(py, want);
+        match self.fill(py, &mut state, names.bind(py), want, &out) {
+            Ok(()) => Ok(out),
+            Err(e) => {
+                state.carry(out);
+                Err(e)
+            }
+        }
+    }
+
+    /// Fetches up to `n` rows (all when `n` is negative): the list itself when the rows
+    /// are already here, else an awaitable of it. Fetches of one result run in turn.
+    #[pyo3(signature = (n = -1))]
+    fn afetch<'py>(&self, py: Python<'py>, n: i64) -> PyResult<Bound<'py, PyAny>> {
+        let reactor = self.conn.reactor()?.clone();
+        let Some(names) = &self.names else {
+            return Ok(PyList::empty(py).into_any());
+        };
+        let want = usize::try_from(n).unwrap_or(usize::MAX);
+        // Rows already received are converted now, without a task.
+        let ready = match self.state.clone().try_lock_owned() {
+            Ok(mut state) => {
+                let out = state.start(py, want);
+                let mut taken = Ok(());
+                while taken.is_ok() && out.len() < want && state.frame.is_some() {
+                    taken = state.take_rows(py, names.bind(py), want - out.len(), &out);
+                }
+                if let Err(e) = taken {
+                    state.carry(out);
+                    return Err(e);
+                }
+                if out.len() >= want || !state.more {
+                    return Ok(out.into_any());
+                }
+                Some((state, out.unbind()))
+            }
+            // Another fetch of this result is running (one whose awaiting task was
+            // cancelled runs on to its end): this one waits for it.
+            Err(_) => None,
+        };
+        let names = names.clone_ref(py);
+        let lock = self.state.clone();
+        let core = self.conn.core.clone();
+        let shared = self.shared.clone();
+        reactor.spawn_with(py, move |py_future| {
+            Box::pin(async move {
+                let (mut state, out) = match ready {
+                    Some(ready) => ready,
+                    None => {
+                        let mut state = lock.lock_owned().await;
+                        let out = Python::attach(|py| state.start(py, want).unbind());
+                        (state, out)
+                    }
+                };
+                let filled = fill_async(&core, &shared, &mut state, &names, want, &out).await;
+                Python::attach(|py| {
+                    // Rows nobody will receive stay with the result.
+                    let cancelled = py_future
+                        .bind(py)
+                        .call_method0(pyo3::intern!(py, "done"))
+                        .and_then(|d| d.is_truthy())
+                        .unwrap_or(true);
+                    if filled.is_err() || cancelled {
+                        state.carry(out.clone_ref(py).into_bound(py));
+                    }
+                });
+                filled.map(|()| out.into_any())
+            })
+        })
+    }
+
+    /// Gives up the rest of the result; the connection discards it.
+    fn close(&self) {
+        self.shared.abandon();
+        if let Ok(mut state) = self.state.try_lock() {
+            state.frame = None;
+            state.more = false;
+            state.carried = None;
+        }
+    }
+}
+
+impl NativeResult {
+    /// Takes rows into `out` until it holds `want` or the result ends, reading frames
+    /// (blocking) as needed.
+    fn fill(
+        &self,
+        py: Python<'_>,
+        state: &mut ReadState,
+        names: &Bound<'_, PyTuple>,
+        want: usize,
+        out: &Bound<'_, PyList>,
+    ) -> PyResult<()> {
+        let mut got = out.len();
         while got < want {
             if state.frame.is_some() {
-                got += take_rows(py, &mut state, names, want - got, &out)?;
+                state.take_rows(py, names, want - got, out)?;
+                got = out.len();
                 continue;
             }
             if !state.more {
                 break;
             }
+            // Between frames: a long fetch stays interruptible (the rows taken are kept).
+            py.check_signals()?;
             let shared = self.shared.clone();
             let frame = self
                 .conn
@@ -499,71 +634,38 @@ impl NativeResult {
                 None => state.more = false,
             }
         }
-        Ok(out)
+        Ok(())
     }
+}
 
-    /// Fetches up to `n` rows (all when `n` is negative): the list itself when the rows
-    /// are already here, else an awaitable of it.
-    #[pyo3(signature = (n = -1))]
-    fn afetch<'py>(&self, py: Python<'py>, n: i64) -> PyResult<Bound<'py, PyAny>> {
-        let reactor = self.conn.reactor()?.clone();
-        let Some(names) = &self.names else {
-            return Ok(PyList::empty(py).into_any());
-        };
-        let names = names.clone_ref(py);
-        let want = usize::try_from(n).unwrap_or(usize::MAX);
-        let mut state = self
-            .state
-            .clone()
-            .try_lock_owned()
-            .map_err(|_| busy_cursor())?;
-        // Rows already received are converted now, without a task.
-        let out = PyList::empty(py);
-        let mut got = take_rows(py, &mut state, names.bind(py), want, &out)?;
-        while got < want && state.frame.is_some() {
-            got += take_rows(py, &mut state, names.bind(py), want - got, &out)?;
+/// [`NativeResult::fill`] on the event loop: frames are read through the core's lock.
+async fn fill_async(
+    core: &TokioMutex<Core>,
+    shared: &Arc<ResultShared>,
+    state: &mut ReadState,
+    names: &Py<PyTuple>,
+    want: usize,
+    out: &Py<PyList>,
+) -> PyResult<()> {
+    loop {
+        let more = Python::attach(|py| -> PyResult<bool> {
+            let out = out.bind(py);
+            while out.len() < want && state.frame.is_some() {
+                state.take_rows(py, names.bind(py), want - out.len(), out)?;
+            }
+            Ok(out.len() < want && state.more)
+        })?;
+        if !more {
+            return Ok(());
         }
-        if got >= want || !state.more {
-            return Ok(out.into_any());
+        let frame = {
+            let mut core = core.lock().await;
+            core.next_frame_for(shared).await
         }
-        let out = out.unbind();
-        let core = self.conn.core.clone();
-        let shared = self.shared.clone();
-        reactor.spawn(
-            py,
-            Box::pin(async move {
-                let mut state = state;
-                while got < want {
-                    if state.frame.is_some() {
-                        got += Python::attach(|py| {
-                            take_rows(py, &mut state, names.bind(py), want - got, out.bind(py))
-                        })?;
-                        continue;
-                    }
-                    if !state.more {
-                        break;
-                    }
-                    let frame = {
-                        let mut core = core.lock().await;
-                        core.next_frame_for(&shared).await
-                    }
-                    .map_err(DbError::into_pyerr)?;
-                    match frame {
-                        Some(frame) => state.frame = Some(frame),
-                        None => state.more = false,
-                    }
-                }
-                Ok(out.into_any())
-            }),
-        )
-    }
-
-    /// Gives up the rest of the result; the connection discards it.
-    fn close(&self) {
-        self.shared.abandon();
-        if let Ok(mut state) = self.state.try_lock() {
-            state.frame = None;
-            state.more = false;
+        .map_err(DbError::into_pyerr)?;
+        match frame {
+            Some(frame) => state.frame = Some(frame),
+            None => state.more = false,
         }
     }
 }

@@ -296,11 +296,22 @@ impl Reactor {
         py: Python<'py>,
         future: TaskFuture,
     ) -> PyResult<Bound<'py, PyAny>> {
+        self.spawn_with(py, |_| future)
+    }
+
+    /// [`spawn`](Self::spawn) of the future `make` builds; it gets the `asyncio.Future`
+    /// the task completes (to see whether its result is still awaited).
+    pub fn spawn_with<'py>(
+        self: &Arc<Self>,
+        py: Python<'py>,
+        make: impl FnOnce(Py<PyAny>) -> TaskFuture,
+    ) -> PyResult<Bound<'py, PyAny>> {
         self.check_thread()?;
         let py_future = self
             .event_loop
             .bind(py)
             .call_method0(intern!(py, "create_future"))?;
+        let future = make(py_future.clone().unbind());
         let task = Arc::new(Task {
             reactor: Arc::downgrade(self),
             future: Mutex::new(Some(future)),

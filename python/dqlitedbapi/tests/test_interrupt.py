@@ -1,0 +1,86 @@
+"""Ctrl-C and asyncio cancellation in the middle of reading a result never lose rows.
+
+The rows an interrupted call had already taken are returned by the cursor's next fetch,
+and a result whose rest could not be read raises once its rows run out: a cursor never
+ends early as if its result were complete.
+"""
+
+from __future__ import annotations
+
+import _thread
+import asyncio
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import dqlitedbapi
+from dqlitedbapi import Connection
+from dqlitedbapi.aio import aconnect
+
+SLOW_ROWS = 200
+# Each row costs the server a few milliseconds (a correlated recursive count) and two rows
+# fill a frame, so the rows after the first frame arrive over a second or more, never in
+# one long step of the server's loop.
+SLOW_RESULT = (
+    f"WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < {SLOW_ROWS}) "
+    "SELECT n, zeroblob(3000), (WITH RECURSIVE d(m) AS (SELECT c.n UNION ALL "
+    "SELECT m + 1 FROM d WHERE m < c.n + 20000) SELECT count(*) FROM d) FROM c"
+)
+ALL = list(range(1, SLOW_ROWS + 1))
+
+
+@pytest.fixture
+def ctrl_c_soon() -> Iterator[None]:
+    """A simulated Ctrl-C 0.3 s into the test."""
+    # A process started in the background by a non-interactive shell inherits SIGINT
+    # ignored, and Python then installs no handler: install Python's own for the test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+
+
+def numbers(rows: list[Any]) -> list[int]:
+    return [r[0] for r in rows]
+
+
+def test_ctrl_c_while_parking_fails_the_cursor(conn: Connection, ctrl_c_soon: None) -> None:
+    first = conn.execute(SLOW_RESULT)
+    got = [first.fetchone()]
+    with pytest.raises(KeyboardInterrupt):
+        # Reads the rest of `first` into memory first (a second or more of work).
+        conn.execute("SELECT 1")
+    with pytest.raises(dqlitedbapi.OperationalError, match="interrupted"):
+        while (row := first.fetchone()) is not None:
+            got.append(row)
+    # The rows that arrived before the interrupt came first, in order.
+    assert 1 <= len(got) < SLOW_ROWS
+    assert numbers(got) == list(range(1, len(got) + 1))
+    # The connection itself is in sync.
+    assert conn.execute("SELECT 2").fetchone() == (2,)
+
+
+def test_ctrl_c_during_fetchall_loses_no_rows(conn: Connection, ctrl_c_soon: None) -> None:
+    cur = conn.execute(SLOW_RESULT)
+    with pytest.raises(KeyboardInterrupt):
+        cur.fetchall()
+    assert numbers(cur.fetchall()) == ALL
+    assert conn.execute("SELECT 2").fetchone() == (2,)
+
+
+async def test_cancelled_fetchall_loses_no_rows(cluster: Any, dbname: str) -> None:
+    conn = await aconnect(cluster.address, database=dbname)
+    cur = await conn.execute(SLOW_RESULT)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3):
+            await cur.fetchall()
+    # The cancelled fetch ran on in the background; this one waits for it.
+    assert numbers(await cur.fetchall()) == ALL
+    await conn.close()
