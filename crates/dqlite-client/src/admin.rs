@@ -101,13 +101,14 @@ impl Connection {
     /// The files of database `name` as this node holds them (the main file and its WAL).
     /// Servers before 1.18.3 return two empty files for an unknown database.
     pub async fn dump(&mut self, name: &str) -> Result<Vec<DumpFile>> {
-        // A dump carries the whole database in one frame: lift the frame cap for it. If
-        // the call is cut off, the connection is broken anyway, so the cap cannot leak.
-        let cap = self.max_frame_len;
-        self.max_frame_len = cap.max(MAX_DUMP_LEN);
-        let response = self.request(&Request::Dump { name }, "dump").await;
-        self.max_frame_len = cap;
-        match response? {
+        // A dump carries the whole database in one frame: the cap is lifted for its reply
+        // alone, not for the drain of an abandoned result or a pending ROLLBACK before it.
+        self.recover().await?;
+        let cap = self.max_frame_len.max(MAX_DUMP_LEN);
+        match self
+            .exchange_with_cap(&Request::Dump { name }, "dump", cap)
+            .await?
+        {
             dqlite_wire::Response::Files(files) => Ok(files
                 .into_iter()
                 .map(|f| DumpFile {

@@ -93,6 +93,9 @@ const SQLITE_BUSY: u64 = 5;
 /// Pauses between retries of a busy statement, in milliseconds (SQLite's own schedule).
 const BUSY_PAUSES: [u64; 12] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
 
+/// The least room made in the receive buffer before each read.
+const READ_CHUNK: usize = 16 * 1024;
+
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
 
 /// The message of the state a cut-off request leaves behind.
@@ -341,7 +344,7 @@ impl Connection {
                 let drained = within(timeout, async {
                     self.write_out().await?;
                     loop {
-                        let (header, _) = self.read_frame().await?;
+                        let (header, _) = self.read_frame(self.max_frame_len).await?;
                         if header.kind() == dqlite_wire::response_type::EMPTY {
                             return Ok(());
                         }
@@ -621,7 +624,7 @@ impl Connection {
                 if !self.write_buf.is_empty() {
                     self.write_out().await?;
                 }
-                self.read_frame().await
+                self.read_frame(self.max_frame_len).await
             })
             .await;
             let frame = self.finish(outcome, "execute_many", timeout).map_err(|e| {
@@ -808,6 +811,18 @@ impl Connection {
     /// [`request`](Self::request) without [`recover`](Self::recover) first: the connection
     /// must be in sync.
     async fn exchange(&mut self, request: &Request<'_>, what: &str) -> Result<Response> {
+        self.exchange_with_cap(request, what, self.max_frame_len)
+            .await
+    }
+
+    /// [`exchange`](Self::exchange) accepting a response frame of up to `max_frame_len`
+    /// bytes (a DUMP reply carries a whole database).
+    pub(crate) async fn exchange_with_cap(
+        &mut self,
+        request: &Request<'_>,
+        what: &str,
+        max_frame_len: usize,
+    ) -> Result<Response> {
         self.request_written = false;
         self.write_buf.clear();
         encode(request, &mut self.write_buf)?;
@@ -816,7 +831,7 @@ impl Connection {
         let outcome = within(timeout, async {
             self.write_out().await?;
             self.request_written = true;
-            self.read_frame().await
+            self.read_frame(max_frame_len).await
         })
         .await;
         let (header, body) = self.finish(outcome, what, timeout)?;
@@ -895,7 +910,8 @@ impl Connection {
             });
         }
         let timeout = self.request_timeout;
-        let frame = match within(timeout, self.read_frame()).await {
+        let cap = self.max_frame_len;
+        let frame = match within(timeout, self.read_frame(cap)).await {
             Ok(Ok(frame)) => frame,
             Ok(Err(e)) => {
                 self.state = State::Broken(e.to_string().into());
@@ -1017,9 +1033,14 @@ impl Connection {
             })
     }
 
-    /// Reads one whole frame. Cancel-safe: bytes read so far stay in `read_buf`.
-    async fn read_frame(&mut self) -> Result<(Header, Bytes)> {
-        let decoder = FrameDecoder::new(self.max_frame_len);
+    /// Reads one whole frame of at most `max_frame_len` bytes. Cancel-safe: bytes read so
+    /// far stay in `read_buf`.
+    ///
+    /// The buffer grows with the bytes that arrive, at most doubling what it holds, never
+    /// to the length a header declares: a hostile header can declare up to the cap and
+    /// then send nothing.
+    async fn read_frame(&mut self, max_frame_len: usize) -> Result<(Header, Bytes)> {
+        let decoder = FrameDecoder::new(max_frame_len);
         loop {
             match decoder.decode(&mut self.read_buf) {
                 Ok(Some(frame)) => return Ok(frame),
@@ -1029,8 +1050,9 @@ impl Connection {
             let needed = decoder
                 .needed(&self.read_buf)
                 .map_err(|e| self.protocol_violation(e.to_string()))?;
+            let missing = needed.saturating_sub(self.read_buf.len());
             self.read_buf
-                .reserve(needed.saturating_sub(self.read_buf.len()).max(16 * 1024));
+                .reserve(missing.clamp(READ_CHUNK, self.read_buf.len().max(READ_CHUNK)));
             let n = self
                 .stream
                 .read_buf(&mut self.read_buf)

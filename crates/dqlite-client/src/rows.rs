@@ -2,7 +2,7 @@
 
 use std::ops::DerefMut;
 
-use dqlite_wire::{Response, RowsFrame, Value, ValueRef};
+use dqlite_wire::{Response, RowCursor, RowsFrame, Value, ValueRef};
 
 use crate::conn::Connection;
 use crate::error::{Error, ErrorKind, Result};
@@ -78,9 +78,8 @@ pub struct QueryResult {
 pub struct Rows<C: DerefMut<Target = Connection>> {
     conn: C,
     columns: Vec<String>,
-    frame: Option<RowsFrame>,
-    /// Rows of `frame` already returned.
-    taken: usize,
+    /// The current frame and the rows of it already returned.
+    frame: Option<RowCursor>,
     done: bool,
     /// The statement writes (`... RETURNING`): a failure once it was sent leaves its
     /// outcome unknown.
@@ -95,7 +94,6 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
             conn,
             columns: Vec::new(),
             frame: None,
-            taken: 0,
             done: false,
             write,
         };
@@ -111,7 +109,6 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
             conn,
             columns: Vec::new(),
             frame: None,
-            taken: 0,
             done: true,
             write: false,
         }
@@ -131,9 +128,8 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
     /// end of the result.
     pub async fn next(&mut self) -> Result<Option<Row>> {
         loop {
-            if let Some(frame) = &self.frame {
-                if let Some(row) = frame.rows().nth(self.taken) {
-                    self.taken += 1;
+            if let Some(cursor) = &mut self.frame {
+                if let Some(row) = cursor.next_row() {
                     return Row::from_wire(row).map(Some);
                 }
                 self.frame = None;
@@ -151,12 +147,12 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
     ///
     /// Fails if rows of the current frame were already taken with [`next`](Self::next).
     pub async fn next_frame(&mut self) -> Result<Option<RowsFrame>> {
-        if let Some(frame) = self.frame.take() {
-            if self.taken == 0 {
-                return Ok(Some(frame));
+        if let Some(cursor) = self.frame.take() {
+            if cursor.position() == 0 {
+                return Ok(Some(cursor.into_frame()));
             }
-            if self.taken < frame.row_count() {
-                self.frame = Some(frame);
+            if cursor.remaining() > 0 {
+                self.frame = Some(cursor);
                 return Err(Error::InvalidInput(
                     "next_frame after next: rows of the current frame were already taken".into(),
                 ));
@@ -167,7 +163,7 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
         }
         let frame = self.read_frame().await?;
         self.accept(frame)?;
-        Ok(self.frame.take())
+        Ok(self.frame.take().map(RowCursor::into_frame))
     }
 
     /// Reads every remaining row.
@@ -242,8 +238,7 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
                     .into(),
             ));
         }
-        self.frame = Some(frame);
-        self.taken = 0;
+        self.frame = Some(RowCursor::new(frame));
         Ok(())
     }
 }

@@ -54,7 +54,9 @@ pub use header::{Header, request_type, response_type};
 pub use request::Request;
 pub use response::{File, Response, decode_servers};
 pub use role::{NodeInfo, Role};
-pub use rows::{DONE_MARKER, PART_MARKER, RowIter, RowRef, RowsEnd, RowsFrame, ValueIter};
+pub use rows::{
+    DONE_MARKER, PART_MARKER, RowCursor, RowIter, RowRef, RowsEnd, RowsFrame, ValueIter,
+};
 pub use tuple::{MAX_PARAMS_SCHEMA0, MAX_PARAMS_SCHEMA1};
 pub use value::{Value, ValueRef, ValueType};
 

@@ -197,18 +197,35 @@ impl RowsFrame {
 
     /// The rows of this frame.
     pub fn rows(&self) -> RowIter<'_> {
+        self.rows_from(0)
+    }
+
+    /// The rows of this frame from row `first` on (0-based), found at once: the frame
+    /// knows where each row starts, so skipping rows costs nothing.
+    pub fn rows_from(&self, first: usize) -> RowIter<'_> {
+        let end = self.row_count();
         RowIter {
             frame: self,
-            index: 0,
+            index: first.min(end),
+            end,
         }
+    }
+
+    /// Row `index` (0-based), found at once.
+    pub fn row(&self, index: usize) -> Option<RowRef<'_>> {
+        self.rows_from(index).next()
     }
 }
 
-/// Iterator over the rows of a [`RowsFrame`].
+/// Iterator over the rows of a [`RowsFrame`]. Every row is found at once, so `nth` and
+/// `skip` cost nothing per skipped row.
 #[derive(Debug, Clone)]
 pub struct RowIter<'a> {
     frame: &'a RowsFrame,
+    /// The next row to return.
     index: usize,
+    /// One past the last row to return.
+    end: usize,
 }
 
 impl<'a> Iterator for RowIter<'a> {
@@ -216,6 +233,9 @@ impl<'a> Iterator for RowIter<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<RowRef<'a>> {
+        if self.index >= self.end {
+            return None;
+        }
         let start = *self.frame.row_starts.get(self.index)?;
         let end = *self.frame.row_starts.get(self.index + 1)?;
         self.index += 1;
@@ -229,13 +249,73 @@ impl<'a> Iterator for RowIter<'a> {
         })
     }
 
+    #[inline]
+    fn nth(&mut self, n: usize) -> Option<RowRef<'a>> {
+        self.index = self.index.saturating_add(n).min(self.end);
+        self.next()
+    }
+
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.frame.row_count().saturating_sub(self.index);
+        let left = self.end.saturating_sub(self.index);
         (left, Some(left))
     }
 }
 
 impl ExactSizeIterator for RowIter<'_> {}
+
+/// A frame of rows and a position in it: what a reader that hands out rows a few at a
+/// time keeps between calls (a `fetchmany`, an iterator over a result). Each step costs
+/// the same wherever the position is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowCursor {
+    frame: RowsFrame,
+    position: usize,
+}
+
+impl RowCursor {
+    /// A cursor before the first row of `frame`.
+    pub fn new(frame: RowsFrame) -> RowCursor {
+        RowCursor { frame, position: 0 }
+    }
+
+    /// The frame.
+    pub fn frame(&self) -> &RowsFrame {
+        &self.frame
+    }
+
+    /// Takes the frame back.
+    pub fn into_frame(self) -> RowsFrame {
+        self.frame
+    }
+
+    /// Rows already taken.
+    pub fn position(&self) -> usize {
+        self.position
+    }
+
+    /// Rows left.
+    pub fn remaining(&self) -> usize {
+        self.frame.row_count().saturating_sub(self.position)
+    }
+
+    /// The next row, or `None` once every row was taken.
+    pub fn next_row(&mut self) -> Option<RowRef<'_>> {
+        let row = self.frame.row(self.position)?;
+        self.position += 1;
+        Some(row)
+    }
+
+    /// The next `n` rows (fewer at the end of the frame), taken at once.
+    pub fn take_rows(&mut self, n: usize) -> RowIter<'_> {
+        let first = self.position;
+        self.position = first.saturating_add(n).min(self.frame.row_count());
+        RowIter {
+            frame: &self.frame,
+            index: first,
+            end: self.position,
+        }
+    }
+}
 
 /// One row, borrowed from its frame.
 #[derive(Debug, Clone, Copy)]
@@ -381,5 +461,37 @@ mod tests {
             RowsFrame::decode(Bytes::from(body)),
             Err(DecodeError::MalformedRows("corrupt end marker"))
         );
+    }
+
+    #[test]
+    fn rows_are_found_at_once_from_any_position() {
+        let rows: Vec<Vec<Value>> = (0..10).map(|i| vec![Value::Integer(i)]).collect();
+        let frame = RowsFrame::build(&["n"], &rows, RowsEnd::Done).unwrap();
+        let first = |r: RowRef<'_>| r.get(0).unwrap().to_owned().unwrap();
+        assert_eq!(frame.row(7).map(first), Some(Value::Integer(7)));
+        assert!(frame.row(10).is_none());
+        assert_eq!(
+            frame.rows_from(8).map(first).collect::<Vec<_>>(),
+            rows[8..].concat()
+        );
+        assert_eq!(frame.rows_from(99).len(), 0);
+        let mut iter = frame.rows();
+        assert_eq!(iter.nth(3).map(first), Some(Value::Integer(3)));
+        assert_eq!(iter.len(), 6);
+        assert_eq!(iter.nth(usize::MAX).map(first), None);
+        assert_eq!(
+            frame.rows().skip(9).map(first).collect::<Vec<_>>(),
+            rows[9..].concat()
+        );
+
+        let mut cursor = RowCursor::new(frame);
+        assert_eq!(cursor.next_row().map(first), Some(Value::Integer(0)));
+        let taken: Vec<Value> = cursor.take_rows(3).map(first).collect();
+        assert_eq!(taken, rows[1..4].concat());
+        assert_eq!((cursor.position(), cursor.remaining()), (4, 6));
+        assert_eq!(cursor.take_rows(100).len(), 6);
+        assert!(cursor.next_row().is_none());
+        assert_eq!(cursor.take_rows(1).len(), 0);
+        assert_eq!(cursor.remaining(), 0);
     }
 }

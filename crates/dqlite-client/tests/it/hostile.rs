@@ -5,44 +5,11 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use dqlite_client::{Cluster, Config, ErrorKind, Value};
 use dqlite_testkit::fake::{FakeConn, FakeNode};
-use dqlite_wire::{Response, RowsEnd, RowsFrame};
+use dqlite_wire::{Response, RowsEnd};
 
-fn frame(response: &Response) -> Vec<u8> {
-    let mut out = BytesMut::new();
-    response.encode(&mut out).unwrap();
-    out.to_vec()
-}
-
-fn rows(columns: &[&str], rows: &[Vec<Value>], end: RowsEnd) -> Vec<u8> {
-    frame(&Response::Rows(
-        RowsFrame::build(columns, rows, end).unwrap(),
-    ))
-}
-
-/// Plays a healthy leader up to the first statement: handshake, LEADER (naming itself),
-/// OPEN. Then returns so the scenario can misbehave.
-fn lead(conn: &mut FakeConn, address: &str) -> io::Result<()> {
-    conn.read_handshake()?;
-    loop {
-        match conn.read_request()? {
-            0 => conn.write(&frame(&Response::Server {
-                id: 1,
-                address: address.into(),
-            }))?,
-            1 => conn.write(&frame(&Response::Welcome {
-                heartbeat_timeout: 15_000,
-            }))?,
-            3 => {
-                conn.write(&frame(&Response::Db { db_id: 0 }))?;
-                return Ok(());
-            }
-            other => return Err(io::Error::other(format!("unexpected request {other}"))),
-        }
-    }
-}
+use crate::fake::{frame, lead, rows};
 
 /// Starts a fake leader whose statement phase is `script`, and runs `SELECT 1` on it
 /// through the client with a 1-second request deadline.
