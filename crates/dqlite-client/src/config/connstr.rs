@@ -17,6 +17,16 @@ const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The URL scheme of the long form.
 const SCHEME: &str = "dqlite://";
 
+/// The prefix of a go-dqlite node store, as its shell's `-s file://PATH` takes it.
+const STORE_SCHEME: &str = "file://";
+
+/// `text` after `scheme` (compared without regard to case), if it starts with it.
+fn strip_scheme<'a>(text: &'a str, scheme: &str) -> Option<&'a str> {
+    text.get(..scheme.len())
+        .filter(|s| s.eq_ignore_ascii_case(scheme))
+        .and_then(|_| text.get(scheme.len()..))
+}
+
 /// A setting a connection string or the environment may give, besides the servers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Param {
@@ -112,17 +122,16 @@ impl Settings {
             )));
         }
         let text = text.trim();
-        if let Some(rest) = text
-            .get(..SCHEME.len())
-            .filter(|s| s.eq_ignore_ascii_case(SCHEME))
-            .and_then(|_| text.get(SCHEME.len()..))
-        {
+        if let Some(rest) = strip_scheme(text, SCHEME) {
             return Settings::parse_url(rest);
+        }
+        if let Some(path) = strip_scheme(text, STORE_SCHEME) {
+            return Settings::from_store(path);
         }
         if let Some((scheme, _)) = text.split_once("://") {
             return Err(config_error(format!(
-                "unknown scheme {scheme:?}: write dqlite://host:port,.../database?... or \
-                 host:port,..."
+                "unknown scheme {scheme:?}: write host:port,..., \
+                 dqlite://host:port,.../database?... or file://NODE-STORE"
             )));
         }
         let mut settings = Settings::default();
@@ -166,6 +175,30 @@ impl Settings {
                 ))
             })?;
             settings.set(param, &decode(value, param.name())?, "the query")?;
+        }
+        Ok(settings)
+    }
+
+    /// The servers listed in go-dqlite's node store at `path` (which must exist, as
+    /// go-dqlite's shell requires).
+    fn from_store(path: &str) -> Result<Settings> {
+        let path = Path::new(path);
+        if path.as_os_str().is_empty() {
+            return Err(config_error("file:// names no node store"));
+        }
+        std::fs::metadata(path)
+            .map_err(|e| config_error(format!("node store {}: {e}", path.display())))?;
+        let mut settings = Settings::default();
+        for node in crate::store::open_go_store(path)?.get()? {
+            settings.add_server(&node.address).map_err(|e| {
+                config_error(format!("node store {}: {}", path.display(), bare(&e)))
+            })?;
+        }
+        if settings.servers.is_empty() {
+            return Err(config_error(format!(
+                "node store {} lists no node",
+                path.display()
+            )));
         }
         Ok(settings)
     }
@@ -475,7 +508,8 @@ mod tests {
             "dqlite://h:1/db?tls_key=k.pem",
             "dqlite://h:1/db?tls_cert=",
             "postgres://h:1/db",
-            "file:///tmp/cluster.yaml",
+            "file://",
+            "file:///no/such/dir/cluster.yaml",
             "h:1,nonsense",
             long.as_str(),
         ] {
@@ -484,6 +518,31 @@ mod tests {
                 other => panic!("{bad:?}: expected a configuration error, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn go_dqlite_node_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.yaml");
+        std::fs::write(
+            &path,
+            "- ID: 1\n  Address: 127.0.0.1:9001\n  Role: 0\n- ID: 2\n  Address: '@n2'\n  Role: 2\n",
+        )
+        .unwrap();
+        let c = config(&format!("file://{}", path.display())).unwrap();
+        assert_eq!(
+            c.seeds(),
+            [
+                Address::Tcp("127.0.0.1:9001".into()),
+                Address::Abstract("n2".into())
+            ]
+        );
+        std::fs::write(&path, "[]\n").unwrap();
+        let err = config(&format!("file://{}", path.display())).unwrap_err();
+        assert!(err.to_string().contains("lists no node"), "{err}");
+        std::fs::write(&path, "- Address: nonsense\n").unwrap();
+        let err = config(&format!("file://{}", path.display())).unwrap_err();
+        assert!(err.to_string().contains("cluster.yaml"), "{err}");
     }
 
     #[test]

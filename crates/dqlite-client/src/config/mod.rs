@@ -248,10 +248,12 @@ impl FromStr for Config {
     type Err = Error;
 
     /// Parses a connection string: `host:port[,host:port...]` (any address form of
-    /// [`Address`]) or `dqlite://host:port[,...][/database][?name=value&...]` with the
+    /// [`Address`]), `dqlite://host:port[,...][/database][?name=value&...]` with the
     /// parameters `timeout`, `connect_timeout`, `dial_timeout`, `busy_timeout`,
-    /// `tls_cert`, `tls_key` and `tls_ca` (the crate README has the whole grammar). TLS
-    /// files are read here. The environment is not read; see [`Config::parse_with_env`].
+    /// `tls_cert`, `tls_key` and `tls_ca`, or `file://PATH`, the addresses of go-dqlite's
+    /// node store at PATH (see [`open_go_store`](crate::open_go_store)). The crate README
+    /// has the whole grammar. Files named are read here. The environment is not read; see
+    /// [`Config::parse_with_env`].
     ///
     /// ```
     /// use dqlite_client::Config;
