@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use dqlite_client::blocking::Connection;
-use dqlite_client::{NodeStore, Role, Value};
+use dqlite_client::{Role, Value};
 
 use crate::backup;
 use crate::error::ShellError;
@@ -83,8 +83,8 @@ pub fn cluster(shell: &mut Shell) -> Result<(), ShellError> {
         &["id", "address", "role"],
         &rows,
     )?;
-    if let Some(path) = &shell.store {
-        dqlite_client::FileNodeStore::new(path).set(nodes)?;
+    if let Some(store) = &shell.store {
+        store.open()?.set(nodes)?;
     }
     Ok(())
 }

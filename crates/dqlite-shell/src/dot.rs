@@ -9,6 +9,7 @@ use dqlite_client::Value;
 use crate::admin;
 use crate::dump;
 use crate::error::ShellError;
+use crate::import;
 use crate::output::Mode;
 use crate::shell::{Flow, Shell};
 
@@ -50,6 +51,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     (".exit", "[CODE]", "Leave the shell"),
     (".headers", "on|off", "Column names in list and csv output"),
     (".help", "", "This text"),
+    (
+        ".import",
+        "[--csv] [--skip N] FILE TABLE",
+        "Load CSV rows from FILE into TABLE (created from the header row if missing)",
+    ),
     (
         ".indexes",
         "[TABLE]",
@@ -104,7 +110,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     (
         ".weight",
         "N [ADDRESS]",
-        "Set a node's weight (default: the leader's)",
+        "Set a node's weight (default: the leader's); go-dqlite's ADDRESS N also works",
     ),
 ];
 
@@ -156,6 +162,7 @@ pub fn run(shell: &mut Shell, line: &str) -> Result<Flow, ShellError> {
         ("once", [file]) => shell.out.redirect_to(Path::new(file), true)?,
         ("show", []) => show(shell)?,
         ("read", [file]) => return shell.run_file(Path::new(file)),
+        ("import", args) => import::import(shell, args)?,
         ("tables", pattern) if pattern.len() <= 1 => tables(shell, pattern.first().copied())?,
         ("schema", pattern) if pattern.len() <= 1 => schema(shell, pattern.first().copied())?,
         ("indexes" | "indices", table) if table.len() <= 1 => {
@@ -168,6 +175,12 @@ pub fn run(shell: &mut Shell, line: &str) -> Result<Flow, ShellError> {
             admin::describe(shell, address.first().copied())?;
         }
         ("weight", [weight]) => admin::weight(shell, weight, None)?,
+        // go-dqlite's shell writes `.weight ADDRESS N`.
+        ("weight", [address, weight])
+            if weight.parse::<u64>().is_ok() && address.parse::<u64>().is_err() =>
+        {
+            admin::weight(shell, weight, Some(address))?;
+        }
         ("weight", [weight, address]) => admin::weight(shell, weight, Some(address))?,
         ("add", [id, address]) => admin::add(shell, id, address)?,
         ("assign", [node, role]) => admin::assign(shell, node, role)?,
@@ -302,7 +315,8 @@ fn show(shell: &mut Shell) -> Result<(), ShellError> {
 }
 
 /// The text of every row's first column.
-fn first_texts(rows: Vec<dqlite_client::Row>) -> Vec<String> {
+/// The first column of each row that holds text.
+pub fn first_texts(rows: Vec<dqlite_client::Row>) -> Vec<String> {
     rows.into_iter()
         .filter_map(|r| match r.into_values().into_iter().next() {
             Some(Value::Text(t)) => Some(t),

@@ -8,19 +8,19 @@ mod cli;
 mod dot;
 mod dump;
 mod error;
+mod import;
 mod interrupt;
 mod output;
 mod repl;
 mod script;
 mod shell;
+mod target;
 mod worker;
 
 use std::io::{self, BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use clap::Parser;
-use dqlite_client::blocking::Cluster;
-use dqlite_client::{Config, FileNodeStore, NodeStore, TlsConfig};
 
 use crate::cli::Args;
 use crate::error::ShellError;
@@ -31,7 +31,7 @@ use crate::shell::{Flow, Shell, Source};
 const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = Args::parse_from(cli::go_dqlite_aliases(std::env::args_os().collect()));
     let mut shell = match build(&args) {
         Ok(shell) => shell,
         Err(e) => {
@@ -43,9 +43,10 @@ fn main() -> ExitCode {
         eprintln!("warning: Ctrl-C cannot interrupt statements: {e}");
     }
     let stdin = io::stdin();
-    let code = if !args.commands.is_empty() {
+    let commands = args.commands();
+    let code = if !commands.is_empty() {
         let mut code = None;
-        for command in &args.commands {
+        for command in &commands {
             match shell.run_text(command, Source::Direct) {
                 Flow::Continue => {}
                 Flow::Stop => break,
@@ -96,39 +97,7 @@ fn batch_status(shell: &Shell) -> u8 {
 
 /// The shell the arguments describe.
 fn build(args: &Args) -> Result<Shell, ShellError> {
-    let mut seeds = args.servers.clone();
-    if seeds.is_empty()
-        && let Some(path) = &args.store
-    {
-        seeds = FileNodeStore::new(path)
-            .get()?
-            .into_iter()
-            .map(|n| n.address)
-            .collect();
-    }
-    if seeds.is_empty() {
-        return Err(ShellError::usage(
-            "no node to connect to: give -s/--servers host:port,... (or DQLITE_SERVERS), \
-             or --store FILE",
-        ));
-    }
-    let mut config = Config::new(&seeds)?
-        .database(args.database())
-        .request_timeout(args.timeout)
-        .connect_timeout(args.timeout)
-        .dial_timeout(args.timeout.min(std::time::Duration::from_secs(5)));
-    let ca = args.ca.as_deref().or(args.cert.as_deref());
-    if let Some(ca) = ca {
-        let identity = args.cert.as_deref().zip(args.key.as_deref());
-        config = config.tls(TlsConfig::from_pem_files(ca, identity)?);
-    }
-    let cluster = match &args.store {
-        Some(path) => Cluster::from_async(dqlite_client::Cluster::with_store(
-            config.clone(),
-            Box::new(FileNodeStore::new(path)),
-        )),
-        None => Cluster::new(config.clone())?,
-    };
+    let target = target::resolve(args)?;
     let mode = args.format.unwrap_or(if io::stdout().is_terminal() {
         Mode::Table
     } else {
@@ -142,8 +111,8 @@ fn build(args: &Args) -> Result<Shell, ShellError> {
     if let Some(separator) = &args.separator {
         settings.separator = dot::unescape(separator);
     }
-    let mut shell = Shell::new(cluster, config, settings);
-    shell.store.clone_from(&args.store);
+    let mut shell = Shell::new(target.cluster, target.config, settings);
+    shell.store = target.store;
     shell.flags.bail = args.bail;
     shell.flags.echo = args.echo;
     Ok(shell)

@@ -17,10 +17,12 @@ use unicode_width::UnicodeWidthStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
     /// An aligned table drawn with ASCII characters (`+---+`).
+    #[value(alias = "column")]
     Table,
     /// An aligned table drawn with Unicode box characters.
     Box,
     /// Values joined by the separator (`|` by default), one row per line.
+    #[value(alias = "tabular")]
     List,
     /// Comma-separated values, RFC 4180 quoting, CRLF line ends.
     Csv,
@@ -53,12 +55,14 @@ impl Mode {
         }
     }
 
-    /// The mode called `name` (case-insensitive); `tabular` and `column` are taken as
-    /// `table`, go-dqlite's and sqlite3's names for aligned output.
+    /// The mode called `name` (case-insensitive). sqlite3's `column` is taken as `table`,
+    /// and go-dqlite's `tabular` as `list`: its shell writes `|`-separated values without
+    /// a header line.
     pub fn from_name(name: &str) -> Option<Mode> {
         let name = name.to_ascii_lowercase();
         match name.as_str() {
-            "tabular" | "column" => Some(Mode::Table),
+            "column" => Some(Mode::Table),
+            "tabular" => Some(Mode::List),
             _ => Mode::ALL.into_iter().find(|m| m.name() == name),
         }
     }
@@ -539,7 +543,9 @@ mod tests {
         for mode in Mode::ALL {
             assert_eq!(Mode::from_name(mode.name()), Some(mode));
         }
-        assert_eq!(Mode::from_name("TABULAR"), Some(Mode::Table));
+        // go-dqlite's tabular output is `|`-separated values without a header: list.
+        assert_eq!(Mode::from_name("TABULAR"), Some(Mode::List));
+        assert_eq!(Mode::from_name("column"), Some(Mode::Table));
         assert_eq!(Mode::from_name("nope"), None);
     }
 }

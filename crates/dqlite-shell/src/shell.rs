@@ -13,6 +13,7 @@ use crate::dot;
 use crate::error::ShellError;
 use crate::output::{Printer, Settings};
 use crate::script::{Accumulator, Piece};
+use crate::target::StoreFile;
 use crate::worker::{Event, Outcome, Worker};
 
 /// How deep `.read` may nest.
@@ -131,8 +132,8 @@ pub struct Shell {
     pub cluster: Cluster,
     /// The configuration, for connections to one named node.
     pub config: Config,
-    /// The node-store file, refreshed by `.cluster`, if one was given.
-    pub store: Option<PathBuf>,
+    /// The node store, refreshed by `.cluster`, if one was given.
+    pub store: Option<StoreFile>,
     /// Runs SQL on the shell's own connection.
     pub worker: Worker,
     /// Output mode and its options.

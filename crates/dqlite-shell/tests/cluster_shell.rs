@@ -15,24 +15,20 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use assert_cmd::prelude::*;
 use dqlite_testkit::{ServerVersion, TestCluster};
 use predicates::prelude::*;
 
-fn start(nodes: usize) -> TestCluster {
-    TestCluster::builder()
-        .nodes(nodes)
-        .start()
-        .expect("start a dqlite cluster")
-}
+use common::start;
 
 /// The shell, pointed at `cluster` and database `db`, with its history in a scratch place.
 fn shell(cluster: &TestCluster, db: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dqlite-shell"));
+    let mut cmd = common::shell_binary();
     cmd.arg("-s")
         .arg(cluster.addresses().join(","))
         .arg(db)
-        .env_remove("DQLITE_SERVERS")
         .env("DQLITE_SHELL_HISTORY", cluster.dir().join("history"));
     cmd
 }
@@ -396,16 +392,14 @@ fn cluster_batch_exit_codes() {
             "UNIQUE constraint failed: u.a (SQLITE_CONSTRAINT_UNIQUE, code 2067)",
         ));
     // Nothing listening: a connection error, status 1.
-    Command::new(env!("CARGO_BIN_EXE_dqlite-shell"))
+    common::shell_binary()
         .args(["-s", "127.0.0.1:1", "--timeout", "1s", "-c", "SELECT 1"])
-        .env_remove("DQLITE_SERVERS")
         .assert()
         .code(1)
         .stderr(predicate::str::starts_with("Error: no dqlite leader found"));
     // Bad arguments: status 2.
-    Command::new(env!("CARGO_BIN_EXE_dqlite-shell"))
+    common::shell_binary()
         .args(["-c", "SELECT 1"])
-        .env_remove("DQLITE_SERVERS")
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no node to connect to"));
@@ -633,11 +627,10 @@ fn cluster_admin_sequence() {
     // A node store: read for the seeds, rewritten by .cluster with ids and roles.
     let store = cluster.dir().join("store");
     std::fs::write(&store, format!("0 {} -\n", addresses.first().unwrap())).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_dqlite-shell"))
+    common::shell_binary()
         .arg("--store")
         .arg(&store)
         .args(["admin", "-c", ".cluster", "-c", "SELECT count(*) FROM t"])
-        .env_remove("DQLITE_SERVERS")
         .assert()
         .success()
         .stdout(predicate::str::ends_with("1\n"));
@@ -727,6 +720,16 @@ fn cluster_tls() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("over tls\n"));
+    // go-dqlite's spelling: -c CERT -k KEY, and the command after the database.
+    common::shell_binary()
+        .args(["-s", &cluster.addresses()[0], "-c"])
+        .arg(cert)
+        .arg("-k")
+        .arg(key)
+        .args(["-f", "tabular", "tls", "SELECT 'go style'"])
+        .assert()
+        .success()
+        .stdout("go style\n");
     // Without the client identity the node hangs up.
     shell(&cluster, "tls")
         .arg("--ca")

@@ -1,0 +1,249 @@
+//! `.import [--csv] [--skip N] FILE TABLE`: loads delimited rows into a table, as sqlite3's
+//! `.import` does.
+//!
+//! Fields are read with the `csv` crate (RFC 4180 quoting; a quoted field may span lines),
+//! with `,` in csv mode or with `--csv`, and the list separator otherwise. When TABLE does
+//! not exist, the first row names its columns and it is created with TEXT columns; when it
+//! exists, every row is data (`--skip 1` drops a header). Values are bound as text, so the
+//! columns' affinities apply; a short row is filled with NULLs and a long one cut, each
+//! with a warning, as sqlite3 does. All rows go in under one savepoint: an error leaves
+//! the table as it was.
+
+use std::fs::File;
+use std::io::BufReader;
+
+use dqlite_client::Value;
+
+use crate::dot::first_texts;
+use crate::dump::quote_ident;
+use crate::error::ShellError;
+use crate::output::Mode;
+use crate::shell::Shell;
+
+/// Parameters per INSERT: the most every server version accepts in one tuple.
+const MAX_PARAMS: usize = 255;
+
+/// What `.import` was asked to do.
+#[derive(Debug, PartialEq, Eq)]
+struct Request<'a> {
+    file: &'a str,
+    table: &'a str,
+    csv: bool,
+    skip: usize,
+}
+
+fn parse_args<'a>(args: &[&'a str]) -> Result<Request<'a>, ShellError> {
+    let usage = || ShellError::usage("usage: .import [--csv] [--skip N] FILE TABLE");
+    let mut positional = Vec::new();
+    let mut csv = false;
+    let mut skip = 0;
+    let mut iter = args.iter();
+    while let Some(&arg) = iter.next() {
+        match arg {
+            "--csv" | "-csv" => csv = true,
+            "--skip" | "-skip" => {
+                let n = iter.next().ok_or_else(usage)?;
+                skip = n
+                    .parse()
+                    .map_err(|_| ShellError::usage(format!("--skip {n:?}: not a row count")))?;
+            }
+            other if other.starts_with('-') && other.len() > 1 => {
+                return Err(ShellError::usage(format!(
+                    ".import: unknown option {other:?}"
+                )));
+            }
+            other => positional.push(other),
+        }
+    }
+    match positional.as_slice() {
+        [file, table] => Ok(Request {
+            file,
+            table,
+            csv,
+            skip,
+        }),
+        _ => Err(usage()),
+    }
+}
+
+/// Runs `.import`.
+pub fn import(shell: &mut Shell, args: &[&str]) -> Result<(), ShellError> {
+    let request = parse_args(args)?;
+    let delimiter = if request.csv || shell.settings.mode == Mode::Csv {
+        b','
+    } else {
+        match shell.settings.separator.as_bytes() {
+            [one] => *one,
+            _ => {
+                return Err(ShellError::usage(format!(
+                    ".import needs a one-byte separator, not {:?}; use --csv or .separator",
+                    shell.settings.separator
+                )));
+            }
+        }
+    };
+    let file = File::open(request.file)
+        .map_err(|e| ShellError::file(format!("cannot open {}", request.file), e))?;
+    let mut records = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(BufReader::new(file))
+        .into_records()
+        .skip(request.skip)
+        .peekable();
+    let mut columns = existing_columns(shell, request.table)?;
+    let table = quote_ident(request.table);
+    let created = if columns.is_empty() {
+        let Some(header) = records.next() else {
+            return Err(ShellError::usage(format!(
+                "{}: empty file, and table {} does not exist",
+                request.file, request.table
+            )));
+        };
+        columns = read_record(header, request.file)?.1;
+        if let Some(blank) = columns.iter().position(|c| c.is_empty()) {
+            return Err(ShellError::usage(format!(
+                "{}: column {} of the header row has no name",
+                request.file,
+                blank + 1
+            )));
+        }
+        Some(format!(
+            "CREATE TABLE {table} ({})",
+            columns
+                .iter()
+                .map(|c| format!("{} TEXT", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    } else {
+        None
+    };
+    shell.query("SAVEPOINT dqlite_shell_import", Vec::new())?;
+    let loaded = (|| {
+        if let Some(create) = &created {
+            shell.query(create, Vec::new())?;
+        }
+        insert_all(shell, &table, columns.len(), &mut records, request.file)
+    })();
+    match loaded {
+        Ok(()) => {
+            shell.query("RELEASE dqlite_shell_import", Vec::new())?;
+            Ok(())
+        }
+        Err(e) => {
+            // Undo what went in; the first error is the one to report.
+            let _ = shell.query("ROLLBACK TO dqlite_shell_import", Vec::new());
+            let _ = shell.query("RELEASE dqlite_shell_import", Vec::new());
+            Err(e)
+        }
+    }
+}
+
+/// The column names of `table`, none when it does not exist.
+fn existing_columns(shell: &mut Shell, table: &str) -> Result<Vec<String>, ShellError> {
+    let rows = shell.query(
+        "SELECT name FROM pragma_table_info(?)",
+        vec![Value::Text(table.to_owned())],
+    )?;
+    Ok(first_texts(rows))
+}
+
+/// A record's starting line and fields, or an error naming the line.
+fn read_record(
+    record: csv::Result<csv::StringRecord>,
+    file: &str,
+) -> Result<(u64, Vec<String>), ShellError> {
+    match record {
+        Ok(r) => Ok((
+            r.position().map_or(0, csv::Position::line),
+            r.iter().map(str::to_owned).collect(),
+        )),
+        Err(e) => {
+            let line = e.position().map_or(0, csv::Position::line);
+            Err(ShellError::usage(format!("{file}:{line}: {e}")))
+        }
+    }
+}
+
+/// Inserts every record, several rows per INSERT.
+fn insert_all(
+    shell: &mut Shell,
+    table: &str,
+    width: usize,
+    records: &mut dyn Iterator<Item = csv::Result<csv::StringRecord>>,
+    file: &str,
+) -> Result<(), ShellError> {
+    let per_statement = (MAX_PARAMS / width.max(1)).max(1);
+    let row = format!("({})", vec!["?"; width].join(", "));
+    let mut params = Vec::new();
+    let mut rows = 0;
+    for record in records {
+        let (line, mut fields) = read_record(record, file)?;
+        if fields.len() != width {
+            let what = if fields.len() < width {
+                "filling the rest with NULL"
+            } else {
+                "extras ignored"
+            };
+            eprintln!(
+                "{file}:{line}: expected {width} columns but found {} - {what}",
+                fields.len()
+            );
+        }
+        let missing = width.saturating_sub(fields.len());
+        fields.truncate(width);
+        params.extend(fields.into_iter().map(Value::Text));
+        params.extend(std::iter::repeat_n(Value::Null, missing));
+        rows += 1;
+        if rows == per_statement {
+            flush(shell, table, &row, rows, &mut params)?;
+            rows = 0;
+        }
+    }
+    if rows > 0 {
+        flush(shell, table, &row, rows, &mut params)?;
+    }
+    Ok(())
+}
+
+fn flush(
+    shell: &mut Shell,
+    table: &str,
+    row: &str,
+    rows: usize,
+    params: &mut Vec<Value>,
+) -> Result<(), ShellError> {
+    let sql = format!("INSERT INTO {table} VALUES {}", vec![row; rows].join(", "));
+    shell.query(&sql, std::mem::take(params))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_and_operands() {
+        assert_eq!(
+            parse_args(&["--csv", "--skip", "1", "f.csv", "t"]).unwrap(),
+            Request {
+                file: "f.csv",
+                table: "t",
+                csv: true,
+                skip: 1
+            }
+        );
+        assert!(!parse_args(&["f", "t"]).unwrap().csv);
+        for bad in [
+            &["f"][..],
+            &["f", "t", "u"],
+            &["--skip"],
+            &["--skip", "x", "f", "t"],
+            &["--ascii", "f", "t"],
+        ] {
+            assert!(parse_args(bad).is_err(), "{bad:?}");
+        }
+    }
+}
