@@ -1,6 +1,11 @@
 /* dqlite-node: one bare dqlite node that is not part of any cluster until a leader ADDs it.
  *
  * Usage: dqlite-node --id N --address HOST:PORT --dir DIR [--latency-ms MS]
+ *                    [--snapshot-threshold N --snapshot-trailing N]
+ *
+ * A node with id 1 bootstraps a one-node cluster the first time it starts; the test kit
+ * builds its "bare" clusters that way (node 1, then ADD + ASSIGN of the others).
+ * --latency-ms sets the election timeout to 15x and the heartbeat to 1.5x that value.
  *
  * Creates the node with dqlite_node_create(), binds it to the address, starts it, prints
  * "ready <address>" on stdout, then waits for SIGTERM or SIGINT and stops it cleanly.
@@ -23,7 +28,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: dqlite-node --id N --address HOST:PORT --dir DIR "
-		"[--latency-ms MS]\n");
+		"[--latency-ms MS] [--snapshot-threshold N --snapshot-trailing N]\n");
 	exit(2);
 }
 
@@ -33,6 +38,8 @@ int main(int argc, char **argv)
 	const char *address = NULL;
 	const char *dir = NULL;
 	unsigned latency_ms = 0;
+	unsigned snapshot_threshold = 0;
+	unsigned snapshot_trailing = 0;
 	dqlite_node *node = NULL;
 	sigset_t set;
 	int sig = 0;
@@ -48,6 +55,10 @@ int main(int argc, char **argv)
 			dir = argv[i + 1];
 		} else if (strcmp(argv[i], "--latency-ms") == 0) {
 			latency_ms = (unsigned)strtoul(argv[i + 1], NULL, 10);
+		} else if (strcmp(argv[i], "--snapshot-threshold") == 0) {
+			snapshot_threshold = (unsigned)strtoul(argv[i + 1], NULL, 10);
+		} else if (strcmp(argv[i], "--snapshot-trailing") == 0) {
+			snapshot_trailing = (unsigned)strtoul(argv[i + 1], NULL, 10);
 		} else {
 			usage();
 		}
@@ -87,6 +98,15 @@ int main(int argc, char **argv)
 		rv = dqlite_node_set_network_latency_ms(node, latency_ms);
 		if (rv != 0) {
 			fprintf(stderr, "dqlite-node: set_network_latency_ms: %d\n", rv);
+			dqlite_node_destroy(node);
+			return 1;
+		}
+	}
+	if (snapshot_threshold > 0 || snapshot_trailing > 0) {
+		rv = dqlite_node_set_snapshot_params(node, snapshot_threshold,
+						     snapshot_trailing);
+		if (rv != 0) {
+			fprintf(stderr, "dqlite-node: set_snapshot_params: %d\n", rv);
 			dqlite_node_destroy(node);
 			return 1;
 		}

@@ -1,27 +1,27 @@
-//! [`TestCluster`]: N `dqlite-demo` processes on 127.0.0.1, started, faulted and torn down
-//! by the test.
+//! [`TestCluster`]: N dqlite node processes, started, faulted and torn down by the test.
 
-use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::firewall::{ClusterTag, DIR_PREFIX};
 use crate::install::{Installation, ServerVersion, install};
-use crate::probe::{Member, Probe, Role};
+use crate::network::Network;
+use crate::node::{Launcher, Node, NodeProcess, NodeProgram};
+use crate::probe::Role;
 use crate::tls::TlsFiles;
-use crate::unjoined::UnjoinedNode;
-use crate::util::{file_tail, free_port, send_signal, spawn_tied_to_process};
+use crate::unjoined::{UnjoinedNode, node_binary};
+use crate::util::{file_tail, free_port_on, send_signal};
 
 /// go-dqlite's `app` package gives the node that bootstraps a cluster this fixed id.
 pub const BOOTSTRAP_ID: u64 = 0x2dc1_7185_8c31_55be;
 
 /// How long a single LEADER/CLUSTER probe may take (connect, TLS handshake, reply).
-const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
-/// How long ADD/ASSIGN/REMOVE may take (ASSIGN to voter waits for the node to catch up).
-const ADMIN_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a node process may take to accept connections on its database port.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(20);
 /// How many times a node is re-spawned on fresh ports after losing a port race.
@@ -40,43 +40,6 @@ pub fn expected_roles(nodes: usize) -> (usize, usize) {
     }
 }
 
-/// (node index, its address, its answer to LEADER).
-type LeaderAnswer = (usize, String, Result<Option<(u64, String)>>);
-
-/// Whether a node process is up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeState {
-    /// The process runs.
-    Running,
-    /// The process is stopped with SIGSTOP (see [`TestCluster::pause`]).
-    Paused,
-    /// No process: killed, terminated, or the whole cluster was stopped.
-    Down,
-}
-
-/// A snapshot of one node of a [`TestCluster`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeInfo {
-    /// Position in the cluster (0-based; node 0 bootstrapped the cluster).
-    pub index: usize,
-    /// Raft node id, once the cluster has reported it (node 0 is always [`BOOTSTRAP_ID`];
-    /// the others pick random ids when they join).
-    pub id: Option<u64>,
-    /// Database (Raft and client) address, "127.0.0.1:PORT".
-    pub address: String,
-    /// dqlite-demo's HTTP API address, "127.0.0.1:PORT".
-    pub api_address: String,
-    /// The `-D` directory given to dqlite-demo (it keeps its data in a subdirectory named
-    /// after the database address).
-    pub data_dir: PathBuf,
-    /// The node's log file (stdout and stderr of every run of this node).
-    pub log: PathBuf,
-    /// The process id while the process exists.
-    pub pid: Option<u32>,
-    /// Whether the process runs, is paused, or is down.
-    pub state: NodeState,
-}
-
 /// Configures and starts a [`TestCluster`]. Made by [`TestCluster::builder`].
 #[derive(Debug, Clone)]
 #[must_use]
@@ -86,6 +49,10 @@ pub struct TestClusterBuilder {
     tls: bool,
     verbose: bool,
     start_timeout: Duration,
+    program: NodeProgram,
+    latency: Option<Duration>,
+    snapshots: Option<(u32, u32)>,
+    partitionable: bool,
 }
 
 impl Default for TestClusterBuilder {
@@ -96,6 +63,10 @@ impl Default for TestClusterBuilder {
             tls: false,
             verbose: true,
             start_timeout: Duration::from_secs(60),
+            program: NodeProgram::Demo,
+            latency: None,
+            snapshots: None,
+            partitionable: false,
         }
     }
 }
@@ -113,8 +84,8 @@ impl TestClusterBuilder {
         self
     }
 
-    /// Serve TLS (1.18 only): a self-signed certificate is generated and every node gets
-    /// `--cert`/`--key`. See [`TestCluster::tls_files`].
+    /// Serve TLS (1.18's dqlite-demo only): a self-signed certificate is generated and
+    /// every node gets `--cert`/`--key`. See [`TestCluster::tls_files`].
     pub fn tls(mut self, tls: bool) -> Self {
         self.tls = tls;
         self
@@ -133,22 +104,72 @@ impl TestClusterBuilder {
         self
     }
 
-    /// Installs the server if needed, starts the nodes (node 0 bootstraps, the others
-    /// `--join` it) and waits until the cluster is healthy (see
-    /// [`TestCluster::wait_healthy`]): with 3 nodes, a leader and three voters.
+    /// The program the nodes run (default [`NodeProgram::Demo`]).
+    pub fn program(mut self, program: NodeProgram) -> Self {
+        self.program = program;
+        self
+    }
+
+    /// Bare nodes: the network latency dqlite assumes (`dqlite_node_set_network_latency_ms`).
+    /// Elections then time out after 15x to 30x this value and the leader heartbeats every
+    /// 1.5x, instead of 3-6 s and 500 ms. Jepsen's dqlite runs use 10 ms; 30 ms gives
+    /// sub-second elections that survive a loaded 2-core machine.
+    pub fn network_latency(mut self, latency: Duration) -> Self {
+        self.latency = Some(latency);
+        self
+    }
+
+    /// Bare nodes: take a Raft snapshot every `threshold` entries and keep `trailing`
+    /// entries after it (dqlite's defaults are 1024 and 8192; Jepsen's runs use 128 and
+    /// 1024, so that snapshots happen under faults).
+    pub fn snapshots(mut self, threshold: u32, trailing: u32) -> Self {
+        self.snapshots = Some((threshold, trailing));
+        self
+    }
+
+    /// Give each node its own loopback address (127.0.0.2, 127.0.0.3, ...) and its own
+    /// system user, so that [`TestCluster::set_network`] can cut and degrade the links
+    /// between nodes, and between clients and nodes, with iptables. Needs root (users and
+    /// rules are created and always removed, see the `firewall` module docs).
+    pub fn partitionable(mut self, yes: bool) -> Self {
+        self.partitionable = yes;
+        self
+    }
+
+    /// Installs the server if needed, starts the nodes and waits until the cluster is
+    /// healthy (see [`TestCluster::wait_healthy`]). dqlite-demo: node 0 bootstraps, the
+    /// others `--join` it. Bare nodes: node 0 bootstraps, the others are added as voters.
     pub fn start(self) -> Result<TestCluster> {
         if self.nodes == 0 {
             return Err(Error::Invalid("a cluster needs at least one node".into()));
         }
-        if self.tls && !self.version.supports_tls() {
+        if self.tls && (!self.version.supports_tls() || self.program != NodeProgram::Demo) {
             return Err(Error::Invalid(format!(
-                "dqlite-demo of server {} has no TLS flags; TLS clusters need 1.18",
+                "TLS clusters need dqlite-demo of server 1.18 (asked: {} on {})",
+                self.program.as_str(),
                 self.version
             )));
         }
+        if self.program == NodeProgram::Demo && (self.latency.is_some() || self.snapshots.is_some())
+        {
+            return Err(Error::Invalid(
+                "dqlite-demo has no latency or snapshot settings; use NodeProgram::Bare".into(),
+            ));
+        }
+        if self.tls && self.partitionable {
+            return Err(Error::Invalid(
+                "the TLS certificate names 127.0.0.1 only: partitionable clusters are plain TCP"
+                    .into(),
+            ));
+        }
+        crate::firewall::sweep_leftovers();
         let installation = install(self.version)?;
+        let bare_binary = match self.program {
+            NodeProgram::Bare => Some(node_binary()?),
+            NodeProgram::Demo => None,
+        };
         let dir = tempfile::Builder::new()
-            .prefix("dqlite-testkit-")
+            .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
             .tempdir()
             .map_err(|e| Error::io("create the cluster's temporary directory", e))?;
         let tls = if self.tls {
@@ -157,120 +178,54 @@ impl TestClusterBuilder {
             None
         };
         let tls_config = tls.as_ref().map(TlsFiles::client_config).transpose()?;
-        let nodes = (0..self.nodes)
-            .map(|index| Node {
-                index,
-                db_port: 0,
-                api_port: 0,
-                dir: dir.path().join(format!("node{index}")),
-                log: dir.path().join(format!("node{index}.log")),
-                join: index != 0,
-                child: None,
-                paused: false,
-                id: (index == 0).then_some(BOOTSTRAP_ID),
-                spawned_at: 0,
-            })
-            .collect();
+        let network = if self.partitionable {
+            use std::os::unix::fs::PermissionsExt;
+            // Node users must reach their own directories inside.
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711))
+                .map_err(|e| Error::io("open the cluster's directory to node users", e))?;
+            Some(Network::new(ClusterTag::next())?)
+        } else {
+            None
+        };
         let mut cluster = TestCluster {
             dir,
-            installation,
-            tls,
+            launcher: Launcher {
+                installation,
+                program: self.program,
+                tls,
+                verbose: self.verbose,
+                latency: self.latency,
+                snapshots: self.snapshots,
+                bare_binary,
+            },
             tls_config,
-            nodes,
-            verbose: self.verbose,
+            nodes: Vec::new(),
+            network,
         };
         let deadline = Instant::now() + self.start_timeout;
+        for _ in 0..self.nodes {
+            cluster.create_node()?;
+        }
         cluster.start_fresh(0, deadline)?;
+        if self.program == NodeProgram::Bare {
+            cluster.wait_for_leader(deadline.saturating_duration_since(Instant::now()))?;
+        }
         for index in 1..self.nodes {
             cluster.start_fresh(index, deadline)?;
+            if self.program == NodeProgram::Bare {
+                cluster.join_bare(index, Role::Voter, deadline)?;
+            }
         }
         cluster.wait_healthy_until(deadline, self.start_timeout)?;
         Ok(cluster)
     }
 }
 
-struct Node {
-    index: usize,
-    db_port: u16,
-    api_port: u16,
-    dir: PathBuf,
-    log: PathBuf,
-    /// Whether the node is started with `--join <node 0>`.
-    join: bool,
-    child: Option<Child>,
-    paused: bool,
-    id: Option<u64>,
-    /// Length of the log file when the current process was spawned.
-    spawned_at: u64,
-}
-
-impl Node {
-    fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.db_port)
-    }
-
-    fn api_address(&self) -> String {
-        format!("127.0.0.1:{}", self.api_port)
-    }
-
-    fn state(&self) -> NodeState {
-        match (&self.child, self.paused) {
-            (None, _) => NodeState::Down,
-            (Some(_), true) => NodeState::Paused,
-            (Some(_), false) => NodeState::Running,
-        }
-    }
-
-    /// The log written by the current (or last) process.
-    fn recent_log(&self) -> String {
-        let len = std::fs::metadata(&self.log).map(|m| m.len()).unwrap_or(0);
-        file_tail(&self.log, len.saturating_sub(self.spawned_at))
-    }
-
-    /// SIGKILL and reap the process, if any.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        self.paused = false;
-    }
-
-    /// If the process has exited, reaps it and returns a [`Error::NodeExited`].
-    fn check_exited(&mut self) -> Result<()> {
-        let Some(child) = self.child.as_mut() else {
-            return Err(Error::Invalid(format!("node {} is down", self.index)));
-        };
-        match child.try_wait() {
-            Ok(None) => Ok(()),
-            Ok(Some(status)) => {
-                self.child = None;
-                self.paused = false;
-                Err(self.exited(status.to_string()))
-            }
-            Err(e) => Err(Error::io(format!("wait for node {}", self.index), e)),
-        }
-    }
-
-    fn exited(&self, status: String) -> Error {
-        Error::NodeExited {
-            index: self.index,
-            address: self.address(),
-            status,
-            log: self.log.clone(),
-            log_tail: crate::util::tail(&self.recent_log(), 4000),
-        }
-    }
-
-    fn lost_port_race(&self) -> bool {
-        self.recent_log().contains("address already in use")
-    }
-}
-
-/// A running dqlite cluster of `dqlite-demo` processes on 127.0.0.1, in a temporary
-/// directory. Dropping it SIGKILLs and reaps every process it started (and, when the
-/// thread is panicking, prints every node's log to stderr first). Node processes also die
-/// with the test process (`PR_SET_PDEATHSIG`).
+/// A running dqlite cluster of node processes (dqlite-demo or the bare C node), in a
+/// temporary directory. Dropping it SIGKILLs and reaps every process it started (and,
+/// when the thread is panicking, prints every node's log to stderr first), then removes
+/// the users and iptables rules of a partitionable cluster. Node processes also die with
+/// the test process (`PR_SET_PDEATHSIG`).
 ///
 /// Nodes are numbered from 0; node 0 bootstrapped the cluster.
 ///
@@ -289,27 +244,27 @@ impl Node {
 /// # }
 /// ```
 pub struct TestCluster {
-    dir: tempfile::TempDir,
-    installation: Installation,
-    tls: Option<TlsFiles>,
-    tls_config: Option<Arc<rustls::ClientConfig>>,
-    nodes: Vec<Node>,
-    verbose: bool,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) launcher: Launcher,
+    pub(crate) tls_config: Option<Arc<rustls::ClientConfig>>,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) network: Option<Network>,
 }
 
 impl std::fmt::Debug for TestCluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TestCluster")
             .field("dir", &self.dir.path())
-            .field("version", &self.installation.version)
-            .field("tls", &self.tls)
+            .field("version", &self.launcher.installation.version)
+            .field("program", &self.launcher.program)
+            .field("tls", &self.launcher.tls)
             .field("nodes", &self.nodes())
             .finish()
     }
 }
 
 impl TestCluster {
-    /// A builder: 3 nodes, version from `DQLITE_SERVER_VERSION`, no TLS.
+    /// A builder: 3 dqlite-demo nodes, version from `DQLITE_SERVER_VERSION`, no TLS.
     pub fn builder() -> TestClusterBuilder {
         TestClusterBuilder::default()
     }
@@ -321,12 +276,17 @@ impl TestCluster {
 
     /// The server version the nodes run.
     pub fn version(&self) -> ServerVersion {
-        self.installation.version
+        self.launcher.installation.version
+    }
+
+    /// The program the nodes run.
+    pub fn program(&self) -> NodeProgram {
+        self.launcher.program
     }
 
     /// The installation the nodes run from.
     pub fn installation(&self) -> &Installation {
-        &self.installation
+        &self.launcher.installation
     }
 
     /// The temporary directory holding data directories, logs and TLS files.
@@ -334,7 +294,7 @@ impl TestCluster {
         self.dir.path()
     }
 
-    /// Number of nodes.
+    /// Number of nodes (including nodes removed from the configuration).
     pub fn len(&self) -> usize {
         self.nodes.len()
     }
@@ -344,26 +304,26 @@ impl TestCluster {
         self.nodes.is_empty()
     }
 
-    /// Database addresses ("127.0.0.1:PORT") of every node, by index.
+    /// Database addresses ("HOST:PORT") of every node, by index.
     pub fn addresses(&self) -> Vec<String> {
         self.nodes.iter().map(Node::address).collect()
     }
 
     /// The certificate and key of a TLS cluster; `None` without TLS.
     pub fn tls_files(&self) -> Option<&TlsFiles> {
-        self.tls.as_ref()
+        self.launcher.tls.as_ref()
     }
 
     /// The CA certificate (PEM) clients must trust: the nodes' self-signed certificate.
     /// `None` without TLS. The nodes require client certificates: present this same
     /// certificate with [`TestCluster::tls_key_path`].
     pub fn ca_cert_path(&self) -> Option<&Path> {
-        self.tls.as_ref().map(|t| t.cert.as_path())
+        self.launcher.tls.as_ref().map(|t| t.cert.as_path())
     }
 
     /// The private key (PEM) of the TLS certificate; `None` without TLS.
     pub fn tls_key_path(&self) -> Option<&Path> {
-        self.tls.as_ref().map(|t| t.key.as_path())
+        self.launcher.tls.as_ref().map(|t| t.key.as_path())
     }
 
     /// A rustls client configuration that trusts the cluster's certificate and presents it
@@ -372,35 +332,26 @@ impl TestCluster {
         self.tls_config.clone()
     }
 
-    fn node_ref(&self, index: usize) -> Result<&Node> {
+    pub(crate) fn node_ref(&self, index: usize) -> Result<&Node> {
         self.nodes.get(index).ok_or(Error::NoSuchNode(index))
     }
 
-    fn node_mut(&mut self, index: usize) -> Result<&mut Node> {
+    pub(crate) fn node_mut(&mut self, index: usize) -> Result<&mut Node> {
         self.nodes.get_mut(index).ok_or(Error::NoSuchNode(index))
     }
 
-    fn info(node: &Node) -> NodeInfo {
-        NodeInfo {
-            index: node.index,
-            id: node.id,
-            address: node.address(),
-            api_address: node.api_address(),
-            data_dir: node.dir.clone(),
-            log: node.log.clone(),
-            pid: node.child.as_ref().map(Child::id),
-            state: node.state(),
-        }
-    }
-
     /// A snapshot of node `index`.
-    pub fn node(&self, index: usize) -> Result<NodeInfo> {
-        self.node_ref(index).map(Self::info)
+    pub fn node(&self, index: usize) -> Result<NodeProcess> {
+        self.node_ref(index)
+            .map(|n| n.snapshot(self.launcher.program))
     }
 
     /// Snapshots of every node.
-    pub fn nodes(&self) -> Vec<NodeInfo> {
-        self.nodes.iter().map(Self::info).collect()
+    pub fn nodes(&self) -> Vec<NodeProcess> {
+        self.nodes
+            .iter()
+            .map(|n| n.snapshot(self.launcher.program))
+            .collect()
     }
 
     /// Process ids of the running (or paused) nodes, by index.
@@ -419,262 +370,44 @@ impl TestCluster {
             .map_err(|e| Error::io(format!("read {}", node.log.display()), e))
     }
 
-    fn connect(&self, address: &str, timeout: Duration) -> Result<Probe> {
-        Probe::connect(address, self.tls_config.as_ref(), timeout)
-    }
-
-    /// Asks node `index` who the leader is: `Some((id, address))`, or `None` when it knows
-    /// none. Fails if the node does not answer within a second (e.g. it is paused or down).
-    pub fn ask_leader(&self, index: usize) -> Result<Option<(u64, String)>> {
-        let address = self.node_ref(index)?.address();
-        self.connect(&address, PROBE_TIMEOUT)?.leader()
-    }
-
-    /// Asks node `index` for the cluster configuration (CLUSTER, format 1).
-    pub fn ask_members(&self, index: usize) -> Result<Vec<Member>> {
-        let address = self.node_ref(index)?.address();
-        self.connect(&address, PROBE_TIMEOUT)?.cluster()
-    }
-
-    /// The index of the current leader: a running, unpaused node that names itself leader
-    /// (when several do, during a term change, the one most other nodes name). `None`
-    /// when no node claims leadership right now. Probes all nodes in parallel; takes at
-    /// most about a second.
-    pub fn leader(&self) -> Option<usize> {
-        self.leader_view().0
-    }
-
-    /// Asks every running node who the leader is, in parallel; returns the index of the
-    /// node that claims leadership (if any) and every answer.
-    fn leader_view(&self) -> (Option<usize>, Vec<LeaderAnswer>) {
-        let candidates: Vec<(usize, String)> = self
-            .nodes
-            .iter()
-            .filter(|n| n.state() == NodeState::Running)
-            .map(|n| (n.index, n.address()))
-            .collect();
-        let answers: Vec<LeaderAnswer> = std::thread::scope(|scope| {
-            let handles: Vec<_> = candidates
-                .iter()
-                .map(|(index, address)| {
-                    scope.spawn(move || {
-                        let answer = self
-                            .connect(address, PROBE_TIMEOUT)
-                            .and_then(|mut p| p.leader());
-                        (*index, address.clone(), answer)
-                    })
-                })
-                .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
-        });
-        let names = |address: &str| {
-            answers
-                .iter()
-                .filter(|(_, _, a)| matches!(a, Ok(Some((_, l))) if l == address))
-                .count()
+    /// Appends a node (not started) with the next index: its address, user and id.
+    pub(crate) fn create_node(&mut self) -> Result<usize> {
+        let index = self.nodes.len();
+        let host = match &self.network {
+            // 127.0.0.2, 127.0.0.3, ...: 127.0.0.1 stays the clients' own address.
+            Some(_) => {
+                let last = u8::try_from(index + 2)
+                    .ok()
+                    .filter(|b| *b < 255)
+                    .ok_or_else(|| Error::Invalid("at most 253 partitionable nodes".into()))?;
+                Ipv4Addr::new(127, 0, 0, last)
+            }
+            None => Ipv4Addr::LOCALHOST,
         };
-        // Self-claimed leaders; during a term change there may briefly be two.
-        let leader = answers
-            .iter()
-            .filter(|(_, address, a)| matches!(a, Ok(Some((_, l))) if l == address))
-            .max_by_key(|(_, address, _)| names(address))
-            .map(|(index, _, _)| *index);
-        (leader, answers)
-    }
-
-    fn describe_answers(answers: &[LeaderAnswer]) -> String {
-        answers
-            .iter()
-            .map(|(index, _, answer)| match answer {
-                Ok(Some((_, leader))) => format!("node {index} says leader is {leader}"),
-                Ok(None) => format!("node {index} knows no leader"),
-                Err(e) => format!("node {index}: {e}"),
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    /// Waits until some node claims leadership (see [`TestCluster::leader`]).
-    pub fn wait_for_leader(&self, timeout: Duration) -> Result<usize> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let (leader, answers) = self.leader_view();
-            if let Some(index) = leader {
-                return Ok(index);
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    what: format!("a leader ({})", Self::describe_answers(&answers)),
-                    seconds: timeout.as_secs_f64(),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        let mut node = Node::new(index, host, self.dir.path());
+        if let Some(network) = &self.network {
+            node.user = Some(network.create_user(index)?);
         }
-    }
-
-    /// The cluster configuration as the leader reports it.
-    pub fn members(&self) -> Result<Vec<Member>> {
-        let leader = self
-            .leader()
-            .ok_or_else(|| Error::Invalid("no leader right now".into()))?;
-        self.ask_members(leader)
-    }
-
-    /// Waits until the cluster is healthy: every node runs and is in the leader's
-    /// configuration, the voters and standbys number what dqlite-demo's role management
-    /// settles on ([`expected_roles`]: every node is a voter for 1 or 3 nodes), and every
-    /// voter names the leader.
-    pub fn wait_healthy(&mut self, timeout: Duration) -> Result<()> {
-        self.wait_healthy_until(Instant::now() + timeout, timeout)
-    }
-
-    fn wait_healthy_until(&mut self, deadline: Instant, timeout: Duration) -> Result<()> {
-        loop {
-            self.check_processes(deadline)?;
-            let last = match self.health() {
-                Ok(members) => {
-                    for node in &mut self.nodes {
-                        let address = node.address();
-                        if let Some(m) = members.iter().find(|m| m.address == address) {
-                            node.id = Some(m.id);
-                        }
-                    }
-                    return Ok(());
-                }
-                Err(state) => state,
-            };
-            if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    what: format!("a healthy cluster: {last}"),
-                    seconds: timeout.as_secs_f64(),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// Ok(members) when healthy, else a description of what is not.
-    fn health(&self) -> std::result::Result<Vec<Member>, String> {
-        if let Some(node) = self.nodes.iter().find(|n| n.state() != NodeState::Running) {
-            return Err(format!("node {} is {:?}", node.index, node.state()));
-        }
-        let (leader, answers) = self.leader_view();
-        let leader =
-            leader.ok_or_else(|| format!("no leader: {}", Self::describe_answers(&answers)))?;
-        let leader_address = self
-            .nodes
-            .get(leader)
-            .map(Node::address)
-            .unwrap_or_default();
-        let members = self
-            .ask_members(leader)
-            .map_err(|e| format!("CLUSTER from leader {leader}: {e}"))?;
-        let mut voters = 0;
-        let mut standbys = 0;
-        for node in &self.nodes {
-            let address = node.address();
-            let member = members
-                .iter()
-                .find(|m| m.address == address)
-                .ok_or_else(|| format!("node {} is not in {members:?}", node.index))?;
-            match member.role {
-                Role::Voter => {
-                    voters += 1;
-                    let names_leader = answers.iter().any(|(index, _, answer)| {
-                        *index == node.index
-                            && matches!(answer, Ok(Some((_, l))) if *l == leader_address)
-                    });
-                    if !names_leader {
-                        return Err(format!(
-                            "voter {} does not name leader {leader_address}: {}",
-                            node.index,
-                            Self::describe_answers(&answers)
-                        ));
-                    }
-                }
-                Role::Standby => standbys += 1,
-                Role::Spare | Role::Unknown(_) => {}
+        match self.launcher.program {
+            NodeProgram::Demo => node.id = (index == 0).then_some(BOOTSTRAP_ID),
+            NodeProgram::Bare => {
+                node.id = Some(u64::try_from(index).unwrap_or(u64::MAX).saturating_add(1));
+                node.member = (index == 0).then_some(Role::Voter);
             }
         }
-        let (want_voters, want_standbys) = expected_roles(self.nodes.len());
-        if (voters, standbys) != (want_voters, want_standbys) {
-            return Err(format!(
-                "{voters} voters and {standbys} standbys, expecting {want_voters} and \
-                 {want_standbys}: {members:?}"
-            ));
-        }
-        Ok(members)
+        self.nodes.push(node);
+        Ok(index)
     }
 
-    /// Fails if a node process died; re-spawns a node that lost a port race for its API
-    /// port (which dqlite-demo binds only after joining).
-    fn check_processes(&mut self, deadline: Instant) -> Result<()> {
-        for index in 0..self.nodes.len() {
-            let node = self.node_mut(index)?;
-            if node.paused {
-                continue;
-            }
-            if let Err(e) = node.check_exited() {
-                if node.lost_port_race() && Instant::now() < deadline {
-                    node.api_port = free_port()?;
-                    self.spawn(index)?;
-                    self.wait_listening(index, deadline)?;
-                    continue;
-                }
-                return Err(e);
-            }
-        }
-        Ok(())
-    }
-
-    fn spawn(&mut self, index: usize) -> Result<()> {
+    pub(crate) fn spawn(&mut self, index: usize) -> Result<()> {
         let join = self.nodes.first().map(Node::address).unwrap_or_default();
-        let node = self.node_ref(index)?;
-        std::fs::create_dir_all(&node.dir)
-            .map_err(|e| Error::io(format!("create {}", node.dir.display()), e))?;
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&node.log)
-            .map_err(|e| Error::io(format!("open {}", node.log.display()), e))?;
-        let spawned_at = log.metadata().map(|m| m.len()).unwrap_or(0);
-        let mut cmd = self.installation.demo_command();
-        cmd.arg("--api")
-            .arg(node.api_address())
-            .arg("--db")
-            .arg(node.address())
-            .arg("-D")
-            .arg(&node.dir);
-        if node.join {
-            cmd.arg("--join").arg(&join);
-        }
-        if let Some(tls) = &self.tls {
-            cmd.arg("--cert").arg(&tls.cert).arg("--key").arg(&tls.key);
-        }
-        if self.verbose {
-            cmd.arg("-v");
-        }
-        let _ = writeln!(
-            log,
-            "=== dqlite-testkit: starting node {index}: {}",
-            crate::util::describe(&cmd)
-        );
-        let stderr = log
-            .try_clone()
-            .map_err(|e| Error::io(format!("clone {}", node.log.display()), e))?;
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(stderr));
-        let child = spawn_tied_to_process(cmd)?;
-        let node = self.node_mut(index)?;
-        node.child = Some(child);
-        node.paused = false;
-        node.spawned_at = spawned_at;
-        Ok(())
+        let launcher = &self.launcher;
+        let node = self.nodes.get_mut(index).ok_or(Error::NoSuchNode(index))?;
+        node.spawn(launcher, &join)
     }
 
     /// Waits until node `index` answers LEADER on its database port.
-    fn wait_listening(&mut self, index: usize, deadline: Instant) -> Result<()> {
+    pub(crate) fn wait_listening(&mut self, index: usize, deadline: Instant) -> Result<()> {
         let deadline = deadline.min(Instant::now() + LISTEN_TIMEOUT);
         loop {
             self.node_mut(index)?.check_exited()?;
@@ -698,14 +431,18 @@ impl TestCluster {
 
     /// Starts node `index` for the first time, on fresh ports, retrying with new ports
     /// when another process grabbed one first.
-    fn start_fresh(&mut self, index: usize, deadline: Instant) -> Result<()> {
+    pub(crate) fn start_fresh(&mut self, index: usize, deadline: Instant) -> Result<()> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let db_port = free_port()?;
-            let mut api_port = free_port()?;
-            while api_port == db_port {
-                api_port = free_port()?;
+            let host = self.node_ref(index)?.host;
+            let db_port = free_port_on(host)?;
+            let mut api_port = 0;
+            if self.launcher.program == NodeProgram::Demo {
+                api_port = free_port_on(host)?;
+                while api_port == db_port {
+                    api_port = free_port_on(host)?;
+                }
             }
             let node = self.node_mut(index)?;
             node.db_port = db_port;
@@ -732,8 +469,9 @@ impl TestCluster {
         Ok(())
     }
 
-    /// Sends SIGTERM to node `index` (dqlite-demo then closes its app gracefully) and waits
-    /// up to `grace` for it to exit, SIGKILLing it after that.
+    /// Sends SIGTERM to node `index` (dqlite-demo then closes its app gracefully, the bare
+    /// node calls `dqlite_node_stop`) and waits up to `grace` for it to exit, SIGKILLing it
+    /// after that.
     pub fn terminate(&mut self, index: usize, grace: Duration) -> Result<()> {
         let node = self.node_mut(index)?;
         let Some(child) = node.child.as_mut() else {
@@ -815,52 +553,17 @@ impl TestCluster {
         }
     }
 
-    /// Adds a node to the cluster through the leader: ADD (which makes it a spare), then
-    /// ASSIGN `role` unless that is [`Role::Spare`]. ASSIGN to voter returns once the node
-    /// has caught up.
-    pub fn add_node(&self, id: u64, address: &str, role: Role) -> Result<()> {
-        let leader = self
-            .leader()
-            .ok_or_else(|| Error::Invalid("no leader to send ADD to".into()))?;
-        let leader_address = self.node_ref(leader)?.address();
-        let mut probe = self.connect(&leader_address, ADMIN_TIMEOUT)?;
-        probe.add(id, address)?;
-        if role != Role::Spare {
-            probe.assign(id, role)?;
-        }
-        Ok(())
-    }
-
-    /// Changes the role of node `id` through the leader (ASSIGN).
-    pub fn assign(&self, id: u64, role: Role) -> Result<()> {
-        let leader = self
-            .leader()
-            .ok_or_else(|| Error::Invalid("no leader to send ASSIGN to".into()))?;
-        let leader_address = self.node_ref(leader)?.address();
-        self.connect(&leader_address, ADMIN_TIMEOUT)?
-            .assign(id, role)
-    }
-
-    /// Removes node `id` from the configuration through the leader (REMOVE).
-    pub fn remove_node(&self, id: u64) -> Result<()> {
-        let leader = self
-            .leader()
-            .ok_or_else(|| Error::Invalid("no leader to send REMOVE to".into()))?;
-        let leader_address = self.node_ref(leader)?.address();
-        self.connect(&leader_address, ADMIN_TIMEOUT)?.remove(id)
-    }
-
     /// Starts a bare dqlite node (the C program `node/dqlite-node.c`) with Raft id `id` on
     /// a fresh port, running against this cluster's server library. It is in no cluster
     /// until added, e.g. with [`TestCluster::add_node`]. Not available for TLS clusters
     /// (the C node speaks plain TCP).
     pub fn start_unjoined_node(&self, id: u64) -> Result<UnjoinedNode> {
-        if self.tls.is_some() {
+        if self.launcher.tls.is_some() {
             return Err(Error::Invalid(
                 "unjoined nodes speak plain TCP and cannot join a TLS cluster".into(),
             ));
         }
-        UnjoinedNode::start(&self.installation, id)
+        UnjoinedNode::start(&self.launcher.installation, id)
     }
 
     fn dump_logs(&self) {
@@ -884,6 +587,14 @@ impl Drop for TestCluster {
         self.stop();
         if std::thread::panicking() {
             self.dump_logs();
+        }
+        if let Some(network) = self.network.take() {
+            let users: Vec<String> = self
+                .nodes
+                .iter()
+                .filter_map(|n| n.user.as_ref().map(|u| u.name.clone()))
+                .collect();
+            network.teardown(&users);
         }
     }
 }

@@ -36,22 +36,30 @@
 mod cluster;
 mod error;
 pub mod fake;
+mod firewall;
+mod health;
 mod install;
+mod membership;
+mod netfaults;
+mod network;
+mod nfqueue;
+mod node;
 mod probe;
 pub mod proxy;
 mod tls;
 mod unjoined;
 mod util;
 
-pub use cluster::{
-    BOOTSTRAP_ID, NodeInfo, NodeState, TestCluster, TestClusterBuilder, expected_roles,
-};
+pub use cluster::{BOOTSTRAP_ID, TestCluster, TestClusterBuilder, expected_roles};
 pub use error::{Error, Result};
+pub use firewall::sweep_leftovers;
 pub use install::{
     CACHE_ENV, Installation, PYTHON_PACKAGES, SID_PACKAGES, ServerVersion, TRIXIE_PACKAGES,
     VERSION_ENV, cache_dir, debian_mirror, find_python, install, install_all, install_python,
     python_package_version,
 };
+pub use netfaults::{Delay, NetFaults};
+pub use node::{NodeProcess, NodeProgram, NodeState};
 pub use probe::{Member, Role};
 pub use tls::TlsFiles;
 pub use unjoined::{UnjoinedNode, node_binary};

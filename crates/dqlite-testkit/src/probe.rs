@@ -1,5 +1,5 @@
 //! A minimal, blocking client for the few dqlite requests the test kit needs: LEADER,
-//! CLUSTER (format 1), ADD, ASSIGN and REMOVE. Frames are encoded here by hand (protocol
+//! CLUSTER (format 1), ADD, ASSIGN, REMOVE and TRANSFER. Frames are encoded here by hand (protocol
 //! reference §1-§3) so the test kit does not depend on the project's codec crate.
 
 use std::io::{Read, Write};
@@ -21,6 +21,7 @@ const REQ_ADD: u8 = 12;
 const REQ_ASSIGN: u8 = 13;
 const REQ_REMOVE: u8 = 14;
 const REQ_CLUSTER: u8 = 16;
+const REQ_TRANSFER: u8 = 17;
 
 const RESP_FAILURE: u8 = 0;
 const RESP_SERVER: u8 = 1;
@@ -265,6 +266,11 @@ impl Probe {
     /// REMOVE: removes a node from the configuration. Leader only.
     pub(crate) fn remove(&mut self, id: u64) -> Result<()> {
         self.expect_empty(REQ_REMOVE, &id.to_le_bytes(), "REMOVE")
+    }
+
+    /// TRANSFER: hands leadership to voter `id` (0: one the leader picks). Leader only.
+    pub(crate) fn transfer(&mut self, id: u64) -> Result<()> {
+        self.expect_empty(REQ_TRANSFER, &id.to_le_bytes(), "TRANSFER")
     }
 }
 

@@ -1,7 +1,7 @@
 //! Process and file helpers shared by the installer and the cluster.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::net::TcpListener;
+use std::net::{Ipv4Addr, TcpListener};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -76,8 +76,13 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
 /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 /// A node may still lose it to another process; callers retry with a new port.
 pub(crate) fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| Error::io("bind 127.0.0.1:0 to find a free port", e))?;
+    free_port_on(Ipv4Addr::LOCALHOST)
+}
+
+/// A TCP port on `host` that was free a moment ago (see [`free_port`]).
+pub(crate) fn free_port_on(host: Ipv4Addr) -> Result<u16> {
+    let listener = TcpListener::bind((host, 0))
+        .map_err(|e| Error::io(format!("bind {host}:0 to find a free port"), e))?;
     let port = listener
         .local_addr()
         .map_err(|e| Error::io("local address of a port-0 listener", e))?

@@ -1,0 +1,170 @@
+//! Membership changes through the leader (ADD, ASSIGN, REMOVE, TRANSFER), and the
+//! whole-cluster process faults.
+
+use std::time::{Duration, Instant};
+
+use crate::cluster::TestCluster;
+use crate::error::{Error, Result};
+use crate::node::NodeProgram;
+use crate::probe::{Probe, Role};
+
+/// How long ADD/ASSIGN/REMOVE may take (ASSIGN to voter waits for the node to catch up).
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(20);
+/// dqlite's "not leader" and "leadership lost" codes: worth asking the new leader.
+const NOT_LEADER: [u64; 2] = [10250, 10506];
+
+impl TestCluster {
+    /// Runs `request` on a connection to the current leader, asking again (the new leader,
+    /// after a pause) while there is no leader, the leader cannot be reached, or it
+    /// answers "not leader", until `deadline`.
+    fn through_leader<T>(
+        &self,
+        what: &str,
+        deadline: Instant,
+        mut request: impl FnMut(&mut Probe) -> Result<T>,
+    ) -> Result<T> {
+        loop {
+            let attempt = self
+                .leader()
+                .ok_or_else(|| Error::Invalid(format!("no leader to send {what} to")))
+                .and_then(|leader| self.node_ref(leader).map(|n| n.address()))
+                .and_then(|address| self.connect(&address, ADMIN_TIMEOUT))
+                .and_then(|mut probe| request(&mut probe));
+            let retry = match &attempt {
+                Ok(_) => false,
+                Err(Error::Failure { code, .. }) => NOT_LEADER.contains(code),
+                Err(Error::Invalid(_) | Error::Io { .. } | Error::Protocol { .. }) => true,
+                Err(_) => false,
+            };
+            if !retry || Instant::now() >= deadline {
+                return attempt;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Adds a node to the cluster through the leader: ADD (which makes it a spare), then
+    /// ASSIGN `role` unless that is [`Role::Spare`]. ASSIGN to voter returns once the node
+    /// has caught up.
+    pub fn add_node(&self, id: u64, address: &str, role: Role) -> Result<()> {
+        let deadline = Instant::now() + ADMIN_TIMEOUT;
+        self.through_leader("ADD", deadline, |p| p.add(id, address))?;
+        if role != Role::Spare {
+            self.through_leader("ASSIGN", deadline, |p| p.assign(id, role))?;
+        }
+        Ok(())
+    }
+
+    /// Changes the role of node `id` through the leader (ASSIGN).
+    pub fn assign(&self, id: u64, role: Role) -> Result<()> {
+        let deadline = Instant::now() + ADMIN_TIMEOUT;
+        self.through_leader("ASSIGN", deadline, |p| p.assign(id, role))
+    }
+
+    /// Removes node `id` from the configuration through the leader (REMOVE).
+    pub fn remove_node(&self, id: u64) -> Result<()> {
+        let deadline = Instant::now() + ADMIN_TIMEOUT;
+        self.through_leader("REMOVE", deadline, |p| p.remove(id))
+    }
+
+    fn bare_only(&self, what: &str) -> Result<()> {
+        match self.launcher.program {
+            NodeProgram::Bare => Ok(()),
+            NodeProgram::Demo => Err(Error::Invalid(format!(
+                "{what} needs bare nodes: dqlite-demo's leader reassigns roles by itself"
+            ))),
+        }
+    }
+
+    fn id_of(&self, index: usize) -> Result<u64> {
+        self.node_ref(index)?
+            .id
+            .ok_or_else(|| Error::Invalid(format!("node {index} has no known id")))
+    }
+
+    /// Adds bare node `index` (started, listening) to the configuration with `role`.
+    pub(crate) fn join_bare(&mut self, index: usize, role: Role, deadline: Instant) -> Result<()> {
+        let id = self.id_of(index)?;
+        let address = self.node_ref(index)?.address();
+        self.through_leader("ADD", deadline, |p| match p.add(id, &address) {
+            // A retried ADD whose first attempt went through.
+            Err(Error::Failure { message, .. }) if message.contains("already in use") => Ok(()),
+            other => other,
+        })?;
+        if role != Role::Spare {
+            self.through_leader("ASSIGN", deadline, |p| p.assign(id, role))?;
+        }
+        self.node_mut(index)?.member = Some(role);
+        Ok(())
+    }
+
+    /// Bare clusters: starts one more node (the next index, on a fresh address and port,
+    /// under its own user when partitionable) and adds it to the configuration with
+    /// `role` through the leader. Returns its index.
+    pub fn grow(&mut self, role: Role) -> Result<usize> {
+        self.bare_only("grow")?;
+        let deadline = Instant::now() + ADMIN_TIMEOUT;
+        let index = self.create_node()?;
+        self.start_fresh(index, deadline)?;
+        self.join_bare(index, role, deadline)?;
+        self.refresh_network()?;
+        Ok(index)
+    }
+
+    /// Bare clusters: gives node `index` `role` through the leader (ASSIGN). Promoting to
+    /// voter returns once the node has caught up.
+    pub fn assign_role(&mut self, index: usize, role: Role) -> Result<()> {
+        self.bare_only("assign_role")?;
+        let id = self.id_of(index)?;
+        self.assign(id, role)?;
+        self.node_mut(index)?.member = Some(role);
+        Ok(())
+    }
+
+    /// Bare clusters: removes node `index` from the configuration through the leader
+    /// (REMOVE). Its process keeps running until killed; [`TestCluster::wait_healthy`]
+    /// then expects it out of the configuration.
+    pub fn remove_member(&mut self, index: usize) -> Result<()> {
+        self.bare_only("remove_member")?;
+        let id = self.id_of(index)?;
+        self.remove_node(id)?;
+        self.node_mut(index)?.member = None;
+        Ok(())
+    }
+
+    /// Hands leadership to voter node `to` (TRANSFER), or to a voter the leader picks when
+    /// `to` is `None`.
+    pub fn transfer_leadership(&self, to: Option<usize>) -> Result<()> {
+        let id = match to {
+            Some(index) => self.id_of(index)?,
+            None => 0,
+        };
+        let deadline = Instant::now() + ADMIN_TIMEOUT;
+        self.through_leader("TRANSFER", deadline, |p| p.transfer(id))
+    }
+
+    /// Whether node `index` belongs to the configuration as far as the test kit knows
+    /// (dqlite-demo: always).
+    pub fn is_member(&self, index: usize) -> bool {
+        match self.launcher.program {
+            NodeProgram::Demo => index < self.nodes.len(),
+            NodeProgram::Bare => self.nodes.get(index).is_some_and(|n| n.member.is_some()),
+        }
+    }
+
+    /// Indices of the nodes in the configuration (see [`TestCluster::is_member`]).
+    pub fn member_indices(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|i| self.is_member(*i))
+            .collect()
+    }
+
+    /// Restarts every member node (same ports and data), e.g. after
+    /// [`TestCluster::stop`] killed them all at once. Returns once each listens.
+    pub fn restart_members(&mut self) -> Result<()> {
+        for index in self.member_indices() {
+            self.restart(index)?;
+        }
+        Ok(())
+    }
+}
