@@ -33,6 +33,7 @@
 //! # }
 //! ```
 
+pub mod check;
 mod cluster;
 mod error;
 pub mod fake;

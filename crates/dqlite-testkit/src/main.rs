@@ -1,9 +1,12 @@
-//! `dqlite-testkit`: installs the dqlite servers and runs test clusters for other
-//! languages' test suites.
+//! `dqlite-testkit`: installs the dqlite servers, runs test clusters for other
+//! languages' test suites, and checks workload histories.
 //!
 //! ```text
 //! dqlite-testkit install [--server 1.11|1.18|latest|all] [--python]
 //! dqlite-testkit cluster [--nodes 3] [--version 1.11|1.18|latest] [--tls] [--quiet]
+//!                        [--program demo|bare] [--latency-ms MS] [--snapshots T,N]
+//!                        [--partitionable]
+//! dqlite-testkit check --workload set|bank|append|register HISTORY.jsonl
 //! ```
 //!
 //! `cluster` starts a cluster, prints one JSON line
@@ -17,36 +20,51 @@
 //! | `wait-leader [SECONDS]` | `{"leader":i}` |
 //! | `wait-healthy [SECONDS]` | `{"ok":true}` |
 //! | `kill I`, `pause I`, `resume I`, `restart I`, `terminate I` | `{"ok":true}` |
+//! | `kill-all` (SIGKILL every node), `restart-members` | `{"ok":true}` |
 //! | `members` | `{"members":[{"id":..,"address":..,"role":"voter"}]}` |
-//! | `nodes` | `{"nodes":[{"index":..,"id":..,"address":..,"pid":..,"state":..}]}` |
+//! | `nodes` | `{"nodes":[{"index":..,"id":..,"address":..,"pid":..,"state":..,"user":..,"role":..}]}` |
 //! | `unjoined ID` | `{"id":ID,"address":"127.0.0.1:PORT","pid":..}` |
 //! | `add ID ADDRESS [voter\|standby\|spare]` | `{"ok":true}` |
+//! | bare nodes: `grow [ROLE]`, `assign I ROLE`, `remove I`, `transfer [I]` | `{"index":..,"address":..}`, `{"ok":true}` |
+//! | partitionable: `partition 0,1 2,3`, `isolate I`, `loss nodes\|clients P`, `delay nodes\|clients MS [JITTER]`, `heal`, `network` | `{"network":"cut 0-2,... node-loss 0.20"}` |
+//! | `proxy I` (a fault proxy in front of node I, advertising itself as leader) | `{"proxy":ID,"address":..}` |
+//! | `proxy-fault ID none\|latency MS\|reset-client N\|reset-server N\|close-server N\|blackhole`, `proxy-reset ID`, `proxy-stats ID` | `{"ok":true}`, counters |
 //! | `logs I` | `{"logs":"..."}` |
 //! | `stop` (or end of input) | `{"ok":true}`, then everything is torn down and it exits |
+//!
+//! `check` reads a history (JSON lines, see `dqlite_testkit::check`) and prints the
+//! verdict as one JSON object; it exits with status 0 whatever the verdict.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use dqlite_testkit::{
-    Error, Member, NodeState, Role, ServerVersion, TestCluster, UnjoinedNode, install,
-    install_python,
-};
+use dqlite_testkit::check::{Workload, check, read_history};
+use dqlite_testkit::{Error, NodeProgram, ServerVersion, TestCluster, install, install_python};
 use serde_json::{Value, json};
+
+mod session;
 
 const USAGE: &str = "usage:
   dqlite-testkit install [--server 1.11|1.18|latest|all] [--python]
     (--python: Debian 13's Python 3.13, unpacked; prints the path of python3.13)
   dqlite-testkit cluster [--nodes N] [--version 1.11|1.18|latest] [--tls] [--quiet]
+                         [--program demo|bare] [--latency-ms MS] [--snapshots T,N]
+                         [--partitionable]
     (then commands on stdin: leader, wait-leader [S], wait-healthy [S], kill I, pause I,
-     resume I, restart I, terminate I, members, nodes, unjoined ID, add ID ADDRESS [ROLE],
-     logs I, stop)";
+     resume I, restart I, terminate I, kill-all, restart-members, members, nodes,
+     unjoined ID, add ID ADDRESS [ROLE], grow [ROLE], assign I ROLE, remove I,
+     transfer [I], partition G G.., isolate I, loss nodes|clients P,
+     delay nodes|clients MS [JITTER], heal, network, proxy I, proxy-fault ID FAULT [N],
+     proxy-reset ID, proxy-stats ID, logs I, stop)
+  dqlite-testkit check --workload set|bank|append|register HISTORY.jsonl";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("install") => cmd_install(args.get(1..).unwrap_or_default()),
         Some("cluster") => cmd_cluster(args.get(1..).unwrap_or_default()),
+        Some("check") => cmd_check(args.get(1..).unwrap_or_default()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -123,8 +141,37 @@ fn cmd_install(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+fn cmd_check(args: &[String]) -> Result<(), String> {
+    let (path, flags) = args
+        .split_last()
+        .ok_or_else(|| format!("check needs a history file\n{USAGE}"))?;
+    check_flags(flags, &["--workload"], &[])?;
+    let workload: Workload = flag_value(flags, "--workload")?
+        .ok_or("check needs --workload")?
+        .parse()
+        .map_err(|e: Error| e.to_string())?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("read {path}: {e}"))?;
+    let history = read_history(&text).map_err(|e| e.to_string())?;
+    let verdict = check(workload, &history);
+    println!(
+        "{}",
+        serde_json::to_string(&verdict).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
 fn cmd_cluster(args: &[String]) -> Result<(), String> {
-    check_flags(args, &["--nodes", "--version"], &["--tls", "--quiet"])?;
+    check_flags(
+        args,
+        &[
+            "--nodes",
+            "--version",
+            "--program",
+            "--latency-ms",
+            "--snapshots",
+        ],
+        &["--tls", "--quiet", "--partitionable"],
+    )?;
     let nodes = match flag_value(args, "--nodes")? {
         None => 3,
         Some(n) => n.parse().map_err(|_| format!("bad --nodes {n:?}"))?,
@@ -141,13 +188,27 @@ fn cmd_cluster(args: &[String]) -> Result<(), String> {
         let _ = writeln!(out, "{value}");
         let _ = out.flush();
     };
-    let mut cluster = match TestCluster::builder()
+    let mut builder = TestCluster::builder()
         .nodes(nodes)
         .version(version)
         .tls(tls)
         .verbose(verbose)
-        .start()
-    {
+        .partitionable(args.iter().any(|a| a == "--partitionable"));
+    if let Some(program) = flag_value(args, "--program")? {
+        builder = builder.program(program.parse::<NodeProgram>().map_err(|e| e.to_string())?);
+    }
+    if let Some(ms) = flag_value(args, "--latency-ms")? {
+        let ms: u64 = ms.parse().map_err(|_| format!("bad --latency-ms {ms:?}"))?;
+        builder = builder.network_latency(Duration::from_millis(ms));
+    }
+    if let Some(spec) = flag_value(args, "--snapshots")? {
+        let parsed = spec
+            .split_once(',')
+            .and_then(|(t, n)| Some((t.parse().ok()?, n.parse().ok()?)));
+        let (threshold, trailing) = parsed.ok_or_else(|| format!("bad --snapshots {spec:?}"))?;
+        builder = builder.snapshots(threshold, trailing);
+    }
+    let cluster = match builder.start() {
         Ok(cluster) => cluster,
         Err(e) => {
             reply(json!({ "error": e.to_string() }));
@@ -162,7 +223,7 @@ fn cmd_cluster(args: &[String]) -> Result<(), String> {
         "pids": cluster.pids(),
         "dir": cluster.dir().display().to_string(),
     }));
-    let mut unjoined: Vec<UnjoinedNode> = Vec::new();
+    let mut session = session::Session::new(cluster);
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -172,130 +233,15 @@ fn cmd_cluster(args: &[String]) -> Result<(), String> {
         if words.first() == Some(&"stop") {
             break;
         }
-        let answer = match handle(&mut cluster, &mut unjoined, &words) {
+        let answer = match session.handle(&words) {
             Ok(value) => value,
             Err(e) => json!({ "error": e }),
         };
         reply(answer);
     }
-    drop(unjoined);
-    cluster.stop();
+    session.stop();
     reply(json!({ "ok": true }));
+    // Dropping the session removes the users and rules of a partitionable cluster.
+    drop(session);
     Ok(())
-}
-
-fn index(words: &[&str]) -> Result<usize, String> {
-    let word = words.get(1).ok_or("missing node index")?;
-    word.parse().map_err(|_| format!("bad node index {word:?}"))
-}
-
-fn seconds(words: &[&str], default: u64) -> Result<Duration, String> {
-    match words.get(1) {
-        None => Ok(Duration::from_secs(default)),
-        Some(word) => word
-            .parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64)
-            .ok_or_else(|| format!("bad number of seconds {word:?}")),
-    }
-}
-
-fn role_name(role: Role) -> String {
-    match role {
-        Role::Voter => "voter".into(),
-        Role::Standby => "standby".into(),
-        Role::Spare => "spare".into(),
-        Role::Unknown(code) => format!("unknown({code})"),
-    }
-}
-
-fn member_json(m: &Member) -> Value {
-    json!({ "id": m.id, "address": m.address, "role": role_name(m.role) })
-}
-
-fn handle(
-    cluster: &mut TestCluster,
-    unjoined: &mut Vec<UnjoinedNode>,
-    words: &[&str],
-) -> Result<Value, String> {
-    let ok = json!({ "ok": true });
-    let err = |e: Error| e.to_string();
-    match words.first().copied().unwrap_or_default() {
-        "leader" => Ok(json!({ "leader": cluster.leader() })),
-        "wait-leader" => {
-            let timeout = seconds(words, 30)?;
-            let leader = cluster.wait_for_leader(timeout).map_err(err)?;
-            Ok(json!({ "leader": leader }))
-        }
-        "wait-healthy" => {
-            let timeout = seconds(words, 30)?;
-            cluster.wait_healthy(timeout).map_err(err)?;
-            Ok(ok)
-        }
-        "kill" => cluster.kill(index(words)?).map(|()| ok).map_err(err),
-        "pause" => cluster.pause(index(words)?).map(|()| ok).map_err(err),
-        "resume" => cluster.resume(index(words)?).map(|()| ok).map_err(err),
-        "restart" => cluster.restart(index(words)?).map(|()| ok).map_err(err),
-        "terminate" => cluster
-            .terminate(index(words)?, Duration::from_secs(10))
-            .map(|()| ok)
-            .map_err(err),
-        "members" => {
-            let members = cluster.members().map_err(err)?;
-            Ok(json!({ "members": members.iter().map(member_json).collect::<Vec<_>>() }))
-        }
-        "nodes" => {
-            let nodes: Vec<Value> = cluster
-                .nodes()
-                .into_iter()
-                .map(|n| {
-                    json!({
-                        "index": n.index,
-                        "id": n.id,
-                        "address": n.address,
-                        "api_address": n.api_address,
-                        "pid": n.pid,
-                        "state": match n.state {
-                            NodeState::Running => "running",
-                            NodeState::Paused => "paused",
-                            NodeState::Down => "down",
-                        },
-                        "log": n.log.display().to_string(),
-                    })
-                })
-                .collect();
-            Ok(json!({ "nodes": nodes }))
-        }
-        "unjoined" => {
-            let word = words.get(1).ok_or("missing node id")?;
-            let id: u64 = word.parse().map_err(|_| format!("bad node id {word:?}"))?;
-            let node = cluster.start_unjoined_node(id).map_err(err)?;
-            let value = json!({ "id": id, "address": node.address(), "pid": node.pid() });
-            unjoined.push(node);
-            Ok(value)
-        }
-        "add" => {
-            let id: u64 = words
-                .get(1)
-                .and_then(|w| w.parse().ok())
-                .ok_or("usage: add ID ADDRESS [voter|standby|spare]")?;
-            let address = words.get(2).ok_or("missing address")?;
-            let role = match words.get(3).copied().unwrap_or("voter") {
-                "voter" => Role::Voter,
-                "standby" => Role::Standby,
-                "spare" => Role::Spare,
-                other => return Err(format!("bad role {other:?}")),
-            };
-            cluster
-                .add_node(id, address, role)
-                .map(|()| ok)
-                .map_err(err)
-        }
-        "logs" => {
-            let logs = cluster.logs(index(words)?).map_err(err)?;
-            Ok(json!({ "logs": logs }))
-        }
-        other => Err(format!("unknown command {other:?}")),
-    }
 }
