@@ -71,6 +71,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* A peer or client that goes away mid-write must not kill the node: libuv writes
+	 * with write(2), which raises SIGPIPE on a closed socket (dqlite-demo, a Go
+	 * program, ignores it too). */
+	signal(SIGPIPE, SIG_IGN);
+
 	/* Block the stop signals before any thread exists, so that every thread inherits the
 	 * mask and sigwait() below is the only place they are delivered. */
 	sigemptyset(&set);

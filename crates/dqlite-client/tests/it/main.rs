@@ -30,6 +30,8 @@ mod faults;
 mod frames;
 mod hostile;
 mod jepsen;
+mod jepsen_faults;
+mod jepsen_workloads;
 mod logging;
 mod pool;
 mod pragma;
