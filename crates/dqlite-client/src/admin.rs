@@ -74,7 +74,7 @@ impl Connection {
 
     /// This node's failure domain and weight.
     pub async fn describe(&mut self) -> Result<NodeMetadata> {
-        // Format 0 is the only one: any other crashes servers (protocol reference §10.3).
+        // Format 0 is the only one: any other crashes servers (docs/protocol.md §10.3).
         match self
             .request(&Request::Describe { format: 0 }, "describe")
             .await?

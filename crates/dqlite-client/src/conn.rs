@@ -42,7 +42,7 @@ impl ExecResult {
 /// that connection breaks.
 ///
 /// The connection keeps a registry of live ids and refuses a statement it does not hold:
-/// sending a finalized or stale id can crash a dqlite node (protocol reference §10.1).
+/// sending a finalized or stale id can crash a dqlite node (docs/protocol.md §10.1).
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Statement {
     id: u32,

@@ -349,7 +349,7 @@ mod tests {
             server(8458, "disk I/O error").kind(),
             ErrorKind::OutcomeUnknown
         );
-        // Primary code 10 alone is not a leadership signal (reference §6).
+        // Primary code 10 alone is not a leadership signal (docs/protocol.md §6).
         assert_eq!(server(10, "leader exec failed").kind(), ErrorKind::Sql);
         assert_eq!(
             server(12, "no database opened").kind(),

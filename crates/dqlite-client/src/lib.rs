@@ -29,7 +29,7 @@
 //!   answers given before anything ran. A write whose outcome is unknown is reported as
 //!   [`Error::OutcomeUnknown`], never sent again.
 //! * Writes are always sent as EXEC, never as QUERY, and the client adapts to the server
-//!   version (1.11 to 1.18): see the protocol reference shipped with the project.
+//!   version (1.11 to 1.18): see `docs/protocol.md` in the repository.
 //!
 //! # Cancellation
 //!

@@ -230,7 +230,7 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
             self.conn.end_query();
         } else if frame.row_count() == 0 {
             // The column names alone fill a page: the server would repeat this frame
-            // forever (protocol reference section 4.5).
+            // forever (docs/protocol.md §4.5).
             self.done = true;
             return Err(self.conn.protocol_violation(
                 "an empty PART frame: the server cannot make progress on this result \

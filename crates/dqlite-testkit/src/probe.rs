@@ -1,6 +1,6 @@
 //! A minimal, blocking client for the few dqlite requests the test kit needs: LEADER,
-//! CLUSTER (format 1), ADD, ASSIGN, REMOVE and TRANSFER. Frames are encoded here by hand (protocol
-//! reference §1-§3) so the test kit does not depend on the project's codec crate.
+//! CLUSTER (format 1), ADD, ASSIGN, REMOVE and TRANSFER. Frames are encoded here by hand
+//! (docs/protocol.md §1-§3) so the test kit does not depend on the project's codec crate.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -332,7 +332,7 @@ mod tests {
 
     #[test]
     fn decodes_servers_body() {
-        // V12 from the protocol reference, first entry only.
+        // V12 of docs/protocol.md §11, first entry only.
         let mut body = 1u64.to_le_bytes().to_vec();
         body.extend_from_slice(&0x2dc1_7185_8c31_55be_u64.to_le_bytes());
         body.extend_from_slice(b"127.0.0.1:9501\0\0");

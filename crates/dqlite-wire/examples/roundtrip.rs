@@ -8,7 +8,7 @@ use std::error::Error;
 use bytes::BytesMut;
 use dqlite_wire::{FrameDecoder, PROTOCOL_VERSION, Request, Response, Value};
 
-/// The reply to `SELECT a, b, c, d, e FROM v` (protocol reference §11, V7): a mixed row and
+/// The reply to `SELECT a, b, c, d, e FROM v` (docs/protocol.md §11, V7): a mixed row and
 /// an all-NULL row. Note the blob's padding byte 0x33: servers do not clean padding.
 #[rustfmt::skip]
 const V7_ROWS: &[u8] = &[

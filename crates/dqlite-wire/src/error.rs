@@ -119,7 +119,7 @@ pub enum EncodeError {
         schema: u8,
     },
     /// The request is valid on the wire but known to hang or crash servers
-    /// (protocol reference section 10). Use the unchecked encoder only for tests.
+    /// (docs/protocol.md §10). Use the unchecked encoder only for tests.
     #[error("refusing to send {0}")]
     NeverSend(&'static str),
     /// The body would not fit the header's 32-bit word count.

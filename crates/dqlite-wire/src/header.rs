@@ -4,7 +4,7 @@ use bytes::BufMut;
 
 use crate::error::DecodeError;
 
-/// Request type codes (protocol reference section 2).
+/// Request type codes (docs/protocol.md §2).
 pub mod request_type {
     /// Which node leads.
     pub const LEADER: u8 = 0;
@@ -48,7 +48,7 @@ pub mod request_type {
     pub const WEIGHT: u8 = 19;
 }
 
-/// Response type codes (protocol reference section 3).
+/// Response type codes (docs/protocol.md §3).
 pub mod response_type {
     /// An error with a code and a message.
     pub const FAILURE: u8 = 0;

@@ -13,8 +13,8 @@ use crate::value::Value;
 
 /// A request, borrowing its text and parameters.
 ///
-/// [`Request::encode`] refuses the requests that hang or crash servers (protocol reference
-/// section 10): HEARTBEAT, CONNECT, DESCRIBE with a format other than 0, CLUSTER with a
+/// [`Request::encode`] refuses the requests that hang or crash servers (docs/protocol.md
+/// §10): HEARTBEAT, CONNECT, DESCRIBE with a format other than 0, CLUSTER with a
 /// format above 1, and UNIXTIME parameters. [`Request::encode_unchecked`] writes them
 /// anyway, for fake servers and tests.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,7 +203,7 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// A short upper-case name, as the protocol reference spells it.
+    /// A short upper-case name, as docs/protocol.md spells it.
     pub fn name(&self) -> &'static str {
         match self {
             Request::Leader => "LEADER",

@@ -509,9 +509,9 @@ proptest! {
         assert_request_round_trip(&request, false);
     }
 
-    /// The tuple layout on the wire (§4.2), checked byte by byte: a count (one byte in
-    /// schema 0, four in schema 1), one type code per value, zero padding to a word, then
-    /// the values; no tuple at all for no parameters.
+    /// The tuple layout on the wire (docs/protocol.md §4.2), checked byte by byte: a count
+    /// (one byte in schema 0, four in schema 1), one type code per value, zero padding to a
+    /// word, then the values; no tuple at all for no parameters.
     #[test]
     fn parameter_tuple_layout(
         (params, schema) in tuple(param()),

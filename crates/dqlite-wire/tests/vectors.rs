@@ -1,4 +1,4 @@
-//! The test vectors of the protocol reference (`shared/docs/protocol.md`, section 11): real
+//! The test vectors of `docs/protocol.md`, section 11: real
 //! bytes captured from dqlite 1.11.1 and 1.18.6 servers and from go-dqlite.
 //!
 //! Each frame decodes to the expected typed value and re-encodes byte for byte. Vectors are

@@ -16,7 +16,7 @@
 // * a call does not return (each is bounded far above its request deadlines);
 // * a call fails with a protocol, transport or timeout error and the connection does not
 //   report itself broken afterwards; or a broken connection serves a call, or heals;
-// * the client sends a request that can crash or hang a node (protocol reference §10):
+// * the client sends a request that can crash or hang a node (docs/protocol.md §10):
 //   one `Request::never_send_reason` names, a statement id after its FINALIZE, bytes that
 //   are not a whole request;
 // * anything in the client panics.

@@ -3,7 +3,7 @@
 //! is sent with the right request (EXEC for statements without rows, QUERY for the rest).
 //!
 //! dqlite cannot be asked which kind a statement is before it runs, and sending a write
-//! through QUERY corrupts a 1.11 leader (protocol reference §10.4), so the client decides
+//! through QUERY corrupts a 1.11 leader (docs/protocol.md §10.4), so the client decides
 //! from the text. The tokenizer follows SQLite's lexical rules: `'strings'` with `''`
 //! escapes, `"identifiers"`, `[identifiers]`, `` `identifiers` ``, `-- line` and
 //! `/* block */` comments, and `CREATE TRIGGER ... BEGIN ... END;` bodies whose inner
@@ -73,7 +73,7 @@ pub fn is_complete(sql: &str) -> bool {
 }
 
 /// Removes trailing whitespace and comments, so that 1.11 servers report the right
-/// rows-affected count (protocol reference §5: a blank tail resets it to 0).
+/// rows-affected count (docs/protocol.md §5: a blank tail resets it to 0).
 pub fn trim_tail(sql: &str) -> &str {
     let end = Tokens::new(sql).last().map_or(0, |(_, end, _)| end);
     sql.get(..end).unwrap_or(sql)

@@ -1,4 +1,4 @@
-//! Behaviour that differs between server versions (protocol reference section 9) works the
+//! Behaviour that differs between server versions (docs/protocol.md §9) works the
 //! same through the client.
 
 use dqlite_client::{ErrorKind, Value};
@@ -71,7 +71,7 @@ async fn scripts_run_every_statement_with_true_counts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_through_query_are_sent_as_exec() {
     // On 1.11 a write through QUERY bypasses replication and aborts the leader later
-    // (protocol reference section 10.4); the client must route it to EXEC.
+    // (docs/protocol.md §10.4); the client must route it to EXEC.
     let cluster = common::start(3);
     let mut conn = common::client(&cluster, "route").connect().await.unwrap();
     conn.execute("CREATE TABLE r (n INTEGER)", &[])
@@ -183,7 +183,7 @@ async fn prepared_statements_are_reused_and_finalized() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prepared_statements_die_with_leadership_and_are_never_resent() {
-    // Reference section 10.1: a statement id invalidated by a leadership change must never
+    // docs/protocol.md §10.1: a statement id invalidated by a leadership change must never
     // reach the node again. The client learns of the change from the first failure, drops
     // every id of the connection, and refuses the statements from then on.
     let cluster = common::start(3);

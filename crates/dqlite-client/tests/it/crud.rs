@@ -138,7 +138,7 @@ async fn date_and_boolean_columns_use_the_special_types() {
             Value::UnixTime(1_700_000_000),
         ]
     );
-    // What the server sends for NULL in such columns (protocol reference section 4.1).
+    // What the server sends for NULL in such columns (docs/protocol.md §4.1).
     assert_eq!(
         rows.rows[1].values(),
         [

@@ -102,13 +102,13 @@ async fn frames_are_handed_out_whole() {
         total += frame.row_count();
     }
     assert_eq!(total, 300);
-    // 300 small rows take several page-sized frames (protocol reference V11).
+    // 300 small rows take several page-sized frames (docs/protocol.md §11, V11).
     assert!(frames >= 2, "{frames} frames");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_result_whose_names_fill_a_page_is_refused() {
-    // The server would send empty PART frames forever (protocol reference section 4.5).
+    // The server would send empty PART frames forever (docs/protocol.md §4.5).
     let cluster = common::start(1);
     let mut conn = common::client(&cluster, "wide").connect().await.unwrap();
     let columns: Vec<String> = (0..400).map(|i| format!("1 AS col_{i:05}")).collect();
