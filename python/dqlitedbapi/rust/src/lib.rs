@@ -738,9 +738,14 @@ impl NativeConnection {
             .unwrap_or(true)
     }
 
-    /// True once closed (by `close()` or after a transport error).
+    /// True once closed (by `close()`, after a transport error, or with its event loop).
     #[getter]
     fn closed(&self) -> bool {
+        if let Driver::Async(reactor) = &self.shared.driver
+            && reactor.is_gone()
+        {
+            return true;
+        }
         self.shared
             .core
             .try_lock()

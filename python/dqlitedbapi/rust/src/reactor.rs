@@ -125,6 +125,20 @@ impl LoopCallback {
     }
 }
 
+impl Drop for LoopCallback {
+    fn drop(&mut self) {
+        // The loop alone holds the callback of the wake-up reader: it goes when our own
+        // release removes the reader, or when the loop is closed (its selector forgets
+        // every registration), the only way to learn that no callback will ever come.
+        if self.event == Event::Notified
+            && let Some(reactor) = self.reactor.upgrade()
+            && Python::attach(|py| reactor.loop_closed(py))
+        {
+            reactor.loop_gone();
+        }
+    }
+}
+
 /// The socket and its registrations with the loop.
 #[derive(Default)]
 struct IoState {
@@ -161,24 +175,27 @@ pub struct Reactor {
     notify_rx: Mutex<Option<UnixStream>>,
     notify_pending: AtomicBool,
     callbacks: Mutex<Option<Callbacks>>,
+    /// The event loop was closed.
+    gone: AtomicBool,
 }
 
+/// The callbacks registered again and again. The wake-up reader's callback is not kept
+/// here: see [`LoopCallback`]'s `drop`.
 struct Callbacks {
     readable: Py<LoopCallback>,
     writable: Py<LoopCallback>,
-    notified: Py<LoopCallback>,
     drain: Py<LoopCallback>,
     close: Py<LoopCallback>,
 }
 
 impl Callbacks {
-    fn get(&self, event: Event) -> &Py<LoopCallback> {
+    fn get(&self, event: Event) -> Option<&Py<LoopCallback>> {
         match event {
-            Event::Readable => &self.readable,
-            Event::Writable => &self.writable,
-            Event::Notified => &self.notified,
-            Event::Drain => &self.drain,
-            Event::Close => &self.close,
+            Event::Readable => Some(&self.readable),
+            Event::Writable => Some(&self.writable),
+            Event::Drain => Some(&self.drain),
+            Event::Close => Some(&self.close),
+            Event::Notified => None,
         }
     }
 }
@@ -213,6 +230,7 @@ impl Reactor {
             notify_rx: Mutex::new(Some(notify_rx)),
             notify_pending: AtomicBool::new(false),
             callbacks: Mutex::new(None),
+            gone: AtomicBool::new(false),
         });
         let weak = Arc::downgrade(&reactor);
         let make = |event| {
@@ -228,14 +246,13 @@ impl Reactor {
         let callbacks = Callbacks {
             readable: make(Event::Readable)?,
             writable: make(Event::Writable)?,
-            notified: make(Event::Notified)?,
             drain: make(Event::Drain)?,
             close: make(Event::Close)?,
         };
         reactor.event_loop.call_method1(
             py,
             intern!(py, "add_reader"),
-            (notify_fd, callbacks.notified.clone_ref(py)),
+            (notify_fd, make(Event::Notified)?),
         )?;
         *lock(&reactor.callbacks) = Some(callbacks);
         Ok(reactor)
@@ -245,8 +262,13 @@ impl Reactor {
         std::thread::current().id() == self.loop_thread
     }
 
-    /// Fails unless called on the loop's thread.
+    /// Fails unless called on the loop's thread, with the loop still open.
     pub fn check_thread(&self) -> Result<(), DbError> {
+        if self.is_gone() {
+            return Err(DbError::interface(
+                "Cannot operate on a closed connection: its event loop was closed",
+            ));
+        }
         if self.on_loop_thread() {
             Ok(())
         } else {
@@ -259,7 +281,8 @@ impl Reactor {
     fn callback(&self, py: Python<'_>, event: Event) -> Option<Py<LoopCallback>> {
         lock(&self.callbacks)
             .as_ref()
-            .map(|c| c.get(event).clone_ref(py))
+            .and_then(|c| c.get(event))
+            .map(|c| c.clone_ref(py))
     }
 
     /// `loop.add_reader(fd, cb)` and the like; `event` None for the `remove_*` calls.
@@ -390,8 +413,47 @@ impl Reactor {
         }
     }
 
+    /// True once the event loop was closed (see [`loop_gone`](Self::loop_gone)).
+    pub fn is_gone(&self) -> bool {
+        self.gone.load(Ordering::Acquire)
+    }
+
+    /// The event loop was closed: nothing will poll a task again. The sockets are closed
+    /// (the server ends the session, rolling back its transaction) and the tasks waiting
+    /// here are dropped, which breaks the cycle that would keep all of it alive until the
+    /// process exits (task, connection, stream, reactor, task). A task woken later (by a
+    /// timer) is dropped then.
+    fn loop_gone(&self) {
+        if !self.process.is_current() {
+            self.release_in_child();
+            return;
+        }
+        self.gone.store(true, Ordering::Release);
+        let (socket, wakers) = {
+            let mut io = lock(&self.io);
+            io.closed
+                .get_or_insert_with(|| "its event loop was closed".to_owned());
+            io.reading = false;
+            io.writing = false;
+            (
+                io.socket.take(),
+                [io.read_waker.take(), io.write_waker.take()],
+            )
+        };
+        let notify_rx = lock(&self.notify_rx).take();
+        let ready = std::mem::take(&mut *lock(&self.ready));
+        // Outside the locks: a dropped task may drop the connection, whose stream takes
+        // them again.
+        drop((socket, notify_rx));
+        drop(wakers);
+        drop(ready);
+    }
+
     /// Queues a woken task; makes sure the loop polls it.
     fn schedule(&self, task: Arc<Task>) {
+        if self.is_gone() {
+            return;
+        }
         lock(&self.ready).push_back(task);
         if self.on_loop_thread() {
             if !self.draining.load(Ordering::Acquire) {
