@@ -79,7 +79,7 @@ pub fn append_rows(
     names: &Bound<'_, PyTuple>,
     out: &Bound<'_, PyList>,
 ) -> PyResult<()> {
-    for row in frame.rows().skip(*pos).take(count) {
+    for row in frame.rows_from(*pos).take(count) {
         let mut values = Vec::with_capacity(row.len());
         for (column, v) in row.values().enumerate() {
             values.push(value(py, v, column, names)?);

@@ -1,0 +1,135 @@
+"""What a real server cannot do on demand, played by a fake node: a huge single frame.
+
+These tests sit beside the real-cluster ones: the fake node speaks just enough of the
+protocol (handshake, LEADER, CLIENT, OPEN, then scripted answers) to put the driver in a
+situation a real dqlite node produces only rarely, or not at will.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import dqlitedbapi
+
+# Request and response type codes (docs/protocol.md, sections 2 and 3).
+LEADER, CLIENT, OPEN, QUERY_SQL, INTERRUPT = 0, 1, 3, 9, 10
+FAILURE, SERVER, WELCOME, DB, ROWS, EMPTY = 0, 1, 2, 4, 7, 8
+DONE = b"\xff" * 8
+INTEGER = 1
+
+
+def text(value: str) -> bytes:
+    """A protocol string: UTF-8, a NUL, zero padding to a word."""
+    raw = value.encode() + b"\0"
+    return raw + b"\0" * (-len(raw) % 8)
+
+
+def frame(kind: int, body: bytes) -> bytes:
+    return struct.pack("<IBBH", len(body) // 8, kind, 0, 0) + body
+
+
+def integer_rows(count: int) -> bytes:
+    """One ROWS frame (DONE) of ``count`` one-column INTEGER rows, 0 to count - 1."""
+    header = struct.pack("<Q", 1) + text("n")
+    row_type = struct.pack("<Q", INTEGER)
+    rows = b"".join(row_type + struct.pack("<q", i) for i in range(count))
+    return frame(ROWS, header + rows + DONE)
+
+
+Answer = Callable[[int, bytes], bytes]
+
+
+class FakeNode:
+    """A node on 127.0.0.1 that leads (it names itself), opens any database, and answers
+    other requests with ``answer(type, body)``."""
+
+    def __init__(self, answer: Answer) -> None:
+        self._answer = answer
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        self._threads: list[threading.Thread] = []
+        self._conns: list[socket.socket] = []
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+        self._accepting.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self._conns.append(conn)
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as stream:
+            if len(stream.read(8)) < 8:
+                return
+            while len(head := stream.read(8)) == 8:
+                words, kind = struct.unpack("<IB", head[:5])
+                body = stream.read(words * 8)
+                if kind == LEADER:
+                    reply = frame(SERVER, struct.pack("<Q", 1) + text(self.address))
+                elif kind == CLIENT:
+                    reply = frame(WELCOME, struct.pack("<Q", 15_000))
+                elif kind == OPEN:
+                    reply = frame(DB, struct.pack("<II", 0, 0))
+                elif kind == INTERRUPT:
+                    reply = frame(EMPTY, struct.pack("<Q", 0))
+                else:
+                    reply = self._answer(kind, body)
+                try:
+                    conn.sendall(reply)
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self._listener.close()
+        for conn in self._conns:
+            conn.close()
+        self._accepting.join(timeout=5)
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+
+@pytest.fixture
+def big_frame_node() -> Iterator[FakeNode]:
+    """A node answering every query with one frame of 200,000 rows."""
+    rows = integer_rows(200_000)
+
+    def answer(kind: int, body: bytes) -> bytes:
+        if kind == QUERY_SQL:
+            return rows
+        return frame(FAILURE, struct.pack("<Q", 1) + text("not supported by the fake node"))
+
+    node = FakeNode(answer)
+    yield node
+    node.close()
+
+
+def read_rows(address: str, n: int) -> float:
+    """Seconds to read the first ``n`` rows of the big frame one fetchone() at a time."""
+    conn = dqlitedbapi.connect(address, timeout=5)
+    cur = conn.execute("SELECT n FROM big")
+    started = time.perf_counter()
+    for i in range(n):
+        assert cur.fetchone() == (i,)
+    took = time.perf_counter() - started
+    conn.close()
+    return took
+
+
+def test_rows_of_one_big_frame_are_read_in_linear_time(big_frame_node: FakeNode) -> None:
+    # Reading row k must not cost k (skipping the rows before it): 4 times the rows must
+    # take about 4 times as long (quadratic: 16), best of three against load spikes.
+    short = min(read_rows(big_frame_node.address, 50_000) for _ in range(3))
+    long = min(read_rows(big_frame_node.address, 200_000) for _ in range(3))
+    assert long < 10 * short, (short, long)
