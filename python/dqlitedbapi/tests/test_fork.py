@@ -79,8 +79,10 @@ def test_child_drops_an_inherited_connection(cluster: Any, dbname: str) -> None:
 
     def child() -> None:
         nonlocal conn, cursor
-        with pytest.raises(dqlitedbapi.InterfaceError, match="another process"):
+        with pytest.raises(dqlitedbapi.InterfaceError, match="another process") as info:
             conn.execute("SELECT 1")
+        # A pool (SQLAlchemy's is_disconnect) discards such a connection.
+        assert info.value.connection_lost
         del conn, cursor
         gc.collect()
 
@@ -89,6 +91,21 @@ def test_child_drops_an_inherited_connection(cluster: Any, dbname: str) -> None:
     assert cursor.fetchall() == [(2,)]
     conn.execute("INSERT INTO t VALUES (1)")
     assert conn.execute("SELECT count(*) FROM t").fetchone() == (1,)
+    conn.close()
+
+
+def test_child_closes_an_inherited_connection(cluster: Any, dbname: str) -> None:
+    conn = dqlitedbapi.connect(by_hostname(cluster), database=dbname)
+    assert conn.execute("SELECT 1").fetchone() == (1,)
+
+    def child() -> None:
+        # Nothing to close in the child: it neither fails nor touches the parent's session.
+        conn.close()
+        assert conn.closed
+
+    assert child_report(*fork_child(child)) == "ok"
+    assert not conn.closed
+    assert conn.execute("SELECT 2").fetchone() == (2,)
     conn.close()
 
 

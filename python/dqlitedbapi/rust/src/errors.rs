@@ -237,4 +237,32 @@ mod tests {
             Class::Programming
         );
     }
+
+    /// The client reports a write answered with the IOERR family (other than "not
+    /// leader") or SQLITE_ABORT as in doubt: Python sees `OutcomeUnknownError` with the
+    /// server's code, and the connection is given up.
+    #[test]
+    fn writes_in_doubt_are_outcome_unknown() {
+        for code in [10, 778, 1034, 4, 10506] {
+            let in_doubt = Error::OutcomeUnknown {
+                source: Box::new(server(code)),
+            };
+            let mapped = map_error(&in_doubt);
+            assert_eq!(mapped.class, Class::OutcomeUnknown, "{code}");
+            assert_eq!(mapped.code, Some(code));
+            assert!(mapped.connection_lost);
+            assert!(
+                mapped.message.contains("outcome unknown"),
+                "{}",
+                mapped.message
+            );
+            let batch = map_error(&Error::Batch {
+                row: 3,
+                source: Box::new(in_doubt),
+            });
+            assert_eq!(batch.class, Class::OutcomeUnknown);
+            assert_eq!(batch.batch_row, Some(3));
+            assert_eq!(batch.code, Some(code));
+        }
+    }
 }

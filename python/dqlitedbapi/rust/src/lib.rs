@@ -237,6 +237,7 @@ impl Shared {
                 "this connection was opened in another process (before a fork); open a new \
                  connection in this process",
             )
+            .connection_lost()
             .into())
         }
     }
@@ -867,7 +868,11 @@ impl NativeConnection {
 
     /// Closes the connection, blocking until a running operation ends.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        self.shared.check_process()?;
+        if !self.shared.process.is_current() {
+            // Inherited through fork(): nothing to close in this process (dropping the
+            // object closes this process's copy of the socket, see `fork`).
+            return Ok(());
+        }
         let core = self.shared.core.clone();
         if let Ok(mut c) = core.try_lock() {
             c.close();

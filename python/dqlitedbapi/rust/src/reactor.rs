@@ -267,7 +267,8 @@ impl Reactor {
         if self.is_gone() {
             return Err(DbError::interface(
                 "Cannot operate on a closed connection: its event loop was closed",
-            ));
+            )
+            .connection_lost());
         }
         if self.on_loop_thread() {
             Ok(())
