@@ -52,9 +52,11 @@ pub fn resolve(args: &Args) -> Result<Target, ShellError> {
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
         .collect();
-    if servers.len() > 1 && servers.iter().any(|s| go_store(s).is_some()) {
+    let whole_string = |s: &&str| go_store(s).is_some() || s.contains("://");
+    if servers.len() > 1 && servers.iter().any(whole_string) {
         return Err(ShellError::usage(
-            "a node store (file://...) cannot be mixed with other servers",
+            "a node store (file://...) or a connection string (dqlite://...) cannot be \
+             mixed with other servers",
         ));
     }
     let mut text = servers.join(",");

@@ -129,6 +129,14 @@ fn cluster_yaml_store_written_by_go_dqlite() {
         .unwrap();
     assert_eq!(go_rows(&cluster, &out), [["1"]]);
 
+    // DQLITE_SERVERS may name the store too.
+    let out = our_shell()
+        .env("DQLITE_SERVERS", format!("file://{}", store.display()))
+        .args(["app", "-c", "SELECT count(*) FROM t"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "1\n");
+
     // A missing store is an error, as in go-dqlite; so is mixing a store with addresses.
     our_shell()
         .args(["-s", "file:///no/such/cluster.yaml", "-c", "SELECT 1"])
@@ -139,6 +147,17 @@ fn cluster_yaml_store_written_by_go_dqlite() {
         .arg("-s")
         .arg(format!("file://{}", store.display()))
         .args(["-s", &addresses[0], "-c", "SELECT 1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be mixed"));
+    our_shell()
+        .args([
+            "-s",
+            &addresses[0],
+            "-s",
+            &format!("dqlite://{}/app", addresses[1]),
+        ])
+        .args(["-c", "SELECT 1"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("cannot be mixed"));

@@ -203,36 +203,33 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Reads the `DQLITE_*` variables through `lookup`: `DQLITE_SERVERS` first (either
-    /// form), then each parameter's variable for what it left unset.
-    pub(super) fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings> {
-        let mut settings = match lookup("DQLITE_SERVERS") {
-            Some(servers) if !servers.trim().is_empty() => Settings::parse(&servers)
-                .map_err(|e| config_error(format!("DQLITE_SERVERS: {}", bare(&e))))?,
-            _ => Settings::default(),
-        };
+    /// Fills what these settings leave unset from the `DQLITE_*` variables, read through
+    /// `lookup`: the servers (and that string's own parameters) from `DQLITE_SERVERS` when
+    /// none are given, then each parameter's variable. Variables that are not needed are
+    /// not read, so a bad one only matters when it would be used.
+    pub(super) fn fill_from_env(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        if self.servers.is_empty()
+            && let Some(servers) = lookup("DQLITE_SERVERS").filter(|s| !s.trim().is_empty())
+        {
+            let from_env = Settings::parse(&servers)
+                .map_err(|e| config_error(format!("DQLITE_SERVERS: {}", bare(&e))))?;
+            self.servers = from_env.servers;
+            for (mine, theirs) in self.values.iter_mut().zip(from_env.values) {
+                if mine.is_none() {
+                    *mine = theirs;
+                }
+            }
+        }
         for param in Param::ALL {
+            if self.get(param).is_some() {
+                continue;
+            }
             let var = param.env_var();
-            if let Some(value) = lookup(&var).filter(|v| !v.is_empty())
-                && settings.get(param).is_none()
-            {
-                settings.set(param, &value, &var)?;
+            if let Some(value) = lookup(&var).filter(|v| !v.is_empty()) {
+                self.set(param, &value, &var)?;
             }
         }
-        Ok(settings)
-    }
-
-    /// These settings, with what they leave unset taken from `fallback`.
-    pub(super) fn or(mut self, fallback: Settings) -> Settings {
-        if self.servers.is_empty() {
-            self.servers = fallback.servers;
-        }
-        for (mine, theirs) in self.values.iter_mut().zip(fallback.values) {
-            if mine.is_none() {
-                *mine = theirs;
-            }
-        }
-        self
+        Ok(self)
     }
 
     /// The configuration these settings describe (TLS files are read now).
@@ -562,35 +559,47 @@ mod tests {
             ("DQLITE_BUSY_TIMEOUT", "250ms"),
             ("DQLITE_DATABASE", "ignored"),
         ]);
-        let from_env = Settings::from_env(&vars).unwrap();
-        let c = from_env.clone().into_config().unwrap();
+        let from_env = |text: &str| {
+            Settings::parse(text)
+                .unwrap()
+                .fill_from_env(&vars)
+                .unwrap()
+                .into_config()
+                .unwrap()
+        };
+        let c = from_env("");
         assert_eq!(c.seeds().len(), 2);
         assert_eq!(c.database_name(), "envdb", "the URL in DQLITE_SERVERS wins");
         assert_eq!(c.timeouts().request, Duration::from_secs(7));
         assert_eq!(c.timeouts().busy, Duration::from_millis(250));
         // An explicit string wins over the environment, and takes the rest from it.
-        let c = Settings::parse("dqlite:///app?timeout=2")
-            .unwrap()
-            .or(from_env.clone())
-            .into_config()
-            .unwrap();
+        let c = from_env("dqlite:///app?timeout=2");
         assert_eq!(c.seeds()[0], Address::Tcp("e:1".into()));
         assert_eq!(c.database_name(), "app");
         assert_eq!(c.timeouts().request, Duration::from_secs(2));
         assert_eq!(c.timeouts().busy, Duration::from_millis(250));
-        let c = Settings::parse("x:9")
-            .unwrap()
-            .or(from_env)
-            .into_config()
-            .unwrap();
+        // Servers given: DQLITE_SERVERS and its parameters are not used.
+        let c = from_env("x:9");
         assert_eq!(c.seeds(), [Address::Tcp("x:9".into())]);
-        assert_eq!(c.database_name(), "envdb");
-        // Bad variables are named.
-        let err = Settings::from_env(env(&[("DQLITE_DIAL_TIMEOUT", "soon")])).unwrap_err();
+        assert_eq!(c.database_name(), "ignored");
+        assert_eq!(c.timeouts().request, Duration::from_secs(8));
+        // Bad variables are named, when they are used.
+        let fill = |vars: &[(&str, &str)], text: &str| {
+            Settings::parse(text).unwrap().fill_from_env(env(vars))
+        };
+        let err = fill(&[("DQLITE_DIAL_TIMEOUT", "soon")], "h:1").unwrap_err();
         assert!(err.to_string().contains("DQLITE_DIAL_TIMEOUT"), "{err}");
-        let err = Settings::from_env(env(&[("DQLITE_SERVERS", "h")])).unwrap_err();
+        let err = fill(&[("DQLITE_SERVERS", "h")], "").unwrap_err();
         assert!(err.to_string().contains("DQLITE_SERVERS"), "{err}");
-        let none = Settings::from_env(env(&[])).unwrap();
+        assert!(fill(&[("DQLITE_SERVERS", "h")], "h:1").is_ok());
+        assert!(
+            fill(
+                &[("DQLITE_DIAL_TIMEOUT", "soon")],
+                "dqlite://h:1?dial_timeout=1"
+            )
+            .is_ok()
+        );
+        let none = fill(&[], "").unwrap();
         assert!(
             none.into_config()
                 .unwrap_err()

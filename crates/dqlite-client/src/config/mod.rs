@@ -276,7 +276,7 @@ impl Config {
     /// `DQLITE_TLS_CERT`, `DQLITE_TLS_KEY` and `DQLITE_TLS_CA` for what it leaves unset.
     /// Errors when no server address is given.
     pub fn from_env() -> Result<Self> {
-        Settings::from_env(env_var)?.into_config()
+        Settings::default().fill_from_env(env_var)?.into_config()
     }
 
     /// Parses a connection string as [`from_str`](FromStr::from_str) does, then takes
@@ -284,9 +284,7 @@ impl Config {
     /// environment variables of [`from_env`](Config::from_env), the way libpq falls back
     /// on `PG*` variables.
     pub fn parse_with_env(text: &str) -> Result<Self> {
-        Settings::parse(text)?
-            .or(Settings::from_env(env_var)?)
-            .into_config()
+        Settings::parse(text)?.fill_from_env(env_var)?.into_config()
     }
 }
 
