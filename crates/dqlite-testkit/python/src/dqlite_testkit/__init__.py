@@ -42,7 +42,7 @@ import queue
 import re
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -98,10 +98,13 @@ class Cluster:
         binary: str | os.PathLike[str] | None = None,
         start_timeout: float = 120.0,
         verbose: bool = True,
+        args: Sequence[str] = (),
     ) -> None:
         """Start ``nodes`` nodes and wait until every one is a voter.
 
         ``version`` defaults to ``$DQLITE_SERVER_VERSION`` (else 1.11); ``tls`` needs 1.18.
+        ``args`` go to ``dqlite-testkit cluster`` as they are (for example ``["--program",
+        "bare", "--partitionable"]``, see ``dqlite-testkit --help``).
         """
         path = Path(binary) if binary is not None else default_binary()
         if not path.exists():
@@ -109,15 +112,16 @@ class Cluster:
                 f"{path} does not exist: build it with `cargo build -p dqlite-testkit`"
                 " or set DQLITE_TESTKIT_BIN"
             )
-        args = [str(path), "cluster", "--nodes", str(nodes)]
+        command = [str(path), "cluster", "--nodes", str(nodes)]
         if version is not None:
-            args += ["--version", version]
+            command += ["--version", version]
         if tls:
-            args.append("--tls")
+            command.append("--tls")
         if not verbose:
-            args.append("--quiet")
+            command.append("--quiet")
+        command.extend(args)
         self._proc: subprocess.Popen[str] | None = subprocess.Popen(
-            args,
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
