@@ -642,6 +642,7 @@ impl Connection {
             match self.decode(&header, body) {
                 Ok(response) => total.then(self.exec_result(response, statement.dml)?),
                 Err(e) => {
+                    let e = self.write_failed(e, true);
                     if self.is_broken() {
                         return Err(Error::Batch {
                             row,
@@ -844,10 +845,12 @@ impl Connection {
     /// "database is locked" answers are retried until the busy timeout: the server checks
     /// the write lock before running anything, so nothing ran.
     async fn request_write(&mut self, request: &Request<'_>) -> Result<Response> {
+        // What goes before the write (a drain, a pending ROLLBACK) fails as itself.
+        self.recover().await?;
         let started = tokio::time::Instant::now();
         let mut attempt = 0usize;
         let outcome = loop {
-            match self.request(request, "execute").await {
+            match self.exchange(request, "execute").await {
                 Err(Error::Server(e)) if e.code == SQLITE_BUSY => {
                     let pause = BUSY_PAUSES
                         .get(attempt)
@@ -863,26 +866,19 @@ impl Connection {
                 other => break other,
             }
         };
-        match outcome {
-            // A request that never left whole did not run: the plain error says so.
-            Err(e)
-                if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout)
-                    && !self.request_written =>
-            {
-                Err(e)
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::OutcomeUnknown
-                ) && !matches!(e, Error::InvalidInput(_)) =>
-            {
-                Err(Error::OutcomeUnknown {
-                    source: Box::new(e),
-                })
-            }
-            other => other,
+        outcome.map_err(|e| self.write_failed(e, self.request_written))
+    }
+
+    /// The error a write reports (see [`Error::for_write`]). An answer that leaves the
+    /// write in doubt also breaks the connection: what the node did with it, and with the
+    /// transaction around it, is unknown.
+    pub(crate) fn write_failed(&mut self, error: Error, sent: bool) -> Error {
+        let error = error.for_write(sent);
+        if error.kind() == ErrorKind::OutcomeUnknown && !self.is_broken() {
+            tracing::warn!(node = %self.address, %error, "a write's outcome is unknown: connection closed");
+            self.state = State::Broken(format!("{error}").into());
         }
+        error
     }
 
     /// Sends a QUERY or QUERY_SQL; the response frames are read by [`Rows`].

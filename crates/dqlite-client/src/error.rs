@@ -23,6 +23,13 @@ pub const LEADERSHIP_LOST: u64 = 10506;
 pub const LEGACY_NOT_LEADER: u64 = 8202;
 /// Legacy leadership-lost code of old dqlite builds.
 pub const LEGACY_LEADERSHIP_LOST: u64 = 8458;
+/// `SQLITE_ABORT`'s primary code: a node shutting down fails the writes it was
+/// replicating with it.
+pub const PRIMARY_ABORT: u8 = 4;
+/// `SQLITE_IOERR`'s primary code: the leader could not persist or replicate an entry
+/// (`SQLITE_IOERR_WRITE` 778 when its disk is full), or, with its own extended codes, lost
+/// leadership.
+pub const PRIMARY_IOERR: u8 = 10;
 
 impl ServerError {
     /// SQLite's primary result code (the low 8 bits of [`code`](Self::code)).
@@ -47,6 +54,17 @@ impl ServerError {
     /// True for "leadership lost": a write may or may not have been committed.
     pub fn is_leadership_lost(&self) -> bool {
         matches!(self.code, LEADERSHIP_LOST | LEGACY_LEADERSHIP_LOST)
+    }
+
+    /// True when this answer to a write (EXEC, COMMIT, a RETURNING statement) leaves its
+    /// outcome unknown: leadership lost, any other code of the `SQLITE_IOERR` family (the
+    /// leader failed to persist or replicate an entry it may already have sent, which the
+    /// next leader may still commit), and the `SQLITE_ABORT` family (the node shut down
+    /// under the write). "Not leader" is not among them: that check runs before anything.
+    pub fn leaves_write_in_doubt(&self) -> bool {
+        !self.is_not_leader()
+            && (self.is_leadership_lost()
+                || matches!(self.primary_code(), PRIMARY_IOERR | PRIMARY_ABORT))
     }
 }
 
@@ -223,6 +241,27 @@ impl Error {
         }
     }
 
+    /// This error as a write reports it: [`Error::OutcomeUnknown`] when it leaves the write
+    /// in doubt, that is an answer that [leaves a write in doubt](ServerError::leaves_write_in_doubt),
+    /// or, once the request was written whole (`sent`), a transport failure, a deadline or
+    /// a malformed answer. Anything else (nothing was sent, or the server refused before
+    /// running anything) is returned as it is.
+    pub(crate) fn for_write(self, sent: bool) -> Error {
+        let in_doubt = match &self {
+            Error::OutcomeUnknown { .. } => return self,
+            Error::Server(e) => e.leaves_write_in_doubt(),
+            Error::Io { .. } | Error::Timeout { .. } | Error::Protocol { .. } => sent,
+            _ => false,
+        };
+        if in_doubt {
+            Error::OutcomeUnknown {
+                source: Box::new(self),
+            }
+        } else {
+            self
+        }
+    }
+
     /// True when the connection that returned this error must not be used again: transport
     /// and protocol failures, timeouts, leadership changes.
     pub fn is_fatal_to_connection(&self) -> bool {
@@ -385,6 +424,38 @@ mod tests {
         assert_eq!(code_name(1), "SQLITE_ERROR");
         // Unknown extended code falls back to its primary code's name.
         assert_eq!(code_name(19 | (99 << 8)), "SQLITE_CONSTRAINT");
+    }
+
+    #[test]
+    fn answers_that_leave_a_write_in_doubt() {
+        let in_doubt = |code| {
+            ServerError {
+                code,
+                message: "m".into(),
+            }
+            .leaves_write_in_doubt()
+        };
+        for code in [10, 778, 1034, 3850, 10506, 8458, 4, 516] {
+            assert!(in_doubt(code), "{code}");
+        }
+        for code in [10250, 8202, 12, 1, 5, 19, 2067, 0, 100] {
+            assert!(!in_doubt(code), "{code}");
+        }
+        let io = || Error::Io {
+            address: "a".into(),
+            source: std::io::ErrorKind::BrokenPipe.into(),
+        };
+        assert_eq!(io().for_write(true).kind(), ErrorKind::OutcomeUnknown);
+        assert_eq!(io().for_write(false).kind(), ErrorKind::Transport);
+        assert_eq!(
+            server(778, "disk I/O error").for_write(false).kind(),
+            ErrorKind::OutcomeUnknown
+        );
+        assert_eq!(
+            server(10250, "not leader").for_write(true).kind(),
+            ErrorKind::NotLeader
+        );
+        assert_eq!(server(1, "syntax").for_write(true).kind(), ErrorKind::Sql);
     }
 
     #[test]

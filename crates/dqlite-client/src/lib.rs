@@ -26,7 +26,9 @@
 //!   on every network wait. A result is streamed frame by frame ([`Rows`]), so memory is
 //!   bounded by one frame, not by the result.
 //! * Retries happen only where they are safe: dialing, handshakes, and "not leader"
-//!   answers given before anything ran. A write whose outcome is unknown is reported as
+//!   answers given before anything ran. A write whose outcome is unknown (the connection
+//!   failed after the request left, or the node answered with an error that
+//!   [leaves a write in doubt](ServerError::leaves_write_in_doubt)) is reported as
 //!   [`Error::OutcomeUnknown`], never sent again.
 //! * Writes are always sent as EXEC, never as QUERY, and the client adapts to the server
 //!   version (1.11 to 1.18): see `docs/protocol.md` in the repository.

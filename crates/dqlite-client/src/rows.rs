@@ -5,7 +5,7 @@ use std::ops::DerefMut;
 use dqlite_wire::{Response, RowCursor, RowsFrame, Value, ValueRef};
 
 use crate::conn::Connection;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// One row, with owned values in column order.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,11 +204,9 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
                 // A FAILURE ends the stream (the connection is in sync again); anything
                 // else broke the connection.
                 self.done = true;
-                if self.write && matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) {
+                if self.write {
                     // The write was sent whole: it may have run.
-                    return Err(Error::OutcomeUnknown {
-                        source: Box::new(e),
-                    });
+                    return Err(self.conn.write_failed(e, true));
                 }
                 Err(e)
             }

@@ -29,6 +29,7 @@ mod fake;
 mod faults;
 mod frames;
 mod hostile;
+mod in_doubt;
 mod jepsen;
 mod jepsen_faults;
 mod jepsen_workloads;
