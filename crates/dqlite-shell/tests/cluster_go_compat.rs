@@ -400,6 +400,18 @@ fn cluster_import_csv() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
     assert_eq!(String::from_utf8(bad.stdout).unwrap(), "0\n");
+    // Inside the user's transaction, the import is part of it.
+    let out = our_shell()
+        .args(["-s", &address, "imp", "-c", "BEGIN"])
+        .args(["-c", &format!(".import --csv {} later", csv.display())])
+        .args(["-c", "SELECT count(*) FROM later", "-c", "ROLLBACK"])
+        .args([
+            "-c",
+            "SELECT count(*) FROM sqlite_master WHERE name = 'later'",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "3\n0\n");
     our_shell()
         .args(["-s", &address, "imp", "-c", ".import /no/such.csv t"])
         .assert()
