@@ -160,20 +160,9 @@ impl Connection {
             .extend_from_slice(&dqlite_wire::PROTOCOL_VERSION.to_le_bytes());
         conn.state = State::Broken(CUT_OFF.into());
         let timeout = conn.request_timeout;
-        match within(timeout, conn.stream.write_all(&conn.write_buf)).await {
-            Ok(Ok(())) => {
-                conn.state = State::Ready;
-                Ok(conn)
-            }
-            Ok(Err(source)) => Err(Error::Io {
-                address: address.to_string(),
-                source,
-            }),
-            Err(_) => Err(Error::Timeout {
-                operation: format!("handshake with {address}"),
-                after: timeout,
-            }),
-        }
+        let outcome = within(timeout, conn.write_out()).await;
+        conn.finish(outcome, "handshake", timeout)?;
+        Ok(conn)
     }
 
     /// Hands the connection's socket to another I/O loop: `wrap` receives the socket (TCP
@@ -1018,15 +1007,18 @@ impl Connection {
         self.protocol_violation(format!("expected {expected}, got {}", got.name()))
     }
 
+    /// Writes the request in `write_buf` and flushes it: a stream that buffers (TLS keeps
+    /// the tail of a large write in its own buffer) must not hold back part of a request
+    /// while its answer is awaited.
     async fn write_out(&mut self) -> Result<()> {
-        let address = &self.address;
-        self.stream
-            .write_all(&self.write_buf)
-            .await
-            .map_err(|source| Error::Io {
-                address: address.to_string(),
-                source,
-            })
+        let written = async {
+            self.stream.write_all(&self.write_buf).await?;
+            self.stream.flush().await
+        };
+        written.await.map_err(|source| Error::Io {
+            address: self.address.to_string(),
+            source,
+        })
     }
 
     /// Reads one whole frame of at most `max_frame_len` bytes. Cancel-safe: bytes read so

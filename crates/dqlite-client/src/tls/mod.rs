@@ -9,18 +9,19 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use rustls::RootCertStore;
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::UnixTime;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use crate::error::{Error, Result};
+
+mod pinned;
+
+use pinned::PinnedOrWebPki;
 
 /// How to talk TLS to the nodes.
 #[derive(Clone)]
@@ -99,76 +100,6 @@ impl TlsConfig {
             None => host_name(hostport)?,
         };
         self.connector.connect(name, tcp).await
-    }
-}
-
-/// Trusts a node that presents exactly one of the certificates of the CA file, and
-/// otherwise verifies the chain and name the usual way.
-///
-/// dqlite clusters commonly share one self-signed certificate (`openssl req -x509`, which
-/// marks it as a CA) as every node's identity. WebPKI rules refuse a CA certificate as a
-/// server's own certificate, so such a certificate is matched byte for byte instead: the
-/// user named that exact certificate as trusted. The handshake signature is still checked
-/// against it, so only the holder of its key passes.
-#[derive(Debug)]
-struct PinnedOrWebPki {
-    pinned: Vec<CertificateDer<'static>>,
-    webpki: Arc<WebPkiServerVerifier>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for PinnedOrWebPki {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        if self
-            .pinned
-            .iter()
-            .any(|c| c.as_ref() == end_entity.as_ref())
-        {
-            return Ok(ServerCertVerified::assertion());
-        }
-        self.webpki
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
     }
 }
 
