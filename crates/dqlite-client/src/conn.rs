@@ -286,9 +286,11 @@ impl Connection {
         closed
     }
 
-    /// True when a result stream was abandoned and must be drained before the next request.
-    pub(crate) fn needs_drain(&self) -> bool {
-        self.state == State::NeedsDrain
+    /// True when [`recover`](Self::recover) has work to do before the next request: an
+    /// abandoned result to drain, or a dropped transaction to roll back (which holds
+    /// SQLite's write lock until then).
+    pub(crate) fn needs_recovery(&self) -> bool {
+        self.state == State::NeedsDrain || (self.rollback_pending && self.is_reusable())
     }
 
     /// True once the node reported that it is not (or no longer) the leader.

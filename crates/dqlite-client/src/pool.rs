@@ -343,8 +343,10 @@ async fn reap_idle(pool: Weak<PoolInner>, idle_timeout: Duration) {
 
 /// A connection checked out of a [`Pool`]; returns to it when dropped.
 ///
-/// Dereferences to [`Connection`]. A connection dropped in the middle of a result stream
-/// is drained in the background before it is reused (or closed if that fails).
+/// Dereferences to [`Connection`]. A connection dropped in the middle of a result stream,
+/// or with a transaction dropped unfinished, is drained and rolled back in the background
+/// before it goes back to the idle list (or closed if that fails, or if there is no
+/// runtime to do it on).
 #[derive(Debug)]
 pub struct PooledConnection {
     conn: Option<Connection>,
@@ -392,23 +394,29 @@ impl Drop for PooledConnection {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
         let meta = self.meta;
-        if conn.needs_drain() {
-            // Finish the abandoned result off the caller's path, then pool it. The permit
-            // moves along, so the pool does not over-commit meanwhile.
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                let pool = Arc::clone(&self.pool);
-                let permit = self.permit.take();
-                let mut conn = conn;
-                handle.spawn(async move {
-                    let _permit = permit;
-                    if conn.recover().await.is_ok() {
-                        pool.give_back(conn, meta);
-                    } else {
-                        pool.discard(conn);
-                    }
-                });
+        if conn.needs_recovery() {
+            // An abandoned result or a dropped transaction: settle it off the caller's
+            // path, then pool the connection. A dropped transaction holds SQLite's write
+            // lock until its ROLLBACK, so it must not wait in the idle list for its next
+            // user. The permit moves along, so the pool does not over-commit meanwhile.
+            let Ok(handle) = tokio::runtime::Handle::try_current() else {
+                // No runtime to run it on: closing the socket ends the session (and rolls
+                // back its transaction) on the node.
+                self.pool.discard(conn);
                 return;
-            }
+            };
+            let pool = Arc::clone(&self.pool);
+            let permit = self.permit.take();
+            let mut conn = conn;
+            handle.spawn(async move {
+                let _permit = permit;
+                if conn.recover().await.is_ok() {
+                    pool.give_back(conn, meta);
+                } else {
+                    pool.discard(conn);
+                }
+            });
+            return;
         }
         self.pool.give_back(conn, meta);
     }

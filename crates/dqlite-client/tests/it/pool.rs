@@ -58,3 +58,68 @@ async fn many_tasks_interleave_on_a_small_pool() {
         assert_eq!(row.values()[2], Value::Integer(OPS * (OPS - 1) / 2));
     }
 }
+
+/// Issue 13, defect 5: a transaction dropped unfinished on a pooled connection held
+/// SQLite's write lock while the connection sat under others in the idle list (taken
+/// last-in first-out), so every other writer got "database is locked" until that
+/// connection's next use or its idle timeout (10 minutes). The pool now rolls it back
+/// before the connection goes back to the idle list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_transaction_does_not_hold_the_write_lock_in_the_idle_list() {
+    const WORKERS: i64 = 2;
+    const WRITES: i64 = 10;
+    let cluster = common::start(1);
+    let config =
+        common::config(&cluster, "pool-tx").busy_timeout(std::time::Duration::from_secs(2));
+    let pool = Pool::new(
+        dqlite_client::Cluster::new(config),
+        PoolOptions::default().max_size(4),
+    );
+    pool.execute("CREATE TABLE w (worker INTEGER, n INTEGER)", &[])
+        .await
+        .unwrap();
+    // Three connections out at once; a transaction dropped on the first, which then goes
+    // back first: the other two sit above it in the idle list.
+    let mut first = pool.get().await.unwrap();
+    let second = pool.get().await.unwrap();
+    let third = pool.get().await.unwrap();
+    {
+        let mut tx = first.transaction().await.unwrap();
+        tx.execute("INSERT INTO w VALUES (-1, -1)", &[])
+            .await
+            .unwrap();
+        // Dropped unfinished, as by `?`.
+    }
+    drop(first);
+    drop(second);
+    drop(third);
+    // Fewer workers than idle connections: the one with the dropped transaction is not
+    // handed out again while they run.
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..WORKERS {
+        let pool = pool.clone();
+        tasks.spawn(async move {
+            for n in 0..WRITES {
+                let mut conn = pool.get().await.unwrap();
+                conn.execute(
+                    "INSERT INTO w VALUES (?, ?)",
+                    &[Value::Integer(worker), Value::Integer(n)],
+                )
+                .await
+                .unwrap_or_else(|e| panic!("worker {worker}, write {n}: {e}"));
+            }
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.unwrap();
+    }
+    let rows = pool
+        .query_all("SELECT count(*), min(worker) FROM w", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.rows[0].values(),
+        [Value::Integer(WORKERS * WRITES), Value::Integer(0)],
+        "the dropped transaction's row must be gone, every worker's write there"
+    );
+}
