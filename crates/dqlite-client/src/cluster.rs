@@ -4,7 +4,9 @@
 //! the leader's CLUSTER reply) and finds the leader the way go-dqlite does: the last known
 //! leader first, then every node probed in parallel (voters first), a redirect accepted
 //! only once the named node confirms it leads, and capped exponential backoff with jitter
-//! between rounds, all within the connect deadline.
+//! between rounds, all within the connect deadline. With a
+//! [`RedirectPolicy`](crate::RedirectPolicy) configured, a leader address a node names is
+//! vetted before it is dialed, and CLUSTER members before they are stored.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -229,6 +231,8 @@ impl Cluster {
                     self.remember_leader(conn.address().clone());
                     return Ok(conn);
                 }
+                // A refused redirect is refused again in every round.
+                Ok(Err(e @ Error::RedirectRejected { .. })) => return Err(e),
                 Ok(Err(e)) => (e, false),
                 Err(_) => (
                     Error::Timeout {
@@ -278,7 +282,16 @@ impl Cluster {
     /// Re-reads the membership from the leader (CLUSTER) and stores it.
     pub async fn refresh_nodes(&self) -> Result<Vec<NodeInfo>> {
         let mut conn = self.connect_leader().await?;
-        let nodes = conn.cluster().await?;
+        let mut nodes = conn.cluster().await?;
+        if let Some(policy) = &self.inner.config.redirect_policy {
+            nodes.retain(|n| {
+                let allowed = policy.allows(&n.address);
+                if !allowed {
+                    tracing::warn!(id = n.id, address = %n.address, "member refused by the redirect policy; not stored");
+                }
+                allowed
+            });
+        }
         self.inner.store.set(nodes.clone())?;
         Ok(nodes)
     }
@@ -324,6 +337,7 @@ impl Cluster {
             match joined {
                 Ok(Ok(Some(conn))) => return Ok(conn), // dropping `probes` aborts the rest
                 Ok(Ok(None)) => {}
+                Ok(Err(e @ Error::RedirectRejected { .. })) => return Err(e),
                 Ok(Err(e)) => last_error = Some(e),
                 Err(join_error) => {
                     last_error = Some(Error::Closed {
@@ -340,12 +354,21 @@ impl Cluster {
 }
 
 /// Probes one node: `Some(connection)` when it (or the node it names, after confirming)
-/// is the leader, `None` when it knows no leader.
+/// is the leader, `None` when it knows no leader. The leader it names is vetted by the
+/// redirect policy, if any, before anything else (even when it names itself).
 async fn probe(address: Address, config: Config) -> Result<Option<Connection>> {
     let mut conn = Connection::handshake(&address, &config).await?;
     let Some((_, reported)) = conn.leader().await? else {
         return Ok(None);
     };
+    if let Some(policy) = &config.redirect_policy
+        && !policy.allows(&reported)
+    {
+        return Err(Error::RedirectRejected {
+            address: reported,
+            named_by: address.to_string(),
+        });
+    }
     if reported == address.to_string() {
         return Ok(Some(conn));
     }

@@ -196,6 +196,16 @@ pub enum Error {
     /// A received value cannot be represented as asked; the connection stays usable.
     #[error("invalid data: {0}")]
     InvalidData(String),
+    /// A node named an address the configured
+    /// [`RedirectPolicy`](crate::RedirectPolicy) refuses; it was not dialed. Of kind
+    /// [`ErrorKind::Config`]: asking again gets the same answer.
+    #[error("redirect to {address:?} (named by {named_by}) rejected by the redirect policy")]
+    RedirectRejected {
+        /// The refused address, as the node sent it.
+        address: String,
+        /// The node that named it.
+        named_by: String,
+    },
 }
 
 /// Shorthand for results of this crate.
@@ -226,7 +236,7 @@ impl Error {
             Error::Closed { .. } => ErrorKind::Closed,
             Error::InvalidInput(_) => ErrorKind::InvalidInput,
             Error::Unsupported(_) => ErrorKind::Unsupported,
-            Error::Config(_) => ErrorKind::Config,
+            Error::Config(_) | Error::RedirectRejected { .. } => ErrorKind::Config,
             Error::InvalidData(_) => ErrorKind::InvalidData,
             Error::Batch { source, .. } => source.kind(),
         }

@@ -58,6 +58,7 @@ mod config;
 mod conn;
 mod error;
 mod pool;
+mod redirect;
 mod rows;
 pub mod sql;
 mod store;
@@ -72,6 +73,7 @@ pub use conn::{Connection, ExecResult, Statement};
 pub use dqlite_wire::{Value, ValueRef};
 pub use error::{Error, ErrorKind, Result, ServerError, code_name};
 pub use pool::{Pool, PoolOptions, PooledConnection};
+pub use redirect::RedirectPolicy;
 pub use rows::{QueryResult, Row, Rows};
 #[cfg(feature = "sqlite-store")]
 pub use store::SqliteNodeStore;

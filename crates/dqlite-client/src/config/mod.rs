@@ -131,6 +131,7 @@ pub struct Config {
     pub(crate) concurrent_probes: usize,
     pub(crate) max_frame_len: usize,
     pub(crate) tcp_keepalive: Option<Duration>,
+    pub(crate) redirect_policy: Option<crate::redirect::RedirectPolicy>,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::tls::TlsConfig>,
 }
@@ -164,6 +165,7 @@ impl Config {
             concurrent_probes: 10,
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             tcp_keepalive: Some(Duration::from_secs(30)),
+            redirect_policy: None,
             #[cfg(feature = "tls")]
             tls: None,
         })
@@ -218,6 +220,14 @@ impl Config {
     /// TCP keepalive idle time, or `None` to turn keepalive off. Default 30 s.
     pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
         self.tcp_keepalive = idle;
+        self
+    }
+
+    /// Vet the addresses nodes send the client to (leaders they name during discovery,
+    /// members they list) with `policy`; see [`RedirectPolicy`](crate::RedirectPolicy).
+    /// Default: none, every address is followed.
+    pub fn redirect_policy(mut self, policy: crate::redirect::RedirectPolicy) -> Self {
+        self.redirect_policy = Some(policy);
         self
     }
 

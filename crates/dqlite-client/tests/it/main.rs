@@ -36,6 +36,7 @@ mod jepsen_workloads;
 mod logging;
 mod pool;
 mod pragma;
+mod redirect;
 mod streaming;
 mod tls;
 mod transaction;
