@@ -32,7 +32,7 @@ fn pick<T>(fast: T, long: T) -> T {
     if full() { long } else { fast }
 }
 
-fn report(line: &str) {
+pub fn report(line: &str) {
     eprintln!("{line}");
     if let Ok(path) = std::env::var("DQLITE_RELIABILITY_LOG") {
         use std::io::Write;
