@@ -14,11 +14,12 @@
 //! DQLITE_RELIABILITY_FULL=1 cargo test -p dqlite-client --test it jepsen_fault -- --test-threads=1 --nocapture
 //! ```
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dqlite_client::{Cluster, Config, Pool, PoolOptions};
-use dqlite_testkit::check::Workload;
+use dqlite_testkit::check::{Verdict, Workload};
 use dqlite_testkit::{Delay, NetFaults, NodeProgram, Role, TestCluster};
 
 use crate::jepsen_workloads::{self as w, History, Run};
@@ -48,7 +49,7 @@ pub fn report(line: &str) {
 
 /// A partitionable cluster of bare nodes with 30 ms network latency (elections in
 /// 0.45-0.9 s) and Jepsen's snapshot settings.
-fn start_cluster(nodes: usize) -> TestCluster {
+pub fn start_cluster(nodes: usize) -> TestCluster {
     TestCluster::builder()
         .nodes(nodes)
         .program(NodeProgram::Bare)
@@ -91,46 +92,86 @@ impl FaultLog {
     }
 }
 
-/// The workloads of one scenario.
-struct Workloads {
-    run: Arc<Run>,
-    pool: Pool,
-    histories: Vec<Arc<History>>,
-    tasks: tokio::task::JoinSet<()>,
-}
-
-async fn start_workloads(cluster: &TestCluster) -> Workloads {
-    let run = Run::new();
-    let pool = Pool::new(
+/// A pool for the workloads of `cluster`.
+pub fn workload_pool(cluster: &TestCluster) -> Pool {
+    Pool::new(
         Cluster::new(client_config(cluster, "jepsen")),
         PoolOptions::default()
             .max_size(10)
             .acquire_timeout(Duration::from_secs(3)),
-    );
-    let set = History::new(Workload::Set, &run);
-    let register = History::new(Workload::Register, &run);
-    let append = History::new(Workload::Append, &run);
-    let bank = History::new(Workload::Bank, &run);
-    w::set_setup(&pool).await;
-    w::register_setup(&pool).await;
-    w::append_setup(&pool).await;
-    w::bank_setup(&pool, &bank).await;
-    let mut tasks = tokio::task::JoinSet::new();
-    for p in 0..2 {
-        tasks.spawn(w::set_worker(pool.clone(), Arc::clone(&set), p));
-        tasks.spawn(w::register_worker(
-            pool.clone(),
-            Arc::clone(&register),
-            10 + p,
-        ));
-        tasks.spawn(w::append_worker(pool.clone(), Arc::clone(&append), 20 + p));
-        tasks.spawn(w::bank_worker(pool.clone(), Arc::clone(&bank), 30 + p));
+    )
+}
+
+/// The four workloads running on a pool, two workers each.
+pub struct Workloads {
+    pub run: Arc<Run>,
+    histories: Vec<Arc<History>>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Workloads {
+    /// (Re)creates the workloads' tables and starts the workers.
+    pub async fn start(pool: &Pool) -> Workloads {
+        let run = Run::new();
+        let set = History::new(Workload::Set, &run);
+        let register = History::new(Workload::Register, &run);
+        let append = History::new(Workload::Append, &run);
+        let bank = History::new(Workload::Bank, &run);
+        w::drop_tables(pool).await;
+        w::set_setup(pool).await;
+        w::register_setup(pool).await;
+        w::append_setup(pool).await;
+        w::bank_setup(pool, &bank).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for p in 0..2 {
+            tasks.spawn(w::set_worker(pool.clone(), Arc::clone(&set), p));
+            tasks.spawn(w::register_worker(
+                pool.clone(),
+                Arc::clone(&register),
+                10 + p,
+            ));
+            tasks.spawn(w::append_worker(pool.clone(), Arc::clone(&append), 20 + p));
+            tasks.spawn(w::bank_worker(pool.clone(), Arc::clone(&bank), 30 + p));
+        }
+        Workloads {
+            run,
+            histories: vec![set, register, append, bank],
+            tasks,
+        }
     }
-    Workloads {
-        run,
-        pool,
-        histories: vec![set, register, append, bank],
-        tasks,
+
+    /// Stops the workers and waits for them.
+    pub async fn stop(&mut self) {
+        self.run.stop();
+        while let Some(joined) = self.tasks.join_next().await {
+            joined.unwrap();
+        }
+    }
+
+    /// Takes the final reads (the cluster must be healed) and checks every history.
+    pub async fn check(&self, pool: &Pool) -> Vec<(Verdict, BTreeMap<String, usize>)> {
+        let [set, _register, append, bank] = self.histories.as_slice() else {
+            unreachable!()
+        };
+        w::set_final(pool, set).await;
+        w::append_final(pool, append).await;
+        w::bank_final(pool, bank).await;
+        self.histories
+            .iter()
+            .map(|h| (h.verdict(), h.errors()))
+            .collect()
+    }
+
+    /// Per heal, the time to the first successful write that started after it.
+    pub fn heal_to_write(&self, log: &FaultLog) -> Vec<String> {
+        log.heals
+            .iter()
+            .map(|h| {
+                self.run.first_write_after(*h).map_or("none".into(), |t| {
+                    t.saturating_duration_since(*h).as_millis().to_string()
+                })
+            })
+            .collect()
     }
 }
 
@@ -142,7 +183,8 @@ where
 {
     let cluster = start_cluster(nodes);
     let version = cluster.version();
-    let mut workloads = start_workloads(&cluster).await;
+    let pool = workload_pool(&cluster);
+    let mut workloads = Workloads::start(&pool).await;
     let run = Arc::clone(&workloads.run);
     let started = Instant::now();
     let (mut cluster, log) = tokio::task::spawn_blocking(move || {
@@ -155,10 +197,7 @@ where
     })
     .await
     .unwrap();
-    workloads.run.stop();
-    while let Some(joined) = workloads.tasks.join_next().await {
-        joined.unwrap();
-    }
+    workloads.stop().await;
     let elapsed = started.elapsed();
     let gap = workloads
         .run
@@ -170,28 +209,8 @@ where
     })
     .await
     .unwrap();
-    let [set, register, append, bank] = workloads.histories.as_slice() else {
-        unreachable!()
-    };
-    w::set_final(&workloads.pool, set).await;
-    w::append_final(&workloads.pool, append).await;
-    w::bank_final(&workloads.pool, bank).await;
-    let heal_to_write: Vec<String> = log
-        .heals
-        .iter()
-        .map(|h| {
-            workloads
-                .run
-                .first_write_after(*h)
-                .map_or("none".into(), |t| {
-                    t.saturating_duration_since(*h).as_millis().to_string()
-                })
-        })
-        .collect();
-    let verdicts: Vec<_> = [set, register, append, bank]
-        .iter()
-        .map(|h| (h.verdict(), h.errors()))
-        .collect();
+    let verdicts = workloads.check(&pool).await;
+    let heal_to_write = workloads.heal_to_write(&log);
     let mut line = format!(
         "reliability fault {name} [dqlite {version}, rust, {}]: {:.1}s faults={} heal->write_ms=[{}] \
          longest_write_gap_ms={} ({})",
@@ -231,17 +250,156 @@ fn hold(d: Duration) {
     std::thread::sleep(d);
 }
 
+/// The leader cut from its followers (clients still reach it), then healed.
+pub fn isolate_leader(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
+    let l = leader(cluster);
+    cluster
+        .set_network(&NetFaults::isolate(l, cluster.len()))
+        .unwrap();
+    hold(Duration::from_millis(pick(2_000, 5_000)));
+    cluster.heal().unwrap();
+    log.healed(run, &format!("leader {l} isolated"));
+}
+
+/// The leader and one follower in the minority, the others in the majority (5+ nodes).
+pub fn majority_minority(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
+    let l = leader(cluster);
+    let others: Vec<usize> = cluster
+        .member_indices()
+        .into_iter()
+        .filter(|n| *n != l)
+        .collect();
+    let minority = [l, others[0]];
+    cluster
+        .set_network(&NetFaults::partition(&[&minority, &others[1..]]))
+        .unwrap();
+    hold(Duration::from_millis(pick(2_000, 5_000)));
+    cluster.heal().unwrap();
+    log.healed(run, &format!("minority {minority:?}"));
+}
+
+/// `[leader, a] | b | [c, d]`: b sees both sides (5+ nodes).
+pub fn bridge(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
+    let l = leader(cluster);
+    let others: Vec<usize> = cluster
+        .member_indices()
+        .into_iter()
+        .filter(|n| *n != l)
+        .collect();
+    let left = [l, others[0]];
+    let right = [others[2], others[3]];
+    cluster
+        .set_network(&NetFaults::partition(&[&left, &right]))
+        .unwrap();
+    hold(Duration::from_millis(pick(2_500, 6_000)));
+    cluster.heal().unwrap();
+    log.healed(
+        run,
+        &format!("bridge {} between {left:?} and {right:?}", others[1]),
+    );
+}
+
+/// Random two-way partitions switched every 0.3-1.2 s, healed 0.1-0.6 s in between.
+pub fn flapping(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
+    let mut rng = fastrand::Rng::new();
+    let until = Instant::now() + Duration::from_millis(pick(4_000, 20_000));
+    let mut flips = 0;
+    while Instant::now() < until {
+        let mut nodes = cluster.member_indices();
+        rng.shuffle(&mut nodes);
+        let cut = rng.usize(1..=nodes.len() / 2);
+        cluster
+            .set_network(&NetFaults::partition(&[&nodes[..cut], &nodes[cut..]]))
+            .unwrap();
+        hold(Duration::from_millis(rng.u64(300..1_200)));
+        cluster.heal().unwrap();
+        hold(Duration::from_millis(rng.u64(100..600)));
+        flips += 1;
+    }
+    log.healed(run, &format!("{flips} flaps"));
+}
+
+/// 15 % loss and 25±10 ms delay between nodes, 5 % loss and 10±5 ms between clients and
+/// nodes; then the leader is killed (an election under loss), restarted, and all healed.
+pub fn packet(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
+    let mut faults = NetFaults::none();
+    faults.node_loss = 0.15;
+    faults.node_delay = Some(Delay::new(
+        Duration::from_millis(25),
+        Duration::from_millis(10),
+    ));
+    faults.client_loss = 0.05;
+    faults.client_delay = Some(Delay::new(
+        Duration::from_millis(10),
+        Duration::from_millis(5),
+    ));
+    cluster.set_network(&faults).unwrap();
+    hold(Duration::from_millis(pick(1_000, 3_000)));
+    let l = leader(cluster);
+    cluster.kill(l).unwrap();
+    hold(Duration::from_millis(pick(2_000, 5_000)));
+    cluster.restart(l).unwrap();
+    cluster.heal().unwrap();
+    log.healed(run, &format!("loss and delay, leader {l} killed"));
+}
+
+/// A voter added; a standby added and promoted; a follower demoted and removed; leadership
+/// handed to the new voter; another voter removed without demotion. Keeps the number of
+/// members.
+pub fn membership(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
+    let added = cluster.grow(Role::Voter).unwrap();
+    log.healed(run, &format!("node {added} added as voter"));
+    let standby = cluster.grow(Role::Standby).unwrap();
+    cluster.assign_role(standby, Role::Voter).unwrap();
+    log.healed(run, &format!("node {standby} added as standby, promoted"));
+    let l = leader(cluster);
+    let victim = cluster
+        .member_indices()
+        .into_iter()
+        .find(|n| *n != l && *n != added && *n != standby)
+        .unwrap();
+    cluster.assign_role(victim, Role::Spare).unwrap();
+    cluster.remove_member(victim).unwrap();
+    cluster.kill(victim).unwrap();
+    log.healed(run, &format!("node {victim} demoted and removed"));
+    cluster.transfer_leadership(Some(added)).unwrap();
+    log.healed(run, &format!("leadership to {added}"));
+    let l = leader(cluster);
+    let victim = cluster
+        .member_indices()
+        .into_iter()
+        .find(|n| *n != l && *n != standby)
+        .unwrap();
+    cluster.remove_member(victim).unwrap();
+    cluster.kill(victim).unwrap();
+    log.healed(run, &format!("voter {victim} removed without demotion"));
+}
+
+/// Every node SIGKILLed at once, then all restarted.
+pub fn crash(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
+    cluster.stop();
+    hold(Duration::from_millis(pick(500, 2_000)));
+    cluster.restart_members().unwrap();
+    log.healed(run, "every node SIGKILLed and restarted");
+}
+
+/// Each follower in turn SIGKILLed and restarted, the cluster healthy again in between.
+pub fn rolling_restart(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
+    let l = leader(cluster);
+    for follower in cluster.member_indices().into_iter().filter(|n| *n != l) {
+        cluster.kill(follower).unwrap();
+        hold(Duration::from_millis(pick(300, 1_000)));
+        cluster.restart(follower).unwrap();
+        cluster.wait_healthy(Duration::from_secs(30)).unwrap();
+        log.healed(run, &format!("follower {follower} restarted"));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jepsen_fault_partition_isolated_leader() {
     scenario("partition-leader", 3, |cluster, run, log| {
         for _ in 0..pick(1, 4) {
-            let l = leader(cluster);
-            cluster
-                .set_network(&NetFaults::isolate(l, cluster.len()))
-                .unwrap();
-            hold(Duration::from_millis(pick(2_000, 5_000)));
-            cluster.heal().unwrap();
-            log.healed(run, &format!("leader {l} isolated"));
+            isolate_leader(cluster, run, log);
         }
     })
     .await;
@@ -251,16 +409,7 @@ async fn jepsen_fault_partition_isolated_leader() {
 async fn jepsen_fault_partition_majority_minority() {
     scenario("partition-majority", 5, |cluster, run, log| {
         for _ in 0..pick(1, 4) {
-            let l = leader(cluster);
-            let others: Vec<usize> = (0..cluster.len()).filter(|n| *n != l).collect();
-            // The leader and one follower in the minority.
-            let minority = [l, others[0]];
-            cluster
-                .set_network(&NetFaults::partition(&[&minority, &others[1..]]))
-                .unwrap();
-            hold(Duration::from_millis(pick(2_000, 5_000)));
-            cluster.heal().unwrap();
-            log.healed(run, &format!("minority {minority:?}"));
+            majority_minority(cluster, run, log);
         }
     })
     .await;
@@ -270,20 +419,7 @@ async fn jepsen_fault_partition_majority_minority() {
 async fn jepsen_fault_partition_bridge() {
     scenario("partition-bridge", 5, |cluster, run, log| {
         for _ in 0..pick(1, 4) {
-            let l = leader(cluster);
-            let others: Vec<usize> = (0..cluster.len()).filter(|n| *n != l).collect();
-            // [leader, a] | b | [c, d]: b sees both sides.
-            let left = [l, others[0]];
-            let right = [others[2], others[3]];
-            cluster
-                .set_network(&NetFaults::partition(&[&left, &right]))
-                .unwrap();
-            hold(Duration::from_millis(pick(2_500, 6_000)));
-            cluster.heal().unwrap();
-            log.healed(
-                run,
-                &format!("bridge {} between {left:?} and {right:?}", others[1]),
-            );
+            bridge(cluster, run, log);
         }
     })
     .await;
@@ -291,52 +427,14 @@ async fn jepsen_fault_partition_bridge() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jepsen_fault_partition_flapping() {
-    scenario("partition-flapping", 5, |cluster, run, log| {
-        let mut rng = fastrand::Rng::new();
-        let until = Instant::now() + Duration::from_millis(pick(4_000, 20_000));
-        let mut flips = 0;
-        while Instant::now() < until {
-            let mut nodes: Vec<usize> = (0..cluster.len()).collect();
-            rng.shuffle(&mut nodes);
-            let cut = rng.usize(1..=2);
-            cluster
-                .set_network(&NetFaults::partition(&[&nodes[..cut], &nodes[cut..]]))
-                .unwrap();
-            hold(Duration::from_millis(rng.u64(300..1_200)));
-            cluster.heal().unwrap();
-            hold(Duration::from_millis(rng.u64(100..600)));
-            flips += 1;
-        }
-        cluster.heal().unwrap();
-        log.healed(run, &format!("{flips} flaps"));
-    })
-    .await;
+    scenario("partition-flapping", 5, flapping).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jepsen_fault_packet_loss_and_delay_with_an_election() {
     scenario("packet", 3, |cluster, run, log| {
         for _ in 0..pick(1, 3) {
-            let mut faults = NetFaults::none();
-            faults.node_loss = 0.15;
-            faults.node_delay = Some(Delay::new(
-                Duration::from_millis(25),
-                Duration::from_millis(10),
-            ));
-            faults.client_loss = 0.05;
-            faults.client_delay = Some(Delay::new(
-                Duration::from_millis(10),
-                Duration::from_millis(5),
-            ));
-            cluster.set_network(&faults).unwrap();
-            hold(Duration::from_millis(pick(1_000, 3_000)));
-            // An election under loss and delay.
-            let l = leader(cluster);
-            cluster.kill(l).unwrap();
-            hold(Duration::from_millis(pick(2_000, 5_000)));
-            cluster.restart(l).unwrap();
-            cluster.heal().unwrap();
-            log.healed(run, &format!("loss and delay, leader {l} killed"));
+            packet(cluster, run, log);
         }
     })
     .await;
@@ -346,34 +444,7 @@ async fn jepsen_fault_packet_loss_and_delay_with_an_election() {
 async fn jepsen_fault_membership_churn() {
     scenario("membership", 3, |cluster, run, log| {
         for _ in 0..pick(1, 3) {
-            // Add a voter, and a standby promoted to voter.
-            let added = cluster.grow(Role::Voter).unwrap();
-            log.healed(run, &format!("node {added} added as voter"));
-            let standby = cluster.grow(Role::Standby).unwrap();
-            cluster.assign_role(standby, Role::Voter).unwrap();
-            log.healed(run, &format!("node {standby} added as standby, promoted"));
-            // Demote and remove a voter that does not lead, then stop it.
-            let l = leader(cluster);
-            let victim = cluster
-                .member_indices()
-                .into_iter()
-                .find(|n| *n != l && *n != added)
-                .unwrap();
-            cluster.assign_role(victim, Role::Spare).unwrap();
-            cluster.remove_member(victim).unwrap();
-            cluster.kill(victim).unwrap();
-            log.healed(run, &format!("node {victim} demoted and removed"));
-            cluster.transfer_leadership(Some(added)).unwrap();
-            log.healed(run, &format!("leadership to {added}"));
-            let l = leader(cluster);
-            let victim = cluster
-                .member_indices()
-                .into_iter()
-                .find(|n| *n != l)
-                .unwrap();
-            cluster.remove_member(victim).unwrap();
-            cluster.kill(victim).unwrap();
-            log.healed(run, &format!("voter {victim} removed without demotion"));
+            membership(cluster, run, log);
         }
     })
     .await;
@@ -383,20 +454,10 @@ async fn jepsen_fault_membership_churn() {
 async fn jepsen_fault_whole_cluster_crash_and_rolling_restarts() {
     scenario("crash", 3, |cluster, run, log| {
         for _ in 0..pick(1, 3) {
-            cluster.stop();
-            hold(Duration::from_millis(pick(500, 2_000)));
-            cluster.restart_members().unwrap();
-            log.healed(run, "every node SIGKILLed and restarted");
+            crash(cluster, run, log);
         }
         for _ in 0..pick(1, 2) {
-            let l = leader(cluster);
-            for follower in cluster.member_indices().into_iter().filter(|n| *n != l) {
-                cluster.kill(follower).unwrap();
-                hold(Duration::from_millis(pick(300, 1_000)));
-                cluster.restart(follower).unwrap();
-                cluster.wait_healthy(Duration::from_secs(30)).unwrap();
-                log.healed(run, &format!("follower {follower} restarted"));
-            }
+            rolling_restart(cluster, run, log);
         }
     })
     .await;

@@ -261,6 +261,14 @@ fn integers(rows: &dqlite_client::QueryResult) -> Vec<i64> {
         .collect()
 }
 
+/// Drops every workload table (a soak reuses its database epoch after epoch).
+pub async fn drop_tables(pool: &Pool) {
+    for table in ["s", "reg", "app", "accounts", "transfers"] {
+        let sql = format!("DROP TABLE IF EXISTS {table}");
+        eventually(|| pool.execute(&sql, &[])).await;
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Set: unique autocommit inserts into a table without a unique constraint.
 // ---------------------------------------------------------------------------------------

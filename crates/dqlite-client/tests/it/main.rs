@@ -32,6 +32,7 @@ mod hostile;
 mod in_doubt;
 mod jepsen;
 mod jepsen_faults;
+mod jepsen_soak;
 mod jepsen_transfer;
 mod jepsen_workloads;
 mod logging;
