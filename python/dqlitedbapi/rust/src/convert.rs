@@ -95,10 +95,28 @@ pub fn names<'py>(py: Python<'py>, columns: &[String]) -> PyResult<Bound<'py, Py
     PyTuple::new(py, columns.iter().map(|c| PyString::new(py, c)))
 }
 
-/// The wire type of each column in the first row of `frame`, or `None`s without rows.
+/// The wire type of each column: the type of its first non-NULL value in `frame` (as the
+/// pure-Python dqlite-dbapi reports it), or `None` when the frame has none (no rows, or
+/// NULLs only): the description then shows `dqlitedbapi.types.UNKNOWN`.
 pub fn type_codes(frame: Option<&RowsFrame>, columns: usize) -> Vec<Option<u8>> {
-    let first = frame.and_then(|f| f.rows().next());
-    (0..columns)
-        .map(|i| first.and_then(|r| r.value_type(i)).map(|t| t.code()))
-        .collect()
+    let mut codes = vec![None; columns];
+    let Some(frame) = frame else {
+        return codes;
+    };
+    let mut missing = columns;
+    for row in frame.rows() {
+        for (i, code) in codes.iter_mut().enumerate() {
+            if code.is_none()
+                && let Some(t) = row.value_type(i)
+                && t != dqlite_wire::ValueType::Null
+            {
+                *code = Some(t.code());
+                missing -= 1;
+            }
+        }
+        if missing == 0 {
+            break;
+        }
+    }
+    codes
 }

@@ -31,6 +31,8 @@ pub struct SqlInfo {
     pub dml: bool,
     /// Starts with BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT or RELEASE.
     tx_control: bool,
+    /// Starts with PRAGMA (whose rows are not counted in `rowcount`).
+    pub pragma: bool,
 }
 
 /// Texts remembered; the cache is emptied when full (statements of an application are
@@ -58,6 +60,7 @@ impl SqlInfo {
                 first.first().map(String::as_str),
                 Some("BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE")
             ),
+            pragma: first.first().map(String::as_str) == Some("PRAGMA"),
         });
         if cache.len() >= SQL_CACHE_SIZE {
             cache.clear();
@@ -277,6 +280,12 @@ pub struct ConnectOptions {
     pub seeds: Vec<String>,
     pub database: String,
     pub timeout: Duration,
+    /// How long "database is locked" answers are retried.
+    pub busy_timeout: Duration,
+    /// Deadline for dialing one node (default: `timeout`, at most 5 s).
+    pub dial_timeout: Option<Duration>,
+    /// The largest response frame accepted (default: the client's).
+    pub max_frame_len: Option<usize>,
 }
 
 /// One connection and its state.
@@ -295,12 +304,20 @@ const PIPELINE_WINDOW: usize = 128;
 impl Core {
     /// Finds the leader and opens the database.
     pub async fn connect(options: ConnectOptions) -> Result<Core, DbError> {
-        let config = Config::new(&options.seeds)
+        let mut config = Config::new(&options.seeds)
             .map_err(|e| map_error(&e))?
             .database(options.database)
             .request_timeout(options.timeout)
             .connect_timeout(options.timeout)
-            .dial_timeout(options.timeout.min(Duration::from_secs(5)));
+            .busy_timeout(options.busy_timeout)
+            .dial_timeout(
+                options
+                    .dial_timeout
+                    .unwrap_or_else(|| options.timeout.min(Duration::from_secs(5))),
+            );
+        if let Some(bytes) = options.max_frame_len {
+            config = config.max_frame_len(bytes);
+        }
         let conn = Cluster::new(config).connect().await.map_err(|e| {
             // "Failed to connect: " is the pure-Python dqlite-dbapi's prefix
             // (FAILED_TO_CONNECT_PREFIX), which code matches on.

@@ -157,6 +157,8 @@ struct Shared {
     driver: Driver,
     /// The process the connection was opened in.
     process: Process,
+    /// The only thread that may use a blocking connection (`check_same_thread`).
+    owner: Option<std::thread::ThreadId>,
     /// The column names and description of the last result with rows: a statement run
     /// again reuses them instead of building new strings and tuples.
     described: Arc<std::sync::Mutex<Option<Described>>>,
@@ -197,7 +199,10 @@ impl Shared {
         let none = py.None();
         let mut entries = Vec::with_capacity(columns.len());
         for (name, code) in names.iter().zip(&codes) {
-            let code = code.into_pyobject(py)?.into_any().unbind();
+            let code = match code {
+                Some(code) => code.into_pyobject(py)?.into_any().unbind(),
+                None => unknown_type(py)?.clone().unbind(),
+            };
             entries.push(PyTuple::new(
                 py,
                 [
@@ -242,8 +247,20 @@ impl Shared {
         }
     }
 
+    fn check_thread(&self) -> PyResult<()> {
+        match self.owner {
+            Some(owner) if owner != std::thread::current().id() => Err(DbError::programming(
+                "dqlitedbapi objects created in a thread can only be used in that same thread \
+                 (connect with check_same_thread=False to share the connection)",
+            )
+            .into()),
+            _ => Ok(()),
+        }
+    }
+
     fn blocking_rt(&self) -> PyResult<Arc<BlockingRuntime>> {
         self.check_process()?;
+        self.check_thread()?;
         match &self.driver {
             Driver::Blocking(rt) => Ok(rt.clone()),
             Driver::Async(_) => Err(DbError::interface(
@@ -313,19 +330,35 @@ impl Shared {
 
 type CoreFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, DbError>> + Send + 'a>>;
 
-fn connect_options(seeds: Vec<String>, database: String, timeout: f64) -> PyResult<ConnectOptions> {
-    if !(timeout.is_finite() && timeout > 0.0) {
+/// A duration in seconds from Python: finite and positive (or zero when `zero_ok`).
+fn seconds(name: &str, value: f64, zero_ok: bool) -> PyResult<Duration> {
+    if !(value.is_finite() && (value > 0.0 || (zero_ok && value == 0.0))) {
+        let what = if zero_ok { "non-negative" } else { "positive" };
         return Err(DbError::programming(format!(
-            "timeout must be a positive finite number, got {timeout}"
+            "{name} must be a {what} finite number, got {value}"
         ))
         .into());
     }
-    let timeout = Duration::try_from_secs_f64(timeout)
-        .map_err(|e| PyValueError::new_err(format!("timeout: {e}")))?;
+    Duration::try_from_secs_f64(value).map_err(|e| PyValueError::new_err(format!("{name}: {e}")))
+}
+
+fn connect_options(
+    seeds: Vec<String>,
+    database: String,
+    timeout: f64,
+    busy_timeout: f64,
+    dial_timeout: Option<f64>,
+    max_message_size: Option<usize>,
+) -> PyResult<ConnectOptions> {
     Ok(ConnectOptions {
         seeds,
         database,
-        timeout,
+        timeout: seconds("timeout", timeout, false)?,
+        busy_timeout: seconds("busy_timeout", busy_timeout, true)?,
+        dial_timeout: dial_timeout
+            .map(|d| seconds("dial_timeout", d, false))
+            .transpose()?,
+        max_frame_len: max_message_size,
     })
 }
 
@@ -336,12 +369,13 @@ struct NativeConnection {
 }
 
 impl NativeConnection {
-    fn new(core: Core, driver: Driver) -> Self {
+    fn new(core: Core, driver: Driver, owner: Option<std::thread::ThreadId>) -> Self {
         NativeConnection {
             shared: Shared {
                 core: Arc::new(TokioMutex::new(core)),
                 driver,
                 process: Process::current(),
+                owner,
                 described: Arc::default(),
             },
         }
@@ -366,16 +400,47 @@ struct ReadState {
     /// Rows a fetch took but could not return (Ctrl-C, a cancelled awaitable, an error
     /// after them): the next fetch returns them first.
     carried: Option<Py<PyList>>,
+    /// Rows received so far (in every frame read).
+    received: usize,
+    /// Rows taken from the frames so far (handed to Python, or carried).
+    taken: usize,
+}
+
+/// `dqlitedbapi.types.UNKNOWN`, the type code of a column whose type the first frame does
+/// not tell (imported once).
+fn unknown_type(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static UNKNOWN: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+    UNKNOWN
+        .get_or_try_init(py, || {
+            py.import("dqlitedbapi.types")?
+                .getattr("UNKNOWN")
+                .map(Bound::unbind)
+        })
+        .map(|u| u.bind(py))
 }
 
 impl ReadState {
     fn new(frame: Option<RowsFrame>, more: bool) -> Self {
+        let received = frame.as_ref().map_or(0, RowsFrame::row_count);
         ReadState {
             frame,
             pos: 0,
             more,
             carried: None,
+            received,
+            taken: 0,
         }
+    }
+
+    fn receive(&mut self, frame: RowsFrame) {
+        self.received += frame.row_count();
+        self.frame = Some(frame);
+    }
+
+    /// Rows handed to Python so far.
+    fn handed_out(&self, py: Python<'_>) -> usize {
+        let carried = self.carried.as_ref().map_or(0, |c| c.bind(py).len());
+        self.taken.saturating_sub(carried)
     }
 
     /// The list a fetch of `want` rows starts from: the carried rows (at most `want` of
@@ -410,7 +475,9 @@ impl ReadState {
         let Some(frame) = &self.frame else {
             return Ok(());
         };
+        let before = out.len();
         let taken = convert::append_rows(py, frame, &mut self.pos, want, names, out);
+        self.taken += out.len().saturating_sub(before);
         if self.pos >= frame.row_count() {
             self.frame = None;
             self.pos = 0;
@@ -430,11 +497,19 @@ struct NativeResult {
     description: Option<Py<PyTuple>>,
     rowcount: i64,
     lastrowid: Option<i64>,
+    /// A result with rows reports their number as `rowcount` once it is complete
+    /// (not for PRAGMA, as the pure-Python dqlite-dbapi).
+    count_rows: bool,
     state: Arc<TokioMutex<ReadState>>,
 }
 
 impl NativeResult {
-    fn from_outcome(py: Python<'_>, conn: Shared, outcome: Outcome) -> PyResult<Self> {
+    fn from_outcome(
+        py: Python<'_>,
+        conn: Shared,
+        outcome: Outcome,
+        count_rows: bool,
+    ) -> PyResult<Self> {
         Ok(match outcome {
             Outcome::Rows {
                 columns,
@@ -452,6 +527,7 @@ impl NativeResult {
                     description: Some(description),
                     rowcount: -1,
                     lastrowid: None,
+                    count_rows,
                     state: Arc::new(TokioMutex::new(ReadState::new(first, more))),
                 }
             }
@@ -472,6 +548,7 @@ impl NativeResult {
                 -1
             },
             lastrowid: Some(result.last_insert_id),
+            count_rows: false,
             state: Arc::new(TokioMutex::new(ReadState::new(None, false))),
         }
     }
@@ -501,10 +578,24 @@ impl NativeResult {
         self.type_codes.as_ref().map(|n| n.clone_ref(py))
     }
 
-    /// Rows changed (DML), or -1.
+    /// Rows changed (DML); for a result with rows, their number once every frame was
+    /// received (not for PRAGMA); else -1.
     #[getter]
     fn rowcount(&self) -> i64 {
+        if self.count_rows
+            && let Ok(state) = self.state.try_lock()
+            && !state.more
+        {
+            return i64::try_from(state.received).unwrap_or(i64::MAX);
+        }
         self.rowcount
+    }
+
+    /// Rows fetched so far (PEP 249's `rownumber`); None for a result without rows.
+    #[getter]
+    fn rownumber(&self, py: Python<'_>) -> Option<usize> {
+        self.names.as_ref()?;
+        self.state.try_lock().map(|s| s.handed_out(py)).ok()
     }
 
     /// The connection's last inserted rowid after this statement, or None.
@@ -516,6 +607,9 @@ impl NativeResult {
     /// Fetches up to `n` rows (all when `n` is negative), blocking.
     #[pyo3(signature = (n = -1))]
     fn fetch<'py>(&self, py: Python<'py>, n: i64) -> PyResult<Bound<'py, PyList>> {
+        if self.conn.owner.is_some() {
+            self.conn.check_thread()?;
+        }
         let Some(names) = &self.names else {
             return Ok(PyList::empty(py));
         };
@@ -631,7 +725,7 @@ impl NativeResult {
                 .conn
                 .block(py, async move |core| core.next_frame_for(&shared).await)?;
             match frame {
-                Some(frame) => state.frame = Some(frame),
+                Some(frame) => state.receive(frame),
                 None => state.more = false,
             }
         }
@@ -665,7 +759,7 @@ async fn fill_async(
         }
         .map_err(DbError::into_pyerr)?;
         match frame {
-            Some(frame) => state.frame = Some(frame),
+            Some(frame) => state.receive(frame),
             None => state.more = false,
         }
     }
@@ -674,14 +768,32 @@ async fn fill_async(
 #[pymethods]
 impl NativeConnection {
     /// Opens a blocking connection: finds the leader among `seeds`, opens `database`.
+    /// With `same_thread`, only the calling thread may use it.
     #[staticmethod]
+    #[pyo3(signature = (
+        seeds, database, timeout, *, busy_timeout = 5.0, dial_timeout = None,
+        max_message_size = None, same_thread = false
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn connect(
         py: Python<'_>,
         seeds: Vec<String>,
         database: String,
         timeout: f64,
+        busy_timeout: f64,
+        dial_timeout: Option<f64>,
+        max_message_size: Option<usize>,
+        same_thread: bool,
     ) -> PyResult<NativeConnection> {
-        let options = connect_options(seeds, database, timeout)?;
+        let options = connect_options(
+            seeds,
+            database,
+            timeout,
+            busy_timeout,
+            dial_timeout,
+            max_message_size,
+        )?;
+        let owner = same_thread.then(|| std::thread::current().id());
         let rt = Arc::new(BlockingRuntime::new()?);
         let runner = rt.clone();
         let core = py
@@ -693,18 +805,32 @@ impl NativeConnection {
                 })
             })
             .map_err(PyErr::from)?;
-        Ok(NativeConnection::new(core, Driver::Blocking(rt)))
+        Ok(NativeConnection::new(core, Driver::Blocking(rt), owner))
     }
 
     /// Opens an asyncio connection on the running event loop; an awaitable.
     #[staticmethod]
+    #[pyo3(signature = (
+        seeds, database, timeout, *, busy_timeout = 5.0, dial_timeout = None,
+        max_message_size = None
+    ))]
     fn connect_async(
         py: Python<'_>,
         seeds: Vec<String>,
         database: String,
         timeout: f64,
+        busy_timeout: f64,
+        dial_timeout: Option<f64>,
+        max_message_size: Option<usize>,
     ) -> PyResult<Bound<'_, PyAny>> {
-        let options = connect_options(seeds, database, timeout)?;
+        let options = connect_options(
+            seeds,
+            database,
+            timeout,
+            busy_timeout,
+            dial_timeout,
+            max_message_size,
+        )?;
         let reactor = Reactor::new(py)?;
         let mine = reactor.clone();
         reactor.spawn(
@@ -718,7 +844,7 @@ impl NativeConnection {
                 }
                 .await;
                 Python::attach(|py| match connected {
-                    Ok(core) => Py::new(py, NativeConnection::new(core, Driver::Async(mine)))
+                    Ok(core) => Py::new(py, NativeConnection::new(core, Driver::Async(mine), None))
                         .map(Py::into_any),
                     Err(e) => {
                         mine.release(py);
@@ -772,10 +898,11 @@ impl NativeConnection {
         let values = info.placeholders.bind(params)?;
         // `sql` borrows the caller's str (its UTF-8 form, immutable and kept alive by the
         // call's argument) while the GIL is released.
+        let count_rows = !info.pragma;
         let outcome = self
             .shared
             .block(py, async move |core| core.run(sql, &info, values).await)?;
-        NativeResult::from_outcome(py, self.shared.clone(), outcome)
+        NativeResult::from_outcome(py, self.shared.clone(), outcome, count_rows)
     }
 
     /// Runs one statement; an awaitable of a result.
@@ -789,11 +916,12 @@ impl NativeConnection {
         let info = SqlInfo::of(&sql);
         let values = info.placeholders.bind(params)?;
         let conn = self.shared.clone();
+        let count_rows = !info.pragma;
         self.shared.spawn(py, move |core| {
             Box::pin(async move {
                 let outcome = core.run(&sql, &info, values).await?;
                 Ok(Python::attach(|py| {
-                    NativeResult::from_outcome(py, conn, outcome)
+                    NativeResult::from_outcome(py, conn, outcome, count_rows)
                 }))
             })
         })

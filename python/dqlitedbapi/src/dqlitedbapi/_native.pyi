@@ -27,11 +27,13 @@ class NativeResult:
     @property
     def description(
         self,
-    ) -> tuple[tuple[str, int | None, None, None, None, None, None], ...] | None: ...
+    ) -> tuple[tuple[str, Any, None, None, None, None, None], ...] | None: ...
     @property
     def rowcount(self) -> int: ...
     @property
     def lastrowid(self) -> int | None: ...
+    @property
+    def rownumber(self) -> int | None: ...
     def fetch(self, n: int = ...) -> list[tuple[Any, ...]]: ...
     def afetch(self, n: int = ...) -> list[tuple[Any, ...]] | Awaitable[list[tuple[Any, ...]]]: ...
     def close(self) -> None: ...
@@ -41,10 +43,25 @@ class NativeConnection:
     """A connection to the leader of a dqlite cluster."""
 
     @staticmethod
-    def connect(seeds: list[str], database: str, timeout: float) -> NativeConnection: ...
+    def connect(
+        seeds: list[str],
+        database: str,
+        timeout: float,
+        *,
+        busy_timeout: float = ...,
+        dial_timeout: float | None = ...,
+        max_message_size: int | None = ...,
+        same_thread: bool = ...,
+    ) -> NativeConnection: ...
     @staticmethod
     def connect_async(
-        seeds: list[str], database: str, timeout: float
+        seeds: list[str],
+        database: str,
+        timeout: float,
+        *,
+        busy_timeout: float = ...,
+        dial_timeout: float | None = ...,
+        max_message_size: int | None = ...,
     ) -> Awaitable[NativeConnection]: ...
     @property
     def in_transaction(self) -> bool: ...
