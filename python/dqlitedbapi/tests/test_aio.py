@@ -67,25 +67,37 @@ async def test_streaming_async(cluster: Any, dbname: str) -> None:
     await conn.close()
 
 
-async def test_cancellation_leaves_connection_usable(cluster: Any, dbname: str) -> None:
+async def _assert_invalidated(conn: AsyncConnection) -> None:
+    assert conn.closed
+    assert conn.invalidated
+    with pytest.raises(dqlitedbapi.InterfaceError) as info:
+        await conn.execute("SELECT 1")
+    assert info.value.connection_lost
+
+
+async def test_a_cancelled_execute_closes_the_connection(cluster: Any, dbname: str) -> None:
+    # As in the pure-Python dqlite-dbapi: the request may be half done, so the connection
+    # is given up (a pool replaces it); the server rolls back what it started.
     conn = await aconnect(cluster.address, database=dbname)
-    for _ in range(3):
-        with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.05):
-                await conn.execute(SLOW)
-        # The cancelled statement finishes in the background; the next one waits for it.
-        cur = await conn.execute("SELECT 5")
-        assert await cur.fetchone() == (5,)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await conn.execute(SLOW)
+    await _assert_invalidated(conn)
+    conn = await aconnect(cluster.address, database=dbname)
     task = asyncio.create_task(conn.execute(SLOW))
     await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await (await conn.execute("SELECT 6")).fetchone() == (6,)
+    await _assert_invalidated(conn)
     await conn.close()
+    assert not conn.invalidated
+    again = await aconnect(cluster.address, database=dbname)
+    assert await (await again.execute("SELECT 6")).fetchone() == (6,)
+    await again.close()
 
 
-async def test_cancelled_fetch(cluster: Any, dbname: str) -> None:
+async def test_a_cancelled_fetch_closes_the_connection(cluster: Any, dbname: str) -> None:
     conn = await aconnect(cluster.address, database=dbname)
     cur = await conn.execute(
         "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 300000) "
@@ -94,8 +106,30 @@ async def test_cancelled_fetch(cluster: Any, dbname: str) -> None:
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.001):
             await cur.fetchall()
-    assert await (await conn.execute("SELECT 8")).fetchone() == (8,)
-    await conn.close()
+    await _assert_invalidated(conn)
+
+
+async def test_a_cancelled_executemany_closes_the_connection(cluster: Any, dbname: str) -> None:
+    conn = await aconnect(cluster.address, database=dbname)
+    await conn.execute("CREATE TABLE m (n)")
+    await conn.execute("BEGIN")
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.01):
+            await conn.executemany("INSERT INTO m VALUES (?)", [(i,) for i in range(200_000)])
+    await _assert_invalidated(conn)
+    again = await aconnect(cluster.address, database=dbname)
+    assert await (await again.execute("SELECT count(*) FROM m")).fetchone() == (0,)
+    await again.close()
+
+
+async def test_one_cursor_refuses_a_second_concurrent_execute(aconn: AsyncConnection) -> None:
+    cur = aconn.cursor()
+    first = asyncio.create_task(cur.execute(SLOW))
+    await asyncio.sleep(0.01)
+    with pytest.raises(dqlitedbapi.InterfaceError, match="already executing"):
+        await cur.execute("SELECT 1")
+    await first
+    assert await cur.fetchone() is not None
 
 
 async def test_a_long_fetch_lets_other_tasks_run(cluster: Any, dbname: str) -> None:
@@ -192,7 +226,8 @@ async def test_executemany_pipelined_and_failing_row(cluster: Any, dbname: str) 
         rows = [(i,) for i in range(3000, 3005)] + [(0,)] + [(i,) for i in range(3005, 3100)]
         await cur.executemany("INSERT INTO p VALUES (?)", rows)
     assert getattr(info.value, "executemany_row", None) == 5
-    assert cur.rowcount == 5
+    assert cur.completed_iterations == 5
+    assert cur.rowcount == -1
     # Rows after the failing one were in flight and may have run: roll back.
     await conn.rollback()
     assert await (await conn.execute("SELECT count(*) FROM p")).fetchone() == (0,)

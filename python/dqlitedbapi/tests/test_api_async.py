@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -34,7 +34,7 @@ async def test_execute_and_fetch(aconn: AsyncConnection) -> None:
     await cur.executemany("INSERT INTO t (name) VALUES (?)", [("b",), ("c",), ("d",)])
     assert cur.rowcount == 3
     await cur.execute("SELECT id, name FROM t ORDER BY id")
-    assert cur.rowcount == -1
+    assert cur.rowcount == 4  # the rows of a complete result, as dqlite-dbapi 0.8 reports
     assert cur.description is not None
     assert [d[0] for d in cur.description] == ["id", "name"]
     assert all(len(d) == 7 for d in cur.description)
@@ -393,7 +393,7 @@ async def test_executemany_pipelined_in_transaction(aconn: AsyncConnection) -> N
     rows = [(i, str(i)) for i in range(5000)]
     cur = await aconn.executemany("INSERT INTO p VALUES (?, ?)", rows)
     assert cur.rowcount == 5000
-    assert cur.lastrowid == 4999
+    assert cur.lastrowid is None  # executemany leaves lastrowid alone (dqlite-dbapi 0.8)
     await aconn.commit()
     assert await one(aconn, "SELECT count(*), sum(id) FROM p") == (5000, sum(range(5000)))
 
@@ -409,7 +409,8 @@ async def test_executemany_first_failing_row(aconn: AsyncConnection, in_transact
     with pytest.raises(dqlitedbapi.IntegrityError, match="parameter set 700") as info:
         await cur.executemany("INSERT INTO f VALUES (?)", rows)
     assert getattr(info.value, "executemany_row", None) == 700
-    assert cur.rowcount == 700
+    assert cur.completed_iterations == 700
+    assert cur.rowcount == -1
     if in_transaction:
         assert aconn.in_transaction
         await aconn.rollback()
@@ -447,3 +448,202 @@ async def test_opens_on_first_use(cluster: Any, dbname: str) -> None:
         await c.connect()
     with pytest.raises(dqlitedbapi.InterfaceError):
         c.cursor()
+
+
+async def test_session_modes(cluster: Any, dbname: str) -> None:
+    c = await aconnect(cluster.address, database=dbname)
+    assert c.session_mode == c.default_session_mode == "immediate"
+    await c.execute("CREATE TABLE s (x)")
+    # A bare BEGIN takes the write lock at once: another connection's BEGIN waits for it.
+    other = await aconnect(cluster.address, database=dbname, busy_timeout=0.2)
+    await c.execute("BEGIN")
+    with pytest.raises(dqlitedbapi.OperationalError, match="locked"):
+        await other.execute("BEGIN")
+    await c.rollback()
+    await other.set_session_mode("DEFERRED")
+    assert other.session_mode == "deferred"
+    await c.execute("BEGIN")
+    await other.execute("begin transaction")  # deferred: takes no lock yet
+    assert await one(other, "SELECT count(*) FROM s") == (0,)
+    await other.rollback()
+    await c.rollback()
+    await other.close()
+    # read_only: writes are refused by the server (PRAGMA query_only), reads work.
+    ro = await aconnect(cluster.address, database=dbname, session_mode="read_only")
+    with pytest.raises(dqlitedbapi.OperationalError, match="readonly"):
+        await ro.execute("INSERT INTO s VALUES (1)")
+    assert await one(ro, "SELECT count(*) FROM s") == (0,)
+    await ro.set_session_mode("immediate")
+    await ro.execute("INSERT INTO s VALUES (1)")
+    await ro.execute("BEGIN")
+    with pytest.raises(dqlitedbapi.InterfaceError, match="inside a transaction"):
+        await ro.set_session_mode("read_only")
+    await ro.rollback()
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="session_mode"):
+        await ro.set_session_mode("sometimes")
+    await ro.close()
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="session_mode"):
+        await aconnect(cluster.address, database=dbname, session_mode="never")
+    assert sorted(dqlitedbapi.SESSION_MODES) == ["deferred", "exclusive", "immediate", "read_only"]
+    assert dqlitedbapi.validate_session_mode("Exclusive") == "exclusive"
+    await c.close()
+
+
+async def test_session_mode_from_the_environment(
+    cluster: Any, dbname: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DQLITE_SESSION_MODE", "exclusive")
+    c = dqlitedbapi.aio.connect(cluster.address, database=dbname)
+    assert c.session_mode == "exclusive"
+    await c.close()
+
+
+async def test_busy_timeout_and_its_pragma(aconn: AsyncConnection) -> None:
+    assert aconn.busy_timeout == 5.0
+    cur = await aconn.execute("PRAGMA busy_timeout")
+    assert cur.description is not None
+    assert cur.description[0][0] == "busy_timeout"
+    assert await cur.fetchall() == [(5000,)]
+    assert cur.rowcount == -1
+    await aconn.execute("pragma BUSY_TIMEOUT = 1500")
+    assert aconn.busy_timeout == 1.5
+    assert await one(aconn, "PRAGMA busy_timeout(-3)") == (0,)
+    assert aconn.busy_timeout == 0
+    aconn.busy_timeout = 2
+    assert await one(aconn, "PRAGMA busy_timeout;") == (2000,)
+    with pytest.raises(dqlitedbapi.ProgrammingError):
+        aconn.busy_timeout = -1
+
+
+async def test_transaction_context_manager(aconn: AsyncConnection) -> None:
+    await aconn.execute("CREATE TABLE tx (x)")
+    async with aconn.transaction():
+        assert aconn.in_transaction
+        await aconn.execute("INSERT INTO tx VALUES (1)")
+        with pytest.raises(dqlitedbapi.InterfaceError, match="inside transaction"):
+            await aconn.commit()
+        with pytest.raises(dqlitedbapi.InterfaceError, match="inside transaction"):
+            await aconn.rollback()
+        with pytest.raises(dqlitedbapi.InterfaceError, match="Nested"):
+            async with aconn.transaction():
+                pass
+    assert not aconn.in_transaction
+    with pytest.raises(ZeroDivisionError):
+        async with aconn.transaction():
+            await aconn.execute("INSERT INTO tx VALUES (2)")
+            1 / 0  # noqa: B018
+    assert not aconn.in_transaction
+    assert await every(aconn, "SELECT x FROM tx") == [(1,)]
+    await aconn.commit()  # outside: allowed again
+
+
+async def test_connect_keywords(cluster: Any, dbname: str) -> None:
+    c = await aconnect(
+        cluster.address,
+        database=dbname,
+        timeout=3,
+        max_total_rows=None,
+        max_continuation_frames=10,
+        max_message_size=1 << 20,
+        trust_server_heartbeat=True,
+        close_timeout=1.0,
+        dial_timeout=1.0,
+        attempt_timeout=2.0,
+        busy_timeout=0,
+        check_same_thread=False,
+        session_mode="deferred",
+    )
+    assert await one(c, "SELECT 1") == (1,)
+    assert c.max_total_rows is None
+    await c.close()
+    bad_options: list[dict[str, Any]] = [
+        {"busy_timeout": -1},
+        {"close_timeout": 0.001},
+        {"max_total_rows": 0},
+        {"max_message_size": "big"},
+        {"dial_timeout": float("nan")},
+        {"check_same_thread": 1},
+        {"trust_server_heartbeat": "yes"},
+        {"dial_func": 3},
+    ]
+    for bad in bad_options:
+        with pytest.raises(dqlitedbapi.ProgrammingError):
+            dqlitedbapi.aio.connect(cluster.address, **bad)
+    with pytest.raises(dqlitedbapi.NotSupportedError, match="uri"):
+        await aconnect(cluster.address, uri=True)
+    with pytest.raises(dqlitedbapi.NotSupportedError, match="dial_func"):
+        dqlitedbapi.aio.connect(cluster.address, dial_func=cast(Any, aconnect))
+
+
+async def test_sqlite3_methods_dqlite_lacks(aconn: AsyncConnection) -> None:
+    for name in ["interrupt", "create_function", "backup", "iterdump", "set_authorizer"]:
+        with pytest.raises(dqlitedbapi.NotSupportedError, match=name):
+            getattr(aconn, name)()
+    cur = aconn.cursor()
+    for name in ["callproc", "nextset", "scroll"]:
+        with pytest.raises(dqlitedbapi.NotSupportedError):
+            getattr(cur, name)("x")
+
+
+async def test_cursor_state(aconn: AsyncConnection) -> None:
+    cur = aconn.cursor()
+    assert cur.rownumber is None
+    assert not cur.closed
+    await cur.execute("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3")
+    assert cur.rowcount == 3
+    assert cur.rownumber == 0
+    await cur.fetchone()
+    assert cur.rownumber == 1
+    await cur.fetchall()
+    assert cur.rownumber == 3
+    await cur.execute("SELECT 1 WHERE 0")
+    assert cur.rowcount == 0
+    assert cur.description is not None
+    assert cur.description[0][1] == dqlitedbapi.UNKNOWN
+    await cur.execute("SELECT NULL, 1")
+    assert cur.description is not None
+    assert cur.description[0][1] == dqlitedbapi.UNKNOWN
+    assert cur.description[1][1] == dqlitedbapi.NUMBER
+    with pytest.raises(dqlitedbapi.ProgrammingError):
+        await cur.fetchmany(-1)
+    cur.close()
+    assert cur.closed
+
+
+async def test_rowcount_of_a_streamed_result(aconn: AsyncConnection) -> None:
+    # Known once the last frame is read (a result of several frames streams).
+    cur = await aconn.execute(
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 20000) "
+        "SELECT n, printf('%050d', n) FROM c"
+    )
+    assert cur.rowcount == -1
+    assert len(await cur.fetchmany(10)) == 10
+    assert len(await cur.fetchall()) == 19990
+    assert cur.rowcount == 20000
+    assert cur.rownumber == 20000
+
+
+async def test_executemany_completed_iterations_and_lastrowid(aconn: AsyncConnection) -> None:
+    await aconn.execute("CREATE TABLE e (id INTEGER PRIMARY KEY, v)")
+    cur = await aconn.execute("INSERT INTO e (v) VALUES ('first')")
+    assert cur.lastrowid == 1
+    await cur.executemany("INSERT INTO e (v) VALUES (?)", ((str(i),) for i in range(5)))
+    assert cur.completed_iterations == 5
+    assert cur.rowcount == 5
+    assert cur.lastrowid == 1
+    await cur.executemany("INSERT INTO e (v) VALUES (?)", [])
+    assert cur.rowcount == 0
+    assert cur.completed_iterations == 0
+
+
+async def test_row_factory_row(aconn: AsyncConnection) -> None:
+    aconn.row_factory = dqlitedbapi.Row
+    row = await one(aconn, "SELECT 1 AS a, 'x' AS Name")
+    assert row["A"] == 1
+    assert row["name"] == "x"
+    assert row[1] == "x"
+    assert row.keys() == ["a", "Name"]
+    assert list(row) == [1, "x"]
+    assert repr(row) == "Row(a=1, Name='x')"
+    with pytest.raises(TypeError):
+        row[True]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -30,7 +30,7 @@ def test_execute_and_fetch(conn: Connection) -> None:
     cur.executemany("INSERT INTO t (name) VALUES (?)", [("b",), ("c",), ("d",)])
     assert cur.rowcount == 3
     cur.execute("SELECT id, name FROM t ORDER BY id")
-    assert cur.rowcount == -1
+    assert cur.rowcount == 4  # the rows of a complete result, as dqlite-dbapi 0.8 reports
     assert cur.description is not None
     assert [d[0] for d in cur.description] == ["id", "name"]
     assert all(len(d) == 7 for d in cur.description)
@@ -382,7 +382,7 @@ def test_executemany_pipelined_in_transaction(conn: Connection) -> None:
     rows = [(i, str(i)) for i in range(5000)]
     cur = conn.executemany("INSERT INTO p VALUES (?, ?)", rows)
     assert cur.rowcount == 5000
-    assert cur.lastrowid == 4999
+    assert cur.lastrowid is None  # executemany leaves lastrowid alone (dqlite-dbapi 0.8)
     conn.commit()
     assert one(conn, "SELECT count(*), sum(id) FROM p") == (5000, sum(range(5000)))
 
@@ -398,7 +398,8 @@ def test_executemany_first_failing_row(conn: Connection, in_transaction: bool) -
     with pytest.raises(dqlitedbapi.IntegrityError, match="parameter set 700") as info:
         cur.executemany("INSERT INTO f VALUES (?)", rows)
     assert getattr(info.value, "executemany_row", None) == 700
-    assert cur.rowcount == 700
+    assert cur.completed_iterations == 700
+    assert cur.rowcount == -1
     if in_transaction:
         assert conn.in_transaction
         conn.rollback()
@@ -436,3 +437,200 @@ def test_opens_on_first_use(cluster: Any, dbname: str) -> None:
         c.connect()
     with pytest.raises(dqlitedbapi.InterfaceError):
         c.cursor()
+
+
+def test_session_modes(cluster: Any, dbname: str) -> None:
+    c = connect(cluster.address, database=dbname)
+    assert c.session_mode == c.default_session_mode == "immediate"
+    c.execute("CREATE TABLE s (x)")
+    # A bare BEGIN takes the write lock at once: another connection's BEGIN waits for it.
+    other = connect(cluster.address, database=dbname, busy_timeout=0.2)
+    c.execute("BEGIN")
+    with pytest.raises(dqlitedbapi.OperationalError, match="locked"):
+        other.execute("BEGIN")
+    c.rollback()
+    other.set_session_mode("DEFERRED")
+    assert other.session_mode == "deferred"
+    c.execute("BEGIN")
+    other.execute("begin transaction")  # deferred: takes no lock yet
+    assert one(other, "SELECT count(*) FROM s") == (0,)
+    other.rollback()
+    c.rollback()
+    other.close()
+    # read_only: writes are refused by the server (PRAGMA query_only), reads work.
+    ro = connect(cluster.address, database=dbname, session_mode="read_only")
+    with pytest.raises(dqlitedbapi.OperationalError, match="readonly"):
+        ro.execute("INSERT INTO s VALUES (1)")
+    assert one(ro, "SELECT count(*) FROM s") == (0,)
+    ro.set_session_mode("immediate")
+    ro.execute("INSERT INTO s VALUES (1)")
+    ro.execute("BEGIN")
+    with pytest.raises(dqlitedbapi.InterfaceError, match="inside a transaction"):
+        ro.set_session_mode("read_only")
+    ro.rollback()
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="session_mode"):
+        ro.set_session_mode("sometimes")
+    ro.close()
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="session_mode"):
+        connect(cluster.address, database=dbname, session_mode="never")
+    assert sorted(dqlitedbapi.SESSION_MODES) == ["deferred", "exclusive", "immediate", "read_only"]
+    assert dqlitedbapi.validate_session_mode("Exclusive") == "exclusive"
+    c.close()
+
+
+def test_session_mode_from_the_environment(
+    cluster: Any, dbname: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DQLITE_SESSION_MODE", "exclusive")
+    c = dqlitedbapi.connect(cluster.address, database=dbname)
+    assert c.session_mode == "exclusive"
+    c.close()
+
+
+def test_busy_timeout_and_its_pragma(conn: Connection) -> None:
+    assert conn.busy_timeout == 5.0
+    cur = conn.execute("PRAGMA busy_timeout")
+    assert cur.description is not None
+    assert cur.description[0][0] == "busy_timeout"
+    assert cur.fetchall() == [(5000,)]
+    assert cur.rowcount == -1
+    conn.execute("pragma BUSY_TIMEOUT = 1500")
+    assert conn.busy_timeout == 1.5
+    assert one(conn, "PRAGMA busy_timeout(-3)") == (0,)
+    assert conn.busy_timeout == 0
+    conn.busy_timeout = 2
+    assert one(conn, "PRAGMA busy_timeout;") == (2000,)
+    with pytest.raises(dqlitedbapi.ProgrammingError):
+        conn.busy_timeout = -1
+
+
+def test_transaction_context_manager(conn: Connection) -> None:
+    conn.execute("CREATE TABLE tx (x)")
+    with conn.transaction():
+        assert conn.in_transaction
+        conn.execute("INSERT INTO tx VALUES (1)")
+        with pytest.raises(dqlitedbapi.InterfaceError, match="inside transaction"):
+            conn.commit()
+        with pytest.raises(dqlitedbapi.InterfaceError, match="inside transaction"):
+            conn.rollback()
+        with pytest.raises(dqlitedbapi.InterfaceError, match="Nested"), conn.transaction():
+            pass
+    assert not conn.in_transaction
+    with pytest.raises(ZeroDivisionError), conn.transaction():
+        conn.execute("INSERT INTO tx VALUES (2)")
+        1 / 0  # noqa: B018
+    assert not conn.in_transaction
+    assert every(conn, "SELECT x FROM tx") == [(1,)]
+    conn.commit()  # outside: allowed again
+
+
+def test_connect_keywords(cluster: Any, dbname: str) -> None:
+    c = connect(
+        cluster.address,
+        database=dbname,
+        timeout=3,
+        max_total_rows=None,
+        max_continuation_frames=10,
+        max_message_size=1 << 20,
+        trust_server_heartbeat=True,
+        close_timeout=1.0,
+        dial_timeout=1.0,
+        attempt_timeout=2.0,
+        busy_timeout=0,
+        check_same_thread=False,
+        session_mode="deferred",
+    )
+    assert one(c, "SELECT 1") == (1,)
+    assert c.max_total_rows is None
+    c.close()
+    bad_options: list[dict[str, Any]] = [
+        {"busy_timeout": -1},
+        {"close_timeout": 0.001},
+        {"max_total_rows": 0},
+        {"max_message_size": "big"},
+        {"dial_timeout": float("nan")},
+        {"check_same_thread": 1},
+        {"trust_server_heartbeat": "yes"},
+        {"dial_func": 3},
+    ]
+    for bad in bad_options:
+        with pytest.raises(dqlitedbapi.ProgrammingError):
+            dqlitedbapi.connect(cluster.address, **bad)
+    with pytest.raises(dqlitedbapi.NotSupportedError, match="uri"):
+        connect(cluster.address, uri=True)
+    with pytest.raises(dqlitedbapi.NotSupportedError, match="dial_func"):
+        dqlitedbapi.connect(cluster.address, dial_func=cast(Any, connect))
+
+
+def test_sqlite3_methods_dqlite_lacks(conn: Connection) -> None:
+    for name in ["interrupt", "create_function", "backup", "iterdump", "set_authorizer"]:
+        with pytest.raises(dqlitedbapi.NotSupportedError, match=name):
+            getattr(conn, name)()
+    cur = conn.cursor()
+    for name in ["callproc", "nextset", "scroll"]:
+        with pytest.raises(dqlitedbapi.NotSupportedError):
+            getattr(cur, name)("x")
+
+
+def test_cursor_state(conn: Connection) -> None:
+    cur = conn.cursor()
+    assert cur.rownumber is None
+    assert not cur.closed
+    cur.execute("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3")
+    assert cur.rowcount == 3
+    assert cur.rownumber == 0
+    cur.fetchone()
+    assert cur.rownumber == 1
+    cur.fetchall()
+    assert cur.rownumber == 3
+    cur.execute("SELECT 1 WHERE 0")
+    assert cur.rowcount == 0
+    assert cur.description is not None
+    assert cur.description[0][1] == dqlitedbapi.UNKNOWN
+    cur.execute("SELECT NULL, 1")
+    assert cur.description is not None
+    assert cur.description[0][1] == dqlitedbapi.UNKNOWN
+    assert cur.description[1][1] == dqlitedbapi.NUMBER
+    with pytest.raises(dqlitedbapi.ProgrammingError):
+        cur.fetchmany(-1)
+    cur.close()
+    assert cur.closed
+
+
+def test_rowcount_of_a_streamed_result(conn: Connection) -> None:
+    # Known once the last frame is read (a result of several frames streams).
+    cur = conn.execute(
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 20000) "
+        "SELECT n, printf('%050d', n) FROM c"
+    )
+    assert cur.rowcount == -1
+    assert len(cur.fetchmany(10)) == 10
+    assert len(cur.fetchall()) == 19990
+    assert cur.rowcount == 20000
+    assert cur.rownumber == 20000
+
+
+def test_executemany_completed_iterations_and_lastrowid(conn: Connection) -> None:
+    conn.execute("CREATE TABLE e (id INTEGER PRIMARY KEY, v)")
+    cur = conn.execute("INSERT INTO e (v) VALUES ('first')")
+    assert cur.lastrowid == 1
+    cur.executemany("INSERT INTO e (v) VALUES (?)", ((str(i),) for i in range(5)))
+    assert cur.completed_iterations == 5
+    assert cur.rowcount == 5
+    assert cur.lastrowid == 1
+    cur.executemany("INSERT INTO e (v) VALUES (?)", [])
+    assert cur.rowcount == 0
+    assert cur.completed_iterations == 0
+
+
+def test_row_factory_row(conn: Connection) -> None:
+    conn.row_factory = dqlitedbapi.Row
+    row = one(conn, "SELECT 1 AS a, 'x' AS Name")
+    assert row["A"] == 1
+    assert row["name"] == "x"
+    assert row[1] == "x"
+    assert row.keys() == ["a", "Name"]
+    assert list(row) == [1, "x"]
+    assert repr(row) == "Row(a=1, Name='x')"
+    with pytest.raises(TypeError):
+        row[True]

@@ -167,7 +167,7 @@ async def test_asyncio_child_leaves_the_parents_loop_alone(cluster: Any, dbname:
 
     # A write that meets a locked database retries after timers that run on the driver's
     # I/O thread, whose wake-ups reach this loop through a registered descriptor.
-    blocker = dqlitedbapi.connect(cluster.address, database=dbname)
+    blocker = dqlitedbapi.connect(cluster.address, database=dbname, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")
     blocker.execute("INSERT INTO t VALUES (0)")
     release = threading.Timer(0.3, blocker.commit)

@@ -15,7 +15,7 @@ def test_pep249_globals() -> None:
 
 def test_native_core_is_loaded() -> None:
     assert dqlitedbapi.PROTOCOL_VERSION == 1
-    assert dqlitedbapi.__version__.count(".") == 2
+    assert dqlitedbapi.__version__ == "0.9.0"
 
 
 @pytest.mark.parametrize(
@@ -87,3 +87,30 @@ def test_module_surface() -> None:
     assert dqlitedbapi.STRING == "varchar"
     assert dqlitedbapi.DATETIME == 10
     assert dqlitedbapi.BINARY != 3
+
+
+def test_reference_names() -> None:
+    import dqlitedbapi.aio
+    import dqlitedbapi.aio.connection
+    import dqlitedbapi.aio.cursor
+    import dqlitedbapi.connection
+    import dqlitedbapi.cursor
+    import dqlitedbapi.exceptions
+    import dqlitedbapi.row
+    import dqlitedbapi.types
+
+    assert dqlitedbapi.AmbiguousCommitError is dqlitedbapi.OutcomeUnknownError
+    assert issubclass(dqlitedbapi.AdapterLookupError, LookupError)
+    assert dqlitedbapi.FAILED_TO_CONNECT_PREFIX == "Failed to connect: "
+    assert dqlitedbapi.DEFAULT_TIMEOUT_SECONDS == 10.0
+    assert dqlitedbapi.UNKNOWN != 1
+    assert dqlitedbapi.types._ADAPTERS is not None
+    with pytest.raises(dqlitedbapi.NotSupportedError):
+        dqlitedbapi.enable_callback_tracebacks(True)
+    with pytest.raises(dqlitedbapi.AdapterLookupError):
+        dqlitedbapi.unregister_adapter(complex)
+    for name in dqlitedbapi.__all__:
+        assert hasattr(dqlitedbapi, name), name
+    for name in dqlitedbapi.aio.__all__:
+        assert hasattr(dqlitedbapi.aio, name), name
+    assert set(dqlitedbapi.__all__) - set(dqlitedbapi.aio.__all__) <= {"Connection", "Cursor"}

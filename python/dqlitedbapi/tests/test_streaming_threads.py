@@ -5,6 +5,7 @@ from __future__ import annotations
 import resource
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +25,37 @@ def rss_kib() -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+@pytest.fixture
+def conn(cluster: Any, dbname: str) -> Iterator[Connection]:
+    """A connection that threads share (check_same_thread=False)."""
+    c = dqlitedbapi.connect(cluster.address, database=dbname, check_same_thread=False)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def test_check_same_thread_confines_a_connection(cluster: Any, dbname: str) -> None:
+    c = dqlitedbapi.connect(cluster.address, database=dbname)
+    cur = c.execute("SELECT 1")
+    errors: list[BaseException] = []
+
+    def other() -> None:
+        for call in (lambda: c.execute("SELECT 2"), c.commit, cur.fetchall):
+            try:
+                call()
+            except dqlitedbapi.ProgrammingError as e:
+                errors.append(e)
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert len(errors) == 3
+    assert "same thread" in str(errors[0])
+    assert cur.fetchall() == [(1,)]
+    c.close()
 
 
 def test_streaming_50k_rows_with_fetchmany(conn: Connection) -> None:

@@ -10,6 +10,9 @@ oldest server this driver is tested against; servers may run a newer SQLite.
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+from typing import NoReturn
+
 from dqlitedbapi._adapt import (
     PARSE_COLNAMES,
     PARSE_DECLTYPES,
@@ -19,8 +22,16 @@ from dqlitedbapi._adapt import (
     unregister_adapter,
 )
 from dqlitedbapi._common import LEGACY_TRANSACTION_CONTROL
-from dqlitedbapi._native import PROTOCOL_VERSION, __version__
+from dqlitedbapi._native import PROTOCOL_VERSION
+from dqlitedbapi._native import __version__ as _native_version
 from dqlitedbapi._native import complete_statement as _complete_statement
+from dqlitedbapi._options import (
+    DEFAULT_CLOSE_TIMEOUT_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
+    SESSION_MODES,
+    DialFunc,
+    validate_session_mode,
+)
 from dqlitedbapi.connection import Connection, connect
 from dqlitedbapi.cursor import Cursor
 from dqlitedbapi.exceptions import (
@@ -40,15 +51,18 @@ from dqlitedbapi.exceptions import (
     ProgrammingError,
     Warning,
 )
+from dqlitedbapi.row import Row
 from dqlitedbapi.types import (
     BINARY,
     DATETIME,
     NUMBER,
     ROWID,
     STRING,
+    UNKNOWN,
     Binary,
     Date,
     DateFromTicks,
+    DescriptionTuple,
     Time,
     TimeFromTicks,
     Timestamp,
@@ -59,6 +73,8 @@ __all__ = [
     "BINARY",
     "CLUSTER_POLICY_REJECTION_PREFIX",
     "DATETIME",
+    "DEFAULT_CLOSE_TIMEOUT_SECONDS",
+    "DEFAULT_TIMEOUT_SECONDS",
     "FAILED_TO_CONNECT_PREFIX",
     "LEGACY_TRANSACTION_CONTROL",
     "NUMBER",
@@ -66,7 +82,9 @@ __all__ = [
     "PARSE_DECLTYPES",
     "PROTOCOL_VERSION",
     "ROWID",
+    "SESSION_MODES",
     "STRING",
+    "UNKNOWN",
     "AdapterLookupError",
     "AmbiguousCommitError",
     "Binary",
@@ -76,6 +94,8 @@ __all__ = [
     "DatabaseError",
     "Date",
     "DateFromTicks",
+    "DescriptionTuple",
+    "DialFunc",
     "Error",
     "IntegrityError",
     "InterfaceError",
@@ -85,6 +105,7 @@ __all__ = [
     "OutcomeUnknownError",
     "PrepareProtocol",
     "ProgrammingError",
+    "Row",
     "Time",
     "TimeFromTicks",
     "Timestamp",
@@ -94,6 +115,7 @@ __all__ = [
     "apilevel",
     "complete_statement",
     "connect",
+    "enable_callback_tracebacks",
     "paramstyle",
     "register_adapter",
     "register_converter",
@@ -101,7 +123,14 @@ __all__ = [
     "sqlite_version_info",
     "threadsafety",
     "unregister_adapter",
+    "validate_session_mode",
 ]
+
+try:
+    __version__ = _metadata.version("dqlite-dbapi")
+    """The version of the ``dqlite-dbapi`` distribution."""
+except _metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
+    __version__ = _native_version
 
 apilevel = "2.0"
 """The DB-API level this module supports."""
@@ -122,3 +151,8 @@ sqlite_version_info = (3, 40, 1)
 def complete_statement(statement: str) -> bool:
     """True when ``statement`` ends with a complete SQL statement (as in ``sqlite3``)."""
     return _complete_statement(statement)
+
+
+def enable_callback_tracebacks(*args: object, **kwargs: object) -> NoReturn:
+    """Raises NotSupportedError: dqlite runs no callbacks of the client."""
+    raise NotSupportedError("enable_callback_tracebacks is not supported: there are no callbacks")

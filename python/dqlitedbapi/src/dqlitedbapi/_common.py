@@ -6,13 +6,17 @@ from the bases here and add only their blocking or awaitable methods.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+from dqlitedbapi import _options
 from dqlitedbapi import exceptions as exc
 from dqlitedbapi._adapt import CONVERTERS, PARSE_COLNAMES, converter_input
 from dqlitedbapi._native import NativeConnection, NativeResult
+from dqlitedbapi._stubs import UnsupportedCursorApi, UnsupportedSqlite3Api
 
 LEGACY_TRANSACTION_CONTROL: Final = -1
 """``autocommit`` value for ``sqlite3``'s legacy behaviour, driven by ``isolation_level``."""
@@ -20,8 +24,8 @@ LEGACY_TRANSACTION_CONTROL: Final = -1
 _ISOLATION_LEVELS: Final = frozenset({"", "DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
 _COLNAME_TYPE: Final = re.compile(r"^(.*?)\s*\[([^\]]+)\]\s*$")
 
-DescriptionTuple = tuple[str, int | None, None, None, None, None, None]
-"""One entry of ``Cursor.description``: name, wire type code, then five ``None``."""
+DescriptionTuple = tuple[str, Any, None, None, None, None, None]
+"""One entry of ``Cursor.description``: name, type code, then five ``None``."""
 
 RowFactory = Callable[[Any, tuple[Any, ...]], Any]
 """``row_factory(cursor, row)``, as in ``sqlite3``."""
@@ -45,16 +49,6 @@ def parse_address(address: str | Sequence[str]) -> list[str]:
     if not seeds:
         raise exc.ProgrammingError("no dqlite node address given")
     return seeds
-
-
-def check_timeout(timeout: float) -> float:
-    """``timeout`` as a positive finite float."""
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise exc.ProgrammingError(f"timeout must be a number, got {type(timeout).__name__}")
-    value = float(timeout)
-    if not (value > 0 and value != float("inf")):
-        raise exc.ProgrammingError(f"timeout must be a positive finite number, got {timeout}")
-    return value
 
 
 def check_isolation_level(level: object) -> str | None:
@@ -85,7 +79,34 @@ def check_autocommit(value: object) -> bool | int:
     )
 
 
-class ConnectionBase:
+class ListResult:
+    """A result held in a list: ``PRAGMA busy_timeout``, or ``executemany`` RETURNING rows.
+
+    The same reading interface as the native result.
+    """
+
+    def __init__(
+        self, description: tuple[DescriptionTuple, ...], rows: list[tuple[Any, ...]], rowcount: int
+    ) -> None:
+        self.description: tuple[DescriptionTuple, ...] | None = description
+        self.rows = rows
+        self.rowcount = rowcount
+        self.rownumber: int | None = 0
+        self.lastrowid: int | None = None
+
+    def fetch(self, n: int = -1) -> list[tuple[Any, ...]]:
+        start = self.rownumber or 0
+        end = len(self.rows) if n < 0 else min(start + n, len(self.rows))
+        self.rownumber = end
+        return self.rows[start:end]
+
+    afetch = fetch
+
+    def close(self) -> None:
+        self.rows = []
+
+
+class ConnectionBase(UnsupportedSqlite3Api):
     """State and rules shared by :class:`dqlitedbapi.Connection` and the asyncio one.
 
     The connection to the cluster opens on first use (or with ``connect()``); until then
@@ -112,9 +133,9 @@ class ConnectionBase:
     def _setup(
         self,
         address: str | Sequence[str],
-        *,
         database: str,
-        timeout: float,
+        options: _options.Options,
+        *,
         isolation_level: str | None,
         autocommit: bool | int,
         detect_types: int,
@@ -124,15 +145,94 @@ class ConnectionBase:
             raise exc.ProgrammingError(
                 "database must be a non-empty string without surrounding whitespace"
             )
-        self._timeout = check_timeout(timeout)
+        if options.dial_func is not None:
+            raise exc.NotSupportedError(
+                "dial_func is not supported: connections are opened by the native client "
+                "(TCP with keepalive, or TLS); give the nodes' addresses instead"
+            )
+        self._options = options
+        self._timeout = options.timeout
+        self._busy_timeout = options.busy_timeout
+        self._session_mode = options.session_mode
         self._native = None
         self._closed = False
+        self._lost = False
+        self._in_ctx_transaction = False
         self._isolation_level = check_isolation_level(isolation_level)
         self._autocommit = check_autocommit(autocommit)
         self.detect_types = detect_types
         self.row_factory: RowFactory | None = None
         self._address = address
         self.database = database
+        self.messages: list[tuple[type[Exception], Exception]] = []
+        self._thread = threading.get_ident()
+
+    def _native_options(self) -> dict[str, Any]:
+        options = self._options
+        return {
+            "busy_timeout": self._busy_timeout,
+            "dial_timeout": options.dial_timeout,
+            "max_message_size": options.max_message_size,
+        }
+
+    def _check_thread(self) -> None:
+        """``check_same_thread``: only the creating thread may use a blocking connection."""
+        if self._options.check_same_thread and threading.get_ident() != self._thread:
+            raise exc.ProgrammingError(
+                "dqlitedbapi objects created in a thread can only be used in that same thread. "
+                f"The object was created in thread id {self._thread} and this is thread id "
+                f"{threading.get_ident()}."
+            )
+
+    def _invalidate(self) -> None:
+        """The connection may be out of step (a call was cancelled): it is closed."""
+        self._lost = True
+        native = self._native
+        if native is not None:
+            with contextlib.suppress(Exception):
+                native.close()
+
+    @property
+    def session_mode(self) -> str:
+        """The session mode: ``immediate``, ``deferred``, ``exclusive`` or ``read_only``."""
+        return self._session_mode
+
+    @property
+    def default_session_mode(self) -> str:
+        """The session mode given to ``connect()`` (what a pool resets to)."""
+        return self._options.session_mode
+
+    @property
+    def busy_timeout(self) -> float:
+        """Seconds "database is locked" answers are retried (0: not retried).
+
+        A change applies to connections opened afterwards: set it before first use.
+        """
+        return self._busy_timeout
+
+    @busy_timeout.setter
+    def busy_timeout(self, value: float) -> None:
+        self._busy_timeout = _options.check_busy_timeout(value)
+
+    @property
+    def max_total_rows(self) -> int | None:
+        """The most rows ``executemany`` gathers from RETURNING (None: no limit)."""
+        return self._options.max_total_rows
+
+    def _check_no_context_transaction(self, verb: str) -> None:
+        if self._in_ctx_transaction:
+            raise exc.InterfaceError(
+                f"{verb}() cannot be called inside transaction(); the context manager "
+                "owns the transaction boundaries"
+            )
+
+    def force_close_transport(self) -> None:
+        """Closes the connection at once, without waiting for a running call. Never raises."""
+        self._closed = True
+        native, self._native = self._native, None
+        if native is not None:
+            with contextlib.suppress(Exception):
+                native.close()
 
     def _conn(self) -> NativeConnection:
         """The open connection; InterfaceError when closed (or not opened yet)."""
@@ -142,7 +242,7 @@ class ConnectionBase:
         return native
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self._closed or self._lost:
             raise exc.connection_closed()
 
     def _opened(self, native: NativeConnection) -> NativeConnection:
@@ -165,13 +265,13 @@ class ConnectionBase:
     def closed(self) -> bool:
         """True once the connection is closed (by ``close()`` or after a broken transport)."""
         native = self._native
-        return self._closed or (native is not None and native.closed)
+        return self._closed or self._lost or (native is not None and native.closed)
 
     @property
     def invalidated(self) -> bool:
         """True when the connection was lost (transport error, leader change), not closed."""
         native = self._native
-        return not self._closed and native is not None and native.closed
+        return not self._closed and (self._lost or (native is not None and native.closed))
 
     @property
     def in_transaction(self) -> bool:
@@ -198,32 +298,51 @@ class ConnectionBase:
         self._autocommit = check_autocommit(value)
 
 
-class CursorBase:
+class CursorBase(UnsupportedCursorApi):
     """State and result handling shared by the blocking and asyncio cursors."""
 
-    _result: NativeResult | None
+    _result: NativeResult | ListResult | None
     _converters: list[Callable[[bytes], Any] | None] | None
 
     def _init(self, connection: ConnectionBase) -> None:
         self._connection = connection
         self._result = None
+        self._spent: NativeResult | ListResult | None = None
         self._converters = None
         self._closed = False
+        self._executing = False
         self.arraysize = 1
         self.description: tuple[DescriptionTuple, ...] | None = None
         self.rowcount = -1
         self.lastrowid: int | None = None
+        self.completed_iterations = 0
         self.row_factory: RowFactory | None = connection.row_factory
+        self.messages: list[tuple[type[Exception], Exception]] = []
+
+    @property
+    def closed(self) -> bool:
+        """True once the cursor (or its connection) is closed."""
+        return self._closed or self._connection._closed
+
+    @property
+    def rownumber(self) -> int | None:
+        """Rows fetched from the current result so far; None without a result set."""
+        if self.description is None:
+            return None
+        result = self._result if self._result is not None else self._spent
+        return None if result is None else result.rownumber
 
     def _reset(self) -> None:
         if self._result is not None:
             self._result.close()
             self._result = None
+        self._spent = None
         self.description = None
         self.rowcount = -1
+        self.completed_iterations = 0
         self._converters = None
 
-    def _set_result(self, result: NativeResult) -> None:
+    def _set_result(self, result: NativeResult | ListResult) -> None:
         description = result.description
         if description is None:
             self._result = None
@@ -236,7 +355,7 @@ class CursorBase:
                     self.lastrowid = lastrowid
             return
         self._result = result
-        self.rowcount = -1
+        self.rowcount = result.rowcount
         if self._connection.detect_types & PARSE_COLNAMES:
             description = self._colname_types(description)
         self.description = description
@@ -276,7 +395,7 @@ class CursorBase:
             return [factory(self, row) for row in rows]
         return rows
 
-    def _readable(self) -> NativeResult | None:
+    def _readable(self) -> NativeResult | ListResult | None:
         """The result to fetch from; None when there is none (fetches then return nothing)."""
         if self._closed:
             raise exc.InterfaceError("Cannot operate on a closed cursor.")
@@ -285,9 +404,16 @@ class CursorBase:
 
     def _fetch_size(self, size: int | None) -> int:
         n = self.arraysize if size is None else size
-        if not isinstance(n, int) or isinstance(n, bool):
-            raise exc.ProgrammingError(f"size must be an int, got {type(n).__name__}")
-        return max(n, 0)
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise exc.ProgrammingError(f"fetchmany size must be a non-negative int, got {n!r}")
+        return n
+
+    def _finished(self, result: NativeResult | ListResult) -> None:
+        """The result was read to its end: its row count is known now."""
+        self._result = None
+        self._spent = result
+        if self.rowcount < 0:
+            self.rowcount = result.rowcount
 
     @property
     def connection(self) -> ConnectionBase:

@@ -3,13 +3,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from dqlitedbapi import exceptions as exc
-from dqlitedbapi._common import CursorBase, check_executemany_seq, check_sql
+from dqlitedbapi._common import CursorBase, ListResult, check_executemany_seq, check_sql
 from dqlitedbapi._native import NativeConnection
+from dqlitedbapi._options import (
+    BUSY_TIMEOUT_PRAGMA,
+    begin_for,
+    busy_timeout_assignment,
+    classify,
+    kind_of,
+)
 from dqlitedbapi.exceptions import Error
 
 if TYPE_CHECKING:
@@ -19,6 +27,12 @@ __all__ = ["Cursor", "Parameters"]
 
 Parameters = Sequence[Any] | Mapping[str, Any]
 """Positional parameters for ``?``, or a mapping for ``:name``, ``@name`` and ``$name``."""
+
+# A statement that may return rows from executemany: run one parameter set at a time and
+# gather the rows (a false match only loses the pipelining).
+_RETURNING: Final = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+_BUSY_TIMEOUT_COLUMN: Final = (("busy_timeout", 1, None, None, None, None, None),)
+_T = TypeVar("_T")
 
 
 class Cursor(CursorBase):
@@ -56,9 +70,29 @@ class Cursor(CursorBase):
             native = self._native_for_call()
         if sql.__class__ is not str:
             sql = check_sql(sql)
+        kind = kind_of(sql)
+        if kind is None:
+            kind = classify(sql)
         if self._result is not None or self.description is not None or self.rowcount != -1:
             self._reset()
+        if kind:
+            return self._execute_special(native, kind, sql, parameters)
         self._set_result(native.execute(sql, parameters))
+        return self
+
+    def _execute_special(
+        self, native: NativeConnection, kind: int, sql: str, parameters: Parameters
+    ) -> Self:
+        """A statement the driver handles itself: PRAGMA busy_timeout, or a bare BEGIN."""
+        connection = self._connection
+        if kind == BUSY_TIMEOUT_PRAGMA:
+            milliseconds = busy_timeout_assignment(sql)
+            if milliseconds is not None:
+                connection.busy_timeout = milliseconds / 1000
+            value = round(connection.busy_timeout * 1000)
+            self._set_result(ListResult(_BUSY_TIMEOUT_COLUMN, [(value,)], -1))
+            return self
+        self._set_result(native.execute(begin_for(connection.session_mode), parameters))
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Parameters], /) -> Self:
@@ -73,14 +107,51 @@ class Cursor(CursorBase):
         sql = check_sql(sql)
         check_executemany_seq(seq_of_parameters)
         self._reset()
+        if _RETURNING.search(sql):
+            self._executemany_one_by_one(native, sql, seq_of_parameters)
+            return self
+        sets = (
+            seq_of_parameters
+            if isinstance(seq_of_parameters, list | tuple)
+            else list(seq_of_parameters)
+        )
         try:
-            result = native.executemany(sql, seq_of_parameters)
+            result = native.executemany(sql, sets)
         except Error as e:
             # The parameter sets before the failing one ran.
-            self.rowcount = getattr(e, "executemany_row", -1)
+            self.completed_iterations = getattr(e, "executemany_row", 0)
             raise
-        self._set_result(result)
+        self.rowcount = result.rowcount
+        self.completed_iterations = len(sets)
         return self
+
+    def _executemany_one_by_one(
+        self, native: NativeConnection, sql: str, seq_of_parameters: Iterable[Parameters]
+    ) -> None:
+        """Runs a statement that may return rows once per set, gathering the rows."""
+        cap = self._connection.max_total_rows
+        description = None
+        rows: list[tuple[Any, ...]] = []
+        total = 0
+        for parameters in seq_of_parameters:
+            result = native.execute(sql, parameters)
+            if result.description is not None:
+                description = description or result.description
+                got = result.fetch(-1)
+                rows.extend(got)
+                total += len(got)
+                if cap is not None and len(rows) > cap:
+                    raise exc.DataError(
+                        f"executemany gathered {len(rows)} RETURNING rows, more than "
+                        f"max_total_rows={cap}"
+                    )
+            elif result.rowcount > 0:
+                total += result.rowcount
+            self.completed_iterations += 1
+        if description is None:
+            self.rowcount = total
+        else:
+            self._set_result(ListResult(description, rows, total))
 
     def executescript(self, sql_script: str, /) -> Self:
         """Runs every statement of a script (no parameters); rows are discarded."""
@@ -97,6 +168,7 @@ class Cursor(CursorBase):
             return None
         rows = result.fetch(1)
         if not rows:
+            self._finished(result)
             return None
         return self._post(rows)[0]
 
@@ -107,6 +179,8 @@ class Cursor(CursorBase):
         if result is None or n == 0:
             return []
         rows = result.fetch(n)
+        if len(rows) < n:
+            self._finished(result)
         return self._post(rows)
 
     def fetchall(self) -> list[Any]:
@@ -119,6 +193,9 @@ class Cursor(CursorBase):
         rows = result.fetch(-1)
         # Used up: dropped now, so the next execute has nothing to close.
         self._result = None
+        self._spent = result
+        if self.rowcount < 0:
+            self.rowcount = result.rowcount
         if self._converters is None and self.row_factory is None:
             return rows
         return self._post(rows)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime
 import time
-from typing import Final, final
+from typing import Any, Final, final
+
+from dqlitedbapi import _adapt
+from dqlitedbapi._adapt import PrepareProtocol, register_adapter, unregister_adapter
 
 __all__ = [
     "BINARY",
@@ -18,14 +21,29 @@ __all__ = [
     "NUMBER",
     "ROWID",
     "STRING",
+    "UNKNOWN",
     "Binary",
+    "DBAPITypeObject",
     "Date",
     "DateFromTicks",
+    "DescriptionTuple",
+    "PrepareProtocol",
     "Time",
     "TimeFromTicks",
     "Timestamp",
     "TimestampFromTicks",
+    "register_adapter",
+    "unregister_adapter",
 ]
+
+# The adapter registry under the pure-Python dqlite-dbapi's name (its test suite resets it).
+
+_ADAPTERS = _adapt.ADAPTERS
+"""The adapter registry, under the pure-Python dqlite-dbapi's name."""
+
+DescriptionTuple = tuple[str, Any, None, None, None, None, None]
+"""One entry of ``Cursor.description``: name, type code (a wire type code, or
+:data:`UNKNOWN`), then five ``None``."""
 
 Date = datetime.date
 """Constructs a date: ``Date(year, month, day)``."""
@@ -59,10 +77,9 @@ def TimestampFromTicks(ticks: float) -> datetime.datetime:  # noqa: N802 - PEP 2
 class DBAPITypeObject:
     """A PEP 249 type object: equal to the wire type codes and SQL type names it covers.
 
-    Not hashable (it equals several codes); compare with ``==``.
+    Hashed by name, so ``code in {NUMBER}`` is False even when ``NUMBER == code``: compare
+    with ``==``.
     """
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __init__(self, name: str, codes: frozenset[int], names: frozenset[str]) -> None:
         """A type object called ``name`` for wire ``codes`` and SQL type ``names``."""
@@ -81,6 +98,10 @@ class DBAPITypeObject:
         if isinstance(other, str):
             return other.upper() in self.names
         return NotImplemented
+
+    def __hash__(self) -> int:
+        """Hash of the name."""
+        return hash(("DBAPITypeObject", self.name))
 
     def __repr__(self) -> str:
         """The PEP 249 name."""
@@ -111,3 +132,6 @@ DATETIME: Final = DBAPITypeObject(
 
 ROWID: Final = DBAPITypeObject("ROWID", frozenset({1}), frozenset({"ROWID", "INTEGER PRIMARY KEY"}))
 """Row ids (integers)."""
+
+UNKNOWN: Final = DBAPITypeObject("UNKNOWN", frozenset(), frozenset())
+"""Type code of a column whose type the result does not tell (no rows, or only NULLs)."""

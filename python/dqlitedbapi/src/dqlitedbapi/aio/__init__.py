@@ -9,12 +9,16 @@ can import everything from one namespace.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
+from typing import Any, Final
 
 from dqlitedbapi import (
     BINARY,
     CLUSTER_POLICY_REJECTION_PREFIX,
     DATETIME,
+    DEFAULT_CLOSE_TIMEOUT_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
     FAILED_TO_CONNECT_PREFIX,
     LEGACY_TRANSACTION_CONTROL,
     NUMBER,
@@ -22,7 +26,9 @@ from dqlitedbapi import (
     PARSE_DECLTYPES,
     PROTOCOL_VERSION,
     ROWID,
+    SESSION_MODES,
     STRING,
+    UNKNOWN,
     AdapterLookupError,
     AmbiguousCommitError,
     Binary,
@@ -30,6 +36,8 @@ from dqlitedbapi import (
     DataError,
     Date,
     DateFromTicks,
+    DescriptionTuple,
+    DialFunc,
     Error,
     IntegrityError,
     InterfaceError,
@@ -39,6 +47,7 @@ from dqlitedbapi import (
     OutcomeUnknownError,
     PrepareProtocol,
     ProgrammingError,
+    Row,
     Time,
     TimeFromTicks,
     Timestamp,
@@ -47,6 +56,7 @@ from dqlitedbapi import (
     __version__,
     apilevel,
     complete_statement,
+    enable_callback_tracebacks,
     paramstyle,
     register_adapter,
     register_converter,
@@ -54,14 +64,17 @@ from dqlitedbapi import (
     sqlite_version_info,
     threadsafety,
     unregister_adapter,
+    validate_session_mode,
 )
-from dqlitedbapi.aio.connection import AsyncConnection, aconnect
+from dqlitedbapi.aio.connection import AsyncConnection, aconnect, refuse_sqlite3_keywords
 from dqlitedbapi.aio.cursor import AsyncCursor
 
 __all__ = [
     "BINARY",
     "CLUSTER_POLICY_REJECTION_PREFIX",
     "DATETIME",
+    "DEFAULT_CLOSE_TIMEOUT_SECONDS",
+    "DEFAULT_TIMEOUT_SECONDS",
     "FAILED_TO_CONNECT_PREFIX",
     "LEGACY_TRANSACTION_CONTROL",
     "NUMBER",
@@ -69,7 +82,9 @@ __all__ = [
     "PARSE_DECLTYPES",
     "PROTOCOL_VERSION",
     "ROWID",
+    "SESSION_MODES",
     "STRING",
+    "UNKNOWN",
     "AdapterLookupError",
     "AmbiguousCommitError",
     "AsyncConnection",
@@ -79,6 +94,8 @@ __all__ = [
     "DatabaseError",
     "Date",
     "DateFromTicks",
+    "DescriptionTuple",
+    "DialFunc",
     "Error",
     "IntegrityError",
     "InterfaceError",
@@ -88,6 +105,7 @@ __all__ = [
     "OutcomeUnknownError",
     "PrepareProtocol",
     "ProgrammingError",
+    "Row",
     "Time",
     "TimeFromTicks",
     "Timestamp",
@@ -98,6 +116,7 @@ __all__ = [
     "apilevel",
     "complete_statement",
     "connect",
+    "enable_callback_tracebacks",
     "paramstyle",
     "register_adapter",
     "register_converter",
@@ -105,24 +124,14 @@ __all__ = [
     "sqlite_version_info",
     "threadsafety",
     "unregister_adapter",
+    "validate_session_mode",
 ]
 
 
-def connect(
-    address: str | Sequence[str],
-    *,
-    database: str = "default",
-    timeout: float = 10.0,
-    isolation_level: str | None = None,
-    autocommit: bool | int = True,
-    detect_types: int = 0,
-) -> AsyncConnection:
+_KEYWORDS: Final = frozenset(inspect.signature(AsyncConnection).parameters) - {"address"}
+
+
+def connect(address: str | Sequence[str], **kwargs: Any) -> AsyncConnection:
     """An :class:`AsyncConnection` that opens on first use; arguments as :func:`aconnect`."""
-    return AsyncConnection(
-        address,
-        database=database,
-        timeout=timeout,
-        isolation_level=isolation_level,
-        autocommit=autocommit,
-        detect_types=detect_types,
-    )
+    refuse_sqlite3_keywords({k: v for k, v in kwargs.items() if k not in _KEYWORDS})
+    return AsyncConnection(address, **kwargs)

@@ -1,12 +1,11 @@
 """The connection, :class:`AsyncConnection`, and :func:`aconnect`.
 
-asyncio: a connection's socket lives on the event loop it was opened on (use it from that loop
-only): requests are written when a method is called and answers are read when the loop
-sees the socket readable, with no thread in between. Each operation always runs to its
-end: when the awaiting task is cancelled (``asyncio.timeout``, ``wait_for``,
-``task.cancel()``), the request still completes in the background and its answer is
-discarded, so the connection stays in sync; the next call waits for it. Calls from several
-tasks on one connection are serialised.
+asyncio: a connection's socket lives on the event loop it was opened on (use it from that
+loop only): requests are written when a method is called and answers are read when the
+loop sees the socket readable, with no thread in between. Calls from several tasks on one
+connection are serialised. A call whose task is cancelled (``asyncio.timeout``,
+``wait_for``, ``task.cancel()``) closes the connection, as its request may be half done:
+open a new one (a pool does).
 
 Source of :mod:`dqlitedbapi.connection`, which ``tools/async_to_sync.py`` generates from
 this file: edit this one, then run the tool.
@@ -14,12 +13,24 @@ this file: edit this one, then run the tool.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Sequence
 from types import TracebackType
 from typing import Self
 
+from dqlitedbapi import exceptions as exc
 from dqlitedbapi._common import ConnectionBase
 from dqlitedbapi._native import NativeConnection
+from dqlitedbapi._options import (
+    DEFAULT_BUSY_TIMEOUT_SECONDS,
+    DEFAULT_CLOSE_TIMEOUT_SECONDS,
+    DEFAULT_MAX_CONTINUATION_FRAMES,
+    DEFAULT_MAX_TOTAL_ROWS,
+    DEFAULT_TIMEOUT_SECONDS,
+    DialFunc,
+    Options,
+    validate_session_mode,
+)
 from dqlitedbapi.aio.cursor import AsyncCursor, Parameters
 
 __all__ = ["AsyncConnection", "aconnect"]
@@ -29,8 +40,9 @@ class AsyncConnection(ConnectionBase):
     """A PEP 249 connection to the leader of a dqlite cluster, with one database open.
 
     The connection opens on first use, or with :meth:`connect`. Statements autocommit
-    unless a transaction is opened with BEGIN. Calls from several threads or tasks run
-    one at a time; the GIL is released while waiting for the network.
+    unless a transaction is opened with BEGIN (a bare BEGIN is qualified by the session
+    mode: ``BEGIN IMMEDIATE`` by default). The GIL is released while waiting for the
+    network.
     """
 
     def __init__(
@@ -38,16 +50,41 @@ class AsyncConnection(ConnectionBase):
         address: str | Sequence[str],
         *,
         database: str = "default",
-        timeout: float = 10.0,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_total_rows: int | None = DEFAULT_MAX_TOTAL_ROWS,
+        max_continuation_frames: int | None = DEFAULT_MAX_CONTINUATION_FRAMES,
+        max_message_size: int | None = None,
+        trust_server_heartbeat: bool = False,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT_SECONDS,
+        dial_timeout: float | None = None,
+        attempt_timeout: float | None = None,
+        dial_func: DialFunc | None = None,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS,
+        check_same_thread: bool = True,
+        session_mode: str | None = None,
         isolation_level: str | None = None,
         autocommit: bool | int = True,
         detect_types: int = 0,
     ) -> None:
         """A connection to the cluster at ``address``; see :func:`dqlitedbapi.connect`."""
+        options = Options.of(
+            timeout=timeout,
+            busy_timeout=busy_timeout,
+            dial_timeout=dial_timeout,
+            attempt_timeout=attempt_timeout,
+            close_timeout=close_timeout,
+            max_total_rows=max_total_rows,
+            max_continuation_frames=max_continuation_frames,
+            max_message_size=max_message_size,
+            trust_server_heartbeat=trust_server_heartbeat,
+            check_same_thread=check_same_thread,
+            session_mode=session_mode,
+            dial_func=dial_func,
+        )
         self._setup(
             address,
-            database=database,
-            timeout=timeout,
+            database,
+            options,
             isolation_level=isolation_level,
             autocommit=autocommit,
             detect_types=detect_types,
@@ -60,9 +97,24 @@ class AsyncConnection(ConnectionBase):
         if native is not None:
             return native
         if True:  # ASYNC
-            native = await NativeConnection.connect_async(self._seeds, self.database, self._timeout)
+            native = await NativeConnection.connect_async(
+                self._seeds, self.database, self._timeout, **self._native_options()
+            )
         else:
-            native = NativeConnection.connect(self._seeds, self.database, self._timeout)
+            self._check_thread()
+            native = NativeConnection.connect(
+                self._seeds,
+                self.database,
+                self._timeout,
+                same_thread=self._options.check_same_thread,
+                **self._native_options(),
+            )
+        if self._session_mode == "read_only":
+            try:
+                await native.aexecute("PRAGMA query_only = 1")
+            except BaseException:
+                native.close()
+                raise
         return self._opened(native)
 
     async def connect(self) -> None:
@@ -91,6 +143,7 @@ class AsyncConnection(ConnectionBase):
     async def commit(self) -> None:
         """Commits the open transaction; does nothing without one."""
         self._check_open()
+        self._check_no_context_transaction("commit")
         native = self._native
         if native is not None:
             await native.aend_transaction(True)
@@ -98,9 +151,52 @@ class AsyncConnection(ConnectionBase):
     async def rollback(self) -> None:
         """Rolls the open transaction back; does nothing without one."""
         self._check_open()
+        self._check_no_context_transaction("rollback")
         native = self._native
         if native is not None:
             await native.aend_transaction(False)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """BEGIN on entry; COMMIT when the block ends, ROLLBACK when it raises.
+
+        Inside, ``commit()``, ``rollback()`` and a nested ``transaction()`` raise
+        InterfaceError (use SAVEPOINT to nest).
+        """
+        self._check_open()
+        if self._in_ctx_transaction:
+            raise exc.InterfaceError("Nested transaction() blocks are not supported; use SAVEPOINT")
+        await self.cursor().execute("BEGIN")
+        self._in_ctx_transaction = True
+        try:
+            yield
+        except BaseException:
+            self._in_ctx_transaction = False
+            if not self.closed:
+                try:
+                    await self.rollback()
+                except Exception:
+                    self.force_close_transport()
+            raise
+        self._in_ctx_transaction = False
+        await self.commit()
+
+    async def set_session_mode(self, mode: str) -> None:
+        """Changes the session mode (not inside a transaction); see ``SESSION_MODES``."""
+        try:
+            mode = validate_session_mode(mode)
+        except (TypeError, ValueError) as e:
+            raise exc.ProgrammingError(str(e)) from e
+        self._check_open()
+        if mode == self._session_mode:
+            return
+        native = self._native
+        if native is not None:
+            if native.in_transaction:
+                raise exc.InterfaceError("set_session_mode() cannot be called inside a transaction")
+            if (self._session_mode == "read_only") != (mode == "read_only"):
+                await native.aexecute(f"PRAGMA query_only = {int(mode == 'read_only')}")
+        self._session_mode = mode
 
     async def close(self) -> None:
         """Closes the connection (the server rolls back an open transaction). Idempotent."""
@@ -132,28 +228,65 @@ class AsyncConnection(ConnectionBase):
             await self.rollback()
 
 
+def refuse_sqlite3_keywords(keywords: dict[str, object]) -> None:
+    """NotSupportedError for ``sqlite3.connect`` keywords this driver does not take."""
+    if keywords:
+        raise exc.NotSupportedError(
+            f"connect() does not support the sqlite3 keyword(s) {sorted(keywords)}"
+        )
+
+
 async def aconnect(
     address: str | Sequence[str],
     *,
     database: str = "default",
-    timeout: float = 10.0,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    max_total_rows: int | None = DEFAULT_MAX_TOTAL_ROWS,
+    max_continuation_frames: int | None = DEFAULT_MAX_CONTINUATION_FRAMES,
+    max_message_size: int | None = None,
+    trust_server_heartbeat: bool = False,
+    close_timeout: float = DEFAULT_CLOSE_TIMEOUT_SECONDS,
+    dial_timeout: float | None = None,
+    attempt_timeout: float | None = None,
+    dial_func: DialFunc | None = None,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS,
+    check_same_thread: bool = True,
+    session_mode: str | None = None,
     isolation_level: str | None = None,
     autocommit: bool | int = True,
     detect_types: int = 0,
+    **sqlite3_keywords: object,
 ) -> AsyncConnection:
     """A connection to a dqlite cluster; ``database`` is created on first use.
 
-    ``address`` is ``"host:port"``, several of them comma-separated, or a list: the
-    leader is found among them. ``timeout`` (seconds) bounds finding the leader and each
-    network wait afterwards. Statements autocommit unless a transaction is opened with
-    BEGIN; ``isolation_level`` and ``autocommit`` are accepted for ``sqlite3`` parity.
-    ``detect_types=PARSE_COLNAMES`` enables converters registered with
-    :func:`dqlitedbapi.register_converter`.
+    ``address`` is ``"host:port"``, several of them comma-separated, or a list: the leader
+    is found among them. ``timeout`` (seconds) bounds finding the leader and each network
+    wait afterwards; ``dial_timeout`` and ``attempt_timeout`` bound one attempt to reach a
+    node. ``busy_timeout`` is how long "database is locked" answers are retried.
+    ``session_mode`` (default ``$DQLITE_SESSION_MODE``, else ``immediate``) says what a
+    bare BEGIN becomes, or ``read_only``. ``check_same_thread`` (blocking connections)
+    confines the connection to the thread that created it. ``max_message_size`` caps a
+    response frame; ``max_total_rows`` caps the rows ``executemany`` gathers from
+    RETURNING. ``isolation_level`` and ``autocommit`` are accepted for ``sqlite3`` parity;
+    other ``sqlite3`` keywords raise NotSupportedError. ``detect_types=PARSE_COLNAMES``
+    enables converters registered with :func:`dqlitedbapi.register_converter`.
     """
+    refuse_sqlite3_keywords(sqlite3_keywords)
     connection = AsyncConnection(
         address,
         database=database,
         timeout=timeout,
+        max_total_rows=max_total_rows,
+        max_continuation_frames=max_continuation_frames,
+        max_message_size=max_message_size,
+        trust_server_heartbeat=trust_server_heartbeat,
+        close_timeout=close_timeout,
+        dial_timeout=dial_timeout,
+        attempt_timeout=attempt_timeout,
+        dial_func=dial_func,
+        busy_timeout=busy_timeout,
+        check_same_thread=check_same_thread,
+        session_mode=session_mode,
         isolation_level=isolation_level,
         autocommit=autocommit,
         detect_types=detect_types,

@@ -7,13 +7,22 @@ edit this one, then run the tool.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+import re
+from asyncio import CancelledError
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from dqlitedbapi import exceptions as exc
-from dqlitedbapi._common import CursorBase, check_executemany_seq, check_sql
+from dqlitedbapi._common import CursorBase, ListResult, check_executemany_seq, check_sql
 from dqlitedbapi._native import NativeConnection
+from dqlitedbapi._options import (
+    BUSY_TIMEOUT_PRAGMA,
+    begin_for,
+    busy_timeout_assignment,
+    classify,
+    kind_of,
+)
 from dqlitedbapi.exceptions import Error
 
 if TYPE_CHECKING:
@@ -23,6 +32,12 @@ __all__ = ["AsyncCursor", "Parameters"]
 
 Parameters = Sequence[Any] | Mapping[str, Any]
 """Positional parameters for ``?``, or a mapping for ``:name``, ``@name`` and ``$name``."""
+
+# A statement that may return rows from executemany: run one parameter set at a time and
+# gather the rows (a false match only loses the pipelining).
+_RETURNING: Final = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+_BUSY_TIMEOUT_COLUMN: Final = (("busy_timeout", 1, None, None, None, None, None),)
+_T = TypeVar("_T")
 
 
 class AsyncCursor(CursorBase):
@@ -52,6 +67,21 @@ class AsyncCursor(CursorBase):
             native = await self._connection._open()
         return native
 
+    async def _wait(self, pending: Awaitable[_T]) -> _T:  # ASYNC
+        """Awaits a call of the native core; a cancelled call closes the connection."""
+        if self._executing:
+            raise exc.InterfaceError(
+                "the cursor is already executing in another task; use one cursor per task"
+            )
+        self._executing = True
+        try:
+            return await pending
+        except CancelledError:
+            self._connection._invalidate()
+            raise
+        finally:
+            self._executing = False
+
     async def execute(self, sql: str, parameters: Parameters = (), /) -> Self:
         """Runs one statement; rows, if any, are read as they are fetched."""
         # The checks of _native_for_call, inlined: this is the hottest path of the driver.
@@ -60,9 +90,32 @@ class AsyncCursor(CursorBase):
             native = await self._native_for_call()
         if sql.__class__ is not str:
             sql = check_sql(sql)
+        kind = kind_of(sql)
+        if kind is None:
+            kind = classify(sql)
         if self._result is not None or self.description is not None or self.rowcount != -1:
             self._reset()
-        self._set_result(await native.aexecute(sql, parameters))
+        if kind:
+            return await self._execute_special(native, kind, sql, parameters)
+        if True:  # ASYNC
+            self._set_result(await self._wait(native.aexecute(sql, parameters)))
+        else:
+            self._set_result(native.execute(sql, parameters))
+        return self
+
+    async def _execute_special(
+        self, native: NativeConnection, kind: int, sql: str, parameters: Parameters
+    ) -> Self:
+        """A statement the driver handles itself: PRAGMA busy_timeout, or a bare BEGIN."""
+        connection = self._connection
+        if kind == BUSY_TIMEOUT_PRAGMA:
+            milliseconds = busy_timeout_assignment(sql)
+            if milliseconds is not None:
+                connection.busy_timeout = milliseconds / 1000
+            value = round(connection.busy_timeout * 1000)
+            self._set_result(ListResult(_BUSY_TIMEOUT_COLUMN, [(value,)], -1))
+            return self
+        self._set_result(await native.aexecute(begin_for(connection.session_mode), parameters))
         return self
 
     async def executemany(self, sql: str, seq_of_parameters: Iterable[Parameters], /) -> Self:
@@ -77,14 +130,56 @@ class AsyncCursor(CursorBase):
         sql = check_sql(sql)
         check_executemany_seq(seq_of_parameters)
         self._reset()
+        if _RETURNING.search(sql):
+            await self._executemany_one_by_one(native, sql, seq_of_parameters)
+            return self
+        sets = (
+            seq_of_parameters
+            if isinstance(seq_of_parameters, list | tuple)
+            else list(seq_of_parameters)
+        )
         try:
-            result = await native.aexecutemany(sql, seq_of_parameters)
+            if True:  # ASYNC
+                result = await self._wait(native.aexecutemany(sql, sets))
+            else:
+                result = native.executemany(sql, sets)
         except Error as e:
             # The parameter sets before the failing one ran.
-            self.rowcount = getattr(e, "executemany_row", -1)
+            self.completed_iterations = getattr(e, "executemany_row", 0)
             raise
-        self._set_result(result)
+        self.rowcount = result.rowcount
+        self.completed_iterations = len(sets)
         return self
+
+    async def _executemany_one_by_one(
+        self, native: NativeConnection, sql: str, seq_of_parameters: Iterable[Parameters]
+    ) -> None:
+        """Runs a statement that may return rows once per set, gathering the rows."""
+        cap = self._connection.max_total_rows
+        description = None
+        rows: list[tuple[Any, ...]] = []
+        total = 0
+        for parameters in seq_of_parameters:
+            result = await native.aexecute(sql, parameters)
+            if result.description is not None:
+                description = description or result.description
+                got = result.afetch(-1)
+                if not isinstance(got, list):  # ASYNC
+                    got = await got
+                rows.extend(got)
+                total += len(got)
+                if cap is not None and len(rows) > cap:
+                    raise exc.DataError(
+                        f"executemany gathered {len(rows)} RETURNING rows, more than "
+                        f"max_total_rows={cap}"
+                    )
+            elif result.rowcount > 0:
+                total += result.rowcount
+            self.completed_iterations += 1
+        if description is None:
+            self.rowcount = total
+        else:
+            self._set_result(ListResult(description, rows, total))
 
     async def executescript(self, sql_script: str, /) -> Self:
         """Runs every statement of a script (no parameters); rows are discarded."""
@@ -101,8 +196,9 @@ class AsyncCursor(CursorBase):
             return None
         rows = result.afetch(1)
         if not isinstance(rows, list):  # ASYNC
-            rows = await rows
+            rows = await self._wait(rows)
         if not rows:
+            self._finished(result)
             return None
         return self._post(rows)[0]
 
@@ -114,7 +210,9 @@ class AsyncCursor(CursorBase):
             return []
         rows = result.afetch(n)
         if not isinstance(rows, list):  # ASYNC
-            rows = await rows
+            rows = await self._wait(rows)
+        if len(rows) < n:
+            self._finished(result)
         return self._post(rows)
 
     async def fetchall(self) -> list[Any]:
@@ -126,9 +224,12 @@ class AsyncCursor(CursorBase):
                 return []
         rows = result.afetch(-1)
         if not isinstance(rows, list):  # ASYNC
-            rows = await rows
+            rows = await self._wait(rows)
         # Used up: dropped now, so the next execute has nothing to close.
         self._result = None
+        self._spent = result
+        if self.rowcount < 0:
+            self.rowcount = result.rowcount
         if self._converters is None and self.row_factory is None:
             return rows
         return self._post(rows)
