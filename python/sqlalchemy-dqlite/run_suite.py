@@ -33,7 +33,9 @@ def main(argv: list[str]) -> int:
     ensure_binary()
     with Cluster(3, verbose=False) as cluster:
         nodes = ",".join(cluster.addresses)
-        dburi = f"{scheme}://[{nodes}]/sqla_suite"
+        # The suite holds a transaction open on one connection while another begins one:
+        # deferred BEGINs let them both read (BEGIN IMMEDIATE, the default, would wait).
+        dburi = f"{scheme}://[{nodes}]/sqla_suite?session_mode=deferred"
         print(f"run_suite: dqlite {cluster.version} cluster at {nodes}; --dburi {dburi}")
         sys.stdout.flush()
         command = [

@@ -36,6 +36,10 @@ from sqlalchemy_dqlite import DqliteDialect, DqliteDialect_aio, parse_addresses
 # -- URLs and registration (no cluster) ---------------------------------------------------
 
 
+# A pool hands connections to any thread: the dialect turns check_same_thread off.
+SHARED = {"check_same_thread": False}
+
+
 @pytest.mark.parametrize(
     ("url", "seeds", "kwargs"),
     [
@@ -51,12 +55,31 @@ from sqlalchemy_dqlite import DqliteDialect, DqliteDialect_aio, parse_addresses
         ("dqlite://[::1]:9002/db", ["[::1]:9002"], {"database": "db"}),
         ("dqlite+dqlitedbapi://h1:9001/x", ["h1:9001"], {"database": "x"}),
         ("dqlite+aio://h1:9001/x", ["h1:9001"], {"database": "x"}),
+        (
+            "dqlite://h1/x?dial_timeout=1&attempt_timeout=2&close_timeout=0.5&busy_timeout=0"
+            "&max_total_rows=None&max_continuation_frames=10&max_message_size=1048576"
+            "&trust_server_heartbeat=yes&check_same_thread=on&session_mode=READ_ONLY",
+            ["h1:9001"],
+            {
+                "database": "x",
+                "dial_timeout": 1.0,
+                "attempt_timeout": 2.0,
+                "close_timeout": 0.5,
+                "busy_timeout": 0.0,
+                "max_total_rows": None,
+                "max_continuation_frames": 10,
+                "max_message_size": 1048576,
+                "trust_server_heartbeat": True,
+                "check_same_thread": True,
+                "session_mode": "read_only",
+            },
+        ),
     ],
 )
 def test_connect_args(url: str, seeds: list[str], kwargs: dict[str, object]) -> None:
     u = make_url(url)
     dialect = u.get_dialect()()
-    assert dialect.create_connect_args(u) == (seeds, kwargs)
+    assert dialect.create_connect_args(u) == (seeds, {**SHARED, **kwargs})
 
 
 def test_several_nodes_helper() -> None:
@@ -68,7 +91,14 @@ def test_several_nodes_helper() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["dqlite://u:p@h1/db", "dqlite://h1/db?nope=1", "dqlite://h1/db?timeout=x"]
+    "url",
+    [
+        "dqlite://u:p@h1/db",
+        "dqlite://h1/db?nope=1",
+        "dqlite://h1/db?timeout=x",
+        "dqlite://h1/db?check_same_thread=maybe",
+        "dqlite://h1/db?max_total_rows=many",
+    ],
 )
 def test_bad_urls(url: str) -> None:
     u = make_url(url)
@@ -151,7 +181,9 @@ def test_transactions_are_real(engine: Engine, url: str) -> None:
     COMMIT, and a rollback undoes it."""
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT)"))
-    other = create_engine(url)
+    # A deferred BEGIN: the peek reads while the writer's transaction is open (in the
+    # default session mode, BEGIN IMMEDIATE, it would wait for the write lock).
+    other = create_engine(url + "?session_mode=deferred")
     try:
         with engine.connect() as conn:
             conn.execute(text("INSERT INTO t (x) VALUES ('a')"))

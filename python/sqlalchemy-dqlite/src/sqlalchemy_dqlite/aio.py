@@ -13,6 +13,7 @@ Use it with ``create_async_engine("dqlite+aio://host:port/db")``; it needs green
 
 from __future__ import annotations
 
+import collections
 import importlib
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -91,6 +92,14 @@ class AsyncAdapt_dqlite_cursor(AsyncAdapt_dbapi_cursor):
 
     __slots__ = ()
     _awaitable_cursor_close = False  # dqlitedbapi's AsyncCursor.close() is synchronous
+
+    async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
+        # executemany ... RETURNING gathers rows: read them as execute() does.
+        async with self._adapt_connection._execute_mutex:
+            result = await self._cursor.executemany(operation, seq_of_parameters)
+            if self._cursor.description:
+                self._rows = collections.deque(await self._cursor.fetchall())
+            return result
 
     def setinputsizes(self, *inputsizes: Any) -> None:
         """Does nothing (dqlitedbapi's is not a coroutine)."""

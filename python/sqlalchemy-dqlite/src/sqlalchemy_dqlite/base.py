@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import inspect
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
 import dqlitedbapi
-from sqlalchemy import exc, pool
+from sqlalchemy import exc, pool, util
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects.sqlite.base import (
     DATE,
@@ -37,7 +38,7 @@ from sqlalchemy.dialects.sqlite.base import (
     SQLiteTypeCompiler,
 )
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, characteristics
 from sqlalchemy.engine import url as sa_url
 
 if TYPE_CHECKING:
@@ -69,7 +70,35 @@ DEFAULT_DATABASE: Final = "default"
 
 _RETURNING_PROBE: Final = "DELETE FROM sqlalchemy_dqlite_returning_probe WHERE 0 RETURNING 1"
 
-_URL_QUERY: Final[dict[str, Callable[[str], Any]]] = {"timeout": float}
+
+def _int_or_none(text: str) -> int | None:
+    return None if text.strip().lower() == "none" else int(text)
+
+
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected a boolean, got {text!r}")
+
+
+# The URL query parameters (those of the pure-Python sqlalchemy-dqlite 0.8), converted
+# from text; the driver checks their values.
+_URL_QUERY: Final[dict[str, Callable[[str], Any]]] = {
+    "timeout": float,
+    "dial_timeout": float,
+    "attempt_timeout": float,
+    "close_timeout": float,
+    "busy_timeout": float,
+    "max_total_rows": _int_or_none,
+    "max_continuation_frames": _int_or_none,
+    "max_message_size": _int_or_none,
+    "trust_server_heartbeat": _flag,
+    "check_same_thread": _flag,
+    "session_mode": str.lower,
+}
 
 
 def parse_addresses(host: str | None, port: int | None) -> list[str]:
@@ -251,6 +280,42 @@ class DqliteExecutionContext(SQLiteExecutionContext):
         return cast(Any, self._dbapi_connection).cursor(factory=ServerSideCursor)  # type: ignore[no-any-return]
 
 
+def _driver_connection(dbapi_connection: Any) -> Any:
+    """The dqlitedbapi connection behind a pool proxy or the asyncio adapter."""
+    raw = _raw_connection(dbapi_connection)
+    return getattr(raw, "_connection", raw)
+
+
+class DqliteSessionModeCharacteristic(characteristics.ConnectionCharacteristic):
+    """The ``dqlite_session_mode`` execution option.
+
+    It sets the driver connection's session mode (what a bare BEGIN becomes, or
+    ``read_only``); the mode given to ``connect()`` is set back when the connection
+    returns to the pool.
+    """
+
+    transactional = True
+
+    def reset_characteristic(self, dialect: Any, dbapi_conn: Any) -> None:
+        self.set_characteristic(
+            dialect, dbapi_conn, _driver_connection(dbapi_conn).default_session_mode
+        )
+
+    def set_characteristic(self, dialect: Any, dbapi_conn: Any, value: Any) -> None:
+        try:
+            mode = dqlitedbapi.validate_session_mode(value)
+        except (TypeError, ValueError) as e:
+            raise exc.ArgumentError(f"dqlite_session_mode: {e}") from e
+        result = _driver_connection(dbapi_conn).set_session_mode(mode)
+        if inspect.isawaitable(result):
+            from sqlalchemy_dqlite.aio import await_
+
+            await_(result)
+
+    def get_characteristic(self, dialect: Any, dbapi_conn: Any) -> Any:
+        return _driver_connection(dbapi_conn).session_mode
+
+
 class DqliteDialect(SQLiteDialect_pysqlite):
     """``dqlite://host:port[,host:port...]/database?timeout=SECONDS`` on :mod:`dqlitedbapi`.
 
@@ -275,6 +340,13 @@ class DqliteDialect(SQLiteDialect_pysqlite):
     statement_compiler = DqliteCompiler
     type_compiler_cls = DqliteTypeCompiler
     execution_ctx_cls = DqliteExecutionContext
+
+    connection_characteristics = util.immutabledict(
+        {
+            **SQLiteDialect_pysqlite.connection_characteristics,
+            "dqlite_session_mode": DqliteSessionModeCharacteristic(),
+        }
+    )
 
     colspecs = {  # noqa: RUF012 (SQLAlchemy declares it as a plain attribute)
         **SQLiteDialect_pysqlite.colspecs,
@@ -309,7 +381,11 @@ class DqliteDialect(SQLiteDialect_pysqlite):
         if url.username is not None or url.password is not None:
             raise exc.ArgumentError("dqlite URLs take no user name or password")
         addresses = parse_addresses(url.host, url.port)
-        kwargs: dict[str, Any] = {"database": url.database or DEFAULT_DATABASE}
+        # A pool hands connections to whichever thread checks them out.
+        kwargs: dict[str, Any] = {
+            "database": url.database or DEFAULT_DATABASE,
+            "check_same_thread": False,
+        }
         for key, value in url.query.items():
             convert = _URL_QUERY.get(key)
             if convert is None:
@@ -323,6 +399,17 @@ class DqliteDialect(SQLiteDialect_pysqlite):
             except ValueError as e:
                 raise exc.ArgumentError(f"dqlite URL parameter {key}={text!r}: {e}") from e
         return ([",".join(addresses)], kwargs)
+
+    _creator_keyword = "creator_fn"
+
+    def connect(self, *cargs: Any, **cparams: Any) -> Any:
+        """The driver's connection, or ``connect_args["creator_fn"](*args, **kwargs)``."""
+        creator = cparams.pop(self._creator_keyword, None)
+        if creator is not None:
+            if not callable(creator):
+                raise exc.ArgumentError(f"connect_args[{self._creator_keyword!r}] must be callable")
+            return creator(*cargs, **cparams)
+        return self.loaded_dbapi.connect(*cargs, **cparams)
 
     def on_connect(self) -> Callable[[Any], None]:
         # The pysqlite dialect registers REGEXP and floor() as Python functions; a dqlite
@@ -371,6 +458,9 @@ class DqliteDialect(SQLiteDialect_pysqlite):
         self.update_returning = supported
         self.update_returning_multifrom = supported
         self.delete_returning = supported
+        # The driver gathers the RETURNING rows of executemany (bulk UPDATE/DELETE).
+        self.update_executemany_returning = supported
+        self.delete_executemany_returning = supported
         # memoized by DefaultDialect from insert_returning; keep them in step.
         self.insert_executemany_returning = supported and self.use_insertmanyvalues
         self.insert_executemany_returning_sort_by_parameter_order = (
