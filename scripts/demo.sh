@@ -17,7 +17,7 @@ if ! .venv/bin/python -c 'import dqlitedbapi' 2>/dev/null; then
   echo "== demo: building the Python driver (maturin, release)"
   rm -rf target/wheels
   (cd python/dqlitedbapi && ../../.venv/bin/maturin build --release -q -o ../../target/wheels)
-  .venv/bin/pip install -q --force-reinstall --no-deps target/wheels/dqlitedbapi-*.whl
+  .venv/bin/pip install -q --force-reinstall --no-deps target/wheels/dqlite_dbapi-*.whl
 fi
 
 version=${DQLITE_SERVER_VERSION:-1.11}

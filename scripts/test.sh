@@ -49,7 +49,7 @@ cargo test -q --workspace --doc
 step "python: build the dqlitedbapi wheel (release) and install it into .venv"
 rm -rf target/wheels
 (cd python/dqlitedbapi && ../../.venv/bin/maturin build --release -q -o ../../target/wheels)
-.venv/bin/pip install -q --force-reinstall --no-deps target/wheels/dqlitedbapi-*.whl
+.venv/bin/pip install -q --force-reinstall --no-deps target/wheels/dqlite_dbapi-*.whl
 .venv/bin/pip install -q --no-deps -e python/sqlalchemy-dqlite -e crates/dqlite-testkit/python
 
 # A second virtualenv with SQLAlchemy 2.1 (the dialect is tested on 2.0 and 2.1).
@@ -59,7 +59,7 @@ if [ ! -x "$sqla21/bin/python" ]; then
 fi
 "$sqla21/bin/pip" install -q SQLAlchemy==2.1.9 greenlet==3.5.6 alembic==1.20.1 pytest==9.2.0 \
   pytest-asyncio==1.5.0 pytest-timeout==2.4.0 mypy==2.4.1
-"$sqla21/bin/pip" install -q --force-reinstall --no-deps target/wheels/dqlitedbapi-*.whl
+"$sqla21/bin/pip" install -q --force-reinstall --no-deps target/wheels/dqlite_dbapi-*.whl
 "$sqla21/bin/pip" install -q --no-deps -e python/sqlalchemy-dqlite -e crates/dqlite-testkit/python
 
 step "python: ruff, generated sync modules current, mypy --strict, stubtest"
