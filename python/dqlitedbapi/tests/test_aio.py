@@ -232,3 +232,25 @@ async def test_executemany_pipelined_and_failing_row(cluster: Any, dbname: str) 
     await conn.rollback()
     assert await (await conn.execute("SELECT count(*) FROM p")).fetchone() == (0,)
     await conn.close()
+
+
+def test_a_connection_refuses_another_event_loop(cluster: Any, dbname: str) -> None:
+    conn = asyncio.run(aconnect(cluster.address, database=dbname))
+
+    async def reuse() -> None:
+        with pytest.raises(dqlitedbapi.InterfaceError, match="different event loop"):
+            await conn.execute("SELECT 1")
+        await conn.close()
+
+    asyncio.run(reuse())
+
+
+async def test_fetch_without_result_after_a_cancel(aconn: AsyncConnection) -> None:
+    cur = aconn.cursor()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await cur.execute(SLOW)
+    assert cur.description is None
+    assert await cur.fetchall() == []
+    with pytest.raises(dqlitedbapi.InterfaceError):
+        await cur.execute("SELECT 1")

@@ -154,7 +154,7 @@ async def test_parameter_errors(aconn: AsyncConnection) -> None:
         await aconn.execute("SELECT ?, ?", (1, object()))
     with pytest.raises(dqlitedbapi.ProgrammingError, match="Decimal"):
         await aconn.execute("SELECT ?", (decimal.Decimal("1.5"),))
-    with pytest.raises(dqlitedbapi.ProgrammingError):
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="sequence of values"):
         await aconn.execute("SELECT ?", "a")
     # The connection is still fine.
     assert await one(aconn, "SELECT 1") == (1,)

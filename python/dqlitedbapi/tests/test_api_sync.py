@@ -150,7 +150,7 @@ def test_parameter_errors(conn: Connection) -> None:
         conn.execute("SELECT ?, ?", (1, object()))
     with pytest.raises(dqlitedbapi.ProgrammingError, match="Decimal"):
         conn.execute("SELECT ?", (decimal.Decimal("1.5"),))
-    with pytest.raises(dqlitedbapi.ProgrammingError):
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="sequence of values"):
         conn.execute("SELECT ?", "a")
     # The connection is still fine.
     assert one(conn, "SELECT 1") == (1,)

@@ -60,8 +60,8 @@ impl Placeholders {
             || params.is_instance_of::<PyByteArray>()
         {
             return Err(DbError::programming(format!(
-                "parameters must be a sequence or a mapping, not {}; for one value write \
-                 (value,)",
+                "parameters must be a sequence of values (or a mapping), not {}; did you mean \
+                 a one-element tuple like (value,)?",
                 type_name(params)
             ))
             .into());

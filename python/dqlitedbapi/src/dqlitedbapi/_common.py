@@ -6,6 +6,7 @@ from the bases here and add only their blocking or awaitable methods.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import threading
@@ -166,6 +167,21 @@ class ConnectionBase(UnsupportedSqlite3Api):
         self.database = database
         self.messages: list[tuple[type[Exception], Exception]] = []
         self._thread = threading.get_ident()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _check_loop(self) -> None:
+        """An asyncio connection is used from the event loop it was opened on only."""
+        loop = self._loop
+        if loop is not None and asyncio.get_running_loop() is not loop:
+            if loop.is_closed():
+                raise exc.connection_closed(
+                    "Cannot operate on a closed connection: it is bound to a different event "
+                    "loop, and its event loop was closed"
+                )
+            raise exc.InterfaceError(
+                "the connection is bound to a different event loop: connections cannot be "
+                "shared across event loops or asyncio.run() calls"
+            )
 
     def _native_options(self) -> dict[str, Any]:
         options = self._options
@@ -186,6 +202,7 @@ class ConnectionBase(UnsupportedSqlite3Api):
 
     def _invalidate(self) -> None:
         """The connection may be out of step (a call was cancelled): it is closed."""
+        self._closed = True
         self._lost = True
         native = self._native
         if native is not None:
@@ -242,7 +259,7 @@ class ConnectionBase(UnsupportedSqlite3Api):
         return native
 
     def _check_open(self) -> None:
-        if self._closed or self._lost:
+        if self._closed:
             raise exc.connection_closed()
 
     def _opened(self, native: NativeConnection) -> NativeConnection:
@@ -265,13 +282,13 @@ class ConnectionBase(UnsupportedSqlite3Api):
     def closed(self) -> bool:
         """True once the connection is closed (by ``close()`` or after a broken transport)."""
         native = self._native
-        return self._closed or self._lost or (native is not None and native.closed)
+        return self._closed or (native is not None and native.closed)
 
     @property
     def invalidated(self) -> bool:
         """True when the connection was lost (transport error, leader change), not closed."""
         native = self._native
-        return not self._closed and (self._lost or (native is not None and native.closed))
+        return self._lost or (not self._closed and native is not None and native.closed)
 
     @property
     def in_transaction(self) -> bool:
@@ -399,8 +416,10 @@ class CursorBase(UnsupportedCursorApi):
         """The result to fetch from; None when there is none (fetches then return nothing)."""
         if self._closed:
             raise exc.InterfaceError("Cannot operate on a closed cursor.")
-        self._connection._check_open()
-        return self._result
+        result = self._result
+        if result is not None:
+            self._connection._check_open()
+        return result
 
     def _fetch_size(self, size: int | None) -> int:
         n = self.arraysize if size is None else size

@@ -184,9 +184,11 @@ class Connection(ConnectionBase):
     def close(self) -> None:
         """Closes the connection (the server rolls back an open transaction). Idempotent."""
         self._closed = True
+        self._lost = False
         native, self._native = self._native, None
-        if native is not None:
-            native.close()
+        if native is None:
+            return
+        native.close()
 
     def __enter__(self) -> Self:
         """The connection itself."""

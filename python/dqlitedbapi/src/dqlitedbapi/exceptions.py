@@ -133,8 +133,8 @@ class AdapterLookupError(ProgrammingError, LookupError):
     """``unregister_adapter()`` found no adapter registered for the type."""
 
 
-def connection_closed() -> InterfaceError:
+def connection_closed(message: str = "Cannot operate on a closed connection.") -> InterfaceError:
     """The error of a call on a closed connection."""
-    error = InterfaceError("Cannot operate on a closed connection.")
+    error = InterfaceError(message)
     error.connection_lost = True
     return error

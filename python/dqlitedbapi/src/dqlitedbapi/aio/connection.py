@@ -14,6 +14,7 @@ this file: edit this one, then run the tool.
 from __future__ import annotations
 
 import contextlib
+from asyncio import get_running_loop
 from collections.abc import AsyncIterator, Iterable, Sequence
 from types import TracebackType
 from typing import Self
@@ -100,6 +101,7 @@ class AsyncConnection(ConnectionBase):
             native = await NativeConnection.connect_async(
                 self._seeds, self.database, self._timeout, **self._native_options()
             )
+            self._loop = get_running_loop()
         else:
             self._check_thread()
             native = NativeConnection.connect(
@@ -201,9 +203,18 @@ class AsyncConnection(ConnectionBase):
     async def close(self) -> None:
         """Closes the connection (the server rolls back an open transaction). Idempotent."""
         self._closed = True
+        self._lost = False
         native, self._native = self._native, None
-        if native is not None:
-            await native.aclose()
+        if native is None:
+            return
+        if True:  # ASYNC
+            # Closed already, or from another event loop: nothing to wait for.
+            if native.closed or self._loop is not get_running_loop():
+                native.close()
+            else:
+                await native.aclose()
+        else:
+            native.close()
 
     async def aclose(self) -> None:  # ASYNC
         """Closes the connection (as ``close()``, for ``contextlib.aclosing``)."""

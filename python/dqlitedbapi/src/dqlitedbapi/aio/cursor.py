@@ -98,6 +98,7 @@ class AsyncCursor(CursorBase):
         if kind:
             return await self._execute_special(native, kind, sql, parameters)
         if True:  # ASYNC
+            self._connection._check_loop()
             self._set_result(await self._wait(native.aexecute(sql, parameters)))
         else:
             self._set_result(native.execute(sql, parameters))
@@ -140,6 +141,7 @@ class AsyncCursor(CursorBase):
         )
         try:
             if True:  # ASYNC
+                self._connection._check_loop()
                 result = await self._wait(native.aexecutemany(sql, sets))
             else:
                 result = native.executemany(sql, sets)
