@@ -1,21 +1,19 @@
 //! Leader discovery and the node store.
 //!
 //! A [`Cluster`] knows the cluster's nodes (seeded from the configuration, refreshed from
-//! the leader's CLUSTER reply) and finds the leader the way go-dqlite does: the last known
-//! leader first, then every node probed in parallel (voters first), a redirect accepted
-//! only once the named node confirms it leads, and capped exponential backoff with jitter
-//! between rounds, all within the connect deadline. With a
-//! [`RedirectPolicy`](crate::RedirectPolicy) configured, a leader address a node names is
-//! vetted before it is dialed, and CLUSTER members before they are stored.
+//! the leader's CLUSTER reply) and finds the leader within the connect deadline: the last
+//! known leader first, then every node watched at once, the first that says it leads
+//! winning (see the `discovery` module: a node that does not answer holds up nobody).
+//! With a [`RedirectPolicy`](crate::RedirectPolicy) configured, a leader address a node
+//! names is vetted before it is dialed, and CLUSTER members before they are stored.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use tokio::task::JoinSet;
+use std::time::Instant;
 
 use crate::config::{Address, Config};
 use crate::conn::Connection;
+use crate::discovery;
 use crate::error::{Error, Result};
 
 pub use dqlite_wire::{NodeInfo, Role};
@@ -217,50 +215,33 @@ impl Cluster {
             .await
     }
 
-    /// [`connect_leader`](Self::connect_leader) within `deadline`: a round of probes
-    /// still running at the deadline is cut off.
+    /// [`connect_leader`](Self::connect_leader) within `deadline` (see
+    /// [`discovery`](crate::discovery)).
     async fn connect_leader_until(&self, deadline: Instant) -> Result<Connection> {
-        let config = &self.inner.config;
-        let mut attempt: u32 = 0;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let round = tokio::time::timeout(left, self.find_leader_once()).await;
-            let (last_error, out_of_time) = match round {
-                Ok(Ok(conn)) => {
-                    tracing::debug!(leader = %conn.address(), attempt, "connected to the leader");
-                    self.remember_leader(conn.address().clone());
-                    return Ok(conn);
-                }
-                // A refused redirect is refused again in every round.
-                Ok(Err(e @ Error::RedirectRejected { .. })) => return Err(e),
-                Ok(Err(e)) => (e, false),
-                Err(_) => (
-                    Error::Timeout {
-                        operation: "probing the nodes for the leader".into(),
-                        after: config.timeouts.connect,
-                    },
-                    true,
-                ),
-            };
-            attempt = attempt.saturating_add(1);
-            let pause = backoff(config.backoff_base, config.backoff_cap, attempt);
-            tracing::info!(attempt, error = %last_error, ?pause, "no leader found in this round");
-            if out_of_time || Instant::now() + pause >= deadline {
-                let tried = self
-                    .nodes()
-                    .map(|n| {
-                        n.iter()
-                            .map(|n| n.address.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .unwrap_or_default();
-                return Err(Error::NoLeader {
-                    tried,
-                    last_error: Some(Box::new(last_error)),
-                });
+        let last = self.inner.last_leader.lock().ok().and_then(|l| l.clone());
+        let mut nodes = self.inner.store.get()?;
+        shuffle(&mut nodes);
+        // Voters first: only they can lead.
+        nodes.sort_by_key(|n| match n.role {
+            Some(Role::Voter) | None => 0,
+            Some(Role::Standby) => 1,
+            Some(_) => 2,
+        });
+        let addresses = nodes
+            .iter()
+            .filter_map(|n| n.address.parse().ok())
+            .collect();
+        match discovery::find_leader(&self.inner.config, last, addresses, deadline).await {
+            Ok(conn) => {
+                tracing::debug!(leader = %conn.address(), "connected to the leader");
+                self.remember_leader(conn.address().clone());
+                Ok(conn)
             }
-            tokio::time::sleep(pause).await;
+            Err(e) => {
+                tracing::info!(error = %e, "no leader found");
+                self.forget_leader();
+                Err(e)
+            }
         }
     }
 
@@ -270,6 +251,16 @@ impl Cluster {
             && let Some(old) = l.take()
         {
             tracing::info!(leader = %old, "forgetting the last known leader");
+        }
+    }
+
+    /// Forgets the remembered leader if it is `address` (a node that stopped answering).
+    pub(crate) fn forget_leader_at(&self, address: &Address) {
+        if let Ok(mut l) = self.inner.last_leader.lock()
+            && l.as_ref() == Some(address)
+        {
+            tracing::info!(leader = %address, "the leader stopped answering: forgotten");
+            *l = None;
         }
     }
 
@@ -295,101 +286,6 @@ impl Cluster {
         self.inner.store.set(nodes.clone())?;
         Ok(nodes)
     }
-
-    /// One round: the last leader alone, then every known node in parallel.
-    async fn find_leader_once(&self) -> Result<Connection> {
-        let config = &self.inner.config;
-        let last = self.inner.last_leader.lock().ok().and_then(|l| l.clone());
-        if let Some(address) = last {
-            match probe(address, config.clone()).await {
-                Ok(Some(conn)) => return Ok(conn),
-                _ => self.forget_leader(),
-            }
-        }
-        let mut nodes = self.inner.store.get()?;
-        shuffle(&mut nodes);
-        nodes.sort_by_key(|n| match n.role {
-            Some(Role::Voter) | None => 0,
-            Some(Role::Standby) => 1,
-            Some(_) => 2,
-        });
-        let addresses: Vec<Address> = nodes
-            .iter()
-            .filter_map(|n| n.address.parse().ok())
-            .collect();
-        if addresses.is_empty() {
-            return Err(Error::Config(
-                "the node store holds no usable address".into(),
-            ));
-        }
-        let limit = Arc::new(tokio::sync::Semaphore::new(config.concurrent_probes.max(1)));
-        let mut probes = JoinSet::new();
-        for address in addresses {
-            let config = config.clone();
-            let limit = Arc::clone(&limit);
-            probes.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                probe(address, config).await
-            });
-        }
-        let mut last_error = None;
-        while let Some(joined) = probes.join_next().await {
-            match joined {
-                Ok(Ok(Some(conn))) => return Ok(conn), // dropping `probes` aborts the rest
-                Ok(Ok(None)) => {}
-                Ok(Err(e @ Error::RedirectRejected { .. })) => return Err(e),
-                Ok(Err(e)) => last_error = Some(e),
-                Err(join_error) => {
-                    last_error = Some(Error::Closed {
-                        reason: format!("leader probe task failed: {join_error}"),
-                    })
-                }
-            }
-        }
-        Err(last_error.unwrap_or_else(|| Error::NoLeader {
-            tried: String::new(),
-            last_error: None,
-        }))
-    }
-}
-
-/// Probes one node: `Some(connection)` when it (or the node it names, after confirming)
-/// is the leader, `None` when it knows no leader. The leader it names is vetted by the
-/// redirect policy, if any, before anything else (even when it names itself).
-async fn probe(address: Address, config: Config) -> Result<Option<Connection>> {
-    let mut conn = Connection::handshake(&address, &config).await?;
-    let Some((_, reported)) = conn.leader().await? else {
-        return Ok(None);
-    };
-    if let Some(policy) = &config.redirect_policy
-        && !policy.allows(&reported)
-    {
-        return Err(Error::RedirectRejected {
-            address: reported,
-            named_by: address.to_string(),
-        });
-    }
-    if reported == address.to_string() {
-        return Ok(Some(conn));
-    }
-    drop(conn);
-    // A redirect: accept it only when the named node confirms it leads.
-    let Ok(target) = reported.parse::<Address>() else {
-        return Ok(None);
-    };
-    let mut conn = Connection::handshake(&target, &config).await?;
-    match conn.leader().await? {
-        Some((_, confirmed)) if confirmed == reported => Ok(Some(conn)),
-        _ => Ok(None),
-    }
-}
-
-/// `base * 2^attempt`, capped, with ±10 % jitter.
-fn backoff(base: Duration, cap: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX));
-    let pause = exp.min(cap);
-    let jitter = 0.9 + 0.2 * fastrand::f64();
-    pause.mul_f64(jitter)
 }
 
 fn shuffle<T>(items: &mut [T]) {
@@ -399,18 +295,6 @@ fn shuffle<T>(items: &mut [T]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_and_caps_with_jitter() {
-        let base = Duration::from_millis(100);
-        let cap = Duration::from_secs(1);
-        for (attempt, nominal) in [(1, 200), (2, 400), (3, 800), (4, 1000), (30, 1000)] {
-            let d = backoff(base, cap, attempt).as_millis();
-            let lo = nominal * 9 / 10;
-            let hi = nominal * 11 / 10;
-            assert!((lo..=hi).contains(&d), "attempt {attempt}: {d} ms");
-        }
-    }
 
     #[test]
     fn file_store_round_trips() {

@@ -123,6 +123,9 @@ pub struct Connection {
     statements: HashSet<u32>,
     database: Option<String>,
     leadership_changed: bool,
+    /// The node stopped answering or the link to it failed (a timeout or a transport
+    /// error): it may be paused, partitioned or gone.
+    node_lost: bool,
     /// Whether the last request reached the socket whole. A request that failed before
     /// (an error or a deadline while writing it) cannot have run: the server only runs
     /// complete frames.
@@ -152,6 +155,7 @@ impl Connection {
             statements: HashSet::new(),
             database: None,
             leadership_changed: false,
+            node_lost: false,
             request_written: false,
             rollback_pending: false,
             caps: Capabilities::default(),
@@ -296,6 +300,20 @@ impl Connection {
     /// True once the node reported that it is not (or no longer) the leader.
     pub fn saw_leadership_change(&self) -> bool {
         self.leadership_changed
+    }
+
+    /// True once a request on this connection timed out or its link failed: the node may
+    /// be paused, partitioned or gone, and other connections to it are suspect too.
+    pub fn lost_its_node(&self) -> bool {
+        self.node_lost
+    }
+
+    /// Breaks the connection for `error`, noting a node that stopped answering.
+    fn break_for(&mut self, error: &Error) {
+        if matches!(error.kind(), ErrorKind::Transport | ErrorKind::Timeout) {
+            self.node_lost = true;
+        }
+        self.state = State::Broken(error.to_string().into());
     }
 
     /// Brings the connection back in sync after an abandoned result (sends INTERRUPT and
@@ -901,7 +919,7 @@ impl Connection {
         let frame = match within(timeout, self.read_frame(cap)).await {
             Ok(Ok(frame)) => frame,
             Ok(Err(e)) => {
-                self.state = State::Broken(e.to_string().into());
+                self.break_for(&e);
                 return Err(e);
             }
             Err(_) => {
@@ -909,7 +927,7 @@ impl Connection {
                     operation: format!("reading a result from {}", self.address),
                     after: timeout,
                 };
-                self.state = State::Broken(e.to_string().into());
+                self.break_for(&e);
                 return Err(e);
             }
         };
@@ -967,7 +985,7 @@ impl Connection {
             }
             Ok(Err(e)) => {
                 tracing::debug!(node = %self.address, error = %e, "{what} failed: connection closed");
-                self.state = State::Broken(e.to_string().into());
+                self.break_for(&e);
                 Err(e)
             }
             Err(_) => {
@@ -976,7 +994,7 @@ impl Connection {
                     after: timeout,
                 };
                 tracing::warn!(node = %self.address, ?timeout, "{what} timed out: connection closed");
-                self.state = State::Broken(e.to_string().into());
+                self.break_for(&e);
                 Err(e)
             }
         }

@@ -19,9 +19,10 @@
 //!
 //! # What it does
 //!
-//! * [`Cluster`] finds the leader (last known leader first, then every node in parallel,
-//!   redirects verified) and opens connections on it. [`Pool`] keeps a bounded set of them
-//!   and replaces those that broke or sit on a deposed leader.
+//! * [`Cluster`] finds the leader (last known leader first, then every node watched at
+//!   once, so that a node that does not answer holds up nobody) and opens connections on
+//!   it. [`Pool`] keeps a bounded set of them and replaces those that broke, sit on a
+//!   deposed leader, or on a node that stopped answering.
 //! * [`Connection`] runs one request at a time (`&mut self` enforces it), with a deadline
 //!   on every network wait. A result is streamed frame by frame ([`Rows`]), so memory is
 //!   bounded by one frame, not by the result.
@@ -56,6 +57,7 @@ pub mod blocking;
 mod cluster;
 mod config;
 mod conn;
+mod discovery;
 mod error;
 mod pool;
 mod redirect;

@@ -239,13 +239,7 @@ impl Pool {
     /// failover). Connections in use are closed when returned.
     pub fn retire_all(&self) {
         self.inner.generation.fetch_add(1, Ordering::AcqRel);
-        let drained: Vec<Idle> = match self.inner.idle.lock() {
-            Ok(mut idle) => idle.drain(..).collect(),
-            Err(_) => Vec::new(),
-        };
-        for idle in drained {
-            self.inner.discard(idle.conn);
-        }
+        self.inner.close_idle();
     }
 
     /// Closes the pool: idle connections now, the others when returned; further `get`s
@@ -289,6 +283,37 @@ impl PoolInner {
                 .is_some_and(|max| now.duration_since(idle_since) >= max)
     }
 
+    /// Retires every connection of `meta`'s generation or older (all of them point at
+    /// the same leader): idle ones now, the others when they come back. Connections opened
+    /// since then are kept.
+    fn retire(&self, meta: Meta) {
+        if self
+            .generation
+            .compare_exchange(
+                meta.generation,
+                meta.generation + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_err()
+        {
+            // Already retired by another connection of the same generation.
+            return;
+        }
+        self.close_idle();
+    }
+
+    /// Closes every idle connection.
+    fn close_idle(&self) {
+        let idle: Vec<Idle> = match self.idle.lock() {
+            Ok(mut idle) => idle.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        for idle in idle {
+            self.discard(idle.conn);
+        }
+    }
+
     fn discard(&self, conn: Connection) {
         self.open.fetch_sub(1, Ordering::Relaxed);
         drop(conn);
@@ -299,7 +324,15 @@ impl PoolInner {
         if conn.saw_leadership_change() {
             // Every connection to the old leader is now useless.
             tracing::info!(node = %conn.address(), "leadership changed: retiring the pool's connections");
-            self.generation.fetch_add(1, Ordering::AcqRel);
+            self.retire(meta);
+        } else if conn.lost_its_node() {
+            // A timeout or a broken link: the node may be paused or gone, and a paused node
+            // still accepts connections, so each idle connection to it would cost its user a
+            // full deadline. Forget it as leader and retire its connections; discovery finds
+            // whichever node leads now.
+            tracing::info!(node = %conn.address(), "the node stopped answering: retiring the pool's connections");
+            self.cluster.forget_leader_at(conn.address());
+            self.retire(meta);
         }
         let current = self.generation.load(Ordering::Acquire);
         if !conn.is_reusable()

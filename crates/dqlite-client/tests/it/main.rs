@@ -36,6 +36,7 @@ mod jepsen_soak;
 mod jepsen_transfer;
 mod jepsen_workloads;
 mod logging;
+mod paused_leader;
 mod pool;
 mod pragma;
 mod redirect;
