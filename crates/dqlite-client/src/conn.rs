@@ -1135,8 +1135,8 @@ fn single_statement(sql: &str) -> Result<&str> {
             "the SQL text holds no statement".into(),
         )),
         _ => Err(Error::InvalidInput(
-            "the SQL text holds several statements; run them one at a time, or use \
-             execute_script"
+            "the SQL text holds several statements: execute one statement at a time, or \
+             use execute_script"
                 .into(),
         )),
     }

@@ -156,6 +156,11 @@ async def test_parameter_errors(aconn: AsyncConnection) -> None:
         await aconn.execute("SELECT ?", (decimal.Decimal("1.5"),))
     with pytest.raises(dqlitedbapi.ProgrammingError, match="sequence of values"):
         await aconn.execute("SELECT ?", "a")
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="one statement at a time"):
+        await aconn.execute("SELECT 1; SELECT 2;")
+    # Over 64 MiB a row could not be read back: refused before sending.
+    with pytest.raises(dqlitedbapi.DataError, match="limit"):
+        await aconn.execute("SELECT ?", (b"x" * (64 * 1024 * 1024 - 63),))
     # The connection is still fine.
     assert await one(aconn, "SELECT 1") == (1,)
 

@@ -152,6 +152,11 @@ def test_parameter_errors(conn: Connection) -> None:
         conn.execute("SELECT ?", (decimal.Decimal("1.5"),))
     with pytest.raises(dqlitedbapi.ProgrammingError, match="sequence of values"):
         conn.execute("SELECT ?", "a")
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="one statement at a time"):
+        conn.execute("SELECT 1; SELECT 2;")
+    # Over 64 MiB a row could not be read back: refused before sending.
+    with pytest.raises(dqlitedbapi.DataError, match="limit"):
+        conn.execute("SELECT ?", (b"x" * (64 * 1024 * 1024 - 63),))
     # The connection is still fine.
     assert one(conn, "SELECT 1") == (1,)
 

@@ -200,6 +200,7 @@ fn primitive(obj: &Bound<'_, PyAny>, index: usize, may_adapt: bool) -> PyResult<
                  (lone surrogates)"
             ))
         })?;
+        check_length(index, text.len())?;
         if text.contains('\0') {
             return Err(DbError::data(format!(
                 "parameter {index}: the str contains a NUL character, which dqlite cannot \
@@ -210,14 +211,17 @@ fn primitive(obj: &Bound<'_, PyAny>, index: usize, may_adapt: bool) -> PyResult<
         return Ok(Value::Text(text.to_owned()));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
+        check_length(index, b.as_bytes().len())?;
         return Ok(Value::Blob(b.as_bytes().to_vec()));
     }
     if let Ok(b) = obj.cast::<PyByteArray>() {
+        check_length(index, b.len())?;
         return Ok(Value::Blob(b.to_vec()));
     }
     if obj.is_instance_of::<PyMemoryView>() {
         let bytes = obj.call_method0("tobytes")?;
         let bytes = bytes.cast::<PyBytes>()?;
+        check_length(index, bytes.as_bytes().len())?;
         return Ok(Value::Blob(bytes.as_bytes().to_vec()));
     }
     if may_adapt {
@@ -229,4 +233,19 @@ fn primitive(obj: &Bound<'_, PyAny>, index: usize, may_adapt: bool) -> PyResult<
         type_name(obj)
     ))
     .into())
+}
+
+/// The largest TEXT or BLOB parameter: a row holding a bigger value could not be read back
+/// within the default frame cap (the pure-Python dqlite-dbapi's `MAX_BLOB_SIZE`).
+const MAX_VALUE_LEN: usize = dqlite_wire::DEFAULT_MAX_FRAME_LEN - 64;
+
+fn check_length(index: usize, len: usize) -> PyResult<()> {
+    if len > MAX_VALUE_LEN {
+        return Err(DbError::data(format!(
+            "parameter {index}: a value of {len} bytes is over the {MAX_VALUE_LEN}-byte limit \
+             (a row holding it could not be read back)"
+        ))
+        .into());
+    }
+    Ok(())
 }
