@@ -1,0 +1,142 @@
+//! Pipelined batches: one prepared statement run once per parameter row, with many
+//! requests in flight.
+
+use dqlite_wire::{Request, Value};
+
+use super::exchange::encode;
+use super::statements::{ExecResult, Statement};
+use super::{CUT_OFF, Connection, State};
+use crate::error::{Error, Result};
+use crate::sql::StatementKind;
+
+impl Connection {
+    /// Runs `sql` (one statement that returns no rows) once per parameter row, with up to
+    /// `window` requests in flight on the connection: the answers are read in order while
+    /// later rows are being sent, so a batch costs far fewer round trips than a loop of
+    /// [`execute`](Self::execute). The statement is prepared once and finalized after.
+    ///
+    /// The first failure stops the batch and is returned as [`Error::Batch`] with the
+    /// index of the row that failed. Rows sent after it were already in flight and may
+    /// have run: use a batch inside a transaction (BEGIN ... COMMIT) and roll back on
+    /// error, or pass `window` 1 for one-at-a-time semantics.
+    ///
+    /// Returns the total of rows changed and the last insert id.
+    pub async fn execute_many<P: AsRef<[Value]>>(
+        &mut self,
+        sql: &str,
+        rows: impl IntoIterator<Item = P>,
+        window: usize,
+    ) -> Result<ExecResult> {
+        let statement = self.prepare(sql).await?;
+        let outcome = self.execute_prepared_many(&statement, rows, window).await;
+        if self.is_reusable() {
+            self.finalize(statement).await?;
+        }
+        outcome
+    }
+
+    /// Like [`execute_many`](Self::execute_many) with a statement prepared beforehand.
+    pub async fn execute_prepared_many<P: AsRef<[Value]>>(
+        &mut self,
+        statement: &Statement,
+        rows: impl IntoIterator<Item = P>,
+        window: usize,
+    ) -> Result<ExecResult> {
+        if statement.kind != StatementKind::Exec && statement.kind != StatementKind::Empty {
+            return Err(Error::InvalidInput(
+                "execute_many takes a statement that returns no rows".into(),
+            ));
+        }
+        let window = window.max(1);
+        let mut rows = rows.into_iter().peekable();
+        let mut total = ExecResult::default();
+        let (mut sent, mut answered) = (0usize, 0usize);
+        let mut failure: Option<(usize, Error)> = None;
+        self.recover().await?;
+        loop {
+            // Fill the window with one write.
+            self.write_buf.clear();
+            while failure.is_none() && sent - answered < window {
+                let Some(row) = rows.next() else { break };
+                let params = row.as_ref();
+                self.check_statement(statement, params)
+                    .and_then(|()| {
+                        if params.len() > dqlite_wire::MAX_PARAMS_SCHEMA0 {
+                            return Err(Error::Unsupported(format!(
+                                "execute_many takes at most {} parameters per row",
+                                dqlite_wire::MAX_PARAMS_SCHEMA0
+                            )));
+                        }
+                        encode(
+                            &Request::Exec {
+                                db_id: 0,
+                                stmt_id: statement.id,
+                                params: params.into(),
+                                schema: 0,
+                            },
+                            &mut self.write_buf,
+                        )
+                    })
+                    .map_err(|e| Error::Batch {
+                        row: sent,
+                        source: Box::new(e),
+                    })?;
+                sent += 1;
+            }
+            if sent == answered {
+                break;
+            }
+            let deadline = self.deadline();
+            let cap = self.max_frame_len;
+            let answer = self
+                .guarded(
+                    "execute_many",
+                    deadline,
+                    State::Broken(CUT_OFF.into()),
+                    async |conn| {
+                        if !conn.write_buf.is_empty() {
+                            conn.write_out().await?;
+                        }
+                        conn.read_frame(cap).await
+                    },
+                )
+                .await;
+            let frame = answer.map_err(|e| {
+                // Everything from the first unanswered row on may or may not have run.
+                Error::Batch {
+                    row: answered,
+                    source: Box::new(Error::OutcomeUnknown {
+                        source: Box::new(e),
+                    }),
+                }
+            })?;
+            let (header, body) = frame;
+            let row = answered;
+            answered += 1;
+            match self.decode(&header, body) {
+                Ok(response) => total.then(self.exec_result(response, statement.dml)?),
+                Err(e) => {
+                    let e = self.write_failed(e, true);
+                    if self.is_broken() {
+                        return Err(Error::Batch {
+                            row,
+                            source: Box::new(e),
+                        });
+                    }
+                    // Keep reading the answers of the rows already in flight.
+                    failure.get_or_insert((row, e));
+                }
+            }
+            if failure.is_none() && rows.peek().is_none() && sent == answered {
+                break;
+            }
+        }
+        match failure {
+            Some((row, e)) => Err(Error::Batch {
+                row,
+                source: Box::new(e),
+            }),
+            None => Ok(total),
+        }
+    }
+}

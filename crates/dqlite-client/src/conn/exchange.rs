@@ -1,0 +1,351 @@
+//! The request/response exchange: framing, deadlines, the connection's state around each
+//! network operation, and how failures are reported.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use dqlite_wire::{FrameDecoder, Header, Request, Response};
+
+use super::{CUT_OFF, Connection, State};
+use crate::error::{Error, ErrorKind, Result, ServerError};
+
+/// `SQLITE_BUSY` exactly ("database is locked", "checkpoint in progress"); its extended
+/// codes (`SQLITE_BUSY_SNAPSHOT`...) are not retried.
+const SQLITE_BUSY: u64 = 5;
+
+/// Pauses between retries of a busy statement, in milliseconds (SQLite's own schedule).
+const BUSY_PAUSES: [u64; 12] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
+
+/// The least room made in the receive buffer before each read.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// When a call must be over, with the timeout it came from (named in the error).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    at: tokio::time::Instant,
+    timeout: Duration,
+}
+
+impl Deadline {
+    /// `timeout` from now.
+    pub(crate) fn after(timeout: Duration) -> Deadline {
+        Deadline {
+            at: tokio::time::Instant::now() + timeout,
+            timeout,
+        }
+    }
+}
+
+impl Connection {
+    /// A deadline one request timeout from now.
+    pub(crate) fn deadline(&self) -> Deadline {
+        Deadline::after(self.request_timeout)
+    }
+
+    /// Runs `op`, network I/O on this connection, by `deadline`: the one place where the
+    /// connection is marked while I/O is in flight, the I/O bounded, and the state settled
+    /// after it.
+    ///
+    /// While `op` runs the state is `in_flight`: [`CUT_OFF`] for a request (a future
+    /// dropped mid-way leaves the connection broken: its response would desynchronise the
+    /// stream), [`State::InQuery`] for the read of a result frame (cancel-safe: the rest
+    /// is drained later). On success the state is `Ready`; on a failure or at the deadline
+    /// the connection breaks (noting a node that stopped answering), and the error names
+    /// `what`.
+    pub(super) async fn guarded<T>(
+        &mut self,
+        what: &str,
+        deadline: Deadline,
+        in_flight: State,
+        op: impl AsyncFnOnce(&mut Connection) -> Result<T>,
+    ) -> Result<T> {
+        self.state = in_flight;
+        let outcome = within(deadline, op(self)).await;
+        match outcome {
+            Ok(Ok(value)) => {
+                self.state = State::Ready;
+                Ok(value)
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(node = %self.address, error = %e, "{what} failed: connection closed");
+                self.break_for(&e);
+                Err(e)
+            }
+            Err(_) => {
+                let e = Error::Timeout {
+                    operation: format!("{what} on {}", self.address),
+                    after: deadline.timeout,
+                };
+                tracing::warn!(node = %self.address, timeout = ?deadline.timeout, "{what} timed out: connection closed");
+                self.break_for(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Sends a request whose response is a single frame and decodes it. A FAILURE becomes
+    /// [`Error::Server`].
+    pub(crate) async fn request(&mut self, request: &Request<'_>, what: &str) -> Result<Response> {
+        self.recover().await?;
+        self.exchange(request, what).await
+    }
+
+    /// [`request`](Self::request) without [`recover`](Self::recover) first: the connection
+    /// must be in sync.
+    pub(super) async fn exchange(&mut self, request: &Request<'_>, what: &str) -> Result<Response> {
+        self.exchange_with_cap(request, what, self.max_frame_len)
+            .await
+    }
+
+    /// [`exchange`](Self::exchange) accepting a response frame of up to `max_frame_len`
+    /// bytes (a DUMP reply carries a whole database).
+    pub(crate) async fn exchange_with_cap(
+        &mut self,
+        request: &Request<'_>,
+        what: &str,
+        max_frame_len: usize,
+    ) -> Result<Response> {
+        self.request_written = false;
+        self.write_buf.clear();
+        encode(request, &mut self.write_buf)?;
+        let deadline = self.deadline();
+        let (header, body) = self
+            .guarded(
+                what,
+                deadline,
+                State::Broken(CUT_OFF.into()),
+                async |conn| {
+                    conn.write_out().await?;
+                    conn.request_written = true;
+                    conn.read_frame(max_frame_len).await
+                },
+            )
+            .await?;
+        self.decode(&header, body)
+    }
+
+    /// Like [`request`](Self::request), for requests that may change data: a failure once
+    /// the request may have reached the server becomes [`Error::OutcomeUnknown`].
+    ///
+    /// "database is locked" answers are retried until the busy timeout: the server checks
+    /// the write lock before running anything, so nothing ran.
+    pub(super) async fn request_write(&mut self, request: &Request<'_>) -> Result<Response> {
+        // What goes before the write (a drain, a pending ROLLBACK) fails as itself.
+        self.recover().await?;
+        let started = tokio::time::Instant::now();
+        let mut attempt = 0usize;
+        let outcome = loop {
+            match self.exchange(request, "execute").await {
+                Err(Error::Server(e)) if e.code == SQLITE_BUSY => {
+                    let pause = BUSY_PAUSES
+                        .get(attempt)
+                        .or(BUSY_PAUSES.last())
+                        .copied()
+                        .map_or(Duration::ZERO, Duration::from_millis);
+                    if started.elapsed() + pause > self.busy_timeout {
+                        break Err(Error::Server(e));
+                    }
+                    attempt += 1;
+                    tokio::time::sleep(pause).await;
+                }
+                other => break other,
+            }
+        };
+        outcome.map_err(|e| self.write_failed(e, self.request_written))
+    }
+
+    /// The error a write reports (see [`Error::for_write`]). An answer that leaves the
+    /// write in doubt also breaks the connection: what the node did with it, and with the
+    /// transaction around it, is unknown.
+    pub(crate) fn write_failed(&mut self, error: Error, sent: bool) -> Error {
+        let error = error.for_write(sent);
+        if error.kind() == ErrorKind::OutcomeUnknown && !self.is_broken() {
+            tracing::warn!(node = %self.address, %error, "a write's outcome is unknown: connection closed");
+            self.state = State::Broken(format!("{error}").into());
+        }
+        error
+    }
+
+    /// Sends a QUERY or QUERY_SQL; the response frames are read by [`Rows`](crate::Rows).
+    pub(super) async fn start_query(&mut self, request: &Request<'_>) -> Result<()> {
+        self.recover().await?;
+        self.write_buf.clear();
+        encode(request, &mut self.write_buf)?;
+        let deadline = self.deadline();
+        self.guarded(
+            "query",
+            deadline,
+            State::Broken(CUT_OFF.into()),
+            async |conn| conn.write_out().await,
+        )
+        .await?;
+        self.state = State::InQuery;
+        Ok(())
+    }
+
+    /// Reads the next frame of a result stream (state [`State::InQuery`]) within the
+    /// request timeout. The read is cancel-safe: a partial frame stays in the buffer.
+    pub(crate) async fn next_query_frame(&mut self) -> Result<Response> {
+        if self.state != State::InQuery {
+            return Err(Error::Closed {
+                reason: match &self.state {
+                    State::Broken(r) => r.to_string(),
+                    _ => "the result stream is no longer active".into(),
+                },
+            });
+        }
+        let cap = self.max_frame_len;
+        let deadline = self.deadline();
+        let (header, body) = self
+            .guarded("reading a result", deadline, State::InQuery, async |conn| {
+                conn.read_frame(cap).await
+            })
+            .await?;
+        // Still in the result until its DONE frame (or a FAILURE) is seen.
+        self.state = State::InQuery;
+        match self.decode(&header, body) {
+            Ok(Response::Rows(frame)) => Ok(Response::Rows(frame)),
+            Ok(other) => Err(self.unexpected("ROWS", &other)),
+            Err(e) => {
+                if self.state == State::InQuery {
+                    // A FAILURE ends the stream; the connection is in sync again.
+                    self.state = State::Ready;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Marks the end of a result stream (DONE seen).
+    pub(crate) fn end_query(&mut self) {
+        if self.state == State::InQuery {
+            self.state = State::Ready;
+        }
+    }
+
+    /// Marks a result stream as abandoned before its end.
+    pub(crate) fn abandon_query(&mut self) {
+        if self.state == State::InQuery {
+            self.state = State::NeedsDrain;
+        }
+    }
+
+    /// Breaks the connection for a protocol violation seen by the row decoder.
+    pub(crate) fn protocol_violation(&mut self, detail: String) -> Error {
+        self.state = State::Broken(format!("protocol error: {detail}").into());
+        Error::Protocol {
+            address: self.address.to_string(),
+            detail,
+        }
+    }
+
+    /// Decodes a frame; FAILURE becomes an error, and leadership errors break the
+    /// connection (the node closed our database and statements).
+    pub(super) fn decode(&mut self, header: &Header, body: Bytes) -> Result<Response> {
+        let response = Response::decode(header, body).map_err(|e| {
+            let detail = e.to_string();
+            self.protocol_violation(detail)
+        })?;
+        if let Response::Failure { code, message } = response {
+            let error = ServerError {
+                code,
+                message: message.to_string(),
+            };
+            if error.is_not_leader() || error.is_leadership_lost() {
+                tracing::info!(node = %self.address, %error, "leadership changed: connection closed");
+                self.leadership_changed = true;
+                self.statements.clear();
+                self.state = State::Broken(format!("leadership changed: {error}").into());
+            }
+            return Err(Error::Server(error));
+        }
+        Ok(response)
+    }
+
+    pub(super) fn unexpected(&mut self, expected: &str, got: &Response) -> Error {
+        self.protocol_violation(format!("expected {expected}, got {}", got.name()))
+    }
+
+    /// Writes the request in `write_buf` and flushes it: a stream that buffers (TLS keeps
+    /// the tail of a large write in its own buffer) must not hold back part of a request
+    /// while its answer is awaited.
+    pub(super) async fn write_out(&mut self) -> Result<()> {
+        let written = async {
+            self.stream.write_all(&self.write_buf).await?;
+            self.stream.flush().await
+        };
+        written.await.map_err(|source| Error::Io {
+            address: self.address.to_string(),
+            source,
+        })
+    }
+
+    /// Reads one whole frame of at most `max_frame_len` bytes. Cancel-safe: bytes read so
+    /// far stay in `read_buf`.
+    ///
+    /// The buffer grows with the bytes that arrive, at most doubling what it holds, never
+    /// to the length a header declares: a hostile header can declare up to the cap and
+    /// then send nothing.
+    pub(super) async fn read_frame(&mut self, max_frame_len: usize) -> Result<(Header, Bytes)> {
+        let decoder = FrameDecoder::new(max_frame_len);
+        loop {
+            match decoder.decode(&mut self.read_buf) {
+                Ok(Some(frame)) => return Ok(frame),
+                Ok(None) => {}
+                Err(e) => return Err(self.protocol_violation(e.to_string())),
+            }
+            let needed = decoder
+                .needed(&self.read_buf)
+                .map_err(|e| self.protocol_violation(e.to_string()))?;
+            let missing = needed.saturating_sub(self.read_buf.len());
+            self.read_buf
+                .reserve(missing.clamp(READ_CHUNK, self.read_buf.len().max(READ_CHUNK)));
+            let n = self
+                .stream
+                .read_buf(&mut self.read_buf)
+                .await
+                .map_err(|source| Error::Io {
+                    address: self.address.to_string(),
+                    source,
+                })?;
+            if n == 0 {
+                return Err(Error::Io {
+                    address: self.address.to_string(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the node closed the connection",
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// `tokio::time::timeout_at` without its cost when `future` is done at the first poll
+/// (with blocking socket calls, most requests are): the timer is only set up if the future
+/// has to wait.
+pub(super) async fn within<F: std::future::Future>(
+    deadline: Deadline,
+    future: F,
+) -> std::result::Result<F::Output, tokio::time::error::Elapsed> {
+    let mut future = std::pin::pin!(future);
+    let first = std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match future.as_mut().poll(cx) {
+            std::task::Poll::Ready(out) => Some(out),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await;
+    match first {
+        Some(out) => Ok(out),
+        None => tokio::time::timeout_at(deadline.at, future).await,
+    }
+}
+
+pub(super) fn encode(request: &Request<'_>, out: &mut BytesMut) -> Result<()> {
+    request
+        .encode(out)
+        .map_err(|e| Error::InvalidInput(e.to_string()))
+}

@@ -1,0 +1,356 @@
+//! The statement API: one statement (EXEC or QUERY by its kind), scripts, prepared
+//! statements.
+
+use std::ops::DerefMut;
+
+use dqlite_wire::{Request, Response, Value};
+
+use super::Connection;
+use crate::error::{Error, Result};
+use crate::rows::{QueryResult, Rows};
+use crate::sql::{self, StatementKind};
+
+/// What a statement without rows did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExecResult {
+    /// SQLite's last inserted rowid on this connection (connection-wide: it keeps its value
+    /// across statements that insert nothing).
+    pub last_insert_id: i64,
+    /// Rows changed by the statement. 0 for statements that are not INSERT, UPDATE,
+    /// DELETE or REPLACE (the server would report a stale count for them).
+    pub rows_affected: u64,
+}
+
+impl ExecResult {
+    /// Folds a later statement's outcome into a running total (scripts, batches): counts
+    /// add up (saturating on hostile answers), the last insert id is the later one.
+    pub(super) fn then(&mut self, later: ExecResult) {
+        self.rows_affected = self.rows_affected.saturating_add(later.rows_affected);
+        self.last_insert_id = later.last_insert_id;
+    }
+}
+
+/// A prepared statement, valid on the connection that prepared it until finalized or until
+/// that connection breaks.
+///
+/// The connection keeps a registry of live ids and refuses a statement it does not hold:
+/// sending a finalized or stale id can crash a dqlite node (docs/protocol.md §10.1).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Statement {
+    pub(super) id: u32,
+    conn_serial: u64,
+    param_count: u64,
+    pub(super) kind: StatementKind,
+    pub(super) dml: bool,
+}
+
+impl Statement {
+    /// The number of parameters the statement takes.
+    pub fn param_count(&self) -> u64 {
+        self.param_count
+    }
+
+    /// How the statement is run (query or exec), decided from its text.
+    pub fn kind(&self) -> StatementKind {
+        self.kind
+    }
+}
+
+impl Connection {
+    /// Runs one statement that returns no rows (INSERT, UPDATE, DDL, BEGIN...).
+    ///
+    /// Parameters bind positionally to `?`, `?NNN`, `:name`, `@name` and `$name`
+    /// placeholders in order of first appearance. Text with several statements is refused:
+    /// use [`execute_script`](Self::execute_script). A failure after the request was sent
+    /// is reported as [`Error::OutcomeUnknown`]: the statement may have been applied.
+    pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<ExecResult> {
+        let text = single_statement(sql)?;
+        tracing::debug!(node = %self.address, sql = text, params = params.len(), "execute");
+        self.exec(Source::Text(text), params).await
+    }
+
+    /// Runs every statement of a script in order, each in its own autocommit unless the
+    /// script opens a transaction. Statements that return rows run and their rows are
+    /// discarded. Returns the sum of rows changed and the last insert id. A failure stops
+    /// the script; statements before it stay applied.
+    pub async fn execute_script(&mut self, script: &str) -> Result<ExecResult> {
+        let mut total = ExecResult::default();
+        for statement in sql::split_statements(script) {
+            if sql::classify(statement) == StatementKind::Query {
+                self.query_all(statement, &[]).await?;
+                continue;
+            }
+            total.then(self.execute(statement, &[]).await?);
+        }
+        Ok(total)
+    }
+
+    /// Runs a statement and streams its rows frame by frame; memory is bounded by one
+    /// frame. A statement that returns no rows is run as EXEC and yields an empty result
+    /// (writes are never sent through QUERY, which corrupts 1.11 leaders).
+    ///
+    /// Dropping the returned [`Rows`] early is safe: the rest is drained before the next
+    /// request.
+    pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows<&mut Connection>> {
+        Connection::query_owned(self, sql, params).await
+    }
+
+    /// Like [`query`](Self::query), with the connection held through `conn`: an owned
+    /// guard (`tokio::sync::OwnedMutexGuard`), a box or a pooled connection, so that the
+    /// returned [`Rows`] can be kept without borrowing a local (the Python driver keeps a
+    /// result open between calls this way).
+    pub async fn query_owned<C>(conn: C, sql: &str, params: &[Value]) -> Result<Rows<C>>
+    where
+        C: DerefMut<Target = Connection>,
+    {
+        let text = single_statement(sql)?;
+        tracing::debug!(node = %conn.address, sql = text, params = params.len(), "query");
+        Connection::rows(conn, Source::Text(text), params).await
+    }
+
+    /// Runs a query and collects every row.
+    pub async fn query_all(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
+        self.query(sql, params).await?.collect_all().await
+    }
+
+    /// Compiles the first statement of `sql` on the server.
+    pub async fn prepare(&mut self, sql: &str) -> Result<Statement> {
+        let text = single_statement(sql)?;
+        let request = Request::Prepare {
+            db_id: 0,
+            sql: text,
+        };
+        match self.request(&request, "prepare").await? {
+            Response::Stmt {
+                stmt_id,
+                param_count,
+                ..
+            } => {
+                self.statements.insert(stmt_id);
+                Ok(Statement {
+                    id: stmt_id,
+                    conn_serial: self.serial,
+                    param_count,
+                    kind: sql::classify(text),
+                    dml: sql::is_dml(text),
+                })
+            }
+            other => Err(self.unexpected("STMT", &other)),
+        }
+    }
+
+    /// Runs a prepared statement that returns no rows. Every parameter must be given:
+    /// servers before 1.18.2 keep the previous execution's values for missing ones.
+    pub async fn execute_prepared(
+        &mut self,
+        statement: &Statement,
+        params: &[Value],
+    ) -> Result<ExecResult> {
+        self.check_statement(statement, params)?;
+        self.exec(Source::Prepared(statement), params).await
+    }
+
+    /// Runs a prepared query and streams its rows.
+    pub async fn query_prepared(
+        &mut self,
+        statement: &Statement,
+        params: &[Value],
+    ) -> Result<Rows<&mut Connection>> {
+        self.check_statement(statement, params)?;
+        Connection::rows(self, Source::Prepared(statement), params).await
+    }
+
+    /// Runs a statement that returns no rows (EXEC or EXEC_SQL).
+    async fn exec(&mut self, source: Source<'_>, params: &[Value]) -> Result<ExecResult> {
+        let schema = self.params_schema(params.len()).await?;
+        let request = source.exec_request(params, schema);
+        let response = self.request_write(&request).await?;
+        self.exec_result(response, source.is_dml())
+    }
+
+    /// Runs a statement and starts reading its rows (QUERY or QUERY_SQL); a statement
+    /// that returns no rows goes as EXEC and yields an empty result.
+    async fn rows<C>(mut conn: C, source: Source<'_>, params: &[Value]) -> Result<Rows<C>>
+    where
+        C: DerefMut<Target = Connection>,
+    {
+        let kind = source.kind();
+        match kind {
+            StatementKind::Query => {}
+            StatementKind::WriteReturning => conn.require_returning().await?,
+            _ => {
+                conn.exec(source, params).await?;
+                return Ok(Rows::empty(conn));
+            }
+        }
+        let schema = conn.params_schema(params.len()).await?;
+        conn.start_query(&source.query_request(params, schema))
+            .await?;
+        Rows::start(conn, kind == StatementKind::WriteReturning).await
+    }
+
+    /// Frees a prepared statement on the server.
+    pub async fn finalize(&mut self, statement: Statement) -> Result<()> {
+        self.check_statement(&statement, &[])?;
+        // Forget the id first: whatever happens next, it is never sent again.
+        self.statements.remove(&statement.id);
+        let request = Request::Finalize {
+            db_id: 0,
+            stmt_id: statement.id,
+        };
+        match self.request(&request, "finalize").await? {
+            Response::Empty => Ok(()),
+            other => Err(self.unexpected("EMPTY", &other)),
+        }
+    }
+
+    pub(super) fn check_statement(&self, statement: &Statement, params: &[Value]) -> Result<()> {
+        if statement.conn_serial != self.serial || !self.statements.contains(&statement.id) {
+            return Err(Error::InvalidInput(
+                "this prepared statement belongs to another connection or was finalized".into(),
+            ));
+        }
+        if !params.is_empty() && params.len() as u64 != statement.param_count {
+            return Err(Error::InvalidInput(format!(
+                "the statement takes {} parameters, {} were given",
+                statement.param_count,
+                params.len()
+            )));
+        }
+        Ok(())
+    }
+
+    pub(super) fn exec_result(&mut self, response: Response, dml: bool) -> Result<ExecResult> {
+        match response {
+            Response::Result {
+                last_insert_id,
+                rows_affected,
+            } => Ok(ExecResult {
+                last_insert_id: i64::from_ne_bytes(last_insert_id.to_ne_bytes()),
+                rows_affected: if dml { rows_affected } else { 0 },
+            }),
+            other => Err(self.unexpected("RESULT", &other)),
+        }
+    }
+}
+
+/// What a request runs: SQL text, or a statement prepared on this connection.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Text(&'a str),
+    Prepared(&'a Statement),
+}
+
+impl<'a> Source<'a> {
+    fn kind(self) -> StatementKind {
+        match self {
+            Source::Text(text) => sql::classify(text),
+            Source::Prepared(statement) => statement.kind,
+        }
+    }
+
+    fn is_dml(self) -> bool {
+        match self {
+            Source::Text(text) => sql::is_dml(text),
+            Source::Prepared(statement) => statement.dml,
+        }
+    }
+
+    fn exec_request(self, params: &'a [Value], schema: u8) -> Request<'a> {
+        match self {
+            Source::Text(sql) => Request::ExecSql {
+                db_id: 0,
+                sql,
+                params: params.into(),
+                schema,
+            },
+            Source::Prepared(statement) => Request::Exec {
+                db_id: 0,
+                stmt_id: statement.id,
+                params: params.into(),
+                schema,
+            },
+        }
+    }
+
+    fn query_request(self, params: &'a [Value], schema: u8) -> Request<'a> {
+        match self {
+            Source::Text(sql) => Request::QuerySql {
+                db_id: 0,
+                sql,
+                params: params.into(),
+                schema,
+            },
+            Source::Prepared(statement) => Request::Query {
+                db_id: 0,
+                stmt_id: statement.id,
+                params: params.into(),
+                schema,
+            },
+        }
+    }
+}
+
+/// The one statement of `sql`, trimmed of trailing whitespace and comments (so 1.11
+/// reports the right change count). Several statements are refused, as stdlib `sqlite3`
+/// does; empty text too.
+fn single_statement(sql: &str) -> Result<&str> {
+    // Without a `;` there is at most one statement, and without `-` or `/` no comment:
+    // trimming whitespace is all the tokenizer would do (the common case, kept cheap).
+    if !sql.bytes().any(|b| matches!(b, b';' | b'-' | b'/')) {
+        let text = sql.trim();
+        if !text.is_empty() {
+            return Ok(text);
+        }
+    }
+    let parts = sql::split_statements(sql);
+    match parts.as_slice() {
+        [one] => Ok(sql::trim_tail(one)),
+        [] => Err(Error::InvalidInput(
+            "the SQL text holds no statement".into(),
+        )),
+        _ => Err(Error::InvalidInput(
+            "the SQL text holds several statements: execute one statement at a time, or \
+             use execute_script"
+                .into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `single_statement` computes without its fast path.
+    fn by_tokens(text: &str) -> Option<&str> {
+        match sql::split_statements(text).as_slice() {
+            [one] => Some(sql::trim_tail(one)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_fast_path_of_single_statement_agrees_with_the_tokenizer() {
+        for text in [
+            "SELECT 1",
+            "  SELECT 1 \n\t",
+            "select\u{a0}1\u{a0}",
+            "SELECT 'a b'  ",
+            "SELECT \"x\" FROM t WHERE a = ?",
+            "INSERT INTO t VALUES (1, 'é')\r\n",
+            "SELECT 1;",
+            "SELECT 1; SELECT 2",
+            "SELECT 1 -- note",
+            "SELECT 1 /* note */ ",
+            "SELECT 2 - 1",
+            "SELECT 4 / 2",
+            "SELECT ';'",
+            "",
+            "   ",
+            ";",
+            "-- only a comment",
+        ] {
+            assert_eq!(single_statement(text).ok(), by_tokens(text), "{text:?}");
+        }
+    }
+}
