@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import ForeignKey, String, exc, select, text
+from sqlalchemy import ForeignKey, String, event, exc, select, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -128,3 +128,49 @@ async def test_returning_refused(aengine: AsyncEngine) -> None:
                 .values(team_id=1, name="x")
                 .returning(Member.__table__.c.id)
             )
+
+
+async def test_a_cancelled_statement_invalidates_the_pooled_connection(aio_url: str) -> None:
+    # A call cancelled inside a transaction leaves the driver connection closed: the pool
+    # must invalidate it (handle_error / is_disconnect) and hand out a fresh one.
+    engine = create_async_engine(aio_url, pool_size=1, max_overflow=0)
+    invalidated: list[BaseException | None] = []
+    event.listen(engine.sync_engine.pool, "invalidate", lambda c, r, e: invalidated.append(e))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE c (x INTEGER)"))
+        slow = (
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 3000000) "
+            "SELECT count(*) FROM s"
+        )
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05), engine.begin() as conn:
+                await conn.execute(text("INSERT INTO c VALUES (1)"))
+                await conn.execute(text(slow))
+        assert len(invalidated) == 1
+        async with engine.begin() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM c"))).scalar() == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_session_mode_execution_option(aio_url: str) -> None:
+    engine = create_async_engine(aio_url + "?session_mode=deferred")
+    try:
+        async with engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            assert driver.session_mode == "deferred"
+            ro = await conn.execution_options(dqlite_session_mode="read_only")
+            assert driver.session_mode == "read_only"
+            with pytest.raises(exc.OperationalError, match="readonly"):
+                await ro.execute(text("CREATE TABLE nope (x)"))
+            await ro.rollback()
+        # Back in the pool, the connection got its own mode back.
+        async with engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            assert raw.driver_connection is not None
+            assert raw.driver_connection.session_mode == "deferred"
+    finally:
+        await engine.dispose()

@@ -333,3 +333,35 @@ def test_driver_errors_are_wrapped(engine: Engine) -> None:
     assert isinstance(info.value.orig, dqlitedbapi.IntegrityError)
     with pytest.raises(exc.OperationalError), engine.connect() as conn:
         conn.execute(text("SELECT * FROM no_such_table"))
+
+
+def test_session_mode_execution_option(engine: Engine) -> None:
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        assert driver.session_mode == "immediate"
+        ro = conn.execution_options(dqlite_session_mode="read_only")
+        with pytest.raises(exc.OperationalError, match="readonly"):
+            ro.execute(text("CREATE TABLE nope (x)"))
+        ro.rollback()
+        with pytest.raises(exc.ArgumentError, match="session_mode"):
+            conn.execution_options(dqlite_session_mode="sometimes")
+    with engine.connect() as conn:
+        assert conn.connection.driver_connection is not None
+        assert conn.connection.driver_connection.session_mode == "immediate"
+
+
+def test_creator_fn_in_connect_args(url: str) -> None:
+    made: list[str] = []
+
+    def creator(*args: object, **kwargs: object) -> object:
+        made.append(str(kwargs["database"]))
+        return dqlitedbapi.connect(*args, **kwargs)  # type: ignore[arg-type]
+
+    eng = create_engine(url, connect_args={"creator_fn": creator})
+    try:
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        eng.dispose()
+    assert len(made) == 1
