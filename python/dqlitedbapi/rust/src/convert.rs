@@ -99,7 +99,9 @@ pub fn names<'py>(py: Python<'py>, columns: &[String]) -> PyResult<Bound<'py, Py
 /// pure-Python dqlite-dbapi reports it), or `None` when the frame has none (no rows, or
 /// NULLs only): the description then shows `dqlitedbapi.types.UNKNOWN`.
 pub fn type_codes(frame: Option<&RowsFrame>, columns: usize) -> Vec<Option<u8>> {
-    let mut codes = vec![None; columns];
+    // Not vec![None; n]: a zeroed allocation (calloc) skips the allocator's fast path.
+    let mut codes = Vec::with_capacity(columns);
+    codes.extend(std::iter::repeat_n(None, columns));
     let Some(frame) = frame else {
         return codes;
     };

@@ -475,9 +475,9 @@ impl ReadState {
         let Some(frame) = &self.frame else {
             return Ok(());
         };
-        let before = out.len();
+        let start = self.pos;
         let taken = convert::append_rows(py, frame, &mut self.pos, want, names, out);
-        self.taken += out.len().saturating_sub(before);
+        self.taken += self.pos.saturating_sub(start);
         if self.pos >= frame.row_count() {
             self.frame = None;
             self.pos = 0;

@@ -330,11 +330,33 @@ class CursorBase(UnsupportedCursorApi):
         self._executing = False
         self.arraysize = 1
         self.description: tuple[DescriptionTuple, ...] | None = None
-        self.rowcount = -1
+        self._rowcount = -1
         self.lastrowid: int | None = None
         self.completed_iterations = 0
+        # The last text run that the driver does not handle itself (see execute()).
+        self._plain: str | None = None
         self.row_factory: RowFactory | None = connection.row_factory
         self.messages: list[tuple[type[Exception], Exception]] = []
+
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by the last DML statement, or returned by the last query.
+
+        A query's rows are counted once the whole result was received (at once for a
+        result of one frame, else when the last row was read); -1 before that, for PRAGMA,
+        and without a statement.
+        """
+        count = self._rowcount
+        if count < 0 and self.description is not None:
+            result = self._result if self._result is not None else self._spent
+            if result is not None:
+                count = result.rowcount
+                self._rowcount = count
+        return count
+
+    @rowcount.setter
+    def rowcount(self, value: int) -> None:
+        self._rowcount = value
 
     @property
     def closed(self) -> bool:
@@ -355,7 +377,7 @@ class CursorBase(UnsupportedCursorApi):
             self._result = None
         self._spent = None
         self.description = None
-        self.rowcount = -1
+        self._rowcount = -1
         self.completed_iterations = 0
         self._converters = None
 
@@ -365,14 +387,13 @@ class CursorBase(UnsupportedCursorApi):
             self._result = None
             self.description = None
             rowcount = result.rowcount
-            self.rowcount = rowcount
+            self._rowcount = rowcount
             if rowcount >= 0:
                 lastrowid = result.lastrowid
                 if lastrowid is not None:
                     self.lastrowid = lastrowid
             return
         self._result = result
-        self.rowcount = result.rowcount
         if self._connection.detect_types & PARSE_COLNAMES:
             description = self._colname_types(description)
         self.description = description
@@ -431,8 +452,6 @@ class CursorBase(UnsupportedCursorApi):
         """The result was read to its end: its row count is known now."""
         self._result = None
         self._spent = result
-        if self.rowcount < 0:
-            self.rowcount = result.rowcount
 
     @property
     def connection(self) -> ConnectionBase:

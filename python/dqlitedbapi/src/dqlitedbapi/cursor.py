@@ -70,13 +70,16 @@ class Cursor(CursorBase):
             native = self._native_for_call()
         if sql.__class__ is not str:
             sql = check_sql(sql)
-        kind = kind_of(sql)
-        if kind is None:
-            kind = classify(sql)
-        if self._result is not None or self.description is not None or self.rowcount != -1:
+        if self._result is not None or self.description is not None or self._rowcount != -1:
             self._reset()
-        if kind:
-            return self._execute_special(native, kind, sql, parameters)
+        # The same text as last time needs no look-up (an identity test).
+        if sql is not self._plain:
+            kind = kind_of(sql)
+            if kind is None:
+                kind = classify(sql)
+            if kind:
+                return self._execute_special(native, kind, sql, parameters)
+            self._plain = sql
         self._set_result(native.execute(sql, parameters))
         return self
 
@@ -194,8 +197,6 @@ class Cursor(CursorBase):
         # Used up: dropped now, so the next execute has nothing to close.
         self._result = None
         self._spent = result
-        if self.rowcount < 0:
-            self.rowcount = result.rowcount
         if self._converters is None and self.row_factory is None:
             return rows
         return self._post(rows)
