@@ -1,19 +1,18 @@
-//! The connection core shared by the sync and asyncio front ends: one dqlite connection,
-//! the result stream currently being read, transaction tracking, and the closed state.
+//! A session: one dqlite connection with its database open, the result stream currently
+//! being read, transaction tracking, and the closed state. The sync and asyncio front
+//! ends share it.
 //!
 //! Every method is `async` and takes `&mut self`; the sync front end runs them on the
 //! connection's own current-thread runtime (on the caller's thread, GIL released), the
-//! asyncio front end as tasks on the shared runtime. The core sits in a
-//! `tokio::sync::Mutex`, so one operation runs at a time.
+//! asyncio front end as tasks on the event loop's thread. The session sits behind one
+//! lock, so one operation runs at a time.
 //!
 //! A result is read frame by frame. When another statement starts while a result is still
 //! open, the rest of that result is read into the result's own buffer first (so an earlier
 //! cursor stays readable, as with `sqlite3`), unless nobody holds the result any more, in
 //! which case the client interrupts and drains it.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex as StdMutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use dqlite_client::sql::{self, StatementKind};
@@ -22,146 +21,12 @@ use dqlite_wire::RowsFrame;
 use tokio::sync::{Mutex as TokioMutex, OwnedMutexGuard};
 
 use crate::errors::{Class, DbError, map_error};
-use crate::params::Placeholders;
-
-/// What the driver needs to know about a statement's text, parsed once per distinct text.
-pub struct SqlInfo {
-    pub placeholders: Placeholders,
-    pub kind: StatementKind,
-    pub dml: bool,
-    /// Starts with BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT or RELEASE.
-    tx_control: bool,
-    /// Starts with PRAGMA (whose rows are not counted in `rowcount`).
-    pub pragma: bool,
-}
-
-/// Texts remembered; the cache is emptied when full (statements of an application are
-/// usually far fewer).
-const SQL_CACHE_SIZE: usize = 512;
-
-static SQL_CACHE: StdMutex<Option<HashMap<String, Arc<SqlInfo>>>> = StdMutex::new(None);
-
-impl SqlInfo {
-    /// The information about `sql`, from the cache when it was seen before.
-    pub fn of(sql: &str) -> Arc<SqlInfo> {
-        let mut guard = SQL_CACHE
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let cache = guard.get_or_insert_with(HashMap::new);
-        if let Some(info) = cache.get(sql) {
-            return info.clone();
-        }
-        let first = leading_words(sql, 1);
-        let info = Arc::new(SqlInfo {
-            placeholders: Placeholders::of(sql),
-            kind: sql::classify(sql),
-            dml: sql::is_dml(sql),
-            tx_control: matches!(
-                first.first().map(String::as_str),
-                Some("BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE")
-            ),
-            pragma: first.first().map(String::as_str) == Some("PRAGMA"),
-        });
-        if cache.len() >= SQL_CACHE_SIZE {
-            cache.clear();
-        }
-        cache.insert(sql.to_owned(), info.clone());
-        info
-    }
-}
+use crate::parked::{CutOff, PARK_LIMIT, ResultShared, lost_rest};
+use crate::runtime::{GIVE_BACK_EVERY, give_control_back};
+use crate::statement::SqlInfo;
+use crate::transaction::TxState;
 
 type ConnGuard = OwnedMutexGuard<Connection>;
-
-/// What a result holds once the connection moved on to another statement.
-#[derive(Debug, Default)]
-pub struct Parked {
-    frames: VecDeque<RowsFrame>,
-    error: Option<DbError>,
-    /// No more frames will come from the connection for this result.
-    complete: bool,
-}
-
-/// The part of a result the core can reach.
-#[derive(Debug, Default)]
-pub struct ResultShared {
-    parked: StdMutex<Parked>,
-    /// The result was closed: its remaining rows are not wanted.
-    abandoned: AtomicBool,
-}
-
-/// How long a loop of many network reads runs before it gives control back to the code
-/// polling it (see [`give_control_back`]).
-const GIVE_BACK_EVERY: Duration = Duration::from_millis(50);
-
-/// Returns `Pending` once (waking its task at once), so that the poller gets control back:
-/// the blocking driver then checks for Ctrl-C, which it can only do between polls.
-async fn give_control_back() {
-    let mut given = false;
-    std::future::poll_fn(|cx| {
-        if given {
-            return std::task::Poll::Ready(());
-        }
-        given = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    })
-    .await;
-}
-
-/// Most bytes of frames [`Core::park`] buffers for one result.
-pub const PARK_LIMIT: usize = 64 * 1024 * 1024;
-
-/// Ends a parked result: with the error given to [`settle`](CutOff::settle), or, if
-/// dropped unsettled (the parking future was dropped), with an error saying the rest was
-/// lost. Either way the owner reads the frames already parked first.
-struct CutOff<'a> {
-    owner: &'a ResultShared,
-    armed: bool,
-}
-
-impl CutOff<'_> {
-    fn settle(&mut self, error: Option<DbError>) {
-        self.armed = false;
-        self.owner.with_parked(|p| {
-            p.error = error;
-            p.complete = true;
-        });
-    }
-}
-
-impl Drop for CutOff<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.settle(Some(lost_rest("reading it was interrupted")));
-        }
-    }
-}
-
-/// The error of a result whose remaining rows were lost.
-fn lost_rest(why: &str) -> DbError {
-    DbError::operational(format!(
-        "the rest of this result was lost: {why} (while another statement was starting on the \
-         connection); run the query again"
-    ))
-}
-
-impl ResultShared {
-    fn with_parked<R>(&self, f: impl FnOnce(&mut Parked) -> R) -> R {
-        match self.parked.lock() {
-            Ok(mut p) => f(&mut p),
-            Err(poisoned) => f(&mut poisoned.into_inner()),
-        }
-    }
-
-    /// Marks the result closed by its owner.
-    pub fn abandon(&self) {
-        self.abandoned.store(true, Ordering::Release);
-        self.with_parked(|p| {
-            p.frames.clear();
-            p.complete = true;
-        });
-    }
-}
 
 struct Active {
     rows: Rows<ConnGuard>,
@@ -174,105 +39,12 @@ pub enum Outcome {
     Rows {
         columns: Vec<String>,
         first: Option<RowsFrame>,
-        /// More frames may follow (read through [`Core::next_frame_for`]).
+        /// More frames may follow (read through [`Session::next_frame_for`]).
         more: bool,
         shared: Arc<ResultShared>,
     },
     /// A statement without rows.
     Exec { result: ExecResult, dml: bool },
-}
-
-#[derive(Debug, Default)]
-struct TxState {
-    in_tx: bool,
-    /// The transaction was opened by a SAVEPOINT (RELEASE of the last one commits it).
-    by_savepoint: bool,
-    savepoints: Vec<String>,
-}
-
-impl TxState {
-    fn reset(&mut self) {
-        *self = TxState::default();
-    }
-
-    /// Updates the state after `statement` succeeded.
-    fn track(&mut self, statement: &str) {
-        let words = leading_words(statement, 4);
-        let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
-        match word(0) {
-            "BEGIN" => {
-                self.reset();
-                self.in_tx = true;
-            }
-            "COMMIT" | "END" => self.reset(),
-            // ROLLBACK TO a savepoint keeps the transaction.
-            "ROLLBACK" if !(word(1) == "TO" || word(2) == "TO") => self.reset(),
-            "SAVEPOINT" => {
-                if !self.in_tx {
-                    self.in_tx = true;
-                    self.by_savepoint = true;
-                }
-                self.savepoints.push(word(1).to_owned());
-            }
-            "RELEASE" => {
-                let name = if word(1) == "SAVEPOINT" {
-                    word(2)
-                } else {
-                    word(1)
-                };
-                if let Some(pos) = self.savepoints.iter().rposition(|s| s == name) {
-                    self.savepoints.truncate(pos);
-                }
-                if self.savepoints.is_empty() && self.by_savepoint {
-                    self.reset();
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// The first `n` words of a statement, upper-cased, skipping whitespace and comments;
-/// quoted names are unquoted.
-fn leading_words(sql: &str, n: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = sql;
-    while out.len() < n {
-        rest = rest.trim_start();
-        if let Some(r) = rest.strip_prefix("--") {
-            rest = r.find('\n').and_then(|i| r.get(i + 1..)).unwrap_or("");
-            continue;
-        }
-        if let Some(r) = rest.strip_prefix("/*") {
-            rest = r.find("*/").and_then(|i| r.get(i + 2..)).unwrap_or("");
-            continue;
-        }
-        let mut chars = rest.chars();
-        let Some(first) = chars.next() else { break };
-        let close = match first {
-            '"' => Some('"'),
-            '`' => Some('`'),
-            '[' => Some(']'),
-            '\'' => Some('\''),
-            _ => None,
-        };
-        if let Some(close) = close {
-            let body = chars.as_str();
-            let end = body.find(close).unwrap_or(body.len());
-            out.push(body.get(..end).unwrap_or("").to_uppercase());
-            rest = body.get(end + close.len_utf8()..).unwrap_or("");
-            continue;
-        }
-        let end = rest
-            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
-            .unwrap_or(rest.len());
-        if end == 0 {
-            break;
-        }
-        out.push(rest.get(..end).unwrap_or("").to_uppercase());
-        rest = rest.get(end..).unwrap_or("");
-    }
-    out
 }
 
 /// Connection options from `connect()`.
@@ -289,7 +61,7 @@ pub struct ConnectOptions {
 }
 
 /// One connection and its state.
-pub struct Core {
+pub struct Session {
     conn: Option<Arc<TokioMutex<Connection>>>,
     active: Option<Active>,
     closed: Option<String>,
@@ -301,9 +73,9 @@ const CLOSED_BY_USER: &str = "the connection is closed";
 /// EXECs in flight at once for `executemany` inside a transaction.
 const PIPELINE_WINDOW: usize = 128;
 
-impl Core {
+impl Session {
     /// Finds the leader and opens the database.
-    pub async fn connect(options: ConnectOptions) -> Result<Core, DbError> {
+    pub async fn connect(options: ConnectOptions) -> Result<Session, DbError> {
         let mut config = Config::new(&options.seeds)
             .map_err(|e| map_error(&e))?
             .database(options.database)
@@ -328,7 +100,7 @@ impl Core {
             }
             mapped
         })?;
-        Ok(Core {
+        Ok(Session {
             conn: Some(Arc::new(TokioMutex::new(conn))),
             active: None,
             closed: None,
@@ -391,15 +163,12 @@ impl Core {
         if let Some(active) = self.active.take()
             && let Some(owner) = active.owner.upgrade()
         {
-            owner.with_parked(|p| {
-                p.error = Some(
-                    DbError::interface(format!(
-                        "the connection was closed before the result was read: {reason}"
-                    ))
-                    .connection_lost(),
-                );
-                p.complete = true;
-            });
+            owner.fail(
+                DbError::interface(format!(
+                    "the connection was closed before the result was read: {reason}"
+                ))
+                .connection_lost(),
+            );
         }
         self.conn = None;
         self.tx.reset();
@@ -465,16 +234,13 @@ impl Core {
             return;
         };
         let owner = active.owner.upgrade();
-        let Some(owner) = owner.filter(|o| !o.abandoned.load(Ordering::Acquire)) else {
+        let Some(owner) = owner.filter(|o| !o.is_abandoned()) else {
             // Dropping the rows marks the stream abandoned; the client interrupts and
             // drains it before the next request.
             return;
         };
         let mut rows = active.rows;
-        let mut cut = CutOff {
-            owner: &owner,
-            armed: true,
-        };
+        let mut cut = CutOff::new(&owner);
         let mut parked = 0usize;
         let mut since = std::time::Instant::now();
         let failure = loop {
@@ -497,7 +263,7 @@ impl Core {
                         ))));
                         return;
                     }
-                    owner.with_parked(|p| p.frames.push_back(frame));
+                    owner.park(frame);
                 }
                 Ok(None) => break None,
                 Err(e) => break Some(e),
@@ -566,7 +332,7 @@ impl Core {
                 owner: Arc::downgrade(&shared),
             });
         } else {
-            shared.with_parked(|p| p.complete = true);
+            shared.finish();
         }
         Ok(Outcome::Rows {
             columns,
@@ -582,20 +348,7 @@ impl Core {
         &mut self,
         shared: &Arc<ResultShared>,
     ) -> Result<Option<RowsFrame>, DbError> {
-        let parked = shared.with_parked(|p| {
-            if let Some(frame) = p.frames.pop_front() {
-                return Some(Ok(Some(frame)));
-            }
-            if let Some(e) = p.error.take() {
-                p.complete = true;
-                return Some(Err(e));
-            }
-            if p.complete {
-                return Some(Ok(None));
-            }
-            None
-        });
-        if let Some(answer) = parked {
+        if let Some(answer) = shared.take_parked() {
             return answer;
         }
         let mine =
@@ -603,7 +356,7 @@ impl Core {
         let Some(active) = self.active.as_mut().filter(|_| mine) else {
             // Every way a result stops being the active one settles it first; this one
             // was not, so its end never arrived: never report a short result as complete.
-            shared.with_parked(|p| p.complete = true);
+            shared.finish();
             self.check_open()?;
             return Err(lost_rest("its end never arrived"));
         };
@@ -611,18 +364,18 @@ impl Core {
             Ok(Some(frame)) => {
                 if active.rows.is_done() {
                     self.active = None;
-                    shared.with_parked(|p| p.complete = true);
+                    shared.finish();
                 }
                 Ok(Some(frame))
             }
             Ok(None) => {
                 self.active = None;
-                shared.with_parked(|p| p.complete = true);
+                shared.finish();
                 Ok(None)
             }
             Err(e) => {
                 self.active = None;
-                shared.with_parked(|p| p.complete = true);
+                shared.finish();
                 let was_in_tx = self.tx.in_tx;
                 Err(self.fail(e, was_in_tx).await)
             }
@@ -746,46 +499,5 @@ impl Core {
             }
             Err(e) => Err(e),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words() {
-        assert_eq!(
-            leading_words("  -- c\n /* x */ rollback to sp1", 4),
-            vec!["ROLLBACK", "TO", "SP1"]
-        );
-        assert_eq!(
-            leading_words("SAVEPOINT \"a b\"; x", 2),
-            vec!["SAVEPOINT", "A B"]
-        );
-    }
-
-    #[test]
-    fn transaction_tracking() {
-        let mut tx = TxState::default();
-        tx.track("BEGIN IMMEDIATE");
-        assert!(tx.in_tx);
-        tx.track("SAVEPOINT a");
-        tx.track("ROLLBACK TO a");
-        assert!(tx.in_tx);
-        tx.track("RELEASE a");
-        assert!(tx.in_tx);
-        tx.track("commit");
-        assert!(!tx.in_tx);
-        tx.track("SAVEPOINT a");
-        assert!(tx.in_tx);
-        tx.track("SAVEPOINT b");
-        tx.track("RELEASE SAVEPOINT b");
-        assert!(tx.in_tx);
-        tx.track("RELEASE a");
-        assert!(!tx.in_tx);
-        tx.track("BEGIN");
-        tx.track("ROLLBACK TRANSACTION");
-        assert!(!tx.in_tx);
     }
 }

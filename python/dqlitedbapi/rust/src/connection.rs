@@ -1,0 +1,463 @@
+//! `NativeConnection`: a connection as Python sees it, and how its operations are run:
+//! blocking on the connection's own runtime, or as tasks on its asyncio event loop.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dqlite_client::Value;
+use pyo3::BoundObject;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use tokio::sync::Mutex as TokioMutex;
+
+use crate::asyncio::{AsyncioStream, Reactor};
+use crate::describe::DescriptionCache;
+use crate::errors::DbError;
+use crate::fork::Process;
+use crate::result::NativeResult;
+use crate::runtime::BlockingRuntime;
+use crate::session::{ConnectOptions, Session};
+use crate::statement::SqlInfo;
+
+/// How a connection's operations are driven.
+#[derive(Clone)]
+enum Driver {
+    Blocking(Arc<BlockingRuntime>),
+    Async(Arc<Reactor>),
+}
+
+/// A connection as its Python objects share it: the session (behind one lock), how its
+/// operations are run, and the process it was opened in.
+#[derive(Clone)]
+pub struct Conn {
+    pub session: Arc<TokioMutex<Session>>,
+    driver: Driver,
+    /// The process the connection was opened in.
+    process: Process,
+    /// The only thread that may use a blocking connection (`check_same_thread`).
+    pub owner: Option<std::thread::ThreadId>,
+    /// The description of the last result with rows.
+    pub described: Arc<DescriptionCache>,
+}
+
+impl Conn {
+    fn check_process(&self) -> PyResult<()> {
+        if self.process.is_current() {
+            Ok(())
+        } else {
+            Err(DbError::interface(
+                "this connection was opened in another process (before a fork); open a new \
+                 connection in this process",
+            )
+            .connection_lost()
+            .into())
+        }
+    }
+
+    /// Fails unless called on the thread allowed to use the connection.
+    pub fn check_thread(&self) -> PyResult<()> {
+        match self.owner {
+            Some(owner) if owner != std::thread::current().id() => Err(DbError::programming(
+                "dqlitedbapi objects created in a thread can only be used in that same thread \
+                 (connect with check_same_thread=False to share the connection)",
+            )
+            .into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn blocking_rt(&self) -> PyResult<Arc<BlockingRuntime>> {
+        self.check_process()?;
+        self.check_thread()?;
+        match &self.driver {
+            Driver::Blocking(rt) => Ok(rt.clone()),
+            Driver::Async(_) => Err(DbError::interface(
+                "this connection is asynchronous; use the dqlitedbapi.aio API",
+            )
+            .into()),
+        }
+    }
+
+    /// The connection's reactor, when called from its event loop's thread.
+    pub fn reactor(&self) -> PyResult<&Arc<Reactor>> {
+        self.check_process()?;
+        match &self.driver {
+            Driver::Async(reactor) => {
+                reactor.check_usable()?;
+                Ok(reactor)
+            }
+            Driver::Blocking(_) => Err(DbError::interface(
+                "this connection is synchronous; use the blocking API",
+            )
+            .into()),
+        }
+    }
+
+    /// Runs `op` on the session, blocking (GIL released).
+    pub fn block<T, F>(&self, py: Python<'_>, op: F) -> PyResult<T>
+    where
+        T: Send,
+        F: AsyncFnOnce(&mut Session) -> Result<T, DbError> + Send,
+    {
+        let rt = self.blocking_rt()?;
+        let session = self.session.clone();
+        let out = py.detach(move || {
+            let mut guard = session.blocking_lock();
+            rt.run(op(&mut guard))
+        });
+        out.map_err(PyErr::from)
+    }
+
+    /// Runs `op` on the session as a task on the connection's event loop and returns an
+    /// `asyncio.Future`. The task runs to completion even when the awaiting Python task
+    /// is cancelled.
+    pub fn spawn<'py, T, F>(&self, py: Python<'py>, op: F) -> PyResult<Bound<'py, PyAny>>
+    where
+        T: for<'a> IntoPyObject<'a> + Send + 'static,
+        F: for<'a> FnOnce(&'a mut Session) -> SessionFuture<'a, PyResult<T>> + Send + 'static,
+    {
+        let reactor = self.reactor()?;
+        let session = self.session.clone();
+        reactor.spawn(py, async move {
+            let mut guard = session.lock_owned().await;
+            let out = op(&mut guard).await;
+            drop(guard);
+            let value = out.map_err(DbError::into_pyerr)??;
+            Python::attach(|py| {
+                value
+                    .into_pyobject(py)
+                    .map(|v| v.into_any().unbind().into_any())
+                    .map_err(Into::into)
+            })
+        })
+    }
+}
+
+type SessionFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, DbError>> + Send + 'a>>;
+
+/// A duration in seconds from Python: finite and positive (or zero when `zero_ok`).
+fn seconds(name: &str, value: f64, zero_ok: bool) -> PyResult<Duration> {
+    if !(value.is_finite() && (value > 0.0 || (zero_ok && value == 0.0))) {
+        let what = if zero_ok { "non-negative" } else { "positive" };
+        return Err(DbError::programming(format!(
+            "{name} must be a {what} finite number, got {value}"
+        ))
+        .into());
+    }
+    Duration::try_from_secs_f64(value).map_err(|e| PyValueError::new_err(format!("{name}: {e}")))
+}
+
+fn connect_options(
+    seeds: Vec<String>,
+    database: String,
+    timeout: f64,
+    busy_timeout: f64,
+    dial_timeout: Option<f64>,
+    max_message_size: Option<usize>,
+) -> PyResult<ConnectOptions> {
+    Ok(ConnectOptions {
+        seeds,
+        database,
+        timeout: seconds("timeout", timeout, false)?,
+        busy_timeout: seconds("busy_timeout", busy_timeout, true)?,
+        dial_timeout: dial_timeout
+            .map(|d| seconds("dial_timeout", d, false))
+            .transpose()?,
+        max_frame_len: max_message_size,
+    })
+}
+
+/// A connection to the leader of a dqlite cluster, with one database open.
+#[pyclass(frozen, module = "dqlitedbapi._native")]
+pub struct NativeConnection {
+    conn: Conn,
+}
+
+impl NativeConnection {
+    fn new(session: Session, driver: Driver, owner: Option<std::thread::ThreadId>) -> Self {
+        NativeConnection {
+            conn: Conn {
+                session: Arc::new(TokioMutex::new(session)),
+                driver,
+                process: Process::current(),
+                owner,
+                described: Arc::default(),
+            },
+        }
+    }
+}
+
+fn bind_many(info: &SqlInfo, seq: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<Value>>> {
+    let mut sets = Vec::new();
+    for params in seq.try_iter()? {
+        sets.push(info.placeholders.bind(Some(&params?))?);
+    }
+    Ok(sets)
+}
+
+#[pymethods]
+impl NativeConnection {
+    /// Opens a blocking connection: finds the leader among `seeds`, opens `database`.
+    /// With `same_thread`, only the calling thread may use it.
+    #[staticmethod]
+    #[pyo3(signature = (
+        seeds, database, timeout, *, busy_timeout = 5.0, dial_timeout = None,
+        max_message_size = None, same_thread = false
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn connect(
+        py: Python<'_>,
+        seeds: Vec<String>,
+        database: String,
+        timeout: f64,
+        busy_timeout: f64,
+        dial_timeout: Option<f64>,
+        max_message_size: Option<usize>,
+        same_thread: bool,
+    ) -> PyResult<NativeConnection> {
+        let options = connect_options(
+            seeds,
+            database,
+            timeout,
+            busy_timeout,
+            dial_timeout,
+            max_message_size,
+        )?;
+        let owner = same_thread.then(|| std::thread::current().id());
+        let rt = Arc::new(BlockingRuntime::new()?);
+        let runner = rt.clone();
+        let session = py
+            .detach(move || {
+                runner.run(async {
+                    let mut session = Session::connect(options).await?;
+                    session.use_blocking_io()?;
+                    Ok(session)
+                })
+            })
+            .map_err(PyErr::from)?;
+        Ok(NativeConnection::new(session, Driver::Blocking(rt), owner))
+    }
+
+    /// Opens an asyncio connection on the running event loop; an awaitable.
+    #[staticmethod]
+    #[pyo3(signature = (
+        seeds, database, timeout, *, busy_timeout = 5.0, dial_timeout = None,
+        max_message_size = None
+    ))]
+    fn connect_async(
+        py: Python<'_>,
+        seeds: Vec<String>,
+        database: String,
+        timeout: f64,
+        busy_timeout: f64,
+        dial_timeout: Option<f64>,
+        max_message_size: Option<usize>,
+    ) -> PyResult<Bound<'_, PyAny>> {
+        let options = connect_options(
+            seeds,
+            database,
+            timeout,
+            busy_timeout,
+            dial_timeout,
+            max_message_size,
+        )?;
+        let reactor = Reactor::new(py)?;
+        let mine = reactor.clone();
+        reactor.spawn(py, async move {
+            let connected = async {
+                let mut session = Session::connect(options).await?;
+                let stream_reactor = mine.clone();
+                session.replace_socket(move |fd| AsyncioStream::new(stream_reactor, fd))?;
+                Ok::<_, DbError>(session)
+            }
+            .await;
+            Python::attach(|py| match connected {
+                Ok(session) => Py::new(
+                    py,
+                    NativeConnection::new(session, Driver::Async(mine), None),
+                )
+                .map(Py::into_any),
+                Err(e) => {
+                    mine.release(py);
+                    Err(e.into_pyerr())
+                }
+            })
+        })
+    }
+
+    /// True inside a transaction (tracked from the statements run and their errors).
+    #[getter]
+    fn in_transaction(&self) -> bool {
+        self.conn
+            .session
+            .try_lock()
+            .map(|c| c.in_transaction())
+            .unwrap_or(true)
+    }
+
+    /// True once closed (by `close()`, after a transport error, or with its event loop).
+    #[getter]
+    fn closed(&self) -> bool {
+        if let Driver::Async(reactor) = &self.conn.driver
+            && reactor.is_gone()
+        {
+            return true;
+        }
+        self.conn
+            .session
+            .try_lock()
+            .map(|c| c.is_closed())
+            .unwrap_or(false)
+    }
+
+    /// True for a connection opened with `connect_async`.
+    #[getter]
+    fn is_async(&self) -> bool {
+        matches!(self.conn.driver, Driver::Async(_))
+    }
+
+    /// Runs one statement, blocking; the first frame of rows is read.
+    #[pyo3(signature = (sql, params = None))]
+    fn execute(
+        &self,
+        py: Python<'_>,
+        sql: &str,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<NativeResult> {
+        let info = SqlInfo::of(sql);
+        let values = info.placeholders.bind(params)?;
+        // `sql` borrows the caller's str (its UTF-8 form, immutable and kept alive by the
+        // call's argument) while the GIL is released.
+        let count_rows = !info.pragma;
+        let outcome = self.conn.block(py, async move |session| {
+            session.run(sql, &info, values).await
+        })?;
+        NativeResult::from_outcome(py, self.conn.clone(), outcome, count_rows)
+    }
+
+    /// Runs one statement; an awaitable of a result.
+    #[pyo3(signature = (sql, params = None))]
+    fn aexecute<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let info = SqlInfo::of(&sql);
+        let values = info.placeholders.bind(params)?;
+        let conn = self.conn.clone();
+        let count_rows = !info.pragma;
+        self.conn.spawn(py, move |session| {
+            Box::pin(async move {
+                let outcome = session.run(&sql, &info, values).await?;
+                Ok(Python::attach(|py| {
+                    NativeResult::from_outcome(py, conn, outcome, count_rows)
+                }))
+            })
+        })
+    }
+
+    /// Runs a statement once per parameter set, blocking.
+    fn executemany(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        seq_of_params: &Bound<'_, PyAny>,
+    ) -> PyResult<NativeResult> {
+        let info = SqlInfo::of(&sql);
+        let sets = bind_many(&info, seq_of_params)?;
+        let dml = info.dml;
+        let result = self
+            .conn
+            .block(py, async move |session| session.run_many(&sql, sets).await)?;
+        Ok(NativeResult::exec(self.conn.clone(), result, dml))
+    }
+
+    /// Runs a statement once per parameter set; an awaitable.
+    fn aexecutemany<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        seq_of_params: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let info = SqlInfo::of(&sql);
+        let sets = bind_many(&info, seq_of_params)?;
+        let dml = info.dml;
+        let conn = self.conn.clone();
+        self.conn.spawn(py, move |session| {
+            Box::pin(async move {
+                let result = session.run_many(&sql, sets).await?;
+                Ok(Ok::<_, PyErr>(NativeResult::exec(conn, result, dml)))
+            })
+        })
+    }
+
+    /// Runs every statement of a script, blocking.
+    fn executescript(&self, py: Python<'_>, script: String) -> PyResult<()> {
+        self.conn
+            .block(py, async move |session| session.run_script(&script).await)
+    }
+
+    /// Runs every statement of a script; an awaitable.
+    fn aexecutescript<'py>(&self, py: Python<'py>, script: String) -> PyResult<Bound<'py, PyAny>> {
+        self.conn.spawn(py, move |session| {
+            Box::pin(async move {
+                session.run_script(&script).await?;
+                Ok(Ok::<_, PyErr>(()))
+            })
+        })
+    }
+
+    /// COMMIT (or ROLLBACK) if a transaction is open, blocking.
+    fn end_transaction(&self, py: Python<'_>, commit: bool) -> PyResult<()> {
+        self.conn.block(py, async move |session| {
+            session.end_transaction(commit).await
+        })
+    }
+
+    /// COMMIT (or ROLLBACK) if a transaction is open; an awaitable.
+    fn aend_transaction<'py>(&self, py: Python<'py>, commit: bool) -> PyResult<Bound<'py, PyAny>> {
+        self.conn.spawn(py, move |session| {
+            Box::pin(async move {
+                session.end_transaction(commit).await?;
+                Ok(Ok::<_, PyErr>(()))
+            })
+        })
+    }
+
+    /// Closes the connection, blocking until a running operation ends.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        if !self.conn.process.is_current() {
+            // Inherited through fork(): nothing to close in this process (dropping the
+            // object closes this process's copy of the socket, see `fork`).
+            return Ok(());
+        }
+        let session = self.conn.session.clone();
+        if let Ok(mut c) = session.try_lock() {
+            c.close();
+            return Ok(());
+        }
+        if let Driver::Async(reactor) = &self.conn.driver {
+            // An operation is running on the event loop: make its I/O fail; the session
+            // then closes the connection.
+            reactor.abort("the connection was closed");
+            return Ok(());
+        }
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(DbError::interface("close() called inside a tokio runtime").into());
+        }
+        py.detach(move || session.blocking_lock().close());
+        Ok(())
+    }
+
+    /// Closes the connection once a running operation ends; an awaitable.
+    fn aclose<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.conn.spawn(py, move |session| {
+            Box::pin(async move {
+                session.close();
+                Ok(Ok::<_, PyErr>(()))
+            })
+        })
+    }
+}

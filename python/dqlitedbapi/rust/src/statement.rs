@@ -1,0 +1,129 @@
+//! What the driver needs to know about a statement's text (placeholders, kind, whether
+//! it controls transactions), parsed once per distinct text; and the module's SQL helper
+//! functions.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use dqlite_client::sql::{self, StatementKind};
+use pyo3::prelude::*;
+
+use crate::params::Placeholders;
+
+/// What the driver needs to know about a statement's text, parsed once per distinct text.
+pub struct SqlInfo {
+    pub placeholders: Placeholders,
+    pub kind: StatementKind,
+    pub dml: bool,
+    /// Starts with BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT or RELEASE.
+    pub tx_control: bool,
+    /// Starts with PRAGMA (whose rows are not counted in `rowcount`).
+    pub pragma: bool,
+}
+
+/// Texts remembered; the cache is emptied when full (statements of an application are
+/// usually far fewer).
+const SQL_CACHE_SIZE: usize = 512;
+
+static SQL_CACHE: Mutex<Option<HashMap<String, Arc<SqlInfo>>>> = Mutex::new(None);
+
+impl SqlInfo {
+    /// The information about `sql`, from the cache when it was seen before.
+    pub fn of(sql: &str) -> Arc<SqlInfo> {
+        let mut guard = SQL_CACHE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cache = guard.get_or_insert_with(HashMap::new);
+        if let Some(info) = cache.get(sql) {
+            return info.clone();
+        }
+        let first = leading_words(sql, 1);
+        let info = Arc::new(SqlInfo {
+            placeholders: Placeholders::of(sql),
+            kind: sql::classify(sql),
+            dml: sql::is_dml(sql),
+            tx_control: matches!(
+                first.first().map(String::as_str),
+                Some("BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE")
+            ),
+            pragma: first.first().map(String::as_str) == Some("PRAGMA"),
+        });
+        if cache.len() >= SQL_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(sql.to_owned(), info.clone());
+        info
+    }
+}
+
+/// The first `n` words of a statement, upper-cased, skipping whitespace and comments;
+/// quoted names are unquoted.
+pub fn leading_words(sql: &str, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = sql;
+    while out.len() < n {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("--") {
+            rest = r.find('\n').and_then(|i| r.get(i + 1..)).unwrap_or("");
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.find("*/").and_then(|i| r.get(i + 2..)).unwrap_or("");
+            continue;
+        }
+        let mut chars = rest.chars();
+        let Some(first) = chars.next() else { break };
+        let close = match first {
+            '"' => Some('"'),
+            '`' => Some('`'),
+            '[' => Some(']'),
+            '\'' => Some('\''),
+            _ => None,
+        };
+        if let Some(close) = close {
+            let body = chars.as_str();
+            let end = body.find(close).unwrap_or(body.len());
+            out.push(body.get(..end).unwrap_or("").to_uppercase());
+            rest = body.get(end + close.len_utf8()..).unwrap_or("");
+            continue;
+        }
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+            .unwrap_or(rest.len());
+        if end == 0 {
+            break;
+        }
+        out.push(rest.get(..end).unwrap_or("").to_uppercase());
+        rest = rest.get(end..).unwrap_or("");
+    }
+    out
+}
+
+/// True when `sql` ends with a complete statement (as `sqlite3.complete_statement`).
+#[pyfunction]
+pub fn complete_statement(sql: &str) -> bool {
+    dqlite_client::sql::is_complete(sql)
+}
+
+/// True when the first statement is INSERT, UPDATE, DELETE or REPLACE.
+#[pyfunction]
+pub fn is_dml(sql: &str) -> bool {
+    SqlInfo::of(sql).dml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words() {
+        assert_eq!(
+            leading_words("  -- c\n /* x */ rollback to sp1", 4),
+            vec!["ROLLBACK", "TO", "SP1"]
+        );
+        assert_eq!(
+            leading_words("SAVEPOINT \"a b\"; x", 2),
+            vec!["SAVEPOINT", "A B"]
+        );
+    }
+}
