@@ -12,9 +12,11 @@
 mod classify;
 mod parameters;
 mod tokens;
+mod transaction;
 
 pub use classify::{StatementKind, classify, is_dml};
 pub use parameters::parameters;
+pub use transaction::{TransactionEffect, transaction_effect};
 
 use tokens::{StatementState, Tokens};
 
