@@ -16,6 +16,7 @@ mod asyncio;
 mod connection;
 mod convert;
 mod describe;
+mod dqliteclient;
 mod errors;
 mod fork;
 mod params;
@@ -44,6 +45,7 @@ mod _native {
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        crate::dqliteclient::register(m)?;
         crate::fork::register(m)
     }
 

@@ -1,16 +1,24 @@
 """Type stubs for the native core of dqlitedbapi."""
 
-from collections.abc import Awaitable, Iterable
+import os
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, final
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "ClientFailure",
+    "NativeCluster",
     "NativeConnection",
+    "NativePool",
     "NativeResult",
+    "NativeSession",
     "__version__",
     "_after_fork_in_child",
     "complete_statement",
     "is_dml",
+    "transaction_effects",
+    "yaml_store_read",
+    "yaml_store_write",
 ]
 
 __version__: str
@@ -85,3 +93,111 @@ class NativeConnection:
 def _after_fork_in_child() -> None: ...
 def complete_statement(sql: str) -> bool: ...
 def is_dml(sql: str) -> bool: ...
+
+# -- dqliteclient bindings (rust/src/dqliteclient): used by the dqlite-client package. ----
+# Each object is blocking or asynchronous; the methods marked `Any` return the value, or
+# an awaitable of it for an asynchronous object.
+
+class ClientFailure(Exception):
+    """A failure of the dqliteclient bindings, as data."""
+
+    kind: str
+    code: int | None
+    message: str
+    raw_message: str | None
+    address: str | None
+    connection_lost: bool
+
+@final
+class NativeCluster:
+    """Leader discovery and cluster administration."""
+
+    def __new__(
+        cls,
+        *,
+        timeout: float,
+        dial_timeout: float,
+        attempt_timeout: float,
+        max_frame_len: int | None,
+        policy: Callable[[str], bool] | None,
+        asynchronous: bool,
+    ) -> NativeCluster: ...
+    @property
+    def asynchronous(self) -> bool: ...
+    def find_leader(
+        self, nodes: list[tuple[int, str, int]], policy: Callable[[str], bool] | None = None
+    ) -> Any: ...
+    def forget_leader(self) -> None: ...
+    def leader_info(
+        self, nodes: list[tuple[int, str, int]], policy: Callable[[str], bool] | None = None
+    ) -> Any: ...
+    def cluster_info(
+        self, nodes: list[tuple[int, str, int]], policy: Callable[[str], bool] | None = None
+    ) -> Any: ...
+    def add_node(
+        self, nodes: list[tuple[int, str, int]], node_id: int, address: str, role_code: int
+    ) -> Any: ...
+    def assign_role(
+        self, nodes: list[tuple[int, str, int]], node_id: int, role_code: int
+    ) -> Any: ...
+    def remove_node(self, nodes: list[tuple[int, str, int]], node_id: int) -> Any: ...
+    def transfer_leadership(self, nodes: list[tuple[int, str, int]], node_id: int) -> Any: ...
+    def describe(self, nodes: list[tuple[int, str, int]], address: str | None = None) -> Any: ...
+    def set_weight(
+        self, nodes: list[tuple[int, str, int]], weight: int, address: str | None = None
+    ) -> Any: ...
+    def dump(self, nodes: list[tuple[int, str, int]], database: str) -> Any: ...
+
+@final
+class NativeSession:
+    """A session with one node, a database open on it."""
+
+    @staticmethod
+    def open(
+        address: str,
+        database: str,
+        *,
+        timeout: float,
+        dial_timeout: float,
+        attempt_timeout: float,
+        max_frame_len: int | None,
+        asynchronous: bool,
+    ) -> Any: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def is_connected(self) -> bool: ...
+    def execute(self, sql: str, params: object = None) -> Any: ...
+    def query(
+        self,
+        sql: str,
+        params: object = None,
+        *,
+        max_rows: int | None = None,
+        max_frames: int | None = None,
+    ) -> Any: ...
+    def close(self) -> None: ...
+    def release(self) -> bool: ...
+
+@final
+class NativePool:
+    """A pool of sessions with the leader."""
+
+    def __new__(
+        cls,
+        cluster: NativeCluster,
+        nodes: list[tuple[int, str, int]],
+        *,
+        database: str,
+        max_size: int,
+        acquire_timeout: float,
+        asynchronous: bool,
+    ) -> NativePool: ...
+    def acquire(self, nodes: list[tuple[int, str, int]] | None = None) -> Any: ...
+    def stats(self) -> tuple[int, int, int]: ...
+    def close(self) -> None: ...
+    def retire_idle(self) -> None: ...
+
+def yaml_store_read(path: str | os.PathLike[str]) -> list[tuple[int, str, int]]: ...
+def yaml_store_write(path: str | os.PathLike[str], nodes: list[tuple[int, str, int]]) -> None: ...
+def transaction_effects(sql: str) -> list[int]: ...

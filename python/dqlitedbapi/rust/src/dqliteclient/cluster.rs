@@ -1,0 +1,480 @@
+//! `NativeCluster`: leader discovery and the admin requests of `dqliteclient.ClusterClient`,
+//! on `dqlite_client::Cluster` and its `admin` module.
+//!
+//! The members come from the Python node store at each call (a Python program may keep
+//! them anywhere) and are written into the in-memory store that this object's `Cluster`
+//! reads, so the last known leader is remembered between calls.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dqlite_client::{
+    Address, Cluster, Config, Connection, Error, ErrorKind, MemoryNodeStore, NodeInfo, NodeStore,
+    RedirectPolicy, Role,
+};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::run::{self, Mode};
+
+/// What an operation on a connection returns.
+pub(crate) type ConnFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, Error>> + Send + 'a>>;
+
+/// Gives an operation its higher-ranked type (closures do not infer it by themselves).
+fn op<T, F>(f: F) -> F
+where
+    F: for<'a> FnOnce(&'a mut Connection) -> ConnFuture<'a, T>,
+{
+    f
+}
+use super::{ClientError, NodeTuple, node_to_tuple, nodes_from_tuples};
+
+/// The node store every `Cluster` of one [`NativeCluster`] reads: the members Python gave
+/// last.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SharedStore(Arc<MemoryNodeStore>);
+
+impl NodeStore for SharedStore {
+    fn get(&self) -> dqlite_client::Result<Vec<NodeInfo>> {
+        self.0.get()
+    }
+
+    fn set(&self, nodes: Vec<NodeInfo>) -> dqlite_client::Result<()> {
+        self.0.set(nodes)
+    }
+}
+
+/// The settings a `Config` is built from.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub(crate) request_timeout: Duration,
+    pub(crate) dial_timeout: Duration,
+    pub(crate) attempt_timeout: Duration,
+    pub(crate) max_frame_len: Option<usize>,
+    pub(crate) policy: Option<RedirectPolicy>,
+}
+
+impl Settings {
+    /// A configuration for `seeds` and `database`. Discovery gets two attempt timeouts
+    /// (a probe and the confirmation of its redirect), retrying rounds within them.
+    pub(crate) fn config(&self, seeds: &[String], database: &str) -> Result<Config, ClientError> {
+        let mut config = Config::new(seeds)?
+            .database(database)
+            .request_timeout(self.request_timeout)
+            .dial_timeout(self.dial_timeout)
+            .connect_timeout(self.attempt_timeout.saturating_mul(2));
+        if let Some(len) = self.max_frame_len {
+            config = config.max_frame_len(len);
+        }
+        if let Some(policy) = &self.policy {
+            config = config.redirect_policy(policy.clone());
+        }
+        Ok(config)
+    }
+}
+
+/// Seconds as a duration (validated by the Python package; refused here too).
+pub(crate) fn seconds(name: &str, value: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err(format!(
+                "{name} must be a positive finite number, got {value}"
+            ))
+        })
+}
+
+/// A Python callable `policy(address) -> bool` as a [`RedirectPolicy`]. A callable that
+/// raises refuses the address (the exception is reported as unraisable).
+pub(crate) fn python_policy(policy: Py<PyAny>) -> RedirectPolicy {
+    RedirectPolicy::new(move |address| {
+        Python::attach(|py| {
+            match policy
+                .call1(py, (address,))
+                .and_then(|verdict| verdict.is_truthy(py))
+            {
+                Ok(allowed) => allowed,
+                Err(e) => {
+                    e.write_unraisable(py, None);
+                    false
+                }
+            }
+        })
+    })
+}
+
+/// Leader discovery and cluster administration (see the module documentation).
+#[pyclass(frozen, module = "dqlitedbapi._native")]
+pub(crate) struct NativeCluster {
+    mode: Mode,
+    settings: Settings,
+    store: SharedStore,
+    /// Created at the first call, when members are known.
+    cluster: Mutex<Option<Cluster>>,
+}
+
+impl NativeCluster {
+    /// The cluster for a call: members updated, with `policy` in place of the configured
+    /// one if given (a cluster of the call's own then).
+    fn cluster_for(
+        &self,
+        nodes: Vec<NodeTuple>,
+        policy: Option<Py<PyAny>>,
+    ) -> Result<Cluster, ClientError> {
+        let nodes = nodes_from_tuples(nodes);
+        let seeds: Vec<String> = nodes.iter().map(|n| n.address.clone()).collect();
+        if seeds.is_empty() {
+            return Err(ClientError::new("no_nodes", "No nodes configured"));
+        }
+        self.store.set(nodes)?;
+        if let Some(policy) = policy {
+            let settings = Settings {
+                policy: Some(python_policy(policy)),
+                ..self.settings.clone()
+            };
+            let config = settings.config(&seeds, "default")?;
+            return Ok(Cluster::with_store(config, Box::new(self.store.clone())));
+        }
+        let mut slot = self
+            .cluster
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(cluster) = slot.as_ref() {
+            return Ok(cluster.clone());
+        }
+        let config = self.settings.config(&seeds, "default")?;
+        let cluster = Cluster::with_store(config, Box::new(self.store.clone()));
+        *slot = Some(cluster.clone());
+        Ok(cluster)
+    }
+
+    /// Runs `op` on a connection to the leader. A "not leader" answer, and every change
+    /// of membership or leadership (`forget`), makes the next call look for the leader
+    /// again.
+    fn on_leader<T, F, C>(
+        &self,
+        py: Python<'_>,
+        nodes: Vec<NodeTuple>,
+        policy: Option<Py<PyAny>>,
+        forget: bool,
+        op: F,
+        convert: C,
+    ) -> PyResult<Py<PyAny>>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&'a mut Connection) -> ConnFuture<'a, T> + Send + 'static,
+        C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+    {
+        let cluster = self
+            .cluster_for(nodes, policy)
+            .map_err(|e| e.into_pyerr(py))?;
+        self.mode.finish(
+            py,
+            async move {
+                let mut conn = cluster.connect_leader().await?;
+                let out = op(&mut conn).await;
+                if forget
+                    || out
+                        .as_ref()
+                        .is_err_and(|e| e.kind() == ErrorKind::NotLeader)
+                {
+                    cluster.forget_leader();
+                }
+                Ok(out?)
+            },
+            convert,
+        )
+    }
+
+    /// Runs `op` on a connection to `address`, or to the leader when `None`.
+    fn on_node<T, F, C>(
+        &self,
+        py: Python<'_>,
+        nodes: Vec<NodeTuple>,
+        address: Option<String>,
+        op: F,
+        convert: C,
+    ) -> PyResult<Py<PyAny>>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&'a mut Connection) -> ConnFuture<'a, T> + Send + 'static,
+        C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+    {
+        let Some(address) = address else {
+            return self.on_leader(py, nodes, None, false, op, convert);
+        };
+        let config = self
+            .settings
+            .config(std::slice::from_ref(&address), "default")
+            .map_err(|e| e.into_pyerr(py))?;
+        self.mode.finish(
+            py,
+            async move {
+                let target: Address = address.parse()?;
+                let mut conn = Connection::handshake(&target, &config).await?;
+                Ok(op(&mut conn).await?)
+            },
+            convert,
+        )
+    }
+}
+
+fn role(code: u64) -> PyResult<Role> {
+    Role::from_code(code)
+        .map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("unknown role {code}")))
+}
+
+#[pymethods]
+impl NativeCluster {
+    /// A cluster client. Timeouts in seconds: `timeout` bounds each request, `dial_timeout`
+    /// each dial, `attempt_timeout` each probe of discovery. `policy(address) -> bool`
+    /// vets the addresses nodes name. `asynchronous`: methods return awaitables.
+    #[new]
+    #[pyo3(signature = (*, timeout, dial_timeout, attempt_timeout, max_frame_len, policy, asynchronous))]
+    fn new(
+        timeout: f64,
+        dial_timeout: f64,
+        attempt_timeout: f64,
+        max_frame_len: Option<usize>,
+        policy: Option<Py<PyAny>>,
+        asynchronous: bool,
+    ) -> PyResult<Self> {
+        Ok(NativeCluster {
+            mode: Mode::new(asynchronous)?,
+            settings: Settings {
+                request_timeout: seconds("timeout", timeout)?,
+                dial_timeout: seconds("dial_timeout", dial_timeout)?,
+                attempt_timeout: seconds("attempt_timeout", attempt_timeout)?,
+                max_frame_len,
+                policy: policy.map(python_policy),
+            },
+            store: SharedStore::default(),
+            cluster: Mutex::new(None),
+        })
+    }
+
+    /// True when methods return awaitables.
+    #[getter]
+    fn asynchronous(&self) -> bool {
+        self.mode.is_async()
+    }
+
+    /// The leader's address, found among `nodes` (`(id, address, role)` tuples).
+    #[pyo3(signature = (nodes, policy = None))]
+    fn find_leader(
+        &self,
+        py: Python<'_>,
+        nodes: Vec<NodeTuple>,
+        policy: Option<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let cluster = self
+            .cluster_for(nodes, policy)
+            .map_err(|e| e.into_pyerr(py))?;
+        self.mode.finish(
+            py,
+            async move {
+                let conn = cluster.connect_leader().await?;
+                Ok(conn.address().to_string())
+            },
+            run::plain,
+        )
+    }
+
+    /// Forgets the last known leader.
+    fn forget_leader(&self) {
+        if let Some(cluster) = self
+            .cluster
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            cluster.forget_leader();
+        }
+    }
+
+    /// The leader's `(node_id, address)` as the leader reports it, or None.
+    #[pyo3(signature = (nodes, policy = None))]
+    fn leader_info(
+        &self,
+        py: Python<'_>,
+        nodes: Vec<NodeTuple>,
+        policy: Option<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        self.on_leader(
+            py,
+            nodes,
+            policy,
+            false,
+            op(|c| Box::pin(c.leader())),
+            run::plain,
+        )
+    }
+
+    /// The members as the leader reports them: `(id, address, role)` tuples.
+    #[pyo3(signature = (nodes, policy = None))]
+    fn cluster_info(
+        &self,
+        py: Python<'_>,
+        nodes: Vec<NodeTuple>,
+        policy: Option<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        self.on_leader(
+            py,
+            nodes,
+            policy,
+            false,
+            op(|c| Box::pin(c.cluster())),
+            |py, members: Vec<NodeInfo>| {
+                run::plain(
+                    py,
+                    members.into_iter().map(node_to_tuple).collect::<Vec<_>>(),
+                )
+            },
+        )
+    }
+
+    /// ADD node `node_id` at `address` (a spare), then ASSIGN `role` unless it is spare.
+    fn add_node(
+        &self,
+        py: Python<'_>,
+        nodes: Vec<NodeTuple>,
+        node_id: u64,
+        address: String,
+        role_code: u64,
+    ) -> PyResult<Py<PyAny>> {
+        let role = role(role_code)?;
+        self.on_leader(
+            py,
+            nodes,
+            None,
+            true,
+            op(move |c| {
+                Box::pin(async move {
+                    c.add_node(node_id, &address).await?;
+                    if role != Role::Spare {
+                        c.assign_role(node_id, role).await?;
+                    }
+                    Ok(())
+                })
+            }),
+            run::none,
+        )
+    }
+
+    /// ASSIGN `role` to node `node_id`.
+    fn assign_role(
+        &self,
+        py: Python<'_>,
+        nodes: Vec<NodeTuple>,
+        node_id: u64,
+        role_code: u64,
+    ) -> PyResult<Py<PyAny>> {
+        let role = role(role_code)?;
+        self.on_leader(
+            py,
+            nodes,
+            None,
+            true,
+            op(move |c| Box::pin(c.assign_role(node_id, role))),
+            run::none,
+        )
+    }
+
+    /// REMOVE node `node_id`.
+    fn remove_node(
+        &self,
+        py: Python<'_>,
+        nodes: Vec<NodeTuple>,
+        node_id: u64,
+    ) -> PyResult<Py<PyAny>> {
+        self.on_leader(
+            py,
+            nodes,
+            None,
+            true,
+            op(move |c| Box::pin(c.remove_node(node_id))),
+            run::none,
+        )
+    }
+
+    /// TRANSFER leadership to node `node_id`.
+    fn transfer_leadership(
+        &self,
+        py: Python<'_>,
+        nodes: Vec<NodeTuple>,
+        node_id: u64,
+    ) -> PyResult<Py<PyAny>> {
+        self.on_leader(
+            py,
+            nodes,
+            None,
+            true,
+            op(move |c| Box::pin(c.transfer_leadership(Some(node_id)))),
+            run::none,
+        )
+    }
+
+    /// DESCRIBE `address` (the leader when None): `(failure_domain, weight)`.
+    #[pyo3(signature = (nodes, address = None))]
+    fn describe(
+        &self,
+        py: Python<'_>,
+        nodes: Vec<NodeTuple>,
+        address: Option<String>,
+    ) -> PyResult<Py<PyAny>> {
+        self.on_node(
+            py,
+            nodes,
+            address,
+            op(|c| Box::pin(c.describe())),
+            |py, m: dqlite_client::admin::NodeMetadata| {
+                run::plain(py, (m.failure_domain, m.weight))
+            },
+        )
+    }
+
+    /// WEIGHT: sets the weight of `address` (the leader when None).
+    #[pyo3(signature = (nodes, weight, address = None))]
+    fn set_weight(
+        &self,
+        py: Python<'_>,
+        nodes: Vec<NodeTuple>,
+        weight: u64,
+        address: Option<String>,
+    ) -> PyResult<Py<PyAny>> {
+        self.on_node(
+            py,
+            nodes,
+            address,
+            op(move |c| Box::pin(c.set_weight(weight))),
+            run::none,
+        )
+    }
+
+    /// DUMP `database` from the leader: `{file name: bytes}`.
+    fn dump(&self, py: Python<'_>, nodes: Vec<NodeTuple>, database: String) -> PyResult<Py<PyAny>> {
+        self.on_leader(
+            py,
+            nodes,
+            None,
+            false,
+            op(move |c| Box::pin(async move { c.dump(&database).await })),
+            |py, files: Vec<dqlite_client::admin::DumpFile>| {
+                let out = PyDict::new(py);
+                for file in files {
+                    out.set_item(file.name, pyo3::types::PyBytes::new(py, &file.data))?;
+                }
+                Ok(out.into_any().unbind())
+            },
+        )
+    }
+}
+
+impl NativeCluster {
+    /// The settings and store of this cluster, for a pool that shares them.
+    pub(crate) fn parts(&self) -> (Settings, SharedStore) {
+        (self.settings.clone(), self.store.clone())
+    }
+}

@@ -1,0 +1,321 @@
+//! `NativeSession`: one connection to one node with a database open, as
+//! `dqliteclient.DqliteConnection` uses it: statements run as they are given (no leader
+//! discovery, no session modes), results read whole within row and frame caps.
+
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use dqlite_client::sql::{self, TransactionEffect};
+use dqlite_client::{Address, Config, Connection, PooledConnection};
+use dqlite_wire::RowsFrame;
+use pyo3::prelude::*;
+use tokio::sync::{Mutex as TokioMutex, OwnedMutexGuard};
+
+use super::cluster::seconds;
+use super::run::{self, Mode};
+use super::{ClientError, values};
+
+/// The connection a session holds: its own, or one checked out of a pool.
+pub(crate) enum Held {
+    Direct(Connection),
+    Pooled(PooledConnection),
+}
+
+impl Deref for Held {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            Held::Direct(c) => c,
+            Held::Pooled(c) => c,
+        }
+    }
+}
+
+impl DerefMut for Held {
+    fn deref_mut(&mut self) -> &mut Connection {
+        match self {
+            Held::Direct(c) => c,
+            Held::Pooled(c) => c,
+        }
+    }
+}
+
+impl Held {
+    /// Closes the connection; a pooled one leaves its pool for good.
+    fn discard(self) {
+        if let Held::Pooled(c) = self {
+            drop(c.detach());
+        }
+    }
+}
+
+/// The state one session's calls share.
+struct State {
+    held: Arc<TokioMutex<Option<Held>>>,
+    /// Close once the running call ends (a call is cut off only by its deadline: a task
+    /// on the event loop runs to its end even when its awaiter is cancelled).
+    close_requested: AtomicBool,
+}
+
+/// A session with one node (see the module documentation).
+#[pyclass(frozen, module = "dqlitedbapi._native")]
+pub(crate) struct NativeSession {
+    mode: Mode,
+    address: String,
+    state: Arc<State>,
+}
+
+impl NativeSession {
+    /// A session over `held`.
+    pub(crate) fn new(mode: Mode, held: Held) -> Self {
+        NativeSession {
+            mode,
+            address: held.address().to_string(),
+            state: Arc::new(State {
+                held: Arc::new(TokioMutex::new(Some(held))),
+                close_requested: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Runs `op` on the connection. A failure that leaves the connection unusable, or a
+    /// close requested meanwhile, closes it.
+    fn call<T, F, Fut, C>(&self, py: Python<'_>, op: F, convert: C) -> PyResult<Py<PyAny>>
+    where
+        T: Send + 'static,
+        F: FnOnce(OwnedMutexGuard<Option<Held>>) -> Fut + Send + 'static,
+        Fut: Future<Output = (OwnedMutexGuard<Option<Held>>, Result<T, ClientError>)> + Send,
+        C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+    {
+        let state = self.state.clone();
+        self.mode.finish(
+            py,
+            async move {
+                let guard = state.held.clone().lock_owned().await;
+                if guard.is_none() {
+                    return Err(ClientError::new("closed", "Not connected"));
+                }
+                let (mut guard, out) = op(guard).await;
+                let lost = out.as_ref().is_err_and(|e| e.connection_lost);
+                if (lost || state.close_requested.load(Ordering::Acquire))
+                    && let Some(held) = guard.take()
+                {
+                    held.discard();
+                }
+                out
+            },
+            convert,
+        )
+    }
+}
+
+/// The connection of a guard known to hold one.
+fn conn(guard: &mut OwnedMutexGuard<Option<Held>>) -> Result<&mut Held, ClientError> {
+    guard
+        .as_mut()
+        .ok_or_else(|| ClientError::new("closed", "Not connected"))
+}
+
+/// Reads every frame of a query's result, within the caps (a result over a cap leaves
+/// the session unusable, as in the reference client).
+async fn read_result(
+    conn: &mut Connection,
+    sql: &str,
+    params: &[dqlite_client::Value],
+    max_rows: Option<u64>,
+    max_frames: Option<u64>,
+) -> Result<(Vec<String>, Vec<RowsFrame>), ClientError> {
+    let mut rows = conn.query(sql, params).await?;
+    let columns = rows.columns().to_vec();
+    let mut frames = Vec::new();
+    let mut total: u64 = 0;
+    while let Some(frame) = rows.next_frame().await? {
+        let count = u64::try_from(frames.len()).unwrap_or(u64::MAX);
+        if max_frames.is_some_and(|cap| count >= cap) {
+            let cap = max_frames.unwrap_or_default();
+            return Err(over_cap(format!(
+                "Query exceeded max_continuation_frames cap ({cap})"
+            )));
+        }
+        total = total.saturating_add(u64::try_from(frame.row_count()).unwrap_or(u64::MAX));
+        if let Some(cap) = max_rows.filter(|cap| total > *cap) {
+            return Err(over_cap(format!(
+                "Query exceeded max_total_rows cap ({cap}); reduce the result size or raise \
+                 the cap"
+            )));
+        }
+        frames.push(frame);
+    }
+    Ok((columns, frames))
+}
+
+fn over_cap(message: String) -> ClientError {
+    ClientError {
+        connection_lost: true,
+        ..ClientError::new("row_cap", message)
+    }
+}
+
+#[pymethods]
+impl NativeSession {
+    /// Dials `address`, handshakes and opens `database`, within `attempt_timeout`
+    /// seconds (the dial within `dial_timeout`, each request within `timeout`). A session,
+    /// or with `asynchronous` an awaitable of one.
+    #[staticmethod]
+    #[pyo3(signature = (address, database, *, timeout, dial_timeout, attempt_timeout, max_frame_len, asynchronous))]
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        py: Python<'_>,
+        address: String,
+        database: String,
+        timeout: f64,
+        dial_timeout: f64,
+        attempt_timeout: f64,
+        max_frame_len: Option<usize>,
+        asynchronous: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let mut config = Config::new([address.as_str()])
+            .map_err(|e| ClientError::from(e).into_pyerr(py))?
+            .request_timeout(seconds("timeout", timeout)?)
+            .dial_timeout(seconds("dial_timeout", dial_timeout)?);
+        if let Some(len) = max_frame_len {
+            config = config.max_frame_len(len);
+        }
+        let attempt = seconds("attempt_timeout", attempt_timeout)?;
+        let mode = Mode::new(asynchronous)?;
+        let session_mode = mode.clone();
+        mode.finish(
+            py,
+            async move {
+                let target: Address = address.parse()?;
+                let connecting = async {
+                    let mut conn = Connection::handshake(&target, &config).await?;
+                    conn.open(&database).await?;
+                    Ok::<_, dqlite_client::Error>(conn)
+                };
+                match tokio::time::timeout(attempt, connecting).await {
+                    Ok(conn) => Ok(conn?),
+                    Err(_) => Err(ClientError {
+                        connection_lost: true,
+                        ..ClientError::new("attempt_timeout", "the handshake timed out")
+                    }),
+                }
+            },
+            move |py, conn| {
+                Py::new(py, NativeSession::new(session_mode, Held::Direct(conn))).map(Py::into_any)
+            },
+        )
+    }
+
+    /// The node's address.
+    #[getter]
+    fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// True while the session can take a request (also while one runs).
+    #[getter]
+    fn is_connected(&self) -> bool {
+        match self.state.held.try_lock() {
+            Ok(held) => held.as_ref().is_some_and(|c| !c.is_broken()),
+            Err(_) => !self.state.close_requested.load(Ordering::Acquire),
+        }
+    }
+
+    /// Runs one statement (or several, in order): `(last_insert_id, rows_affected)`.
+    #[pyo3(signature = (sql, params = None))]
+    fn execute(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let values = values::to_values(params).map_err(|e| e.into_pyerr(py))?;
+        self.call(
+            py,
+            move |mut guard| async move {
+                let out = async {
+                    let conn = conn(&mut guard)?;
+                    let result = if values.is_empty() && sql::split_statements(&sql).len() > 1 {
+                        conn.execute_script(&sql).await?
+                    } else {
+                        conn.execute(&sql, &values).await?
+                    };
+                    Ok((result.last_insert_id, result.rows_affected))
+                }
+                .await;
+                (guard, out)
+            },
+            run::plain,
+        )
+    }
+
+    /// Runs a query and reads its whole result: `(columns, column_types, row_types,
+    /// rows)`. `max_rows` and `max_frames` cap it (None: no cap).
+    #[pyo3(signature = (sql, params = None, *, max_rows = None, max_frames = None))]
+    fn query(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+        max_rows: Option<u64>,
+        max_frames: Option<u64>,
+    ) -> PyResult<Py<PyAny>> {
+        let values = values::to_values(params).map_err(|e| e.into_pyerr(py))?;
+        self.call(
+            py,
+            move |mut guard| async move {
+                let out = async {
+                    let conn = conn(&mut guard)?;
+                    read_result(conn, &sql, &values, max_rows, max_frames).await
+                }
+                .await;
+                (guard, out)
+            },
+            |py, (columns, frames): (Vec<String>, Vec<RowsFrame>)| {
+                let (column_types, row_types, rows) = values::rows(py, &frames)?;
+                run::plain(py, (columns, column_types, row_types, rows))
+            },
+        )
+    }
+
+    /// Closes the connection now, or when the running call ends. A pooled connection
+    /// leaves its pool.
+    fn close(&self) {
+        self.state.close_requested.store(true, Ordering::Release);
+        if let Ok(mut held) = self.state.held.try_lock()
+            && let Some(conn) = held.take()
+        {
+            conn.discard();
+        }
+    }
+
+    /// Gives a pooled connection back to its pool (a connection of its own is closed).
+    /// Returns False, changing nothing, while a call runs.
+    fn release(&self) -> bool {
+        match self.state.held.try_lock() {
+            Ok(mut held) => {
+                self.state.close_requested.store(true, Ordering::Release);
+                drop(held.take());
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// How each statement of `sql` moves the transaction: 1 begins, -1 ends, 0 neither.
+#[pyfunction]
+pub(crate) fn transaction_effects(sql: &str) -> Vec<i8> {
+    sql::split_statements(sql)
+        .into_iter()
+        .map(|statement| match sql::transaction_effect(statement) {
+            TransactionEffect::Begins => 1,
+            TransactionEffect::Ends => -1,
+            _ => 0,
+        })
+        .collect()
+}
