@@ -50,7 +50,8 @@ step "python: build the dqlitedbapi wheel (release) and install it into .venv"
 rm -rf target/wheels
 (cd python/dqlitedbapi && ../../.venv/bin/maturin build --release -q -o ../../target/wheels)
 .venv/bin/pip install -q --force-reinstall --no-deps target/wheels/dqlite_dbapi-*.whl
-.venv/bin/pip install -q --no-deps -e python/sqlalchemy-dqlite -e crates/dqlite-testkit/python
+.venv/bin/pip install -q --no-deps -e python/sqlalchemy-dqlite -e crates/dqlite-testkit/python \
+  -e python/dqlite-wire -e python/dqlite-client
 
 # A second virtualenv with SQLAlchemy 2.1 (the dialect is tested on 2.0 and 2.1).
 sqla21=.cache/venv-sqla21
@@ -68,14 +69,17 @@ step "python: ruff, generated sync modules current, mypy --strict, stubtest"
 (cd python/dqlitedbapi && ../../.venv/bin/python tools/async_to_sync.py --check)
 (cd python/dqlitedbapi && ../../.venv/bin/mypy)
 (cd python/dqlitedbapi && ../../.venv/bin/python -m mypy.stubtest dqlitedbapi)
+for pkg in dqlite-wire dqlite-client; do (cd python/$pkg && ../../.venv/bin/mypy); done
+(cd python/dqlite-wire && ../../.venv/bin/python -m pytest -q -p no:cacheprovider)
 (cd python/sqlalchemy-dqlite && ../../.venv/bin/mypy && "../../$sqla21/bin/mypy")
 
 export DQLITE_TESTKIT_BIN="$(pwd)/target/debug/dqlite-testkit"
 for version in 1.11 1.18; do
-  step "python: pytest (test kit, dqlitedbapi) against dqlite $version"
+  step "python: pytest (test kit, dqlitedbapi, dqliteclient) against dqlite $version"
   DQLITE_SERVER_VERSION=$version .venv/bin/python -m pytest -q -p no:cacheprovider \
     crates/dqlite-testkit/python
   (cd python/dqlitedbapi && DQLITE_SERVER_VERSION=$version ../../.venv/bin/python -m pytest -q -p no:cacheprovider)
+  (cd python/dqlite-client && DQLITE_SERVER_VERSION=$version ../../.venv/bin/python -m pytest -q -p no:cacheprovider)
   for venv in .venv "$sqla21"; do
     step "python: sqlalchemy-dqlite tests and SQLAlchemy's compliance suite ($venv) against dqlite $version"
     (cd python/sqlalchemy-dqlite && export DQLITE_SERVER_VERSION=$version &&

@@ -9,7 +9,6 @@ import pytest
 from dqlite_testkit import Cluster
 
 
-
 @pytest.fixture(scope="session")
 def cluster(dqlite_cluster: Cluster) -> Cluster:
     """The session's 3-node cluster (tests must leave its membership as they found it)."""

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from dqlite_testkit import Cluster
-from helpers import client_for, leader_and_follower, poll, wait_until
 
 from dqliteclient import ClusterClient, LeaderInfo, NodeMetadata, OperationalError
 from dqliteclient import blocking as sync
 from dqliteclient.node_store import MemoryNodeStore
 from dqlitewire import NodeInfo, NodeRole
+from helpers import client_for, leader_and_follower, poll, wait_until
 
 
 def roles(nodes: list[NodeInfo]) -> dict[int, NodeRole]:

@@ -28,7 +28,6 @@ from dqliteclient.exceptions import (
     ClusterError,
     ClusterPolicyError,
     DqliteConnectionError,
-    DqliteError,
     InterfaceError,
 )
 from dqliteclient.node_store import MemoryNodeStore, NodeStore
@@ -210,8 +209,13 @@ class ClusterBase:
                 f"redirect to {sanitize_for_log(address)!r} rejected by the redirect policy"
             )
 
-    def _failure(self, failure: ClientFailure) -> DqliteError:
-        if failure.kind != "policy":
+    def _failure(self, failure: ClientFailure) -> BaseException:
+        if failure.kind == "policy":
+            # A policy that raised refused the address: its exception is raised instead.
+            raised = self._native.take_policy_error()
+            if raised is not None:
+                return raised
+        else:
             self._native.forget_leader()
         return request_error(failure)
 

@@ -86,9 +86,12 @@ pub(crate) fn seconds(name: &str, value: f64) -> PyResult<Duration> {
         })
 }
 
+/// Where a policy's exception waits for the Python package to raise it.
+pub(crate) type PolicyErrorSlot = Arc<Mutex<Option<PyErr>>>;
+
 /// A Python callable `policy(address) -> bool` as a [`RedirectPolicy`]. A callable that
-/// raises refuses the address (the exception is reported as unraisable).
-pub(crate) fn python_policy(policy: Py<PyAny>) -> RedirectPolicy {
+/// raises refuses the address; its exception is kept in `raised`.
+pub(crate) fn python_policy(policy: Py<PyAny>, raised: PolicyErrorSlot) -> RedirectPolicy {
     RedirectPolicy::new(move |address| {
         Python::attach(|py| {
             match policy
@@ -97,7 +100,7 @@ pub(crate) fn python_policy(policy: Py<PyAny>) -> RedirectPolicy {
             {
                 Ok(allowed) => allowed,
                 Err(e) => {
-                    e.write_unraisable(py, None);
+                    *raised.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
                     false
                 }
             }
@@ -113,6 +116,8 @@ pub(crate) struct NativeCluster {
     store: SharedStore,
     /// Created at the first call, when members are known.
     cluster: Mutex<Option<Cluster>>,
+    /// The exception a policy raised, for `take_policy_error`.
+    policy_error: PolicyErrorSlot,
 }
 
 impl NativeCluster {
@@ -131,7 +136,7 @@ impl NativeCluster {
         self.store.set(nodes)?;
         if let Some(policy) = policy {
             let settings = Settings {
-                policy: Some(python_policy(policy)),
+                policy: Some(python_policy(policy, self.policy_error.clone())),
                 ..self.settings.clone()
             };
             let config = settings.config(&seeds, "default")?;
@@ -241,6 +246,7 @@ impl NativeCluster {
         policy: Option<Py<PyAny>>,
         asynchronous: bool,
     ) -> PyResult<Self> {
+        let policy_error = PolicyErrorSlot::default();
         Ok(NativeCluster {
             mode: Mode::new(asynchronous)?,
             settings: Settings {
@@ -248,10 +254,11 @@ impl NativeCluster {
                 dial_timeout: seconds("dial_timeout", dial_timeout)?,
                 attempt_timeout: seconds("attempt_timeout", attempt_timeout)?,
                 max_frame_len,
-                policy: policy.map(python_policy),
+                policy: policy.map(|p| python_policy(p, policy_error.clone())),
             },
             store: SharedStore::default(),
             cluster: Mutex::new(None),
+            policy_error,
         })
     }
 
@@ -280,6 +287,15 @@ impl NativeCluster {
             },
             run::plain,
         )
+    }
+
+    /// The exception a redirect policy raised (it then refused the address), once.
+    fn take_policy_error(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.policy_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .map(|e| e.into_value(py).into_any())
     }
 
     /// Forgets the last known leader.
