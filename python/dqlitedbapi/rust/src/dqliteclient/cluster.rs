@@ -100,7 +100,9 @@ pub(crate) fn python_policy(policy: Py<PyAny>, raised: PolicyErrorSlot) -> Redir
             {
                 Ok(allowed) => allowed,
                 Err(e) => {
-                    *raised.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
+                    *raised
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
                     false
                 }
             }
