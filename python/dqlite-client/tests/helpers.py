@@ -53,3 +53,27 @@ def poll(what: str, probe: Callable[[], T], check: Callable[[T], bool], timeout:
         return probe()
 
     return asyncio.run(wait_until(what, probe_async, check, timeout))
+
+
+async def move_leadership(client: ClusterClient, node_id: int, timeout: float = 30) -> str:
+    """Hands leadership to ``node_id`` and waits until it leads; returns its address.
+
+    Raft gives up a transfer whose target does not catch up within an election timeout
+    ("leadership transfer failed", more likely on a loaded machine): it is asked again,
+    as an operator would.
+    """
+
+    async def ask_and_look() -> tuple[int, str] | None:
+        info = await client.leader_info()
+        if info is not None and info.node_id == node_id:
+            return info.node_id, info.address
+        await client.transfer_leadership(node_id)
+        await asyncio.sleep(0.5)
+        info = await client.leader_info()
+        return None if info is None else (info.node_id, info.address)
+
+    led = await wait_until(
+        f"node {node_id} leads", ask_and_look, lambda i: i is not None and i[0] == node_id, timeout
+    )
+    assert led is not None
+    return led[1]
