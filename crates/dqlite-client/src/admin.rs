@@ -103,10 +103,11 @@ impl Connection {
     pub async fn dump(&mut self, name: &str) -> Result<Vec<DumpFile>> {
         // A dump carries the whole database in one frame: the cap is lifted for its reply
         // alone, not for the drain of an abandoned result or a pending ROLLBACK before it.
-        self.recover().await?;
+        let deadline = self.deadline();
+        self.recover_by(deadline).await?;
         let cap = self.max_frame_len.max(MAX_DUMP_LEN);
         match self
-            .exchange_with_cap(&Request::Dump { name }, "dump", cap)
+            .exchange_with_cap(&Request::Dump { name }, "dump", cap, deadline)
             .await?
         {
             dqlite_wire::Response::Files(files) => Ok(files

@@ -23,8 +23,8 @@
 //!   once, so that a node that does not answer holds up nobody) and opens connections on
 //!   it. [`Pool`] keeps a bounded set of them and replaces those that broke, sit on a
 //!   deposed leader, or on a node that stopped answering.
-//! * [`Connection`] runs one request at a time (`&mut self` enforces it), with a deadline
-//!   on every network wait. A result is streamed frame by frame ([`Rows`]), so memory is
+//! * [`Connection`] runs one request at a time (`&mut self` enforces it), each call bounded
+//!   as a whole by one deadline (see [its deadlines](Connection#deadlines)). A result is streamed frame by frame ([`Rows`]), so memory is
 //!   bounded by one frame, not by the result.
 //! * Retries happen only where they are safe: dialing, handshakes, and "not leader"
 //!   answers given before anything ran. A write whose outcome is unknown (the connection

@@ -4,7 +4,7 @@ use std::ops::DerefMut;
 
 use dqlite_wire::{Response, RowCursor, RowsFrame, Value, ValueRef};
 
-use crate::conn::Connection;
+use crate::conn::{Connection, Deadline};
 use crate::error::{Error, Result};
 
 /// One row, with owned values in column order.
@@ -87,9 +87,9 @@ pub struct Rows<C: DerefMut<Target = Connection>> {
 }
 
 impl<C: DerefMut<Target = Connection>> Rows<C> {
-    /// Reads the first frame of a result whose request was just sent; `write` for a
-    /// statement that changes data (`... RETURNING`).
-    pub(crate) async fn start(conn: C, write: bool) -> Result<Rows<C>> {
+    /// Reads the first frame of a result whose request was just sent, by the deadline of
+    /// the call that sent it; `write` for a statement that changes data (`... RETURNING`).
+    pub(crate) async fn start(conn: C, write: bool, deadline: Deadline) -> Result<Rows<C>> {
         let mut rows = Rows {
             conn,
             columns: Vec::new(),
@@ -97,7 +97,7 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
             done: false,
             write,
         };
-        let frame = rows.read_frame().await?;
+        let frame = rows.read_frame(deadline).await?;
         rows.columns = frame.column_names().map(str::to_owned).collect();
         rows.accept(frame)?;
         Ok(rows)
@@ -125,8 +125,15 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
     }
 
     /// The next row, reading the next frame from the network when needed; `None` at the
-    /// end of the result.
+    /// end of the result. Each call is bounded by one request timeout.
     pub async fn next(&mut self) -> Result<Option<Row>> {
+        self.next_by(None).await
+    }
+
+    /// The next row; a frame read from the network is read by `deadline`, or by one
+    /// request timeout from then when `None` (taken only then: most rows come from the
+    /// frame at hand).
+    async fn next_by(&mut self, deadline: Option<Deadline>) -> Result<Option<Row>> {
         loop {
             if let Some(cursor) = &mut self.frame {
                 if let Some(row) = cursor.next_row() {
@@ -137,13 +144,15 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
             if self.done {
                 return Ok(None);
             }
-            let frame = self.read_frame().await?;
+            let deadline = deadline.unwrap_or_else(|| self.conn.deadline());
+            let frame = self.read_frame(deadline).await?;
             self.accept(frame)?;
         }
     }
 
     /// The next whole frame of rows, for callers that convert values straight from the
-    /// frame's buffer (the Python driver does). `None` at the end of the result.
+    /// frame's buffer (the Python driver does). `None` at the end of the result. Each call
+    /// is bounded by one request timeout.
     ///
     /// Fails if rows of the current frame were already taken with [`next`](Self::next).
     pub async fn next_frame(&mut self) -> Result<Option<RowsFrame>> {
@@ -161,15 +170,22 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
         if self.done {
             return Ok(None);
         }
-        let frame = self.read_frame().await?;
+        let deadline = self.conn.deadline();
+        let frame = self.read_frame(deadline).await?;
         self.accept(frame)?;
         Ok(self.frame.take().map(RowCursor::into_frame))
     }
 
-    /// Reads every remaining row.
-    pub async fn collect_all(mut self) -> Result<QueryResult> {
+    /// Reads every remaining row, within one request timeout for the whole of it.
+    pub async fn collect_all(self) -> Result<QueryResult> {
+        let deadline = self.conn.deadline();
+        self.collect_by(deadline).await
+    }
+
+    /// [`collect_all`](Self::collect_all) by `deadline`.
+    pub(crate) async fn collect_by(mut self, deadline: Deadline) -> Result<QueryResult> {
         let mut rows = Vec::new();
-        while let Some(row) = self.next().await? {
+        while let Some(row) = self.next_by(Some(deadline)).await? {
             rows.push(row);
         }
         Ok(QueryResult {
@@ -194,8 +210,8 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
         })
     }
 
-    async fn read_frame(&mut self) -> Result<RowsFrame> {
-        match self.conn.next_query_frame().await {
+    async fn read_frame(&mut self, deadline: Deadline) -> Result<RowsFrame> {
+        match self.conn.next_query_frame(deadline).await {
             Ok(Response::Rows(frame)) => Ok(frame),
             Ok(other) => Err(self
                 .conn

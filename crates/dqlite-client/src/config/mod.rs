@@ -85,8 +85,9 @@ impl fmt::Display for Address {
 pub struct Timeouts {
     /// Establishing a TCP (or Unix, or TLS) connection to one node. Default 5 s.
     pub dial: Duration,
-    /// One request and its response (each frame of a streamed result counts as one wait).
-    /// Default 10 s.
+    /// One call on a connection, as a whole (see [`Connection`](crate::Connection)'s
+    /// deadlines: what runs before the request shares it; each read of a streamed result
+    /// is a call of its own). Default 10 s.
     pub request: Duration,
     /// Finding the leader and opening the database, all retries included. Default 30 s.
     pub connect: Duration,

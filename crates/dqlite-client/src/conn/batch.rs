@@ -52,7 +52,8 @@ impl Connection {
         let mut total = ExecResult::default();
         let (mut sent, mut answered) = (0usize, 0usize);
         let mut failure: Option<(usize, Error)> = None;
-        self.recover().await?;
+        let mut deadline = self.deadline();
+        self.recover_by(deadline).await?;
         loop {
             // Fill the window with one write.
             self.write_buf.clear();
@@ -86,7 +87,6 @@ impl Connection {
             if sent == answered {
                 break;
             }
-            let deadline = self.deadline();
             let cap = self.max_frame_len;
             let answer = self
                 .guarded(
@@ -113,6 +113,8 @@ impl Connection {
             let (header, body) = frame;
             let row = answered;
             answered += 1;
+            // Each answer renews the deadline: a batch runs as long as answers keep coming.
+            deadline = self.deadline();
             match self.decode(&header, body) {
                 Ok(response) => total.then(self.exec_result(response, statement.dml)?),
                 Err(e) => {

@@ -2,7 +2,7 @@
 
 use dqlite_wire::{MAX_PARAMS_SCHEMA0, MAX_PARAMS_SCHEMA1, Request, Response, Value};
 
-use super::Connection;
+use super::{Connection, Deadline};
 use crate::error::{Error, Result};
 
 /// What the server allows, each `None` until probed.
@@ -63,12 +63,12 @@ impl Capability {
 
 impl Connection {
     /// Whether the server allows `capability`, probing it the first time.
-    async fn allows(&mut self, capability: Capability) -> Result<bool> {
+    async fn allows(&mut self, capability: Capability, deadline: Deadline) -> Result<bool> {
         if let Some(known) = *capability.slot(&mut self.caps) {
             return Ok(known);
         }
         let (probe, expected, name) = capability.probe();
-        let allowed = match self.request(&probe, "capability probe").await {
+        let allowed = match self.request_by(&probe, "capability probe", deadline).await {
             Ok(answer) if expected(&answer) => true,
             Ok(other) => return Err(self.unexpected(name, &other)),
             Err(Error::Server(_)) => false,
@@ -80,7 +80,7 @@ impl Connection {
 
     /// Picks the parameter tuple schema for `count` parameters, probing the server once if
     /// more than 255 need the 32-bit count.
-    pub(super) async fn params_schema(&mut self, count: usize) -> Result<u8> {
+    pub(super) async fn params_schema(&mut self, count: usize, deadline: Deadline) -> Result<u8> {
         if count <= MAX_PARAMS_SCHEMA0 {
             return Ok(0);
         }
@@ -89,7 +89,7 @@ impl Connection {
                 "{count} parameters is too many"
             )));
         }
-        if self.allows(Capability::ManyParameters).await? {
+        if self.allows(Capability::ManyParameters, deadline).await? {
             Ok(1)
         } else {
             Err(Error::Unsupported(format!(
@@ -100,8 +100,8 @@ impl Connection {
     }
 
     /// Fails unless the server returns RETURNING rows through QUERY (1.18.2 and later).
-    pub(super) async fn require_returning(&mut self) -> Result<()> {
-        if self.allows(Capability::ReturningRows).await? {
+    pub(super) async fn require_returning(&mut self, deadline: Deadline) -> Result<()> {
+        if self.allows(Capability::ReturningRows, deadline).await? {
             Ok(())
         } else {
             Err(Error::Unsupported(

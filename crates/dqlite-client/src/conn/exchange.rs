@@ -36,6 +36,12 @@ impl Deadline {
             timeout,
         }
     }
+
+    /// The time left, zero once passed.
+    pub(crate) fn remaining(&self) -> Duration {
+        self.at
+            .saturating_duration_since(tokio::time::Instant::now())
+    }
 }
 
 impl Connection {
@@ -85,17 +91,34 @@ impl Connection {
         }
     }
 
-    /// Sends a request whose response is a single frame and decodes it. A FAILURE becomes
-    /// [`Error::Server`].
+    /// Sends a request whose response is a single frame and decodes it, as a call of its
+    /// own (one request timeout for the recovery before it and the request). A FAILURE
+    /// becomes [`Error::Server`].
     pub(crate) async fn request(&mut self, request: &Request<'_>, what: &str) -> Result<Response> {
-        self.recover().await?;
-        self.exchange(request, what).await
+        let deadline = self.deadline();
+        self.request_by(request, what, deadline).await
     }
 
-    /// [`request`](Self::request) without [`recover`](Self::recover) first: the connection
-    /// must be in sync.
-    pub(super) async fn exchange(&mut self, request: &Request<'_>, what: &str) -> Result<Response> {
-        self.exchange_with_cap(request, what, self.max_frame_len)
+    /// [`request`](Self::request) as a step of a call that ends by `deadline`.
+    pub(super) async fn request_by(
+        &mut self,
+        request: &Request<'_>,
+        what: &str,
+        deadline: Deadline,
+    ) -> Result<Response> {
+        self.recover_by(deadline).await?;
+        self.exchange(request, what, deadline).await
+    }
+
+    /// [`request_by`](Self::request_by) without the recovery first: the connection must
+    /// be in sync.
+    pub(super) async fn exchange(
+        &mut self,
+        request: &Request<'_>,
+        what: &str,
+        deadline: Deadline,
+    ) -> Result<Response> {
+        self.exchange_with_cap(request, what, self.max_frame_len, deadline)
             .await
     }
 
@@ -106,11 +129,11 @@ impl Connection {
         request: &Request<'_>,
         what: &str,
         max_frame_len: usize,
+        deadline: Deadline,
     ) -> Result<Response> {
         self.request_written = false;
         self.write_buf.clear();
         encode(request, &mut self.write_buf)?;
-        let deadline = self.deadline();
         let (header, body) = self
             .guarded(
                 what,
@@ -129,22 +152,29 @@ impl Connection {
     /// Like [`request`](Self::request), for requests that may change data: a failure once
     /// the request may have reached the server becomes [`Error::OutcomeUnknown`].
     ///
-    /// "database is locked" answers are retried until the busy timeout: the server checks
-    /// the write lock before running anything, so nothing ran.
-    pub(super) async fn request_write(&mut self, request: &Request<'_>) -> Result<Response> {
+    /// "database is locked" answers are retried until the busy timeout (or the call's
+    /// deadline, whichever comes first): the server checks the write lock before running
+    /// anything, so nothing ran.
+    pub(super) async fn request_write(
+        &mut self,
+        request: &Request<'_>,
+        deadline: Deadline,
+    ) -> Result<Response> {
         // What goes before the write (a drain, a pending ROLLBACK) fails as itself.
-        self.recover().await?;
+        self.recover_by(deadline).await?;
         let started = tokio::time::Instant::now();
         let mut attempt = 0usize;
         let outcome = loop {
-            match self.exchange(request, "execute").await {
+            match self.exchange(request, "execute", deadline).await {
                 Err(Error::Server(e)) if e.code == SQLITE_BUSY => {
                     let pause = BUSY_PAUSES
                         .get(attempt)
                         .or(BUSY_PAUSES.last())
                         .copied()
                         .map_or(Duration::ZERO, Duration::from_millis);
-                    if started.elapsed() + pause > self.busy_timeout {
+                    if started.elapsed() + pause > self.busy_timeout
+                        || pause >= deadline.remaining()
+                    {
                         break Err(Error::Server(e));
                     }
                     attempt += 1;
@@ -169,11 +199,14 @@ impl Connection {
     }
 
     /// Sends a QUERY or QUERY_SQL; the response frames are read by [`Rows`](crate::Rows).
-    pub(super) async fn start_query(&mut self, request: &Request<'_>) -> Result<()> {
-        self.recover().await?;
+    pub(super) async fn start_query(
+        &mut self,
+        request: &Request<'_>,
+        deadline: Deadline,
+    ) -> Result<()> {
+        self.recover_by(deadline).await?;
         self.write_buf.clear();
         encode(request, &mut self.write_buf)?;
-        let deadline = self.deadline();
         self.guarded(
             "query",
             deadline,
@@ -185,9 +218,9 @@ impl Connection {
         Ok(())
     }
 
-    /// Reads the next frame of a result stream (state [`State::InQuery`]) within the
-    /// request timeout. The read is cancel-safe: a partial frame stays in the buffer.
-    pub(crate) async fn next_query_frame(&mut self) -> Result<Response> {
+    /// Reads the next frame of a result stream (state [`State::InQuery`]) by `deadline`.
+    /// The read is cancel-safe: a partial frame stays in the buffer.
+    pub(crate) async fn next_query_frame(&mut self, deadline: Deadline) -> Result<Response> {
         if self.state != State::InQuery {
             return Err(Error::Closed {
                 reason: match &self.state {
@@ -197,7 +230,6 @@ impl Connection {
             });
         }
         let cap = self.max_frame_len;
-        let deadline = self.deadline();
         let (header, body) = self
             .guarded("reading a result", deadline, State::InQuery, async |conn| {
                 conn.read_frame(cap).await

@@ -23,6 +23,7 @@ mod exchange;
 mod statements;
 
 use capabilities::Capabilities;
+pub(crate) use exchange::Deadline;
 use exchange::encode;
 pub use statements::{ExecResult, Statement};
 
@@ -45,9 +46,25 @@ const CUT_OFF: &str = "a request was cancelled or timed out before its response 
 
 /// A connection to one node.
 ///
-/// Every method takes `&mut self`, so there is at most one request in flight. Each network
-/// wait is bounded by the request timeout. Get one from [`Cluster::connect`]
-/// (leader, database open) or [`Pool::get`].
+/// Every method takes `&mut self`, so there is at most one request in flight. Get one from
+/// [`Cluster::connect`] (leader, database open) or [`Pool::get`].
+///
+/// # Deadlines
+///
+/// Each call is bounded as a whole by one request timeout
+/// ([`Timeouts::request`](crate::Timeouts::request), or
+/// [`set_request_timeout`](Self::set_request_timeout)), taken when the call starts: the
+/// drain of a result abandoned earlier, the ROLLBACK of a transaction dropped earlier, the
+/// capability probe a statement may need, its own request and, for
+/// [`query_all`](Self::query_all), every frame of the result, all share it. A streamed
+/// result is read call by call: [`Rows::next`](crate::Rows::next) and
+/// [`Rows::next_frame`](crate::Rows::next_frame) each get their own timeout (taken only
+/// when a frame must be read from the network). Two exceptions: a pipelined batch
+/// ([`execute_many`](Self::execute_many)) gets a fresh timeout for each answer, so it runs
+/// as long as answers keep coming; a script
+/// ([`execute_script`](Self::execute_script)) runs its statements as calls of their own.
+/// A call that runs out of time breaks the connection; a write it had sent is reported
+/// in doubt ([`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown)).
 ///
 /// [`Cluster::connect`]: crate::Cluster::connect
 /// [`Pool::get`]: crate::Pool::get
@@ -266,7 +283,13 @@ impl Connection {
     /// reads until its EMPTY reply) and rolls back a transaction dropped unfinished. Does
     /// nothing when there is nothing to do; every request calls it first.
     pub async fn recover(&mut self) -> Result<()> {
-        self.drain_abandoned().await?;
+        let deadline = self.deadline();
+        self.recover_by(deadline).await
+    }
+
+    /// [`recover`](Self::recover) as the first step of a call that ends by `deadline`.
+    pub(crate) async fn recover_by(&mut self, deadline: Deadline) -> Result<()> {
+        self.drain_abandoned(deadline).await?;
         if self.rollback_pending {
             self.rollback_pending = false;
             let rollback = Request::ExecSql {
@@ -275,7 +298,7 @@ impl Connection {
                 params: (&[] as &[Value]).into(),
                 schema: 0,
             };
-            match self.exchange(&rollback, "rollback").await {
+            match self.exchange(&rollback, "rollback", deadline).await {
                 Ok(_) => {}
                 // Already ended: SQLite rolls back by itself after some errors.
                 Err(Error::Server(e)) if e.message.contains("no transaction is active") => {}
@@ -285,7 +308,7 @@ impl Connection {
         Ok(())
     }
 
-    async fn drain_abandoned(&mut self) -> Result<()> {
+    async fn drain_abandoned(&mut self, deadline: Deadline) -> Result<()> {
         match &self.state {
             State::Ready => Ok(()),
             State::Broken(reason) => Err(Error::Closed {
@@ -294,7 +317,6 @@ impl Connection {
             State::InQuery | State::NeedsDrain => {
                 self.write_buf.clear();
                 encode(&Request::Interrupt { db_id: 0 }, &mut self.write_buf)?;
-                let deadline = self.deadline();
                 let cap = self.max_frame_len;
                 self.guarded(
                     "interrupt",

@@ -5,7 +5,7 @@ use std::ops::DerefMut;
 
 use dqlite_wire::{Request, Response, Value};
 
-use super::Connection;
+use super::{Connection, Deadline};
 use crate::error::{Error, Result};
 use crate::rows::{QueryResult, Rows};
 use crate::sql::{self, StatementKind};
@@ -66,7 +66,8 @@ impl Connection {
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<ExecResult> {
         let text = single_statement(sql)?;
         tracing::debug!(node = %self.address, sql = text, params = params.len(), "execute");
-        self.exec(Source::Text(text), params).await
+        let deadline = self.deadline();
+        self.exec(Source::Text(text), params, deadline).await
     }
 
     /// Runs every statement of a script in order, each in its own autocommit unless the
@@ -105,12 +106,21 @@ impl Connection {
     {
         let text = single_statement(sql)?;
         tracing::debug!(node = %conn.address, sql = text, params = params.len(), "query");
-        Connection::rows(conn, Source::Text(text), params).await
+        let deadline = conn.deadline();
+        Connection::rows(conn, Source::Text(text), params, deadline).await
     }
 
-    /// Runs a query and collects every row.
+    /// Runs a query and collects every row. One request timeout bounds the whole call,
+    /// every frame of the result included; read a result that may take longer with
+    /// [`query`](Self::query), where each [`Rows::next`] is a call of its own.
     pub async fn query_all(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
-        self.query(sql, params).await?.collect_all().await
+        let text = single_statement(sql)?;
+        tracing::debug!(node = %self.address, sql = text, params = params.len(), "query");
+        let deadline = self.deadline();
+        Connection::rows(self, Source::Text(text), params, deadline)
+            .await?
+            .collect_by(deadline)
+            .await
     }
 
     /// Compiles the first statement of `sql` on the server.
@@ -147,7 +157,9 @@ impl Connection {
         params: &[Value],
     ) -> Result<ExecResult> {
         self.check_statement(statement, params)?;
-        self.exec(Source::Prepared(statement), params).await
+        let deadline = self.deadline();
+        self.exec(Source::Prepared(statement), params, deadline)
+            .await
     }
 
     /// Runs a prepared query and streams its rows.
@@ -157,36 +169,47 @@ impl Connection {
         params: &[Value],
     ) -> Result<Rows<&mut Connection>> {
         self.check_statement(statement, params)?;
-        Connection::rows(self, Source::Prepared(statement), params).await
+        let deadline = self.deadline();
+        Connection::rows(self, Source::Prepared(statement), params, deadline).await
     }
 
     /// Runs a statement that returns no rows (EXEC or EXEC_SQL).
-    async fn exec(&mut self, source: Source<'_>, params: &[Value]) -> Result<ExecResult> {
-        let schema = self.params_schema(params.len()).await?;
+    async fn exec(
+        &mut self,
+        source: Source<'_>,
+        params: &[Value],
+        deadline: Deadline,
+    ) -> Result<ExecResult> {
+        let schema = self.params_schema(params.len(), deadline).await?;
         let request = source.exec_request(params, schema);
-        let response = self.request_write(&request).await?;
+        let response = self.request_write(&request, deadline).await?;
         self.exec_result(response, source.is_dml())
     }
 
     /// Runs a statement and starts reading its rows (QUERY or QUERY_SQL); a statement
     /// that returns no rows goes as EXEC and yields an empty result.
-    async fn rows<C>(mut conn: C, source: Source<'_>, params: &[Value]) -> Result<Rows<C>>
+    async fn rows<C>(
+        mut conn: C,
+        source: Source<'_>,
+        params: &[Value],
+        deadline: Deadline,
+    ) -> Result<Rows<C>>
     where
         C: DerefMut<Target = Connection>,
     {
         let kind = source.kind();
         match kind {
             StatementKind::Query => {}
-            StatementKind::WriteReturning => conn.require_returning().await?,
+            StatementKind::WriteReturning => conn.require_returning(deadline).await?,
             _ => {
-                conn.exec(source, params).await?;
+                conn.exec(source, params, deadline).await?;
                 return Ok(Rows::empty(conn));
             }
         }
-        let schema = conn.params_schema(params.len()).await?;
-        conn.start_query(&source.query_request(params, schema))
+        let schema = conn.params_schema(params.len(), deadline).await?;
+        conn.start_query(&source.query_request(params, schema), deadline)
             .await?;
-        Rows::start(conn, kind == StatementKind::WriteReturning).await
+        Rows::start(conn, kind == StatementKind::WriteReturning, deadline).await
     }
 
     /// Frees a prepared statement on the server.

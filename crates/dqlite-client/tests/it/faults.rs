@@ -155,10 +155,19 @@ async fn proxy_latency_within_the_deadline_succeeds_beyond_it_times_out() {
     .await;
     assert_eq!(done.unwrap().rows_affected, 1);
     assert!(took >= Duration::from_millis(300), "{took:?}");
-    // A result of several frames: each frame waits, none past the deadline.
+    // A result of several frames, streamed: each frame waits, none past the deadline
+    // (each `next` is a call of its own; `query_all` would be bounded as a whole).
     let small = BIG.replace("30000", "2000");
-    let (rows, _) = bounded("slow query", 10 * REQUEST, conn.query_all(&small, &[])).await;
-    assert_eq!(ints(&rows.unwrap().rows).last(), Some(&2_000));
+    let (rows, _) = bounded("slow query", 10 * REQUEST, async {
+        let mut rows = conn.query(&small, &[]).await?;
+        let mut all = Vec::new();
+        while let Some(row) = rows.next().await? {
+            all.push(row);
+        }
+        Ok::<_, Error>(all)
+    })
+    .await;
+    assert_eq!(ints(&rows.unwrap()).last(), Some(&2_000));
 
     // 700 ms each way: past the deadline. A read times out; a write is in doubt.
     proxy.set_fault(Fault::Latency(Duration::from_millis(700)));

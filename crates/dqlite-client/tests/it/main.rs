@@ -23,6 +23,7 @@ mod cancel;
 mod common;
 mod compat;
 mod crud;
+mod deadlines;
 mod errors;
 mod failover;
 mod fake;
