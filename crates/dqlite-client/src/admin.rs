@@ -30,8 +30,7 @@ pub struct DumpFile {
     pub data: Bytes,
 }
 
-/// The largest dump accepted by [`Connection::dump`]: 4 GiB.
-pub const MAX_DUMP_LEN: usize = 4 << 30;
+pub use crate::limits::MAX_DUMP_LEN;
 
 impl Connection {
     /// Adds node `id` at `address` to the cluster as a spare (leader only). Follow with

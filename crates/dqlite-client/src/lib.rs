@@ -59,6 +59,7 @@ mod config;
 mod conn;
 mod discovery;
 mod error;
+pub mod limits;
 mod pool;
 mod redirect;
 mod rows;
@@ -73,7 +74,8 @@ pub use cluster::{Cluster, FileNodeStore, MemoryNodeStore, NodeInfo, NodeStore, 
 pub use config::{Address, Config, DEFAULT_MAX_FRAME_LEN, Timeouts, parse_duration};
 pub use conn::{Connection, ExecResult, Statement};
 pub use dqlite_wire::{Value, ValueRef};
-pub use error::{Error, ErrorKind, Result, ServerError, code_name};
+pub use error::codes::{self, code_name};
+pub use error::{Error, ErrorKind, Result, ServerError};
 pub use pool::{Pool, PoolOptions, PooledConnection};
 pub use redirect::RedirectPolicy;
 pub use rows::{QueryResult, Row, Rows};

@@ -21,7 +21,7 @@ use crate::output::Mode;
 use crate::shell::Shell;
 
 /// Parameters per INSERT: the most every server version accepts in one tuple.
-const MAX_PARAMS: usize = 255;
+const MAX_PARAMS: usize = dqlite_client::limits::MAX_PARAMS_ANY_SERVER;
 
 /// What `.import` was asked to do.
 #[derive(Debug, PartialEq, Eq)]

@@ -137,9 +137,7 @@ pub struct Config {
     pub(crate) tls: Option<crate::tls::TlsConfig>,
 }
 
-/// The default cap on one response frame: 64 MiB. A DUMP reply may need more; see
-/// [`Config::max_frame_len`].
-pub const DEFAULT_MAX_FRAME_LEN: usize = 64 << 20;
+pub use crate::limits::DEFAULT_MAX_FRAME_LEN;
 
 impl Config {
     /// A configuration with these seed addresses, database `"default"` and default

@@ -62,10 +62,10 @@ impl Connection {
                 let params = row.as_ref();
                 self.check_statement(statement, params)
                     .and_then(|()| {
-                        if params.len() > dqlite_wire::MAX_PARAMS_SCHEMA0 {
+                        if params.len() > crate::limits::MAX_PARAMS_ANY_SERVER {
                             return Err(Error::Unsupported(format!(
                                 "execute_many takes at most {} parameters per row",
-                                dqlite_wire::MAX_PARAMS_SCHEMA0
+                                crate::limits::MAX_PARAMS_ANY_SERVER
                             )));
                         }
                         encode(

@@ -1,9 +1,10 @@
 //! What the server version allows, probed once per connection on first need.
 
-use dqlite_wire::{MAX_PARAMS_SCHEMA0, MAX_PARAMS_SCHEMA1, Request, Response, Value};
+use dqlite_wire::{Request, Response, Value};
 
 use super::{Connection, Deadline};
 use crate::error::{Error, Result};
+use crate::limits::{MAX_PARAMS, MAX_PARAMS_ANY_SERVER};
 
 /// What the server allows, each `None` until probed.
 #[derive(Debug, Default, Clone, Copy)]
@@ -81,10 +82,10 @@ impl Connection {
     /// Picks the parameter tuple schema for `count` parameters, probing the server once if
     /// more than 255 need the 32-bit count.
     pub(super) async fn params_schema(&mut self, count: usize, deadline: Deadline) -> Result<u8> {
-        if count <= MAX_PARAMS_SCHEMA0 {
+        if count <= MAX_PARAMS_ANY_SERVER {
             return Ok(0);
         }
-        if count > MAX_PARAMS_SCHEMA1 {
+        if count > MAX_PARAMS {
             return Err(Error::InvalidInput(format!(
                 "{count} parameters is too many"
             )));
@@ -94,7 +95,7 @@ impl Connection {
         } else {
             Err(Error::Unsupported(format!(
                 "{count} parameters: servers before dqlite 1.12 take at most \
-                 {MAX_PARAMS_SCHEMA0}"
+                 {MAX_PARAMS_ANY_SERVER}"
             )))
         }
     }

@@ -301,7 +301,7 @@ impl Connection {
             match self.exchange(&rollback, "rollback", deadline).await {
                 Ok(_) => {}
                 // Already ended: SQLite rolls back by itself after some errors.
-                Err(Error::Server(e)) if e.message.contains("no transaction is active") => {}
+                Err(Error::Server(e)) if e.is_no_transaction_active() => {}
                 Err(e) => return Err(e),
             }
         }

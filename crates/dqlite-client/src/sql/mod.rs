@@ -16,7 +16,9 @@ mod transaction;
 
 pub use classify::{StatementKind, classify, is_dml};
 pub use parameters::parameters;
-pub use transaction::{TransactionEffect, transaction_effect};
+pub use transaction::{
+    TransactionControl, TransactionEffect, leading_keyword, transaction_control, transaction_effect,
+};
 
 use tokens::{StatementState, Tokens};
 

@@ -3,6 +3,14 @@
 use std::fmt;
 use std::time::Duration;
 
+pub mod codes;
+
+use codes::{
+    LEGACY_LEADERSHIP_LOST, LEGACY_NOT_LEADER, SQLITE_ABORT, SQLITE_BUSY, SQLITE_CONSTRAINT,
+    SQLITE_ERROR, SQLITE_IOERR, SQLITE_IOERR_LEADERSHIP_LOST, SQLITE_IOERR_NOT_LEADER,
+    SQLITE_LOCKED, SQLITE_MISUSE, SQLITE_NOTFOUND, code_name,
+};
+
 /// A failure reported by the server: SQLite's extended result code (or a dqlite code) and
 /// its message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,27 +22,10 @@ pub struct ServerError {
     pub message: String,
 }
 
-/// `SQLITE_IOERR_NOT_LEADER`: the node is not the leader; the request did not run.
-pub const NOT_LEADER: u64 = 10250;
-/// `SQLITE_IOERR_LEADERSHIP_LOST`: leadership was lost while the write replicated; it may
-/// or may not have been committed.
-pub const LEADERSHIP_LOST: u64 = 10506;
-/// Legacy not-leader code of old dqlite builds.
-pub const LEGACY_NOT_LEADER: u64 = 8202;
-/// Legacy leadership-lost code of old dqlite builds.
-pub const LEGACY_LEADERSHIP_LOST: u64 = 8458;
-/// `SQLITE_ABORT`'s primary code: a node shutting down fails the writes it was
-/// replicating with it.
-pub const PRIMARY_ABORT: u8 = 4;
-/// `SQLITE_IOERR`'s primary code: the leader could not persist or replicate an entry
-/// (`SQLITE_IOERR_WRITE` 778 when its disk is full), or, with its own extended codes, lost
-/// leadership.
-pub const PRIMARY_IOERR: u8 = 10;
-
 impl ServerError {
     /// SQLite's primary result code (the low 8 bits of [`code`](Self::code)).
     pub fn primary_code(&self) -> u8 {
-        u8::try_from(self.code & 0xff).unwrap_or(u8::MAX)
+        u8::try_from(codes::primary(self.code)).unwrap_or(u8::MAX)
     }
 
     /// The symbolic name of the code, as stdlib `sqlite3` reports it in
@@ -47,13 +38,24 @@ impl ServerError {
     /// True for "not leader": the statement did not run, so retrying it on the leader is
     /// safe.
     pub fn is_not_leader(&self) -> bool {
-        matches!(self.code, NOT_LEADER | LEGACY_NOT_LEADER)
-            || (self.code == 12 && self.message.starts_with("no database opened"))
+        matches!(self.code, SQLITE_IOERR_NOT_LEADER | LEGACY_NOT_LEADER)
+            || (self.code == SQLITE_NOTFOUND && self.message.starts_with("no database opened"))
     }
 
     /// True for "leadership lost": a write may or may not have been committed.
     pub fn is_leadership_lost(&self) -> bool {
-        matches!(self.code, LEADERSHIP_LOST | LEGACY_LEADERSHIP_LOST)
+        matches!(
+            self.code,
+            SQLITE_IOERR_LEADERSHIP_LOST | LEGACY_LEADERSHIP_LOST
+        )
+    }
+
+    /// True for SQLite's "cannot commit/rollback - no transaction is active": a COMMIT or
+    /// ROLLBACK found no transaction to end (none was open, or SQLite rolled it back by
+    /// itself after an error). Only the message tells it from other errors of its code.
+    pub fn is_no_transaction_active(&self) -> bool {
+        matches!(self.code, SQLITE_ERROR | SQLITE_MISUSE)
+            && self.message.contains("no transaction is active")
     }
 
     /// True when this answer to a write (EXEC, COMMIT, a RETURNING statement) leaves its
@@ -64,7 +66,7 @@ impl ServerError {
     pub fn leaves_write_in_doubt(&self) -> bool {
         !self.is_not_leader()
             && (self.is_leadership_lost()
-                || matches!(self.primary_code(), PRIMARY_IOERR | PRIMARY_ABORT))
+                || matches!(codes::primary(self.code), SQLITE_IOERR | SQLITE_ABORT))
     }
 }
 
@@ -221,9 +223,9 @@ impl Error {
                 } else if e.is_leadership_lost() {
                     ErrorKind::OutcomeUnknown
                 } else {
-                    match e.primary_code() {
-                        19 => ErrorKind::Constraint,
-                        5 | 6 => ErrorKind::Busy,
+                    match codes::primary(e.code) {
+                        SQLITE_CONSTRAINT => ErrorKind::Constraint,
+                        SQLITE_BUSY | SQLITE_LOCKED => ErrorKind::Busy,
                         _ => ErrorKind::Sql,
                     }
                 }
@@ -272,8 +274,31 @@ impl Error {
         }
     }
 
-    /// True when the connection that returned this error must not be used again: transport
-    /// and protocol failures, timeouts, leadership changes.
+    /// True when the node reported a leadership change, directly or under
+    /// [`OutcomeUnknown`](Error::OutcomeUnknown) or [`Batch`](Error::Batch): it is not the
+    /// leader (any more). Its connections are useless; leader discovery finds the new one.
+    pub fn is_leadership_change(&self) -> bool {
+        self.server_error()
+            .is_some_and(|e| e.is_not_leader() || e.is_leadership_lost())
+    }
+
+    /// True when the node stopped answering or the link to it failed (a transport error or
+    /// a deadline, directly or under [`OutcomeUnknown`](Error::OutcomeUnknown) or
+    /// [`Batch`](Error::Batch)): it may be paused, partitioned or gone, and other
+    /// connections to it are suspect too (a pool should retire them, as [`Pool`] does).
+    ///
+    /// [`Pool`]: crate::Pool
+    pub fn is_node_lost(&self) -> bool {
+        match self {
+            Error::OutcomeUnknown { source } | Error::Batch { source, .. } => source.is_node_lost(),
+            other => matches!(other.kind(), ErrorKind::Transport | ErrorKind::Timeout),
+        }
+    }
+
+    /// True when the connection that returned this error must not be used again (the
+    /// disconnect classification a pool or an ORM reads): transport and protocol failures,
+    /// timeouts, leadership changes, writes of unknown outcome, a connection already
+    /// closed.
     pub fn is_fatal_to_connection(&self) -> bool {
         matches!(
             self.kind(),
@@ -290,88 +315,6 @@ impl Error {
 impl From<ServerError> for Error {
     fn from(e: ServerError) -> Self {
         Error::Server(e)
-    }
-}
-
-/// SQLite's name for a result code, extended codes included.
-pub fn code_name(code: u64) -> &'static str {
-    let exact = match code {
-        NOT_LEADER => Some("SQLITE_IOERR_NOT_LEADER"),
-        LEADERSHIP_LOST => Some("SQLITE_IOERR_LEADERSHIP_LOST"),
-        1002 => Some("DQLITE_NOTFOUND"),
-        1005 => Some("DQLITE_PARSE"),
-        // Extended codes (sqlite3.h).
-        261 => Some("SQLITE_BUSY_RECOVERY"),
-        517 => Some("SQLITE_BUSY_SNAPSHOT"),
-        773 => Some("SQLITE_BUSY_TIMEOUT"),
-        262 => Some("SQLITE_LOCKED_SHAREDCACHE"),
-        518 => Some("SQLITE_LOCKED_VTAB"),
-        264 => Some("SQLITE_READONLY_RECOVERY"),
-        520 => Some("SQLITE_READONLY_CANTLOCK"),
-        776 => Some("SQLITE_READONLY_ROLLBACK"),
-        1032 => Some("SQLITE_READONLY_DBMOVED"),
-        266 => Some("SQLITE_IOERR_READ"),
-        522 => Some("SQLITE_IOERR_SHORT_READ"),
-        778 => Some("SQLITE_IOERR_WRITE"),
-        1034 => Some("SQLITE_IOERR_FSYNC"),
-        3850 => Some("SQLITE_IOERR_NOMEM"),
-        267 => Some("SQLITE_CORRUPT_VTAB"),
-        270 => Some("SQLITE_CANTOPEN_NOTEMPDIR"),
-        275 => Some("SQLITE_CONSTRAINT_CHECK"),
-        531 => Some("SQLITE_CONSTRAINT_COMMITHOOK"),
-        787 => Some("SQLITE_CONSTRAINT_FOREIGNKEY"),
-        1043 => Some("SQLITE_CONSTRAINT_FUNCTION"),
-        1299 => Some("SQLITE_CONSTRAINT_NOTNULL"),
-        1555 => Some("SQLITE_CONSTRAINT_PRIMARYKEY"),
-        1811 => Some("SQLITE_CONSTRAINT_TRIGGER"),
-        2067 => Some("SQLITE_CONSTRAINT_UNIQUE"),
-        2323 => Some("SQLITE_CONSTRAINT_VTAB"),
-        2579 => Some("SQLITE_CONSTRAINT_ROWID"),
-        2835 => Some("SQLITE_CONSTRAINT_PINNED"),
-        3091 => Some("SQLITE_CONSTRAINT_DATATYPE"),
-        283 => Some("SQLITE_NOTICE_RECOVER_WAL"),
-        284 => Some("SQLITE_WARNING_AUTOINDEX"),
-        513 => Some("SQLITE_ERROR_RETRY"),
-        257 => Some("SQLITE_ERROR_MISSING_COLLSEQ"),
-        769 => Some("SQLITE_ERROR_SNAPSHOT"),
-        _ => None,
-    };
-    if let Some(name) = exact {
-        return name;
-    }
-    match code & 0xff {
-        0 => "SQLITE_OK",
-        1 => "SQLITE_ERROR",
-        2 => "SQLITE_INTERNAL",
-        3 => "SQLITE_PERM",
-        4 => "SQLITE_ABORT",
-        5 => "SQLITE_BUSY",
-        6 => "SQLITE_LOCKED",
-        7 => "SQLITE_NOMEM",
-        8 => "SQLITE_READONLY",
-        9 => "SQLITE_INTERRUPT",
-        10 => "SQLITE_IOERR",
-        11 => "SQLITE_CORRUPT",
-        12 => "SQLITE_NOTFOUND",
-        13 => "SQLITE_FULL",
-        14 => "SQLITE_CANTOPEN",
-        15 => "SQLITE_PROTOCOL",
-        16 => "SQLITE_EMPTY",
-        17 => "SQLITE_SCHEMA",
-        18 => "SQLITE_TOOBIG",
-        19 => "SQLITE_CONSTRAINT",
-        20 => "SQLITE_MISMATCH",
-        21 => "SQLITE_MISUSE",
-        22 => "SQLITE_NOLFS",
-        23 => "SQLITE_AUTH",
-        24 => "SQLITE_FORMAT",
-        25 => "SQLITE_RANGE",
-        26 => "SQLITE_NOTADB",
-        27 => "SQLITE_NOTICE",
-        28 => "SQLITE_WARNING",
-        100 => "SQLITE_ROW",
-        101 => "SQLITE_DONE",
-        _ => "SQLITE_UNKNOWN",
     }
 }
 
@@ -466,6 +409,39 @@ mod tests {
             ErrorKind::NotLeader
         );
         assert_eq!(server(1, "syntax").for_write(true).kind(), ErrorKind::Sql);
+    }
+
+    #[test]
+    fn structured_classification() {
+        let lost = Error::OutcomeUnknown {
+            source: Box::new(server(10506, "leadership lost")),
+        };
+        assert!(lost.is_leadership_change() && !lost.is_node_lost());
+        assert!(server(12, "no database opened").is_leadership_change());
+        assert!(!server(12, "no statement with the given id").is_leadership_change());
+        let timeout = Error::Batch {
+            row: 3,
+            source: Box::new(Error::OutcomeUnknown {
+                source: Box::new(Error::Timeout {
+                    operation: "execute".into(),
+                    after: Duration::from_secs(1),
+                }),
+            }),
+        };
+        assert!(timeout.is_node_lost() && !timeout.is_leadership_change());
+        assert!(!server(1, "syntax").is_node_lost());
+        let none = ServerError {
+            code: 1,
+            message: "cannot rollback - no transaction is active".into(),
+        };
+        assert!(none.is_no_transaction_active());
+        assert!(
+            !ServerError {
+                code: 1,
+                message: "no such table: t".into()
+            }
+            .is_no_transaction_active()
+        );
     }
 
     #[test]
