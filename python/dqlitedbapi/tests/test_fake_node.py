@@ -1,4 +1,5 @@
-"""What a real server cannot do on demand, played by a fake node: a huge single frame.
+"""What a real server cannot do on demand, played by a fake node: a huge single frame,
+answers that leave a write in doubt.
 
 These tests sit beside the real-cluster ones: the fake node speaks just enough of the
 protocol (handshake, LEADER, CLIENT, OPEN, then scripted answers) to put the driver in a
@@ -7,6 +8,7 @@ situation a real dqlite node produces only rarely, or not at will.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -18,7 +20,7 @@ import pytest
 import dqlitedbapi
 
 # Request and response type codes (docs/protocol.md, sections 2 and 3).
-LEADER, CLIENT, OPEN, QUERY_SQL, INTERRUPT = 0, 1, 3, 9, 10
+LEADER, CLIENT, OPEN, EXEC_SQL, QUERY_SQL, INTERRUPT = 0, 1, 3, 8, 9, 10
 FAILURE, SERVER, WELCOME, DB, ROWS, EMPTY = 0, 1, 2, 4, 7, 8
 DONE = b"\xff" * 8
 INTEGER = 1
@@ -92,9 +94,11 @@ class FakeNode:
                     return
 
     def close(self) -> None:
-        self._listener.close()
-        for conn in self._conns:
-            conn.close()
+        # shutdown() wakes a thread blocked on the socket; close() alone would not.
+        for sock in [self._listener, *self._conns]:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
         self._accepting.join(timeout=5)
         for thread in self._threads:
             thread.join(timeout=5)
@@ -133,3 +137,40 @@ def test_rows_of_one_big_frame_are_read_in_linear_time(big_frame_node: FakeNode)
     short = min(read_rows(big_frame_node.address, 50_000) for _ in range(3))
     long = min(read_rows(big_frame_node.address, 200_000) for _ in range(3))
     assert long < 10 * short, (short, long)
+
+
+def failure(code: int, message: str) -> bytes:
+    return frame(FAILURE, struct.pack("<Q", code) + text(message))
+
+
+# Answers a leader gives when it could not persist or replicate a write it may already
+# have sent to the other nodes (the next leader may still commit it), or when it shuts
+# down under the write (docs/protocol.md, section 6).
+IN_DOUBT = [
+    (778, "disk I/O error"),  # SQLITE_IOERR_WRITE: a full disk
+    (10, "disk I/O error"),  # SQLITE_IOERR
+    (4, "abort due to shutdown"),  # SQLITE_ABORT
+]
+
+
+@pytest.mark.parametrize(("code", "message"), IN_DOUBT)
+def test_a_write_answered_in_doubt_is_outcome_unknown(code: int, message: str) -> None:
+    node = FakeNode(lambda kind, body: failure(code, message))
+    try:
+        conn = dqlitedbapi.connect(node.address, timeout=5)
+        for sql in ("INSERT INTO t VALUES (1)", "COMMIT"):
+            with pytest.raises(dqlitedbapi.OutcomeUnknownError) as info:
+                conn.execute(sql)
+            assert info.value.sqlite_errorcode == code
+            assert info.value.connection_lost
+            # What the node did with the write is unknown: the connection is given up.
+            assert conn.closed
+            conn.close()
+            conn = dqlitedbapi.connect(node.address, timeout=5)
+        # A read that fails so is not in doubt.
+        with pytest.raises(dqlitedbapi.OperationalError) as read:
+            conn.execute("SELECT 1")
+        assert not isinstance(read.value, dqlitedbapi.OutcomeUnknownError)
+        conn.close()
+    finally:
+        node.close()
