@@ -17,7 +17,7 @@ use crate::errors::DbError;
 use crate::fork::Process;
 use crate::result::NativeResult;
 use crate::runtime::BlockingRuntime;
-use crate::session::{ConnectOptions, Session};
+use crate::session::{ConnectOptions, Session, Status};
 use crate::statement::SqlInfo;
 
 /// How a connection's operations are driven.
@@ -32,6 +32,8 @@ enum Driver {
 #[derive(Clone)]
 pub struct Conn {
     pub session: Arc<TokioMutex<Session>>,
+    /// The session's status, readable while a call holds the session.
+    status: Arc<Status>,
     driver: Driver,
     /// The process the connection was opened in.
     process: Process,
@@ -178,6 +180,7 @@ impl NativeConnection {
     fn new(session: Session, driver: Driver, owner: Option<std::thread::ThreadId>) -> Self {
         NativeConnection {
             conn: Conn {
+                status: session.status(),
                 session: Arc::new(TokioMutex::new(session)),
                 driver,
                 process: Process::current(),
@@ -289,26 +292,14 @@ impl NativeConnection {
     /// True inside a transaction (tracked from the statements run and their errors).
     #[getter]
     fn in_transaction(&self) -> bool {
-        self.conn
-            .session
-            .try_lock()
-            .map(|c| c.in_transaction())
-            .unwrap_or(true)
+        self.conn.status.in_transaction()
     }
 
     /// True once closed (by `close()`, after a transport error, or with its event loop).
     #[getter]
     fn closed(&self) -> bool {
-        if let Driver::Async(reactor) = &self.conn.driver
-            && reactor.is_gone()
-        {
-            return true;
-        }
-        self.conn
-            .session
-            .try_lock()
-            .map(|c| c.is_closed())
-            .unwrap_or(false)
+        self.conn.status.closed()
+            || matches!(&self.conn.driver, Driver::Async(reactor) if reactor.is_gone())
     }
 
     /// True for a connection opened with `connect_async`.

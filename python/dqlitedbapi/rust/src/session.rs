@@ -12,6 +12,7 @@
 //! cursor stays readable, as with `sqlite3`), unless nobody holds the result any more, in
 //! which case the client interrupts and drains it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -66,6 +67,29 @@ pub struct Session {
     active: Option<Active>,
     closed: Option<String>,
     tx: TxState,
+    /// `tx` and `closed` as the getters read them (see [`Status`]).
+    status: Arc<Status>,
+}
+
+/// Whether a session is in a transaction and whether it is closed, readable without the
+/// session's lock: a call in progress holds it, and the getters must not guess meanwhile.
+/// Updated whenever the session's state changes.
+#[derive(Debug, Default)]
+pub struct Status {
+    in_transaction: AtomicBool,
+    closed: AtomicBool,
+}
+
+impl Status {
+    /// True inside a transaction (as of the last statement that finished).
+    pub fn in_transaction(&self) -> bool {
+        self.in_transaction.load(Ordering::Acquire)
+    }
+
+    /// True once the session was closed.
+    pub fn closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
 }
 
 const CLOSED_BY_USER: &str = "the connection is closed";
@@ -105,7 +129,27 @@ impl Session {
             active: None,
             closed: None,
             tx: TxState::default(),
+            status: Arc::default(),
         })
+    }
+
+    /// The session's status, as its getters read it.
+    pub fn status(&self) -> Arc<Status> {
+        self.status.clone()
+    }
+
+    /// Tracks a statement that succeeded (see [`TxState::track`]).
+    fn track(&mut self, statement: &str) {
+        self.tx.track(statement);
+        self.status
+            .in_transaction
+            .store(self.tx.in_tx, Ordering::Release);
+    }
+
+    /// No transaction is open any more.
+    fn reset_tx(&mut self) {
+        self.tx.reset();
+        self.status.in_transaction.store(false, Ordering::Release);
     }
 
     /// Reads and writes the socket with blocking calls on the polling thread (see
@@ -122,14 +166,6 @@ impl Session {
     ) -> Result<(), DbError> {
         let mut conn = self.lock_conn()?;
         conn.replace_socket(wrap).map_err(|e| map_error(&e))
-    }
-
-    pub fn in_transaction(&self) -> bool {
-        self.tx.in_tx
-    }
-
-    pub fn is_closed(&self) -> bool {
-        self.closed.is_some()
     }
 
     fn check_open(&self) -> Result<(), DbError> {
@@ -171,9 +207,10 @@ impl Session {
             );
         }
         self.conn = None;
-        self.tx.reset();
+        self.reset_tx();
         if self.closed.is_none() {
             self.closed = Some(reason);
+            self.status.closed.store(true, Ordering::Release);
         }
     }
 
@@ -204,7 +241,7 @@ impl Session {
             Ok(_) => {
                 let rolled_back = conn.execute("ROLLBACK", &[]).await;
                 drop(conn);
-                self.tx.reset();
+                self.reset_tx();
                 if let Err(e) = rolled_back
                     && e.is_fatal_to_connection()
                 {
@@ -307,7 +344,7 @@ impl Session {
         match result {
             Ok(outcome) => {
                 if info.tx_control {
-                    self.tx.track(sql);
+                    self.track(sql);
                 }
                 Ok(outcome)
             }
@@ -447,7 +484,7 @@ impl Session {
                     total.rows_affected = 0;
                 }
                 if !sets.is_empty() {
-                    self.tx.track(sql);
+                    self.track(sql);
                 }
                 Ok(total)
             }
@@ -471,7 +508,7 @@ impl Session {
             };
             drop(guard);
             match result {
-                Ok(()) => self.tx.track(statement),
+                Ok(()) => self.track(statement),
                 Err(e) => return Err(self.fail(e, was_in_tx).await),
             }
         }
@@ -494,7 +531,7 @@ impl Session {
                 if matches!(e.code, Some(1 | 21))
                     && e.message.contains("no transaction is active") =>
             {
-                self.tx.reset();
+                self.reset_tx();
                 Ok(())
             }
             Err(e) => Err(e),
