@@ -2,7 +2,7 @@
 //!
 //! Usage: `cargo run -p dqlite-client --example quickstart -- 127.0.0.1:9001,127.0.0.1:9002`
 
-use dqlite_client::{Cluster, Config, Value};
+use dqlite_client::{Cluster, Config, params};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,7 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, colour, weight) in [("apple", "red", 0.2), ("banana", "yellow", 0.15)] {
         tx.execute(
             "INSERT INTO fruit VALUES (?, ?, ?)",
-            &[Value::from(name), Value::from(colour), Value::Float(weight)],
+            &params![name, colour, weight],
         )
         .await?;
     }
@@ -34,7 +34,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("{}", rows.columns().join(" | "));
     while let Some(row) = rows.next().await? {
-        println!("{:?}", row.values());
+        let name: String = row.get(0)?;
+        let colour: String = row.get(1)?;
+        let weight: f64 = row.get(2)?;
+        println!("{name} | {colour} | {weight}");
     }
     Ok(())
 }

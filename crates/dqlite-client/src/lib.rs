@@ -2,16 +2,18 @@
 //! SQLite replicated with Raft, spoken to over dqlite's binary protocol.
 //!
 //! ```no_run
-//! use dqlite_client::{Cluster, Config, Value};
+//! use dqlite_client::{Cluster, Config, params};
 //!
 //! # async fn demo() -> dqlite_client::Result<()> {
 //! let cluster = Cluster::new("127.0.0.1:9001,127.0.0.1:9002,127.0.0.1:9003".parse::<Config>()?);
 //! let mut conn = cluster.connect().await?;
 //! conn.execute("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v BLOB)", &[]).await?;
-//! conn.execute("INSERT INTO kv VALUES (?, ?)", &[Value::from("a"), Value::from(&b"1"[..])]).await?;
+//! conn.execute("INSERT INTO kv VALUES (?, ?)", &params!["a", &b"1"[..]]).await?;
 //! let rows = conn.query_all("SELECT k, v FROM kv", &[]).await?;
 //! for row in &rows.rows {
-//!     println!("{:?}", row);
+//!     let key: String = row.get(0)?;
+//!     let value: Vec<u8> = row.get(1)?;
+//!     println!("{key}: {value:?}");
 //! }
 //! # Ok(())
 //! # }
@@ -69,14 +71,15 @@ mod store;
 mod tls;
 mod transaction;
 mod transport;
+mod types;
 
 pub use cluster::{Cluster, FileNodeStore, MemoryNodeStore, NodeInfo, NodeStore, Role};
 pub use config::{Address, Config, DEFAULT_MAX_FRAME_LEN, Timeouts, parse_duration};
 pub use conn::{Connection, ExecResult, Statement};
-pub use dqlite_wire::{Value, ValueRef};
+pub use dqlite_wire::{RowCursor, RowRef, RowsFrame, Value, ValueRef, ValueType};
 pub use error::codes::{self, code_name};
 pub use error::{Error, ErrorKind, Result, ServerError};
-pub use pool::{Pool, PoolOptions, PooledConnection};
+pub use pool::{Pool, PoolOptions, PoolStats, PooledConnection};
 pub use redirect::RedirectPolicy;
 pub use rows::{QueryResult, Row, Rows};
 #[cfg(feature = "sqlite-store")]
@@ -86,6 +89,7 @@ pub use store::{YamlNodeStore, open_go_store};
 pub use tls::TlsConfig;
 pub use transaction::{Transaction, TransactionTarget};
 pub use transport::CustomStream;
+pub use types::FromValue;
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

@@ -6,6 +6,7 @@ use dqlite_wire::{Response, RowCursor, RowsFrame, Value, ValueRef};
 
 use crate::conn::{Connection, Deadline};
 use crate::error::{Error, Result};
+use crate::types::FromValue;
 
 /// One row, with owned values in column order.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,9 +30,41 @@ impl Row {
         &self.values
     }
 
-    /// The value of column `index`.
-    pub fn get(&self, index: usize) -> Option<&Value> {
+    /// The value of column `index`, as received.
+    pub fn value(&self, index: usize) -> Option<&Value> {
         self.values.get(index)
+    }
+
+    /// The value of column `index` (from 0) read as `T` (see [`FromValue`]): an error of
+    /// kind [`InvalidData`](crate::ErrorKind::InvalidData) when it is of another type or
+    /// out of range, [`InvalidInput`](crate::ErrorKind::InvalidInput) when the row has no
+    /// such column. NULL reads as `None` into an `Option`.
+    ///
+    /// ```
+    /// # use dqlite_client::{Row, Value};
+    /// # fn demo(row: &Row) -> dqlite_client::Result<()> {
+    /// let id: i64 = row.get(0)?;
+    /// let name = row.get::<String>(1)?;
+    /// let note: Option<String> = row.get(2)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn get<T: FromValue>(&self, index: usize) -> Result<T> {
+        let value = self.values.get(index).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "no column {index}: the row has {} (counted from 0)",
+                self.values.len()
+            ))
+        })?;
+        T::from_value(value).map_err(|e| match e {
+            Error::InvalidData(why) => Error::InvalidData(format!("column {index}: {why}")),
+            other => other,
+        })
+    }
+
+    /// Like [`get`](Self::get), with `None` for a missing column, a NULL or a value that
+    /// does not read as `T`: for lenient reads (`row.try_get::<i64>(0).unwrap_or(0)`).
+    pub fn try_get<T: FromValue>(&self, index: usize) -> Option<T> {
+        self.get(index).ok()
     }
 
     /// Number of values.

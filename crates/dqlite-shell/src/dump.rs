@@ -248,7 +248,7 @@ pub fn dump(shell: &mut Shell, pattern: Option<&str>) -> Result<(), ShellError> 
         .out
         .write_all(b"PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n")?;
     for row in &tables {
-        let (Some(name), Some(create)) = (text(row.get(0)), text(row.get(1))) else {
+        let (Some(name), Some(create)) = (text(row.value(0)), text(row.value(1))) else {
             continue;
         };
         if name == "sqlite_sequence" {
@@ -277,7 +277,7 @@ pub fn dump(shell: &mut Shell, pattern: Option<&str>) -> Result<(), ShellError> 
         params,
     )?;
     for row in &others {
-        if let Some(create) = text(row.get(0)) {
+        if let Some(create) = text(row.value(0)) {
             writeln!(shell.out, "{create};")?;
         }
     }
@@ -297,8 +297,8 @@ fn dump_rows(shell: &mut Shell, table: &str) -> Result<(), ShellError> {
     let mut stored = Vec::new();
     let mut all_stored = true;
     for column in &info {
-        let hidden = matches!(column.get(6), Some(Value::Integer(h)) if *h != 0);
-        match text(column.get(1)) {
+        let hidden = matches!(column.value(6), Some(Value::Integer(h)) if *h != 0);
+        match text(column.value(1)) {
             Some(name) if !hidden => stored.push(quote_ident(name)),
             _ => all_stored = false,
         }

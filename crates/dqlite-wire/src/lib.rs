@@ -45,6 +45,7 @@ mod request;
 mod response;
 mod role;
 mod rows;
+pub mod time;
 mod tuple;
 mod value;
 

@@ -117,6 +117,33 @@ impl From<i32> for Value {
     }
 }
 
+/// Lossless integer conversions: every one of these fits in an `i64`.
+macro_rules! from_small_integers {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Self {
+                Value::Integer(i64::from(v))
+            }
+        }
+    )*};
+}
+
+from_small_integers!(i8, i16, u8, u16, u32);
+
+impl From<f32> for Value {
+    fn from(v: f32) -> Self {
+        Value::Float(f64::from(v))
+    }
+}
+
+/// A date-time goes as ISO-8601 text in UTC, as go-dqlite sends it (see
+/// [`time::format_iso8601`](crate::time::format_iso8601)).
+impl From<std::time::SystemTime> for Value {
+    fn from(v: std::time::SystemTime) -> Self {
+        Value::Iso8601(crate::time::format_iso8601(v))
+    }
+}
+
 impl From<f64> for Value {
     fn from(v: f64) -> Self {
         Value::Float(v)

@@ -173,24 +173,15 @@ fn der_time(tag: u8, text: &[u8]) -> Option<u64> {
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
         return None;
     }
-    let days = days_since_epoch(year, month, day)?;
-    Some(days * 86_400 + hour * 3_600 + minute * 60 + second.min(60))
-}
-
-/// Days from 1970-01-01 to the given date of the proleptic Gregorian calendar (dates
-/// before 1970 are refused).
-fn days_since_epoch(year: u64, month: u64, day: u64) -> Option<u64> {
-    // Howard Hinnant's days_from_civil, shifted so that years start in March.
-    let year = if month <= 2 {
-        year.checked_sub(1)?
-    } else {
-        year
-    };
-    let era = year / 400;
-    let year_of_era = year % 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    (era * 146_097 + day_of_era).checked_sub(719_468)
+    let days = dqlite_wire::time::days_from_civil(
+        i64::try_from(year).ok()?,
+        u32::try_from(month).ok()?,
+        u32::try_from(day).ok()?,
+    );
+    // Dates before 1970 are refused (and would be in the past anyway).
+    let seconds =
+        days * 86_400 + i64::try_from(hour * 3_600 + minute * 60 + second.min(60)).ok()?;
+    u64::try_from(seconds).ok()
 }
 
 #[cfg(test)]
@@ -199,9 +190,6 @@ mod tests {
 
     #[test]
     fn dates_convert_to_unix_time() {
-        assert_eq!(days_since_epoch(1970, 1, 1), Some(0));
-        assert_eq!(days_since_epoch(2000, 3, 1), Some(11_017));
-        assert_eq!(days_since_epoch(1969, 12, 31), None);
         assert_eq!(der_time(UTC_TIME, b"200101000000Z"), Some(1_577_836_800));
         assert_eq!(der_time(UTC_TIME, b"491231235959Z"), Some(2_524_607_999));
         assert_eq!(

@@ -169,10 +169,7 @@ fn blocking_api_reads_and_writes() {
     let mut sum = 0;
     let mut count = 0;
     for row in conn.query("SELECT v FROM t", &[]).unwrap() {
-        let row = row.unwrap();
-        if let Some(Value::Integer(v)) = row.get(0) {
-            sum += v;
-        }
+        sum += row.unwrap().get::<i64>(0).unwrap();
         count += 1;
     }
     assert_eq!((count, sum), (100, (0..100).sum::<i64>()));

@@ -44,3 +44,4 @@ mod redirect;
 mod streaming;
 mod tls;
 mod transaction;
+mod typed;

@@ -39,7 +39,7 @@ async fn a_million_rows_stream_with_flat_memory() {
     let mut expected = 1;
     let mut peak = before;
     while let Some(row) = rows.next().await.unwrap() {
-        assert_eq!(row.get(0), Some(&Value::Integer(expected)));
+        assert_eq!(row.get::<i64>(0).unwrap(), expected);
         if expected % 50_000 == 0 {
             peak = peak.max(rss());
         }
