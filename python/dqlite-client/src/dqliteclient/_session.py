@@ -11,9 +11,8 @@ from typing import Any, Final
 from dqliteclient._dial import DialFunc, refuse_dial_func
 from dqliteclient._failures import ClientFailure, connect_error, request_error
 from dqliteclient._validate import (
-    CLOSE_TIMEOUT_FLOOR,
-    CLOSE_TIMEOUT_FLOOR_RATIONALE,
     parse_address,
+    validate_close_timeout,
     validate_positive_int_or_none,
     validate_timeout,
 )
@@ -120,12 +119,7 @@ class Settings:
     ) -> "Settings":
         """The settings, each argument checked as the reference client checks it."""
         validate_timeout(timeout)
-        validate_timeout(
-            close_timeout,
-            name="close_timeout",
-            min_value=CLOSE_TIMEOUT_FLOOR,
-            min_value_rationale=CLOSE_TIMEOUT_FLOOR_RATIONALE,
-        )
+        validate_close_timeout(close_timeout)
         if dial_timeout is not None:
             validate_timeout(dial_timeout, name="dial_timeout")
         if attempt_timeout is not None:

@@ -7,6 +7,7 @@ import re
 from typing import Final
 from urllib.parse import unquote
 
+from dqliteclient.exceptions import InterfaceError
 from dqlitewire import MAX_ADDRESS_SIZE
 
 __all__ = [
@@ -14,8 +15,10 @@ __all__ = [
     "CLOSE_TIMEOUT_FLOOR_RATIONALE",
     "DEFAULT_CLOSE_TIMEOUT_SECONDS",
     "DEFAULT_TIMEOUT_SECONDS",
+    "check_same_process",
     "get_current_pid",
     "parse_address",
+    "validate_close_timeout",
     "validate_max_attempts",
     "validate_positive_int_or_none",
     "validate_timeout",
@@ -40,6 +43,16 @@ _HOSTNAME: Final[re.Pattern[str]] = re.compile(rf"^(?=.{{1,254}}$){_LABEL}(?:\.{
 def get_current_pid() -> int:
     """The current process's id (fork guards compare it with the creator's)."""
     return os.getpid()
+
+
+def check_same_process(created_in: int, what: str) -> None:
+    """Raises ``InterfaceError`` when ``what``, made in ``created_in``, is used after a fork."""
+    current = get_current_pid()
+    if current != created_in:
+        raise InterfaceError(
+            f"{what} used after fork; reconstruct it in the child process "
+            f"(created in pid {created_in}, current pid {current})"
+        )
 
 
 def _canonical_host(host: str, address: str) -> str:
@@ -172,6 +185,16 @@ def validate_timeout(
             message += f". {min_value_rationale}"
         raise ValueError(message)
     return float(value)
+
+
+def validate_close_timeout(value: float) -> float:
+    """A ``close_timeout``: a timeout of at least ``CLOSE_TIMEOUT_FLOOR``."""
+    return validate_timeout(
+        value,
+        name="close_timeout",
+        min_value=CLOSE_TIMEOUT_FLOOR,
+        min_value_rationale=CLOSE_TIMEOUT_FLOOR_RATIONALE,
+    )
 
 
 def validate_max_attempts(value: int | None) -> int | None:

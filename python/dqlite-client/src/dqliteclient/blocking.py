@@ -35,6 +35,7 @@ from dqliteclient._session import (
 from dqliteclient._validate import (
     DEFAULT_CLOSE_TIMEOUT_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
+    check_same_process,
     get_current_pid,
     validate_max_attempts,
     validate_node_id,
@@ -149,8 +150,7 @@ class DqliteConnection:
 
     @contextlib.contextmanager
     def _operation(self) -> Iterator[None]:
-        if get_current_pid() != self._pid:
-            raise InterfaceError("Connection used after fork; reconstruct it in the child process")
+        check_same_process(self._pid, "Connection")
         if self._closed:
             raise InterfaceError(f"Connection is closed (id={id(self)})")
         if not self._lock.acquire(blocking=False):

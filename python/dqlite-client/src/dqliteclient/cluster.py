@@ -15,6 +15,7 @@ from dqliteclient._failures import ClientFailure, request_error
 from dqliteclient._validate import (
     DEFAULT_CLOSE_TIMEOUT_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
+    check_same_process,
     get_current_pid,
     parse_address,
     validate_max_attempts,
@@ -28,7 +29,6 @@ from dqliteclient.exceptions import (
     ClusterError,
     ClusterPolicyError,
     DqliteConnectionError,
-    InterfaceError,
 )
 from dqliteclient.node_store import MemoryNodeStore, NodeStore
 from dqliteclient.redirect import RedirectPolicy, allowlist_policy, default_safe_redirect_policy
@@ -193,11 +193,7 @@ class ClusterBase:
         raise TypeError(f"cannot pickle {type(self).__name__!r}: it owns live connections")
 
     def _check_pid(self) -> None:
-        if get_current_pid() != self._pid:
-            raise InterfaceError(
-                "ClusterClient used after fork; reconstruct it in the child process "
-                f"(created in pid {self._pid}, current pid {get_current_pid()})"
-            )
+        check_same_process(self._pid, "ClusterClient")
 
     def _effective_policy(self, policy: RedirectPolicy | None) -> RedirectPolicy | None:
         return policy if policy is not None else self._redirect_policy

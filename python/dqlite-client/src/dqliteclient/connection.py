@@ -25,7 +25,11 @@ from dqliteclient._session import (
     typed_result,
     validate_params,
 )
-from dqliteclient._validate import DEFAULT_CLOSE_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS
+from dqliteclient._validate import (
+    DEFAULT_CLOSE_TIMEOUT_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
+    check_same_process,
+)
 from dqliteclient.exceptions import DqliteConnectionError, InterfaceError, OperationalError
 from dqlitedbapi import _native
 from dqlitewire import DEFAULT_MAX_CONTINUATION_FRAMES, DEFAULT_MAX_TOTAL_ROWS, sanitize_for_log
@@ -165,11 +169,7 @@ class DqliteConnection:
     # -- guards ---------------------------------------------------------------------
 
     def _check_usable(self) -> None:
-        if os.getpid() != self._state.pid:
-            raise InterfaceError(
-                "Connection used after fork; reconstruct it in the child process "
-                f"(created in pid {self._state.pid}, current pid {os.getpid()})"
-            )
+        check_same_process(self._state.pid, "Connection")
         if self._state.closed:
             raise InterfaceError(f"Connection is closed (id={id(self)})")
         loop = asyncio.get_running_loop()

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, Protocol, final, runtime_checkable
 
-from dqliteclient._validate import get_current_pid, parse_address
-from dqliteclient.exceptions import ClusterError, InterfaceError
+from dqliteclient._validate import check_same_process, get_current_pid, parse_address
+from dqliteclient.exceptions import ClusterError
 from dqlitedbapi import _native
 from dqlitewire import MAX_NODE_COUNT, NodeRole
 
@@ -79,21 +79,28 @@ def normalise_nodes(nodes: Iterable[NodeInfo]) -> tuple[NodeInfo, ...]:
     return tuple(kept)
 
 
-class _ForkGuard:
-    """Refuses use in a process forked after creation."""
+class _KeptNodes:
+    """Members kept in memory (as last set, or read), refused in a forked process."""
+
+    _nodes: tuple[NodeInfo, ...] = ()
 
     def __init__(self) -> None:
         self._pid = get_current_pid()
 
     def _check_pid(self) -> None:
-        if get_current_pid() != self._pid:
-            raise InterfaceError(
-                f"{type(self).__name__} used after fork; reconstruct it in the child process "
-                f"(created in pid {self._pid}, current pid {get_current_pid()})"
-            )
+        check_same_process(self._pid, type(self).__name__)
+
+    def snapshot(self) -> tuple[NodeInfo, ...]:
+        """The members, without awaiting (for the blocking client)."""
+        self._check_pid()
+        return self._nodes
+
+    async def get_nodes(self) -> Sequence[NodeInfo]:
+        """The members."""
+        return self.snapshot()
 
 
-class MemoryNodeStore(_ForkGuard):
+class MemoryNodeStore(_KeptNodes):
     """Members kept in memory, seeded from ``host:port`` strings (recorded as voters)."""
 
     def __init__(self, addresses: Sequence[str] | None = None) -> None:
@@ -110,15 +117,6 @@ class MemoryNodeStore(_ForkGuard):
     def __reduce__(self) -> NoReturn:
         raise TypeError(f"cannot pickle {type(self).__name__!r}; rebuild it from its seed instead")
 
-    def snapshot(self) -> tuple[NodeInfo, ...]:
-        """The members, without awaiting (for the blocking client)."""
-        self._check_pid()
-        return self._nodes
-
-    async def get_nodes(self) -> Sequence[NodeInfo]:
-        """The members."""
-        return self.snapshot()
-
     async def set_nodes(self, nodes: Sequence[NodeInfo]) -> None:
         """Replaces the members (checked and de-duplicated)."""
         self._check_pid()
@@ -133,7 +131,7 @@ def _from_tuple(path: Path, index: int, entry: tuple[int, str, int]) -> NodeInfo
         raise ClusterError(f"YamlNodeStore: {path}[{index}]: {e}") from e
 
 
-class YamlNodeStore(_ForkGuard):
+class YamlNodeStore(_KeptNodes):
     """Members kept in go-dqlite's YAML node store (its ``cluster.yaml``).
 
     The file looks like this::
@@ -167,15 +165,6 @@ class YamlNodeStore(_ForkGuard):
     def path(self) -> Path:
         """The file."""
         return self._path
-
-    def snapshot(self) -> tuple[NodeInfo, ...]:
-        """The members as last read or written, without awaiting (for the blocking client)."""
-        self._check_pid()
-        return self._nodes
-
-    async def get_nodes(self) -> Sequence[NodeInfo]:
-        """The members as last read or written."""
-        return self.snapshot()
 
     async def set_nodes(self, nodes: Sequence[NodeInfo]) -> None:
         """Writes ``nodes`` to the file (off the event loop), then serves them."""

@@ -18,11 +18,11 @@ from dqliteclient._dial import DialFunc
 from dqliteclient._failures import ClientFailure
 from dqliteclient._session import Settings, is_no_transaction_error
 from dqliteclient._validate import (
-    CLOSE_TIMEOUT_FLOOR,
-    CLOSE_TIMEOUT_FLOOR_RATIONALE,
     DEFAULT_CLOSE_TIMEOUT_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
+    check_same_process,
     get_current_pid,
+    validate_close_timeout,
     validate_max_attempts,
     validate_timeout,
 )
@@ -109,12 +109,7 @@ class ConnectionPool:
         """
         check_pool_sizes(min_size, max_size)
         validate_timeout(timeout)
-        validate_timeout(
-            close_timeout,
-            name="close_timeout",
-            min_value=CLOSE_TIMEOUT_FLOOR,
-            min_value_rationale=CLOSE_TIMEOUT_FLOOR_RATIONALE,
-        )
+        validate_close_timeout(close_timeout)
         validate_max_attempts(max_attempts)
         check_max_elapsed(max_elapsed_seconds)
         if sum(x is not None for x in (cluster, node_store, addresses)) > 1:
@@ -183,11 +178,7 @@ class ConnectionPool:
         raise TypeError(f"cannot pickle {type(self).__name__!r}: it owns live sockets")
 
     def _check_usable(self) -> None:
-        if get_current_pid() != self._pid:
-            raise InterfaceError(
-                "Pool used after fork; reconstruct it in the child process "
-                f"(created in pid {self._pid}, current pid {get_current_pid()})"
-            )
+        check_same_process(self._pid, "Pool")
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
