@@ -88,4 +88,15 @@ for version in 1.11 1.18; do
   done
 done
 
+# The reference dqlite-client 0.8.0's own integration tests (its sdist, pinned by sha256)
+# against our dqliteclient, on Debian 13's Python 3.13 (they need >= 3.13); the tests
+# expected to fail are listed with their reasons in python/dqlite-client/refsuite.
+step "python: dqlite-client 0.8.0's integration tests against ours (dqlite latest)"
+refclient=.cache/venv-refclient313
+[ -x "$refclient/bin/python" ] || "$(target/debug/dqlite-testkit install --python | tail -n 1)" -m venv "$refclient"
+"$refclient/bin/pip" install -q pytest==9.2.0 pytest-asyncio==1.5.0 pytest-timeout==2.4.0
+"$refclient/bin/pip" install -q --force-reinstall --no-deps target/wheels/dqlite_dbapi-*.whl \
+  ./python/dqlite-wire ./python/dqlite-client ./crates/dqlite-testkit/python
+"$refclient/bin/python" python/dqlite-client/refsuite/run.py --server latest
+
 step "all tests passed"
