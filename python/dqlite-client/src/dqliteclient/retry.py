@@ -20,7 +20,7 @@ __all__ = ["retry_with_backoff"]
 T = TypeVar("T")
 
 # A forked worker must not draw the same jitter as its parent.
-_JITTER: Final[random.Random] = random.SystemRandom()
+_retry_random: Final[random.Random] = random.SystemRandom()
 
 _DEFAULT_RETRYABLE: Final[tuple[type[BaseException], ...]] = (
     OSError,
@@ -114,7 +114,7 @@ class _Schedule:
             return None
         delay = min(self._base * 2.0**attempt, self._cap)
         if self._jitter:
-            delay = min(delay * (1 + _JITTER.uniform(-self._jitter, self._jitter)), self._cap)
+            delay = min(delay * (1 + _retry_random.uniform(-self._jitter, self._jitter)), self._cap)
         if self._deadline is not None:
             delay = min(delay, max(0.0, self._deadline - now))
         return delay
