@@ -23,7 +23,8 @@ use dqlite_wire::Value;
 
 use crate::error::{Error, Result};
 
-/// A Rust type a received value can be read as (see the [module](self) for the table).
+/// A Rust type a received value can be read as: the integer types, `f64`, `f32`, `bool`,
+/// `String`, `Vec<u8>`, `SystemTime`, `Option<T>` and `Value` itself.
 pub trait FromValue: Sized {
     /// Reads `value`, or says why it cannot be read as `Self`.
     fn from_value(value: &Value) -> Result<Self>;
