@@ -81,7 +81,7 @@ pub use error::codes::{self, code_name};
 pub use error::{Error, ErrorKind, Result, ServerError};
 pub use pool::{Pool, PoolOptions, PoolStats, PooledConnection};
 pub use redirect::RedirectPolicy;
-pub use rows::{QueryResult, Row, Rows};
+pub use rows::{QueryResult, Row, RowStream, Rows};
 #[cfg(feature = "sqlite-store")]
 pub use store::SqliteNodeStore;
 pub use store::{YamlNodeStore, open_go_store};

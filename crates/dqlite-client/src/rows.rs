@@ -4,7 +4,7 @@ use std::ops::DerefMut;
 
 use dqlite_wire::{Response, RowCursor, RowsFrame, Value, ValueRef};
 
-use crate::conn::{Connection, Deadline};
+use crate::conn::{Connection, Deadline, ResultId};
 use crate::error::{Error, Result};
 use crate::types::FromValue;
 
@@ -106,10 +106,115 @@ pub struct QueryResult {
 ///
 /// `C` is how the connection is held: `&mut Connection`, a pooled connection, or an owned
 /// one. Dropping `Rows` before the end is safe: the connection drains the rest (INTERRUPT,
-/// then frames until EMPTY) before its next request.
+/// then frames until EMPTY) before its next request. [`detach`](Self::detach) separates
+/// the result from its connection.
 #[derive(Debug)]
 pub struct Rows<C: DerefMut<Target = Connection>> {
     conn: C,
+    stream: RowStream,
+}
+
+impl<C: DerefMut<Target = Connection>> Rows<C> {
+    /// Reads the first frame of a result whose request was just sent, by the deadline of
+    /// the call that sent it; `write` for a statement that changes data (`... RETURNING`).
+    pub(crate) async fn start(mut conn: C, write: bool, deadline: Deadline) -> Result<Rows<C>> {
+        let stream = RowStream::start(&mut conn, write, deadline).await?;
+        Ok(Rows { conn, stream })
+    }
+
+    /// A result with no columns and no rows (a statement that returns nothing).
+    pub(crate) fn empty(conn: C) -> Rows<C> {
+        Rows {
+            conn,
+            stream: RowStream::finished(),
+        }
+    }
+
+    /// Column names, in order.
+    pub fn columns(&self) -> &[String] {
+        self.stream.columns()
+    }
+
+    /// True once every frame of the result was read.
+    pub fn is_done(&self) -> bool {
+        self.stream.is_done()
+    }
+
+    /// The next row, reading the next frame from the network when needed; `None` at the
+    /// end of the result. Each call is bounded by one request timeout.
+    pub async fn next(&mut self) -> Result<Option<Row>> {
+        self.stream.next_by(&mut self.conn, None).await
+    }
+
+    /// The next whole frame of rows, for callers that convert values straight from the
+    /// frame's buffer. `None` at the end of the result. Each call is bounded by one
+    /// request timeout.
+    ///
+    /// Fails if rows of the current frame were already taken with [`next`](Self::next).
+    pub async fn next_frame(&mut self) -> Result<Option<RowsFrame>> {
+        self.stream.next_frame(&mut self.conn).await
+    }
+
+    /// Reads every remaining row, within one request timeout for the whole of it.
+    pub async fn collect_all(self) -> Result<QueryResult> {
+        let deadline = self.conn.deadline();
+        self.collect_by(deadline).await
+    }
+
+    /// [`collect_all`](Self::collect_all) by `deadline`.
+    pub(crate) async fn collect_by(mut self, deadline: Deadline) -> Result<QueryResult> {
+        let mut rows = Vec::new();
+        while let Some(row) = self.stream.next_by(&mut self.conn, Some(deadline)).await? {
+            rows.push(row);
+        }
+        Ok(QueryResult {
+            columns: std::mem::take(&mut self.stream.columns),
+            rows,
+        })
+    }
+
+    /// Turns the result into a [`futures_core::Stream`] of rows.
+    pub fn into_stream(self) -> impl futures_core::Stream<Item = Result<Row>> {
+        futures_util::stream::unfold(self, |mut rows| async move {
+            match rows.next().await {
+                Ok(Some(row)) => Some((Ok(row), rows)),
+                Ok(None) => None,
+                Err(e) => {
+                    // One error ends the stream.
+                    rows.stream.end();
+                    Some((Err(e), rows))
+                }
+            }
+        })
+    }
+
+    /// The result without its connection: read the rest with
+    /// [`RowStream::next_frame`]`(&mut conn)`, lending the connection per call, so that
+    /// the caller can keep the result between calls while it owns the connection (the
+    /// Python driver does). The connection stays in the result until its end.
+    pub fn detach(mut self) -> RowStream {
+        std::mem::replace(&mut self.stream, RowStream::finished())
+    }
+}
+
+impl<C: DerefMut<Target = Connection>> Drop for Rows<C> {
+    fn drop(&mut self) {
+        if !self.stream.done {
+            self.conn.abandon_query();
+        }
+    }
+}
+
+/// A result being read, apart from its connection ([`Rows::detach`]): each read borrows
+/// the connection the result came from.
+///
+/// A read with another connection, or after that connection started another request,
+/// fails with [`InvalidInput`](crate::ErrorKind::InvalidInput) and leaves the connection
+/// alone. Dropped before its end, a `RowStream` leaves the rest of the result to the
+/// connection, which drains it (INTERRUPT, then frames until EMPTY) before its next
+/// request.
+#[derive(Debug)]
+pub struct RowStream {
     columns: Vec<String>,
     /// The current frame and the rows of it already returned.
     frame: Option<RowCursor>,
@@ -117,33 +222,34 @@ pub struct Rows<C: DerefMut<Target = Connection>> {
     /// The statement writes (`... RETURNING`): a failure once it was sent leaves its
     /// outcome unknown.
     write: bool,
+    /// The connection and the result of it this stream reads.
+    owner: ResultId,
 }
 
-impl<C: DerefMut<Target = Connection>> Rows<C> {
-    /// Reads the first frame of a result whose request was just sent, by the deadline of
-    /// the call that sent it; `write` for a statement that changes data (`... RETURNING`).
-    pub(crate) async fn start(conn: C, write: bool, deadline: Deadline) -> Result<Rows<C>> {
-        let mut rows = Rows {
-            conn,
+impl RowStream {
+    /// Reads the first frame of a result whose request `conn` just sent.
+    async fn start(conn: &mut Connection, write: bool, deadline: Deadline) -> Result<RowStream> {
+        let mut stream = RowStream {
             columns: Vec::new(),
             frame: None,
             done: false,
             write,
+            owner: conn.result_id(),
         };
-        let frame = rows.read_frame(deadline).await?;
-        rows.columns = frame.column_names().map(str::to_owned).collect();
-        rows.accept(frame)?;
-        Ok(rows)
+        let frame = stream.read_frame(conn, deadline).await?;
+        stream.columns = frame.column_names().map(str::to_owned).collect();
+        stream.accept(conn, frame)?;
+        Ok(stream)
     }
 
-    /// A result with no columns and no rows (a statement that returns nothing).
-    pub(crate) fn empty(conn: C) -> Rows<C> {
-        Rows {
-            conn,
+    /// A stream at its end.
+    fn finished() -> RowStream {
+        RowStream {
             columns: Vec::new(),
             frame: None,
             done: true,
             write: false,
+            owner: ResultId::default(),
         }
     }
 
@@ -157,38 +263,14 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
         self.done && self.frame.is_none()
     }
 
-    /// The next row, reading the next frame from the network when needed; `None` at the
-    /// end of the result. Each call is bounded by one request timeout.
-    pub async fn next(&mut self) -> Result<Option<Row>> {
-        self.next_by(None).await
+    /// The next row, reading the next frame from `conn` when needed; `None` at the end.
+    /// Each call is bounded by one request timeout.
+    pub async fn next(&mut self, conn: &mut Connection) -> Result<Option<Row>> {
+        self.next_by(conn, None).await
     }
 
-    /// The next row; a frame read from the network is read by `deadline`, or by one
-    /// request timeout from then when `None` (taken only then: most rows come from the
-    /// frame at hand).
-    async fn next_by(&mut self, deadline: Option<Deadline>) -> Result<Option<Row>> {
-        loop {
-            if let Some(cursor) = &mut self.frame {
-                if let Some(row) = cursor.next_row() {
-                    return Row::from_wire(row).map(Some);
-                }
-                self.frame = None;
-            }
-            if self.done {
-                return Ok(None);
-            }
-            let deadline = deadline.unwrap_or_else(|| self.conn.deadline());
-            let frame = self.read_frame(deadline).await?;
-            self.accept(frame)?;
-        }
-    }
-
-    /// The next whole frame of rows, for callers that convert values straight from the
-    /// frame's buffer (the Python driver does). `None` at the end of the result. Each call
-    /// is bounded by one request timeout.
-    ///
-    /// Fails if rows of the current frame were already taken with [`next`](Self::next).
-    pub async fn next_frame(&mut self) -> Result<Option<RowsFrame>> {
+    /// The next whole frame of rows, read from `conn` (see [`Rows::next_frame`]).
+    pub async fn next_frame(&mut self, conn: &mut Connection) -> Result<Option<RowsFrame>> {
         if let Some(cursor) = self.frame.take() {
             if cursor.position() == 0 {
                 return Ok(Some(cursor.into_frame()));
@@ -203,59 +285,69 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
         if self.done {
             return Ok(None);
         }
-        let deadline = self.conn.deadline();
-        let frame = self.read_frame(deadline).await?;
-        self.accept(frame)?;
+        self.check_owner(conn)?;
+        let deadline = conn.deadline();
+        let frame = self.read_frame(conn, deadline).await?;
+        self.accept(conn, frame)?;
         Ok(self.frame.take().map(RowCursor::into_frame))
     }
 
-    /// Reads every remaining row, within one request timeout for the whole of it.
-    pub async fn collect_all(self) -> Result<QueryResult> {
-        let deadline = self.conn.deadline();
-        self.collect_by(deadline).await
-    }
-
-    /// [`collect_all`](Self::collect_all) by `deadline`.
-    pub(crate) async fn collect_by(mut self, deadline: Deadline) -> Result<QueryResult> {
-        let mut rows = Vec::new();
-        while let Some(row) = self.next_by(Some(deadline)).await? {
-            rows.push(row);
-        }
-        Ok(QueryResult {
-            columns: std::mem::take(&mut self.columns),
-            rows,
-        })
-    }
-
-    /// Turns the result into a [`futures_core::Stream`] of rows.
-    pub fn into_stream(self) -> impl futures_core::Stream<Item = Result<Row>> {
-        futures_util::stream::unfold(self, |mut rows| async move {
-            match rows.next().await {
-                Ok(Some(row)) => Some((Ok(row), rows)),
-                Ok(None) => None,
-                Err(e) => {
-                    // One error ends the stream.
-                    rows.done = true;
-                    rows.frame = None;
-                    Some((Err(e), rows))
+    /// The next row; a frame read from the network is read by `deadline`, or by one
+    /// request timeout from then when `None` (taken only then: most rows come from the
+    /// frame at hand).
+    async fn next_by(
+        &mut self,
+        conn: &mut Connection,
+        deadline: Option<Deadline>,
+    ) -> Result<Option<Row>> {
+        loop {
+            if let Some(cursor) = &mut self.frame {
+                if let Some(row) = cursor.next_row() {
+                    return Row::from_wire(row).map(Some);
                 }
+                self.frame = None;
             }
-        })
+            if self.done {
+                return Ok(None);
+            }
+            self.check_owner(conn)?;
+            let deadline = deadline.unwrap_or_else(|| conn.deadline());
+            let frame = self.read_frame(conn, deadline).await?;
+            self.accept(conn, frame)?;
+        }
     }
 
-    async fn read_frame(&mut self, deadline: Deadline) -> Result<RowsFrame> {
-        match self.conn.next_query_frame(deadline).await {
+    /// Ends the stream (after an error).
+    fn end(&mut self) {
+        self.done = true;
+        self.frame = None;
+    }
+
+    fn check_owner(&self, conn: &Connection) -> Result<()> {
+        if conn.result_id() == self.owner {
+            Ok(())
+        } else {
+            Err(Error::InvalidInput(
+                "this result belongs to another connection, or its connection has moved on \
+                 to another request"
+                    .into(),
+            ))
+        }
+    }
+
+    async fn read_frame(&mut self, conn: &mut Connection, deadline: Deadline) -> Result<RowsFrame> {
+        match conn.next_query_frame(deadline).await {
             Ok(Response::Rows(frame)) => Ok(frame),
-            Ok(other) => Err(self
-                .conn
-                .protocol_violation(format!("expected ROWS, got {}", other.name()))),
+            Ok(other) => {
+                Err(conn.protocol_violation(format!("expected ROWS, got {}", other.name())))
+            }
             Err(e) => {
                 // A FAILURE ends the stream (the connection is in sync again); anything
                 // else broke the connection.
                 self.done = true;
                 if self.write {
                     // The write was sent whole: it may have run.
-                    return Err(self.conn.write_failed(e, true));
+                    return Err(conn.write_failed(e, true));
                 }
                 Err(e)
             }
@@ -263,10 +355,10 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
     }
 
     /// Checks a frame against the result so far and makes it current.
-    fn accept(&mut self, frame: RowsFrame) -> Result<()> {
+    fn accept(&mut self, conn: &mut Connection, frame: RowsFrame) -> Result<()> {
         if frame.column_count() != self.columns.len() {
             self.done = true;
-            return Err(self.conn.protocol_violation(format!(
+            return Err(conn.protocol_violation(format!(
                 "a continuation frame has {} columns, the result has {}",
                 frame.column_count(),
                 self.columns.len()
@@ -274,12 +366,12 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
         }
         if frame.is_done() {
             self.done = true;
-            self.conn.end_query();
+            conn.end_query();
         } else if frame.row_count() == 0 {
             // The column names alone fill a page: the server would repeat this frame
             // forever (docs/protocol.md §4.5).
             self.done = true;
-            return Err(self.conn.protocol_violation(
+            return Err(conn.protocol_violation(
                 "an empty PART frame: the server cannot make progress on this result \
                  (too many or too long column names)"
                     .into(),
@@ -287,13 +379,5 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
         }
         self.frame = Some(RowCursor::new(frame));
         Ok(())
-    }
-}
-
-impl<C: DerefMut<Target = Connection>> Drop for Rows<C> {
-    fn drop(&mut self) {
-        if !self.done {
-            self.conn.abandon_query();
-        }
     }
 }

@@ -215,6 +215,7 @@ impl Connection {
         )
         .await?;
         self.state = State::InQuery;
+        self.results += 1;
         Ok(())
     }
 

@@ -24,6 +24,11 @@ mod statements;
 
 use capabilities::Capabilities;
 pub(crate) use exchange::Deadline;
+
+/// Which result of which connection a [`RowStream`](crate::RowStream) reads: the
+/// connection's serial and the number of the result on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ResultId(u64, u64);
 use exchange::encode;
 pub use statements::{ExecResult, Statement};
 
@@ -79,6 +84,8 @@ pub struct Connection {
     busy_timeout: Duration,
     pub(crate) state: State,
     serial: u64,
+    /// Results started on this connection (see [`ResultId`]).
+    results: u64,
     statements: HashSet<u32>,
     database: Option<String>,
     leadership_changed: bool,
@@ -96,6 +103,11 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// The result this connection is reading (or read last).
+    pub(crate) fn result_id(&self) -> ResultId {
+        ResultId(self.serial, self.results)
+    }
+
     /// Dials `address` and sends the protocol handshake. No database is open yet.
     ///
     /// Cancel-safe: dropping the future closes the socket.
@@ -111,6 +123,7 @@ impl Connection {
             busy_timeout: config.timeouts.busy,
             state: State::Ready,
             serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
+            results: 0,
             statements: HashSet::new(),
             database: None,
             leadership_changed: false,

@@ -24,6 +24,7 @@ mod common;
 mod compat;
 mod crud;
 mod deadlines;
+mod detached;
 mod errors;
 mod failover;
 mod fake;
