@@ -5,7 +5,8 @@
 //! Every method is `async` and takes `&mut self`; the sync front end runs them on the
 //! connection's own current-thread runtime (on the caller's thread, GIL released), the
 //! asyncio front end as tasks on the event loop's thread. The session sits behind one
-//! lock, so one operation runs at a time.
+//! lock, so one operation runs at a time, and owns its connection outright: an open result
+//! is a [`RowStream`] read with the connection lent per call.
 //!
 //! A result is read frame by frame. When another statement starts while a result is still
 //! open, the rest of that result is read into the result's own buffer first (so an earlier
@@ -17,9 +18,8 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use dqlite_client::sql::{self, StatementKind};
-use dqlite_client::{Cluster, Config, Connection, Error, ExecResult, Rows, Value};
+use dqlite_client::{Cluster, Config, Connection, Error, ExecResult, RowStream, Value};
 use dqlite_wire::RowsFrame;
-use tokio::sync::{Mutex as TokioMutex, OwnedMutexGuard};
 
 use crate::errors::{Class, DbError, map_error};
 use crate::parked::{CutOff, PARK_LIMIT, ResultShared, lost_rest};
@@ -27,10 +27,9 @@ use crate::runtime::{GIVE_BACK_EVERY, give_control_back};
 use crate::statement::SqlInfo;
 use crate::transaction::TxState;
 
-type ConnGuard = OwnedMutexGuard<Connection>;
-
+/// The result being read on the connection, and the Python result it belongs to.
 struct Active {
-    rows: Rows<ConnGuard>,
+    rows: RowStream,
     owner: Weak<ResultShared>,
 }
 
@@ -63,7 +62,8 @@ pub struct ConnectOptions {
 
 /// One connection and its state.
 pub struct Session {
-    conn: Option<Arc<TokioMutex<Connection>>>,
+    /// `None` once closed.
+    conn: Option<Connection>,
     active: Option<Active>,
     closed: Option<String>,
     tx: TxState,
@@ -125,7 +125,7 @@ impl Session {
             mapped
         })?;
         Ok(Session {
-            conn: Some(Arc::new(TokioMutex::new(conn))),
+            conn: Some(conn),
             active: None,
             closed: None,
             tx: TxState::default(),
@@ -155,8 +155,7 @@ impl Session {
     /// Reads and writes the socket with blocking calls on the polling thread (see
     /// `Connection::use_blocking_io`); for a connection driven by its own thread only.
     pub fn use_blocking_io(&mut self) -> Result<bool, DbError> {
-        let mut conn = self.lock_conn()?;
-        conn.use_blocking_io().map_err(|e| map_error(&e))
+        self.conn()?.use_blocking_io().map_err(|e| map_error(&e))
     }
 
     /// Hands the socket to another I/O loop (see `Connection::replace_socket`).
@@ -164,8 +163,7 @@ impl Session {
         &mut self,
         wrap: impl FnOnce(std::os::fd::OwnedFd) -> std::io::Result<S>,
     ) -> Result<(), DbError> {
-        let mut conn = self.lock_conn()?;
-        conn.replace_socket(wrap).map_err(|e| map_error(&e))
+        self.conn()?.replace_socket(wrap).map_err(|e| map_error(&e))
     }
 
     fn check_open(&self) -> Result<(), DbError> {
@@ -181,13 +179,10 @@ impl Session {
         }
     }
 
-    fn lock_conn(&self) -> Result<ConnGuard, DbError> {
-        let conn = self.conn.as_ref().ok_or_else(|| {
+    fn conn(&mut self) -> Result<&mut Connection, DbError> {
+        self.conn.as_mut().ok_or_else(|| {
             DbError::interface("Cannot operate on a closed connection.").connection_lost()
-        })?;
-        conn.clone()
-            .try_lock_owned()
-            .map_err(|_| DbError::interface("internal error: the connection is busy"))
+        })
     }
 
     /// Closes the connection. Results still open end with an error.
@@ -217,10 +212,7 @@ impl Session {
     /// Settles the state after a failed operation and maps the error.
     async fn fail(&mut self, error: Error, was_in_tx: bool) -> DbError {
         let mut mapped = map_error(&error);
-        let broken = match &self.conn {
-            Some(conn) => conn.try_lock().map(|c| c.is_broken()).unwrap_or(false),
-            None => true,
-        };
+        let broken = self.conn.as_ref().is_none_or(Connection::is_broken);
         if broken || error.is_fatal_to_connection() {
             self.close_with(error.to_string());
         } else if was_in_tx {
@@ -234,13 +226,12 @@ impl Session {
     /// by itself on some): BEGIN fails inside a transaction, and is rolled back at once
     /// otherwise.
     async fn probe_transaction(&mut self) {
-        let Ok(mut conn) = self.lock_conn() else {
+        let Ok(conn) = self.conn() else {
             return;
         };
         match conn.execute("BEGIN", &[]).await {
             Ok(_) => {
                 let rolled_back = conn.execute("ROLLBACK", &[]).await;
-                drop(conn);
                 self.reset_tx();
                 if let Err(e) = rolled_back
                     && e.is_fatal_to_connection()
@@ -249,7 +240,6 @@ impl Session {
                 }
             }
             Err(e) => {
-                drop(conn);
                 if e.is_fatal_to_connection() {
                     self.close_with(e.to_string());
                 }
@@ -272,8 +262,10 @@ impl Session {
         };
         let owner = active.owner.upgrade();
         let Some(owner) = owner.filter(|o| !o.is_abandoned()) else {
-            // Dropping the rows marks the stream abandoned; the client interrupts and
-            // drains it before the next request.
+            // Left unread, the rest is drained (INTERRUPT) before the next request.
+            return;
+        };
+        let Some(conn) = self.conn.as_mut() else {
             return;
         };
         let mut rows = active.rows;
@@ -287,7 +279,7 @@ impl Session {
                 give_control_back().await;
                 since = std::time::Instant::now();
             }
-            match rows.next_frame().await {
+            match rows.next_frame(conn).await {
                 Ok(Some(frame)) => {
                     parked = parked.saturating_add(frame.body().len());
                     if parked > PARK_LIMIT {
@@ -327,19 +319,16 @@ impl Session {
         let was_in_tx = self.tx.in_tx;
         let result = match info.kind {
             StatementKind::Query | StatementKind::WriteReturning => {
-                let guard = self.lock_conn()?;
-                self.start_rows(guard, sql, &params).await
+                self.start_rows(sql, &params).await
             }
-            _ => {
-                let mut guard = self.lock_conn()?;
-                guard
-                    .execute(sql, &params)
-                    .await
-                    .map(|result| Outcome::Exec {
-                        result,
-                        dml: info.dml,
-                    })
-            }
+            _ => self
+                .conn()?
+                .execute(sql, &params)
+                .await
+                .map(|result| Outcome::Exec {
+                    result,
+                    dml: info.dml,
+                }),
         };
         match result {
             Ok(outcome) => {
@@ -352,16 +341,17 @@ impl Session {
         }
     }
 
-    async fn start_rows(
-        &mut self,
-        guard: ConnGuard,
-        sql: &str,
-        params: &[Value],
-    ) -> Result<Outcome, Error> {
-        let mut rows = Connection::query_owned(guard, sql, params).await?;
+    async fn start_rows(&mut self, sql: &str, params: &[Value]) -> Result<Outcome, Error> {
+        let Ok(conn) = self.conn() else {
+            return Err(Error::Closed {
+                reason: "the connection is closed".into(),
+            });
+        };
+        let mut rows = conn.query(sql, params).await?;
         let columns = rows.columns().to_vec();
         let first = rows.next_frame().await?;
         let more = !rows.is_done();
+        let rows = rows.detach();
         let shared = Arc::new(ResultShared::default());
         if more {
             self.active = Some(Active {
@@ -390,14 +380,15 @@ impl Session {
         }
         let mine =
             matches!(&self.active, Some(a) if std::ptr::eq(a.owner.as_ptr(), Arc::as_ptr(shared)));
-        let Some(active) = self.active.as_mut().filter(|_| mine) else {
+        let (Some(active), Some(conn)) = (self.active.as_mut().filter(|_| mine), &mut self.conn)
+        else {
             // Every way a result stops being the active one settles it first; this one
             // was not, so its end never arrived: never report a short result as complete.
             shared.finish();
             self.check_open()?;
             return Err(lost_rest("its end never arrived"));
         };
-        match active.rows.next_frame().await {
+        match active.rows.next_frame(conn).await {
             Ok(Some(frame)) => {
                 if active.rows.is_done() {
                     self.active = None;
@@ -438,7 +429,7 @@ impl Session {
         self.park().await;
         self.check_open()?;
         let was_in_tx = self.tx.in_tx;
-        let mut guard = self.lock_conn()?;
+        let conn = self.conn()?;
         let dml = sql::is_dml(sql);
         // Inside a transaction, many EXECs are in flight at once (the answers are read in
         // order; the first failure stops the batch). In autocommit each row runs alone,
@@ -448,23 +439,23 @@ impl Session {
             let mut total = ExecResult::default();
             if sets.len() <= 1 {
                 for params in &sets {
-                    total = guard.execute(sql, params).await?;
+                    total = conn.execute(sql, params).await?;
                 }
                 return Ok(total);
             }
             if sets.iter().all(|p| p.len() <= 255) {
-                return guard.execute_many(sql, &sets, window).await;
+                return conn.execute_many(sql, &sets, window).await;
             }
-            let statement = guard.prepare(sql).await?;
+            let statement = conn.prepare(sql).await?;
             for (row, params) in sets.iter().enumerate() {
-                match guard.execute_prepared(&statement, params).await {
+                match conn.execute_prepared(&statement, params).await {
                     Ok(r) => {
                         total.rows_affected += r.rows_affected;
                         total.last_insert_id = r.last_insert_id;
                     }
                     Err(e) => {
                         if !e.is_fatal_to_connection() {
-                            let _ = guard.finalize(statement).await;
+                            let _ = conn.finalize(statement).await;
                         }
                         return Err(Error::Batch {
                             row,
@@ -473,11 +464,10 @@ impl Session {
                     }
                 }
             }
-            guard.finalize(statement).await?;
+            conn.finalize(statement).await?;
             Ok(total)
         }
         .await;
-        drop(guard);
         match outcome {
             Ok(mut total) => {
                 if !dml {
@@ -499,14 +489,13 @@ impl Session {
         self.check_open()?;
         for statement in sql::split_statements(script) {
             let was_in_tx = self.tx.in_tx;
-            let mut guard = self.lock_conn()?;
+            let conn = self.conn()?;
             let result = match sql::classify(statement) {
                 StatementKind::Query | StatementKind::WriteReturning => {
-                    guard.query_all(statement, &[]).await.map(drop)
+                    conn.query_all(statement, &[]).await.map(drop)
                 }
-                _ => guard.execute(statement, &[]).await.map(drop),
+                _ => conn.execute(statement, &[]).await.map(drop),
             };
-            drop(guard);
             match result {
                 Ok(()) => self.track(statement),
                 Err(e) => return Err(self.fail(e, was_in_tx).await),
