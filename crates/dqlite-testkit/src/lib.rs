@@ -1,6 +1,6 @@
-//! Test harness that runs real dqlite clusters on 127.0.0.1, for the project's Rust tests
-//! and (through the `dqlite-testkit` command-line tool and `python/dqlite_testkit.py`) its
-//! pytest suites.
+//! Test harness that runs real dqlite clusters on loopback, for the project's Rust tests
+//! and (through the `dqlite-testkit` command-line tool and the `dqlite_testkit` Python
+//! package) its pytest suites.
 //!
 //! * [`install`] puts a server version in place: **1.11** is Debian 12's `go-dqlite` and
 //!   `libdqlite-dev` (apt-get, root only); **1.18** is Debian 13's `go-dqlite` 2.0.0 and
@@ -12,6 +12,16 @@
 //!   waits for a leader and for every node to be a voter (checked over the wire protocol;
 //!   with other sizes than 1 or 3, the roles dqlite-demo assigns, see [`expected_roles`]),
 //!   and lets a test kill, pause, resume, terminate and restart nodes.
+//!   [`NodeProgram::Bare`] runs the test kit's own C node instead, with sub-second
+//!   elections ([`TestClusterBuilder::network_latency`]) and membership changed by the test
+//!   only ([`TestCluster::grow`], [`TestCluster::assign_role`], [`TestCluster::remove_member`],
+//!   [`TestCluster::transfer_leadership`]).
+//! * A [partitionable](TestClusterBuilder::partitionable) cluster gives each node its own
+//!   loopback address and system user, so that [`TestCluster::set_network`] can cut links
+//!   and add loss and delay ([`NetFaults`]) with iptables; everything it creates is removed
+//!   on drop, and leftovers of killed runs at the next start ([`sweep_leftovers`]).
+//! * [`check`] judges the histories of the Jepsen-style workloads (set, bank, Elle's
+//!   list-append, a linearizable register).
 //! * [`UnjoinedNode`] is a bare dqlite node (a small C program linked with `-ldqlite`)
 //!   that waits to be added to a cluster, for membership tests.
 //!

@@ -159,7 +159,7 @@ fn minority_side_has_no_leader_until_healed() {
         std::thread::sleep(Duration::from_millis(50));
     };
     // Give the minority time to notice; it must not keep a leader of its own.
-    std::thread::sleep(Duration::from_secs(2));
+    std::thread::sleep(Duration::from_millis(1_200));
     for n in minority {
         let answer = cluster.ask_leader(n).unwrap();
         let address = &cluster.addresses()[n];

@@ -256,7 +256,7 @@ pub fn isolate_leader(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) 
     cluster
         .set_network(&NetFaults::isolate(l, cluster.len()))
         .unwrap();
-    hold(Duration::from_millis(pick(2_000, 5_000)));
+    hold(Duration::from_millis(pick(1_500, 5_000)));
     cluster.heal().unwrap();
     log.healed(run, &format!("leader {l} isolated"));
 }
@@ -273,7 +273,7 @@ pub fn majority_minority(cluster: &mut TestCluster, run: &Run, log: &mut FaultLo
     cluster
         .set_network(&NetFaults::partition(&[&minority, &others[1..]]))
         .unwrap();
-    hold(Duration::from_millis(pick(2_000, 5_000)));
+    hold(Duration::from_millis(pick(1_500, 5_000)));
     cluster.heal().unwrap();
     log.healed(run, &format!("minority {minority:?}"));
 }
@@ -291,7 +291,7 @@ pub fn bridge(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
     cluster
         .set_network(&NetFaults::partition(&[&left, &right]))
         .unwrap();
-    hold(Duration::from_millis(pick(2_500, 6_000)));
+    hold(Duration::from_millis(pick(2_000, 6_000)));
     cluster.heal().unwrap();
     log.healed(
         run,
@@ -302,7 +302,7 @@ pub fn bridge(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
 /// Random two-way partitions switched every 0.3-1.2 s, healed 0.1-0.6 s in between.
 pub fn flapping(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
     let mut rng = fastrand::Rng::new();
-    let until = Instant::now() + Duration::from_millis(pick(4_000, 20_000));
+    let until = Instant::now() + Duration::from_millis(pick(3_000, 20_000));
     let mut flips = 0;
     while Instant::now() < until {
         let mut nodes = cluster.member_indices();
@@ -334,10 +334,10 @@ pub fn packet(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
         Duration::from_millis(5),
     ));
     cluster.set_network(&faults).unwrap();
-    hold(Duration::from_millis(pick(1_000, 3_000)));
+    hold(Duration::from_millis(pick(700, 3_000)));
     let l = leader(cluster);
     cluster.kill(l).unwrap();
-    hold(Duration::from_millis(pick(2_000, 5_000)));
+    hold(Duration::from_millis(pick(1_500, 5_000)));
     cluster.restart(l).unwrap();
     cluster.heal().unwrap();
     log.healed(run, &format!("loss and delay, leader {l} killed"));
