@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::{Address, Config};
 use crate::conn::Connection;
@@ -144,7 +144,12 @@ struct ClusterInner {
     config: Config,
     store: Box<dyn NodeStore>,
     last_leader: Mutex<Option<Address>>,
+    /// When the store was last refreshed from a leader, and from which one.
+    refreshed: Mutex<Option<(Instant, Address)>>,
 }
+
+/// How old the node store may get before the next leader connection refreshes it.
+const NODE_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 
 impl Cluster {
     /// A cluster reached through `config`'s seed addresses, with an in-memory node store.
@@ -173,6 +178,7 @@ impl Cluster {
                 config,
                 store,
                 last_leader: Mutex::new(None),
+                refreshed: Mutex::new(None),
             }),
         }
     }
@@ -232,9 +238,15 @@ impl Cluster {
             .filter_map(|n| n.address.parse().ok())
             .collect();
         match discovery::find_leader(&self.inner.config, last, addresses, deadline).await {
-            Ok(conn) => {
+            Ok(mut conn) => {
                 tracing::debug!(leader = %conn.address(), "connected to the leader");
                 self.remember_leader(conn.address().clone());
+                self.refresh_if_due(&mut conn, deadline).await;
+                if conn.is_broken() {
+                    return Err(Error::Closed {
+                        reason: "the leader's connection broke while reading the membership".into(),
+                    });
+                }
                 Ok(conn)
             }
             Err(e) => {
@@ -273,7 +285,49 @@ impl Cluster {
     /// Re-reads the membership from the leader (CLUSTER) and stores it.
     pub async fn refresh_nodes(&self) -> Result<Vec<NodeInfo>> {
         let mut conn = self.connect_leader().await?;
-        let mut nodes = conn.cluster().await?;
+        let nodes = conn.cluster().await?;
+        self.store_members(nodes)
+    }
+
+    /// Reads the membership (CLUSTER) on a new leader connection and stores it when the
+    /// leader changed since the last refresh, or that refresh is older than
+    /// [`NODE_REFRESH_INTERVAL`]: the store follows nodes added and removed without the
+    /// application asking. The first leader connection only sets the baseline (a client
+    /// starts from its seeds). A failure leaves the store as it was.
+    async fn refresh_if_due(&self, conn: &mut Connection, deadline: Instant) {
+        let leader = conn.address().clone();
+        let due = match self.inner.refreshed.lock() {
+            Ok(mut last) => match &*last {
+                Some((at, from)) => *from != leader || at.elapsed() >= NODE_REFRESH_INTERVAL,
+                None => {
+                    *last = Some((Instant::now(), leader.clone()));
+                    false
+                }
+            },
+            Err(_) => false,
+        };
+        if !due {
+            return;
+        }
+        let timeout = self.inner.config.timeouts.request;
+        conn.set_request_timeout(timeout.min(deadline.saturating_duration_since(Instant::now())));
+        let read = conn.cluster().await;
+        conn.set_request_timeout(timeout);
+        if let Ok(mut last) = self.inner.refreshed.lock() {
+            *last = Some((Instant::now(), leader));
+        }
+        match read {
+            Ok(nodes) if !nodes.is_empty() => match self.store_members(nodes) {
+                Ok(nodes) => tracing::debug!(nodes = nodes.len(), "node store refreshed"),
+                Err(e) => tracing::warn!(error = %e, "could not store the cluster's membership"),
+            },
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "could not read the cluster's membership"),
+        }
+    }
+
+    /// Stores the members a leader reported, less those the redirect policy refuses.
+    fn store_members(&self, mut nodes: Vec<NodeInfo>) -> Result<Vec<NodeInfo>> {
         if let Some(policy) = &self.inner.config.redirect_policy {
             nodes.retain(|n| {
                 let allowed = policy.allows(&n.address);

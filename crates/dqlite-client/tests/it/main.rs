@@ -34,6 +34,7 @@ mod hostile;
 mod in_doubt;
 mod jepsen;
 mod jepsen_faults;
+mod jepsen_membership;
 mod jepsen_soak;
 mod jepsen_transfer;
 mod jepsen_workloads;
