@@ -10,13 +10,15 @@ use crate::probe::{Probe, Role};
 
 /// How long ADD/ASSIGN/REMOVE may take (ASSIGN to voter waits for the node to catch up).
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(20);
-/// dqlite's "not leader" and "leadership lost" codes: worth asking the new leader.
-const NOT_LEADER: [u64; 2] = [10250, 10506];
+/// Answers worth asking again: "not leader" and "leadership lost" (the new leader may
+/// take it), and SQLITE_BUSY, dqlite's translation of Raft's "a configuration change is
+/// already in progress" (the previous change has not committed yet).
+const RETRY_CODES: [u64; 3] = [10250, 10506, 5];
 
 impl TestCluster {
     /// Runs `request` on a connection to the current leader, asking again (the new leader,
-    /// after a pause) while there is no leader, the leader cannot be reached, or it
-    /// answers "not leader", until `deadline`.
+    /// after a pause) while there is no leader, the leader cannot be reached, or it answers
+    /// one of [`RETRY_CODES`], until `deadline`.
     fn through_leader<T>(
         &self,
         what: &str,
@@ -32,7 +34,7 @@ impl TestCluster {
                 .and_then(|mut probe| request(&mut probe));
             let retry = match &attempt {
                 Ok(_) => false,
-                Err(Error::Failure { code, .. }) => NOT_LEADER.contains(code),
+                Err(Error::Failure { code, .. }) => RETRY_CODES.contains(code),
                 Err(Error::Invalid(_) | Error::Io { .. } | Error::Protocol { .. }) => true,
                 Err(_) => false,
             };
