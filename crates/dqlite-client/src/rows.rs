@@ -143,7 +143,7 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
     /// The next row, reading the next frame from the network when needed; `None` at the
     /// end of the result. Each call is bounded by one request timeout.
     pub async fn next(&mut self) -> Result<Option<Row>> {
-        self.stream.next_by(&mut self.conn, None).await
+        self.stream.next(&mut self.conn).await
     }
 
     /// The next whole frame of rows, for callers that convert values straight from the
@@ -164,8 +164,16 @@ impl<C: DerefMut<Target = Connection>> Rows<C> {
     /// [`collect_all`](Self::collect_all) by `deadline`.
     pub(crate) async fn collect_by(mut self, deadline: Deadline) -> Result<QueryResult> {
         let mut rows = Vec::new();
-        while let Some(row) = self.stream.next_by(&mut self.conn, Some(deadline)).await? {
-            rows.push(row);
+        loop {
+            while let Some(row) = self.stream.buffered()? {
+                rows.push(row);
+            }
+            if self.stream.done {
+                break;
+            }
+            self.stream.check_owner(&self.conn)?;
+            let frame = self.stream.read_frame(&mut self.conn, deadline).await?;
+            self.stream.accept(&mut self.conn, frame)?;
         }
         Ok(QueryResult {
             columns: std::mem::take(&mut self.stream.columns),
@@ -266,7 +274,19 @@ impl RowStream {
     /// The next row, reading the next frame from `conn` when needed; `None` at the end.
     /// Each call is bounded by one request timeout.
     pub async fn next(&mut self, conn: &mut Connection) -> Result<Option<Row>> {
-        self.next_by(conn, None).await
+        loop {
+            if let Some(row) = self.buffered()? {
+                return Ok(Some(row));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            self.check_owner(conn)?;
+            // Taken only now: most rows come from the frame at hand.
+            let deadline = conn.deadline();
+            let frame = self.read_frame(conn, deadline).await?;
+            self.accept(conn, frame)?;
+        }
     }
 
     /// The next whole frame of rows, read from `conn` (see [`Rows::next_frame`]).
@@ -292,29 +312,15 @@ impl RowStream {
         Ok(self.frame.take().map(RowCursor::into_frame))
     }
 
-    /// The next row; a frame read from the network is read by `deadline`, or by one
-    /// request timeout from then when `None` (taken only then: most rows come from the
-    /// frame at hand).
-    async fn next_by(
-        &mut self,
-        conn: &mut Connection,
-        deadline: Option<Deadline>,
-    ) -> Result<Option<Row>> {
-        loop {
-            if let Some(cursor) = &mut self.frame {
-                if let Some(row) = cursor.next_row() {
-                    return Row::from_wire(row).map(Some);
-                }
-                self.frame = None;
+    /// The next row of the frame at hand, if any (dropping the frame once used up).
+    fn buffered(&mut self) -> Result<Option<Row>> {
+        if let Some(cursor) = &mut self.frame {
+            if let Some(row) = cursor.next_row() {
+                return Row::from_wire(row).map(Some);
             }
-            if self.done {
-                return Ok(None);
-            }
-            self.check_owner(conn)?;
-            let deadline = deadline.unwrap_or_else(|| conn.deadline());
-            let frame = self.read_frame(conn, deadline).await?;
-            self.accept(conn, frame)?;
+            self.frame = None;
         }
+        Ok(None)
     }
 
     /// Ends the stream (after an error).

@@ -3,9 +3,9 @@
 
 use dqlite_wire::{Request, Value};
 
-use super::exchange::encode;
+use super::Connection;
+use super::exchange::{InFlight, encode};
 use super::statements::{ExecResult, Statement};
-use super::{CUT_OFF, Connection, State};
 use crate::error::{Error, Result};
 use crate::sql::StatementKind;
 
@@ -89,17 +89,12 @@ impl Connection {
             }
             let cap = self.max_frame_len;
             let answer = self
-                .guarded(
-                    "execute_many",
-                    deadline,
-                    State::Broken(CUT_OFF.into()),
-                    async |conn| {
-                        if !conn.write_buf.is_empty() {
-                            conn.write_out().await?;
-                        }
-                        conn.read_frame(cap).await
-                    },
-                )
+                .guarded("execute_many", deadline, InFlight::Request, async |conn| {
+                    if !conn.write_buf.is_empty() {
+                        conn.write_out().await?;
+                    }
+                    conn.read_frame(cap).await
+                })
                 .await;
             let frame = answer.map_err(|e| {
                 // Everything from the first unanswered row on may or may not have run.

@@ -69,7 +69,10 @@ impl Connection {
             return Ok(known);
         }
         let (probe, expected, name) = capability.probe();
-        let allowed = match self.request_by(&probe, "capability probe", deadline).await {
+        // Probed once per connection: in a future of its own (allocated only then), so that
+        // it does not enlarge every request's future.
+        let answer = Box::pin(self.request_by(&probe, "capability probe", deadline)).await;
+        let allowed = match answer {
             Ok(answer) if expected(&answer) => true,
             Ok(other) => return Err(self.unexpected(name, &other)),
             Err(Error::Server(_)) => false,

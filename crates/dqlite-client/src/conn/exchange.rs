@@ -21,27 +21,32 @@ const BUSY_PAUSES: [u64; 12] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
 /// The least room made in the receive buffer before each read.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// When a call must be over, with the timeout it came from (named in the error).
+/// When a call must be over: one request timeout after it started. (Kept small: a copy
+/// sits in each layer of a request's future.)
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Deadline {
-    at: tokio::time::Instant,
-    timeout: Duration,
-}
+pub(crate) struct Deadline(tokio::time::Instant);
 
 impl Deadline {
     /// `timeout` from now.
     pub(crate) fn after(timeout: Duration) -> Deadline {
-        Deadline {
-            at: tokio::time::Instant::now() + timeout,
-            timeout,
-        }
+        Deadline(tokio::time::Instant::now() + timeout)
     }
 
     /// The time left, zero once passed.
     pub(crate) fn remaining(&self) -> Duration {
-        self.at
+        self.0
             .saturating_duration_since(tokio::time::Instant::now())
     }
+}
+
+/// What the connection's state is while I/O runs (see [`Connection::guarded`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum InFlight {
+    /// A request and its answer: cut off mid-way, the connection is broken (the answer
+    /// would desynchronise the stream).
+    Request,
+    /// A frame of a result being read: cancel-safe, the rest is drained later.
+    ResultFrame,
 }
 
 impl Connection {
@@ -54,20 +59,20 @@ impl Connection {
     /// connection is marked while I/O is in flight, the I/O bounded, and the state settled
     /// after it.
     ///
-    /// While `op` runs the state is `in_flight`: [`CUT_OFF`] for a request (a future
-    /// dropped mid-way leaves the connection broken: its response would desynchronise the
-    /// stream), [`State::InQuery`] for the read of a result frame (cancel-safe: the rest
-    /// is drained later). On success the state is `Ready`; on a failure or at the deadline
-    /// the connection breaks (noting a node that stopped answering), and the error names
-    /// `what`.
+    /// While `op` runs the state says what is `in_flight` (see [`InFlight`]). On success
+    /// the state is `Ready`; on a failure or at the deadline the connection breaks (noting
+    /// a node that stopped answering), and the error names `what`.
     pub(super) async fn guarded<T>(
         &mut self,
         what: &str,
         deadline: Deadline,
-        in_flight: State,
+        in_flight: InFlight,
         op: impl AsyncFnOnce(&mut Connection) -> Result<T>,
     ) -> Result<T> {
-        self.state = in_flight;
+        self.state = match in_flight {
+            InFlight::Request => State::Broken(CUT_OFF.into()),
+            InFlight::ResultFrame => State::InQuery,
+        };
         let outcome = within(deadline, op(self)).await;
         match outcome {
             Ok(Ok(value)) => {
@@ -82,9 +87,9 @@ impl Connection {
             Err(_) => {
                 let e = Error::Timeout {
                     operation: format!("{what} on {}", self.address),
-                    after: deadline.timeout,
+                    after: self.request_timeout,
                 };
-                tracing::warn!(node = %self.address, timeout = ?deadline.timeout, "{what} timed out: connection closed");
+                tracing::warn!(node = %self.address, timeout = ?self.request_timeout, "{what} timed out: connection closed");
                 self.break_for(&e);
                 Err(e)
             }
@@ -135,16 +140,11 @@ impl Connection {
         self.write_buf.clear();
         encode(request, &mut self.write_buf)?;
         let (header, body) = self
-            .guarded(
-                what,
-                deadline,
-                State::Broken(CUT_OFF.into()),
-                async |conn| {
-                    conn.write_out().await?;
-                    conn.request_written = true;
-                    conn.read_frame(max_frame_len).await
-                },
-            )
+            .guarded(what, deadline, InFlight::Request, async |conn| {
+                conn.write_out().await?;
+                conn.request_written = true;
+                conn.read_frame(max_frame_len).await
+            })
             .await?;
         self.decode(&header, body)
     }
@@ -178,7 +178,9 @@ impl Connection {
                         break Err(Error::Server(e));
                     }
                     attempt += 1;
-                    tokio::time::sleep(pause).await;
+                    // Boxed: a timer in every write's future would enlarge it for a rare
+                    // path.
+                    Box::pin(tokio::time::sleep(pause)).await;
                 }
                 other => break other,
             }
@@ -207,12 +209,9 @@ impl Connection {
         self.recover_by(deadline).await?;
         self.write_buf.clear();
         encode(request, &mut self.write_buf)?;
-        self.guarded(
-            "query",
-            deadline,
-            State::Broken(CUT_OFF.into()),
-            async |conn| conn.write_out().await,
-        )
+        self.guarded("query", deadline, InFlight::Request, async |conn| {
+            conn.write_out().await
+        })
         .await?;
         self.state = State::InQuery;
         self.results += 1;
@@ -232,9 +231,12 @@ impl Connection {
         }
         let cap = self.max_frame_len;
         let (header, body) = self
-            .guarded("reading a result", deadline, State::InQuery, async |conn| {
-                conn.read_frame(cap).await
-            })
+            .guarded(
+                "reading a result",
+                deadline,
+                InFlight::ResultFrame,
+                async |conn| conn.read_frame(cap).await,
+            )
             .await?;
         // Still in the result until its DONE frame (or a FAILURE) is seen.
         self.state = State::InQuery;
@@ -373,7 +375,7 @@ pub(super) async fn within<F: std::future::Future>(
     .await;
     match first {
         Some(out) => Ok(out),
-        None => tokio::time::timeout_at(deadline.at, future).await,
+        None => tokio::time::timeout_at(deadline.0, future).await,
     }
 }
 

@@ -24,12 +24,12 @@ mod statements;
 
 use capabilities::Capabilities;
 pub(crate) use exchange::Deadline;
+use exchange::{InFlight, encode};
 
 /// Which result of which connection a [`RowStream`](crate::RowStream) reads: the
 /// connection's serial and the number of the result on it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct ResultId(u64, u64);
-use exchange::encode;
 pub use statements::{ExecResult, Statement};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,12 +135,9 @@ impl Connection {
         conn.write_buf
             .extend_from_slice(&dqlite_wire::PROTOCOL_VERSION.to_le_bytes());
         let deadline = conn.deadline();
-        conn.guarded(
-            "handshake",
-            deadline,
-            State::Broken(CUT_OFF.into()),
-            async |conn| conn.write_out().await,
-        )
+        conn.guarded("handshake", deadline, InFlight::Request, async |conn| {
+            conn.write_out().await
+        })
         .await?;
         Ok(conn)
     }
@@ -301,7 +298,21 @@ impl Connection {
     }
 
     /// [`recover`](Self::recover) as the first step of a call that ends by `deadline`.
+    ///
+    /// The usual case (nothing to do) costs a check; the work itself runs in a future of
+    /// its own, allocated only then, so that it does not enlarge every request's future.
     pub(crate) async fn recover_by(&mut self, deadline: Deadline) -> Result<()> {
+        match &self.state {
+            State::Ready if !self.rollback_pending => Ok(()),
+            State::Broken(reason) => Err(Error::Closed {
+                reason: reason.to_string(),
+            }),
+            _ => Box::pin(self.settle_leftovers(deadline)).await,
+        }
+    }
+
+    /// Drains an abandoned result and rolls back a dropped transaction.
+    async fn settle_leftovers(&mut self, deadline: Deadline) -> Result<()> {
         self.drain_abandoned(deadline).await?;
         if self.rollback_pending {
             self.rollback_pending = false;
@@ -331,21 +342,16 @@ impl Connection {
                 self.write_buf.clear();
                 encode(&Request::Interrupt { db_id: 0 }, &mut self.write_buf)?;
                 let cap = self.max_frame_len;
-                self.guarded(
-                    "interrupt",
-                    deadline,
-                    State::Broken(CUT_OFF.into()),
-                    async |conn| {
-                        conn.write_out().await?;
-                        loop {
-                            let (header, _) = conn.read_frame(cap).await?;
-                            if header.kind() == dqlite_wire::response_type::EMPTY {
-                                return Ok(());
-                            }
-                            // ROWS, FAILURE and RESULT frames of the abandoned request: skip.
+                self.guarded("interrupt", deadline, InFlight::Request, async |conn| {
+                    conn.write_out().await?;
+                    loop {
+                        let (header, _) = conn.read_frame(cap).await?;
+                        if header.kind() == dqlite_wire::response_type::EMPTY {
+                            return Ok(());
                         }
-                    },
-                )
+                        // ROWS, FAILURE and RESULT frames of the abandoned request: skip.
+                    }
+                })
                 .await
             }
         }
