@@ -49,7 +49,7 @@
 //! |---|---|---|
 //! | `tls` | yes | TLS to the nodes, with rustls (ring provider) |
 //! | `blocking` | yes | [`blocking`], the same client without async |
-//! | `sqlite-store` | no | [`SqliteNodeStore`], go-dqlite's SQLite node store (links SQLite) |
+//! | `sqlite-store` | no | `SqliteNodeStore`, go-dqlite's SQLite node store (links SQLite) |
 
 #![warn(missing_docs)]
 
