@@ -8,7 +8,7 @@ pub mod codes;
 use codes::{
     LEGACY_LEADERSHIP_LOST, LEGACY_NOT_LEADER, SQLITE_ABORT, SQLITE_BUSY, SQLITE_CONSTRAINT,
     SQLITE_ERROR, SQLITE_IOERR, SQLITE_IOERR_LEADERSHIP_LOST, SQLITE_IOERR_NOT_LEADER,
-    SQLITE_LOCKED, SQLITE_MISUSE, SQLITE_NOTFOUND, code_name,
+    SQLITE_LOCKED, SQLITE_MISUSE, SQLITE_NOMEM, SQLITE_NOTFOUND, code_name,
 };
 
 /// A failure reported by the server: SQLite's extended result code (or a dqlite code) and
@@ -37,9 +37,16 @@ impl ServerError {
 
     /// True for "not leader": the statement did not run, so retrying it on the leader is
     /// safe.
+    ///
+    /// Besides the not-leader codes, two answers mean the same: code 12 "no database
+    /// opened" (the node closed the connection's database when it lost leadership), and
+    /// code 7 "no more rows available", Raft's own "not leader" (`RAFT_NOTLEADER`, 7)
+    /// passed through untranslated when a request reaches a leader handing leadership
+    /// over (seen on 1.11 and 1.18.1; the entry was refused before it was appended).
     pub fn is_not_leader(&self) -> bool {
         matches!(self.code, SQLITE_IOERR_NOT_LEADER | LEGACY_NOT_LEADER)
             || (self.code == SQLITE_NOTFOUND && self.message.starts_with("no database opened"))
+            || (self.code == SQLITE_NOMEM && self.message == "no more rows available")
     }
 
     /// True for "leadership lost": a write may or may not have been committed.
@@ -351,6 +358,12 @@ mod tests {
             server(12, "no statement with the given id").kind(),
             ErrorKind::Sql
         );
+        // Raft's RAFT_NOTLEADER passed through as code 7 during a leadership transfer.
+        assert_eq!(
+            server(7, "no more rows available").kind(),
+            ErrorKind::NotLeader
+        );
+        assert_eq!(server(7, "out of memory").kind(), ErrorKind::Sql);
     }
 
     #[test]
