@@ -3,7 +3,7 @@
 # project's test kit, and runs the quickstarts against it: the codec on its own, the Rust
 # client (async and blocking), the Python driver (built here if needed) and the shell.
 # The cluster is stopped on exit.
-# Usage (as root on Debian): bash scripts/demo.sh   (DQLITE_SERVER_VERSION=1.18 for 1.18)
+# Usage (as root on Debian): bash scripts/demo.sh   (DQLITE_SERVER_VERSION=1.18|latest for those)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,10 +14,9 @@ cargo build -q -p dqlite-wire --example roundtrip
 cargo build -q -p dqlite-client --examples
 cargo build -q -p dqlite-shell
 if ! .venv/bin/python -c 'import dqlitedbapi' 2>/dev/null; then
-  echo "== demo: building the Python driver (maturin, release)"
-  rm -rf target/wheels
-  (cd python/dqlitedbapi && ../../.venv/bin/maturin build --release -q -o ../../target/wheels)
-  .venv/bin/pip install -q --force-reinstall --no-deps target/wheels/dqlite_dbapi-*.whl
+  echo "== demo: building the Python driver's wheel (scripts/wheel.sh)"
+  bash scripts/wheel.sh target/wheels > /dev/null
+  .venv/bin/pip install -q --force-reinstall --no-deps target/wheels/*.whl
 fi
 
 version=${DQLITE_SERVER_VERSION:-1.11}
