@@ -399,7 +399,7 @@ def collect_report_wrapper(gate: Gate) -> Any:
 
 def testkit_helper() -> tuple[Any, type[Exception]]:
     """The test kit's Python helper: its ``Cluster`` class and its error."""
-    sys.path.insert(0, str(REPO / "crates" / "dqlite-testkit" / "python"))
+    sys.path.insert(0, str(REPO / "crates" / "dqlite-testkit" / "python" / "src"))
     from dqlite_testkit import Cluster, ClusterError
 
     return Cluster, ClusterError
