@@ -451,12 +451,19 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             str(root),
             "-p",
             "no:cacheprovider",
+            # Only the plugins the suite needs, whatever else the venv has (our test kit's
+            # plugin, hypothesis): autoloading is off (PYTEST_DISABLE_PLUGIN_AUTOLOAD).
+            "-p",
+            "pytest_asyncio.plugin",
+            "-p",
+            "pytest_timeout",
             "-q",
             "-rfEX",
             f"--timeout={args.timeout}",
             "--continue-on-collection-errors",
             *args.pytest_args,
         ]
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         cwd = os.getcwd()
         os.chdir(root)
         try:
