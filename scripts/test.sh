@@ -27,10 +27,11 @@
 #   dqlite-wire tests                     once (no server)                        yes
 #   dqlitedbapi, dqliteclient tests       Py 3.11     Py 3.11       Py 3.13       Py 3.11
 #     (Python version and server version are independent axes: each is covered once)
-#   sqlalchemy-dqlite tests               SA 2.0      SA 2.0, 2.1   SA 2.0, 2.1   SA 2.0
+#   sqlalchemy-dqlite tests               SA 2.0      SA 2.1        SA 2.0        SA 2.0
 #   SQLAlchemy compliance suite,          -           SA 2.0        SA 2.1        no
 #     sync and asyncio (~1,600 tests, 40 s each run): once without RETURNING (1.18.1, as on
-#     1.11) and once with it (latest), each on another SQLAlchemy
+#     1.11) and once with it (latest). Each SQLAlchemy gets the dialect's tests and the
+#     compliance suite, each server the dialect's tests.
 #   reference suite (dqlite-dbapi 0.8.0   -           -             Py 3.13       no
 #     tests/integration vs our driver;
 #     scripts/refsuite.sh): the gate of issue 12; its counts on the other versions are in
@@ -108,6 +109,8 @@ $quick || venvs+=("$sqla21" "$py313")
 # dqlitewire and dqliteclient (pure Python over the driver's extension) go where their tests
 # and the reference suite run.
 for venv in "${venvs[@]}"; do
+  # The distribution was called dqlitedbapi before 0.9.0: an old one would share its files.
+  "$venv/bin/pip" uninstall -q -y dqlitedbapi 2>/dev/null || true
   "$venv/bin/pip" install -q --force-reinstall --no-deps target/wheels/*.whl
   "$venv/bin/pip" install -q --no-deps -e crates/dqlite-testkit/python
   if [ "$venv" != "$sqla21" ]; then
@@ -145,9 +148,6 @@ latest_known_failures=(
   # OperationalError (client: decode or work around)
   --deselect tests/test_orm.py::test_rollback_and_integrity_error
 )
-# SQLAlchemy asks for executemany RETURNING on a RETURNING server (issue 12 item 6, pyfront).
-latest_known_compliance_failures=(-k "not (ReturningGuardsTest and (test_update_many or test_delete_many))")
-
 pytest=(-m pytest -q -p no:cacheprovider)
 # driver_tests VENV VERSION: the dqlitedbapi and dqliteclient tests with VENV's Python
 # against VERSION.
@@ -157,24 +157,22 @@ driver_tests() {
   step "python: dqliteclient tests ($1) against dqlite $2"
   (cd python/dqlite-client && DQLITE_SERVER_VERSION=$2 "../../$1/bin/python" "${pytest[@]}")
 }
-# dialect_tests VENV VERSION [compliance]: sqlalchemy-dqlite's tests, and SQLAlchemy's
-# compliance suite (sync and asyncio) when asked.
+# dialect_tests VENV VERSION: sqlalchemy-dqlite's own tests.
 dialect_tests() {
-  local venv=$1 version=$2 deselect=() deselect_suite=()
-  if [ "$version" = latest ]; then
+  local deselect=()
+  if [ "$2" = latest ]; then
     deselect=("${latest_known_failures[@]}")
-    deselect_suite=("${latest_known_compliance_failures[@]}")
-    echo "deselected on latest (known failures): ${deselect[*]} ${deselect_suite[*]}"
+    echo "deselected on latest (known failures): ${deselect[*]}"
   fi
-  step "python: sqlalchemy-dqlite tests ($venv) against dqlite $version"
-  (cd python/sqlalchemy-dqlite && DQLITE_SERVER_VERSION=$version \
-    "../../$venv/bin/python" "${pytest[@]}" tests "${deselect[@]}")
-  if [ "${3:-}" = compliance ]; then
-    step "python: SQLAlchemy compliance suite, sync and asyncio ($venv) against dqlite $version"
-    (cd python/sqlalchemy-dqlite && export DQLITE_SERVER_VERSION=$version &&
-      "../../$venv/bin/python" run_suite.py -q "${deselect_suite[@]}" &&
-      "../../$venv/bin/python" run_suite.py --aio -q "${deselect_suite[@]}")
-  fi
+  step "python: sqlalchemy-dqlite tests ($1) against dqlite $2"
+  (cd python/sqlalchemy-dqlite && DQLITE_SERVER_VERSION=$2 \
+    "../../$1/bin/python" "${pytest[@]}" tests "${deselect[@]}")
+}
+# compliance VENV VERSION: SQLAlchemy's compliance suite, sync and asyncio.
+compliance() {
+  step "python: SQLAlchemy compliance suite, sync and asyncio ($1) against dqlite $2"
+  (cd python/sqlalchemy-dqlite && export DQLITE_SERVER_VERSION=$2 &&
+    "../../$1/bin/python" run_suite.py -q && "../../$1/bin/python" run_suite.py --aio -q)
 }
 
 if $quick; then
@@ -188,14 +186,14 @@ driver_tests .venv 1.11
 dialect_tests .venv 1.11
 
 driver_tests .venv 1.18
-dialect_tests .venv 1.18 compliance
 dialect_tests "$sqla21" 1.18
+compliance .venv 1.18
 
 step "python: the test kit's Python helper against dqlite latest"
 DQLITE_SERVER_VERSION=latest .venv/bin/python "${pytest[@]}" crates/dqlite-testkit/python
 driver_tests "$py313" latest
 dialect_tests .venv latest
-dialect_tests "$sqla21" latest compliance
+compliance "$sqla21" latest
 
 step "python: reference suite (dqlite-dbapi 0.8.0 tests/integration) vs ours, dqlite latest"
 bash scripts/refsuite.sh gate latest

@@ -281,6 +281,7 @@ class Gate:
         self.used: set[str] = set()
         self.module: str | None = None
         self.restarts: list[str] = []
+        self.crash_logs: list[str] = []
         self.reports: dict[str, dict[str, Any]] = {}
         self.collection_errors: dict[str, str] = {}
 
@@ -317,6 +318,8 @@ class Gate:
             if node["state"] == "paused":
                 self.cluster.resume(node["index"])
             elif node["state"] != "running":
+                tail = self.cluster.logs(node["index"])[-2000:]
+                self.crash_logs.append(f"node {node['index']} before {module}:\n{tail}")
                 self.cluster.restart(node["index"])
         try:
             self.cluster.wait_healthy(60)
@@ -352,6 +355,8 @@ class Gate:
         write("refsuite: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())))
         for line in self.restarts:
             write(f"refsuite: restarted dead nodes {line}")
+        for log in self.crash_logs:
+            write(f"refsuite: the end of the log of {log}")
         xpassed = sorted(k for k, o in outcomes.items() if o == "xpassed")
         if xpassed:
             write(
