@@ -32,10 +32,10 @@
 #     sync and asyncio (~1,600 tests, 40 s each run): once without RETURNING (1.18.1, as on
 #     1.11) and once with it (latest). Each SQLAlchemy gets the dialect's tests and the
 #     compliance suite, each server the dialect's tests.
-#   reference suite (dqlite-dbapi 0.8.0   -           -             Py 3.13       no
-#     tests/integration vs our driver;
-#     scripts/refsuite.sh): the gate of issue 12; its counts on the other versions are in
-#     scripts/refsuite/README.md
+#   reference suites: dqlite-dbapi 0.8.0  -           -             Py 3.13       no
+#     (scripts/refsuite.sh, issue 12) and dqlite-client 0.8.0 (python/dqlite-client/
+#     refsuite, issue 17), their tests/integration against ours; the counts on the other
+#     versions are in scripts/refsuite/README.md and python/dqlite-client/README.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=false
@@ -199,14 +199,9 @@ step "python: reference suite (dqlite-dbapi 0.8.0 tests/integration) vs ours, dq
 bash scripts/refsuite.sh gate latest
 
 # The reference dqlite-client 0.8.0's own integration tests (its sdist, pinned by sha256)
-# against our dqliteclient, on Debian 13's Python 3.13 (they need >= 3.13); the tests
+# against our dqliteclient, in the same Python 3.13 venv (they need >= 3.13); the tests
 # expected to fail are listed with their reasons in python/dqlite-client/refsuite.
-step "python: dqlite-client 0.8.0's integration tests against ours (dqlite latest)"
-refclient=.cache/venv-refclient313
-[ -x "$refclient/bin/python" ] || "$(target/debug/dqlite-testkit install --python | tail -n 1)" -m venv "$refclient"
-"$refclient/bin/pip" install -q pytest==9.2.0 pytest-asyncio==1.5.0 pytest-timeout==2.4.0
-"$refclient/bin/pip" install -q --force-reinstall --no-deps target/wheels/dqlite_dbapi-*.whl \
-  ./python/dqlite-wire ./python/dqlite-client ./crates/dqlite-testkit/python
-"$refclient/bin/python" python/dqlite-client/refsuite/run.py --server latest
+step "python: dqlite-client 0.8.0's integration tests vs our dqliteclient, dqlite latest"
+"$py313/bin/python" python/dqlite-client/refsuite/run.py --server latest
 
 step "all tests passed"
