@@ -82,6 +82,9 @@ pub use error::{Error, ErrorKind, Result, ServerError};
 pub use pool::{Pool, PoolOptions, PoolStats, PooledConnection};
 pub use redirect::RedirectPolicy;
 pub use rows::{QueryResult, Row, RowStream, Rows};
+/// The rustls version [`TlsConfig::from_rustls`] takes configurations of.
+#[cfg(feature = "tls")]
+pub use rustls;
 #[cfg(feature = "sqlite-store")]
 pub use store::SqliteNodeStore;
 pub use store::{YamlNodeStore, open_go_store};

@@ -228,6 +228,49 @@ async fn tls_cluster_with_leader_discovery() {
     assert_eq!(rows.rows[0].values(), [Value::Integer(1)]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_memory_pem_and_a_ready_rustls_configuration() {
+    let Some(cluster) = common::start_tls(1) else {
+        eprintln!("skipped: native TLS needs go-dqlite >= 2.0 (DQLITE_SERVER_VERSION=1.18|latest)");
+        return;
+    };
+    let cert = std::fs::read(cluster.ca_cert_path().unwrap()).unwrap();
+    let key = std::fs::read(cluster.tls_key_path().unwrap()).unwrap();
+    let in_memory = TlsConfig::from_pem(&cert, Some((&cert, &key))).unwrap();
+    // The test kit's own rustls configuration, used as it is.
+    let ready: std::sync::Arc<dqlite_client::rustls::ClientConfig> =
+        cluster.tls_client_config().unwrap();
+    for (n, tls) in [in_memory, TlsConfig::from_rustls(ready)]
+        .into_iter()
+        .enumerate()
+    {
+        let client = dqlite_client::Cluster::new(common::config(&cluster, "tls-forms").tls(tls));
+        let mut conn = client.connect().await.unwrap();
+        conn.execute("CREATE TABLE IF NOT EXISTS t (n)", &[])
+            .await
+            .unwrap();
+        conn.execute("INSERT INTO t VALUES (?)", &[Value::Integer(n as i64)])
+            .await
+            .unwrap();
+    }
+    let client = dqlite_client::Cluster::new(
+        common::config(&cluster, "tls-forms")
+            .connect_timeout(Duration::from_secs(2))
+            .tls(TlsConfig::from_pem(&cert, None).unwrap()),
+    );
+    // The nodes demand a client certificate: without one the handshake fails.
+    let err = client.connect().await.map(drop).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoLeader, "{err}");
+    assert!(err.to_string().contains("CertificateRequired"), "{err}");
+    let tls = TlsConfig::from_pem(&cert, Some((&cert, &key))).unwrap();
+    let mut conn = dqlite_client::Cluster::new(common::config(&cluster, "tls-forms").tls(tls))
+        .connect()
+        .await
+        .unwrap();
+    let rows = conn.query_all("SELECT count(*) FROM t", &[]).await.unwrap();
+    assert_eq!(rows.rows[0].values(), [Value::Integer(2)]);
+}
+
 /// A self-signed certificate marked as a CA (as `openssl req -x509` and go-dqlite's
 /// clusters make them), for 127.0.0.1 and localhost, as `<name>.pem` and `<name>.key`;
 /// valid now, or only during the first day of 2020 when `expired`.
