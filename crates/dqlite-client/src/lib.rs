@@ -74,7 +74,9 @@ mod transport;
 mod types;
 
 pub use cluster::{Cluster, FileNodeStore, MemoryNodeStore, NodeInfo, NodeStore, Role};
-pub use config::{Address, Config, DEFAULT_MAX_FRAME_LEN, Timeouts, parse_duration};
+pub use config::{
+    Address, Config, ConnectionSettings, DEFAULT_MAX_FRAME_LEN, Timeouts, parse_duration,
+};
 pub use conn::{Connection, ExecResult, Statement};
 pub use dqlite_wire::{RowCursor, RowRef, RowsFrame, Value, ValueRef, ValueType};
 pub use error::codes::{self, code_name};

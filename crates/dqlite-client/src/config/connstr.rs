@@ -1,5 +1,5 @@
 //! Connection strings and `DQLITE_*` environment variables: what they may say, read into
-//! [`Settings`] and turned into a [`Config`]. The grammar is written out in the crate's
+//! [`ConnectionSettings`] and turned into a [`Config`]. The grammar is written out in the crate's
 //! README ("Connection strings").
 
 use std::path::Path;
@@ -38,10 +38,11 @@ enum Param {
     TlsCert,
     TlsKey,
     TlsCa,
+    TlsServerName,
 }
 
 impl Param {
-    const ALL: [Param; 8] = [
+    const ALL: [Param; 9] = [
         Param::Database,
         Param::Timeout,
         Param::ConnectTimeout,
@@ -50,6 +51,7 @@ impl Param {
         Param::TlsCert,
         Param::TlsKey,
         Param::TlsCa,
+        Param::TlsServerName,
     ];
 
     /// The name in a URL query (the environment variable is `DQLITE_` + it, upper-case).
@@ -63,6 +65,7 @@ impl Param {
             Param::TlsCert => "tls_cert",
             Param::TlsKey => "tls_key",
             Param::TlsCa => "tls_ca",
+            Param::TlsServerName => "tls_server_name",
         }
     }
 
@@ -102,20 +105,40 @@ impl Param {
                 Err("an empty file name".into())
             }
             Param::TlsCert | Param::TlsKey | Param::TlsCa => Ok(()),
+            Param::TlsServerName if value.is_empty() => Err("an empty name".into()),
+            Param::TlsServerName => Ok(()),
         }
     }
 }
 
-/// What a connection string (or the environment) said; `None` where it said nothing.
+/// What a connection string (and the `DQLITE_*` environment variables) said, before any
+/// default applies: for front ends that merge it with settings of their own (the Python
+/// driver's keyword arguments win over the string, the string over the environment).
+/// [`Config`]'s `FromStr` and [`Config::parse_with_env`] are this, then
+/// [`into_config`](Self::into_config).
+///
+/// ```
+/// use dqlite_client::ConnectionSettings;
+/// use std::time::Duration;
+///
+/// let s = ConnectionSettings::parse("dqlite://10.0.0.1:9001/app?busy_timeout=250ms")?;
+/// assert_eq!(s.servers(), ["10.0.0.1:9001"]);
+/// assert_eq!(s.database(), Some("app"));
+/// assert_eq!(s.busy_timeout(), Some(Duration::from_millis(250)));
+/// assert_eq!(s.timeout(), None); // not given: the front end's default applies
+/// # Ok::<(), dqlite_client::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct Settings {
+pub struct ConnectionSettings {
     servers: Vec<String>,
     values: [Option<String>; Param::ALL.len()],
 }
 
-impl Settings {
-    /// Reads `host:port,...` or `dqlite://...`. The servers may be missing (`dqlite:///db`).
-    pub(super) fn parse(text: &str) -> Result<Settings> {
+impl ConnectionSettings {
+    /// Reads a connection string (`host:port,...`, `dqlite://...` or `file://STORE`; the
+    /// grammar is in the crate's README). The servers may be missing (`dqlite:///db`).
+    /// The environment is not read; see [`with_env`](Self::with_env).
+    pub fn parse(text: &str) -> Result<ConnectionSettings> {
         if text.len() > MAX_LEN {
             return Err(config_error(format!(
                 "connection string longer than {MAX_LEN} bytes"
@@ -123,10 +146,10 @@ impl Settings {
         }
         let text = text.trim();
         if let Some(rest) = strip_scheme(text, SCHEME) {
-            return Settings::parse_url(rest);
+            return ConnectionSettings::parse_url(rest);
         }
         if let Some(path) = strip_scheme(text, STORE_SCHEME) {
-            return Settings::from_store(path);
+            return ConnectionSettings::from_store(path);
         }
         if let Some((scheme, _)) = text.split_once("://") {
             return Err(config_error(format!(
@@ -134,14 +157,14 @@ impl Settings {
                  dqlite://host:port,.../database?... or file://NODE-STORE"
             )));
         }
-        let mut settings = Settings::default();
+        let mut settings = ConnectionSettings::default();
         for address in text.split(',').map(str::trim).filter(|a| !a.is_empty()) {
             settings.add_server(address)?;
         }
         Ok(settings)
     }
 
-    fn parse_url(rest: &str) -> Result<Settings> {
+    fn parse_url(rest: &str) -> Result<ConnectionSettings> {
         if rest.contains('#') {
             return Err(config_error(
                 "a connection string has no #fragment: percent-encode '#' as %23",
@@ -149,7 +172,7 @@ impl Settings {
         }
         let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (hosts, path) = location.split_once('/').unwrap_or((location, ""));
-        let mut settings = Settings::default();
+        let mut settings = ConnectionSettings::default();
         if !hosts.is_empty() {
             for host in hosts.split(',') {
                 let address = decode(host, "address")?;
@@ -181,14 +204,14 @@ impl Settings {
 
     /// The servers listed in go-dqlite's node store at `path` (which must exist, as
     /// go-dqlite's shell requires).
-    fn from_store(path: &str) -> Result<Settings> {
+    fn from_store(path: &str) -> Result<ConnectionSettings> {
         let path = Path::new(path);
         if path.as_os_str().is_empty() {
             return Err(config_error("file:// names no node store"));
         }
         std::fs::metadata(path)
             .map_err(|e| config_error(format!("node store {}: {e}", path.display())))?;
-        let mut settings = Settings::default();
+        let mut settings = ConnectionSettings::default();
         for node in crate::store::open_go_store(path)?.get()? {
             settings.add_server(&node.address).map_err(|e| {
                 config_error(format!("node store {}: {}", path.display(), bare(&e)))
@@ -207,11 +230,11 @@ impl Settings {
     /// `lookup`: the servers (and that string's own parameters) from `DQLITE_SERVERS` when
     /// none are given, then each parameter's variable. Variables that are not needed are
     /// not read, so a bad one only matters when it would be used.
-    pub(super) fn fill_from_env(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+    fn fill_from_env(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         if self.servers.is_empty()
             && let Some(servers) = lookup("DQLITE_SERVERS").filter(|s| !s.trim().is_empty())
         {
-            let from_env = Settings::parse(&servers)
+            let from_env = ConnectionSettings::parse(&servers)
                 .map_err(|e| config_error(format!("DQLITE_SERVERS: {}", bare(&e))))?;
             self.servers = from_env.servers;
             for (mine, theirs) in self.values.iter_mut().zip(from_env.values) {
@@ -232,8 +255,72 @@ impl Settings {
         Ok(self)
     }
 
-    /// The configuration these settings describe (TLS files are read now).
-    pub(super) fn into_config(self) -> Result<Config> {
+    /// Takes what these settings leave unset from the `DQLITE_*` environment variables
+    /// (see [`Config::from_env`]), as [`Config::parse_with_env`] does.
+    pub fn with_env(self) -> Result<Self> {
+        self.fill_from_env(super::env_var)
+    }
+
+    /// The server addresses given (empty when none was).
+    pub fn servers(&self) -> &[String] {
+        &self.servers
+    }
+
+    /// The database name, if given.
+    pub fn database(&self) -> Option<&str> {
+        self.get(Param::Database)
+    }
+
+    /// `timeout`: the deadline of each request, if given.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.duration(Param::Timeout)
+    }
+
+    /// `connect_timeout`: finding the leader and opening the database, if given.
+    pub fn connect_timeout(&self) -> Option<Duration> {
+        self.duration(Param::ConnectTimeout)
+    }
+
+    /// `dial_timeout`: one TCP/Unix/TLS connect, if given.
+    pub fn dial_timeout(&self) -> Option<Duration> {
+        self.duration(Param::DialTimeout)
+    }
+
+    /// `busy_timeout`: how long "database is locked" is retried, if given.
+    pub fn busy_timeout(&self) -> Option<Duration> {
+        self.duration(Param::BusyTimeout)
+    }
+
+    /// `tls_cert`: the client certificate's PEM file, if given.
+    pub fn tls_cert(&self) -> Option<&Path> {
+        self.get(Param::TlsCert).map(Path::new)
+    }
+
+    /// `tls_key`: its private key's PEM file, if given.
+    pub fn tls_key(&self) -> Option<&Path> {
+        self.get(Param::TlsKey).map(Path::new)
+    }
+
+    /// `tls_ca`: the PEM file of the certificates to trust, if given (when not, TLS
+    /// trusts `tls_cert`: go-dqlite's clusters share one self-signed certificate).
+    pub fn tls_ca(&self) -> Option<&Path> {
+        self.get(Param::TlsCa).map(Path::new)
+    }
+
+    /// `tls_server_name`: the name checked against the nodes' certificates instead of
+    /// each address's host, if given.
+    pub fn tls_server_name(&self) -> Option<&str> {
+        self.get(Param::TlsServerName)
+    }
+
+    fn duration(&self, param: Param) -> Option<Duration> {
+        // Checked when stored.
+        self.get(param).and_then(|v| parse_duration(v).ok())
+    }
+
+    /// The configuration these settings describe, defaults where they say nothing (TLS
+    /// files are read now).
+    pub fn into_config(self) -> Result<Config> {
         if self.servers.is_empty() {
             return Err(config_error(
                 "no node address given: write host:port,... or dqlite://host:port,.../db, \
@@ -244,22 +331,19 @@ impl Settings {
         if let Some(name) = self.get(Param::Database) {
             config = config.database(name);
         }
-        let duration = |p: Param| self.get(p).map(parse_duration).transpose();
-        if let Some(d) = duration(Param::Timeout)? {
+        if let Some(d) = self.timeout() {
             config = config.request_timeout(d);
         }
-        if let Some(d) = duration(Param::ConnectTimeout)? {
+        if let Some(d) = self.connect_timeout() {
             config = config.connect_timeout(d);
         }
-        if let Some(d) = duration(Param::DialTimeout)? {
+        if let Some(d) = self.dial_timeout() {
             config = config.dial_timeout(d);
         }
-        if let Some(d) = duration(Param::BusyTimeout)? {
+        if let Some(d) = self.busy_timeout() {
             config = config.busy_timeout(d);
         }
-        let cert = self.get(Param::TlsCert).map(Path::new);
-        let key = self.get(Param::TlsKey).map(Path::new);
-        let ca = self.get(Param::TlsCa).map(Path::new);
+        let (cert, key) = (self.tls_cert(), self.tls_key());
         let identity = match (cert, key) {
             (Some(cert), Some(key)) => Some((cert, key)),
             (None, None) => None,
@@ -270,9 +354,12 @@ impl Settings {
             }
         };
         // go-dqlite's clusters share one certificate: it is also the CA by default.
-        match ca.or(cert) {
-            Some(ca) => with_tls(config, ca, identity),
-            None => Ok(config),
+        match (self.tls_ca().or(cert), self.tls_server_name()) {
+            (Some(ca), name) => with_tls(config, ca, identity, name),
+            (None, Some(_)) => Err(config_error(
+                "tls_server_name needs TLS: give tls_ca or tls_cert too",
+            )),
+            (None, None) => Ok(config),
         }
     }
 
@@ -304,12 +391,21 @@ impl Settings {
 }
 
 #[cfg(feature = "tls")]
-fn with_tls(config: Config, ca: &Path, identity: Option<(&Path, &Path)>) -> Result<Config> {
-    Ok(config.tls(crate::tls::TlsConfig::from_pem_files(ca, identity)?))
+fn with_tls(
+    config: Config,
+    ca: &Path,
+    identity: Option<(&Path, &Path)>,
+    server_name: Option<&str>,
+) -> Result<Config> {
+    let mut tls = crate::tls::TlsConfig::from_pem_files(ca, identity)?;
+    if let Some(name) = server_name {
+        tls = tls.server_name(name)?;
+    }
+    Ok(config.tls(tls))
 }
 
 #[cfg(not(feature = "tls"))]
-fn with_tls(_: Config, _: &Path, _: Option<(&Path, &Path)>) -> Result<Config> {
+fn with_tls(_: Config, _: &Path, _: Option<(&Path, &Path)>, _: Option<&str>) -> Result<Config> {
     Err(config_error(
         "TLS settings need dqlite-client's `tls` feature",
     ))
@@ -411,7 +507,7 @@ mod tests {
     }
 
     fn config(text: &str) -> Result<Config> {
-        Settings::parse(text)?.into_config()
+        ConnectionSettings::parse(text)?.into_config()
     }
 
     #[test]
@@ -504,6 +600,8 @@ mod tests {
             "dqlite://h:1/db#frag",
             "dqlite://h:1/db?tls_key=k.pem",
             "dqlite://h:1/db?tls_cert=",
+            "dqlite://h:1/db?tls_server_name=",
+            "dqlite://h:1/db?tls_server_name=db.example",
             "postgres://h:1/db",
             "file://",
             "file:///no/such/dir/cluster.yaml",
@@ -552,6 +650,31 @@ mod tests {
     }
 
     #[test]
+    fn settings_say_what_was_given_and_nothing_else() {
+        let s = ConnectionSettings::parse(
+            "dqlite://a:1,b:2/app?connect_timeout=2m&dial_timeout=1&sslcert=/c.pem&sslkey=/k.pem\
+             &tls_server_name=db.example",
+        )
+        .unwrap();
+        assert_eq!(s.servers(), ["a:1", "b:2"]);
+        assert_eq!(s.database(), Some("app"));
+        assert_eq!(s.timeout(), None);
+        assert_eq!(s.connect_timeout(), Some(Duration::from_secs(120)));
+        assert_eq!(s.dial_timeout(), Some(Duration::from_secs(1)));
+        assert_eq!(s.busy_timeout(), None);
+        assert_eq!(s.tls_cert(), Some(Path::new("/c.pem")));
+        assert_eq!(s.tls_key(), Some(Path::new("/k.pem")));
+        assert_eq!(s.tls_ca(), None);
+        assert_eq!(s.tls_server_name(), Some("db.example"));
+        let none = ConnectionSettings::parse("a:1").unwrap();
+        assert_eq!(none.database(), None);
+        assert_eq!(none.tls_server_name(), None);
+        let vars = env(&[("DQLITE_TLS_SERVER_NAME", "from.env")]);
+        let filled = none.fill_from_env(&vars).unwrap();
+        assert_eq!(filled.tls_server_name(), Some("from.env"));
+    }
+
+    #[test]
     fn environment_fills_what_the_string_leaves_unset() {
         let vars = env(&[
             ("DQLITE_SERVERS", "dqlite://e:1,e:2/envdb?timeout=7"),
@@ -560,7 +683,7 @@ mod tests {
             ("DQLITE_DATABASE", "ignored"),
         ]);
         let from_env = |text: &str| {
-            Settings::parse(text)
+            ConnectionSettings::parse(text)
                 .unwrap()
                 .fill_from_env(&vars)
                 .unwrap()
@@ -585,7 +708,9 @@ mod tests {
         assert_eq!(c.timeouts().request, Duration::from_secs(8));
         // Bad variables are named, when they are used.
         let fill = |vars: &[(&str, &str)], text: &str| {
-            Settings::parse(text).unwrap().fill_from_env(env(vars))
+            ConnectionSettings::parse(text)
+                .unwrap()
+                .fill_from_env(env(vars))
         };
         let err = fill(&[("DQLITE_DIAL_TIMEOUT", "soon")], "h:1").unwrap_err();
         assert!(err.to_string().contains("DQLITE_DIAL_TIMEOUT"), "{err}");

@@ -10,8 +10,7 @@ use crate::error::{Error, Result};
 
 mod connstr;
 
-use connstr::Settings;
-pub use connstr::parse_duration;
+pub use connstr::{ConnectionSettings, parse_duration};
 
 /// Where a dqlite node listens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -259,7 +258,7 @@ impl FromStr for Config {
     /// Parses a connection string: `host:port[,host:port...]` (any address form of
     /// [`Address`]), `dqlite://host:port[,...][/database][?name=value&...]` with the
     /// parameters `timeout`, `connect_timeout`, `dial_timeout`, `busy_timeout`,
-    /// `tls_cert`, `tls_key` and `tls_ca`, or `file://PATH`, the addresses of go-dqlite's
+    /// `tls_cert`, `tls_key`, `tls_ca` and `tls_server_name`, or `file://PATH`, the addresses of go-dqlite's
     /// node store at PATH (see [`open_go_store`](crate::open_go_store)). The crate README
     /// has the whole grammar. Files named are read here. The environment is not read; see
     /// [`Config::parse_with_env`].
@@ -274,7 +273,7 @@ impl FromStr for Config {
     /// # Ok::<(), dqlite_client::Error>(())
     /// ```
     fn from_str(s: &str) -> Result<Self> {
-        Settings::parse(s)?.into_config()
+        ConnectionSettings::parse(s)?.into_config()
     }
 }
 
@@ -282,10 +281,11 @@ impl Config {
     /// A configuration from the `DQLITE_*` environment variables alone: `DQLITE_SERVERS`
     /// (a connection string of either form), then `DQLITE_DATABASE`, `DQLITE_TIMEOUT`,
     /// `DQLITE_CONNECT_TIMEOUT`, `DQLITE_DIAL_TIMEOUT`, `DQLITE_BUSY_TIMEOUT`,
-    /// `DQLITE_TLS_CERT`, `DQLITE_TLS_KEY` and `DQLITE_TLS_CA` for what it leaves unset.
+    /// `DQLITE_TLS_CERT`, `DQLITE_TLS_KEY`, `DQLITE_TLS_CA` and `DQLITE_TLS_SERVER_NAME`
+    /// for what it leaves unset.
     /// Errors when no server address is given.
     pub fn from_env() -> Result<Self> {
-        Settings::default().fill_from_env(env_var)?.into_config()
+        ConnectionSettings::default().with_env()?.into_config()
     }
 
     /// Parses a connection string as [`from_str`](FromStr::from_str) does, then takes
@@ -293,7 +293,7 @@ impl Config {
     /// environment variables of [`from_env`](Config::from_env), the way libpq falls back
     /// on `PG*` variables.
     pub fn parse_with_env(text: &str) -> Result<Self> {
-        Settings::parse(text)?.fill_from_env(env_var)?.into_config()
+        ConnectionSettings::parse(text)?.with_env()?.into_config()
     }
 }
 
