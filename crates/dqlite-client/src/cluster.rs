@@ -233,12 +233,20 @@ impl Cluster {
             Some(Role::Standby) => 1,
             Some(_) => 2,
         });
-        let addresses = nodes
+        let addresses: Vec<Address> = nodes
             .iter()
             .filter_map(|n| n.address.parse().ok())
             .collect();
+        // Its duration is the time taken to find the leader; `leader` is set when found.
+        let span = tracing::debug_span!(
+            "discovery",
+            nodes = addresses.len(),
+            leader = tracing::field::Empty
+        );
         match discovery::find_leader(&self.inner.config, last, addresses, deadline).await {
             Ok(mut conn) => {
+                span.record("leader", tracing::field::display(conn.address()));
+                drop(span);
                 tracing::debug!(leader = %conn.address(), "connected to the leader");
                 self.remember_leader(conn.address().clone());
                 self.refresh_if_due(&mut conn, deadline).await;

@@ -27,6 +27,7 @@ impl Connection {
         rows: impl IntoIterator<Item = P>,
         window: usize,
     ) -> Result<ExecResult> {
+        let _span = super::statements::request_span("batch", &self.address, sql, 0);
         let statement = self.prepare(sql).await?;
         let outcome = self.execute_prepared_many(&statement, rows, window).await;
         if self.is_reusable() {

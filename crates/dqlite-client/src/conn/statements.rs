@@ -66,6 +66,7 @@ impl Connection {
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<ExecResult> {
         let text = single_statement(sql)?;
         tracing::debug!(node = %self.address, sql = text, params = params.len(), "execute");
+        let _span = request_span("execute", &self.address, text, params.len());
         let deadline = self.deadline();
         self.exec(Source::Text(text), params, deadline).await
     }
@@ -106,6 +107,7 @@ impl Connection {
     {
         let text = single_statement(sql)?;
         tracing::debug!(node = %conn.address, sql = text, params = params.len(), "query");
+        let _span = request_span("query", &conn.address, text, params.len());
         let deadline = conn.deadline();
         Connection::rows(conn, Source::Text(text), params, deadline).await
     }
@@ -116,6 +118,7 @@ impl Connection {
     pub async fn query_all(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
         let text = single_statement(sql)?;
         tracing::debug!(node = %self.address, sql = text, params = params.len(), "query");
+        let _span = request_span("query", &self.address, text, params.len());
         let deadline = self.deadline();
         Connection::rows(self, Source::Text(text), params, deadline)
             .await?
@@ -255,6 +258,20 @@ impl Connection {
             other => Err(self.unexpected("RESULT", &other)),
         }
     }
+}
+
+/// The `request` span of one statement: from the call to its answer (for a query, its
+/// first frame of rows), so its duration is the statement's latency as the caller sees it.
+/// Its fields: `kind` (`execute`, `query`, `batch`), the node, the SQL text and the number
+/// of parameters (0 for a batch), never their values. Nothing is evaluated unless a subscriber wants it.
+#[inline]
+pub(super) fn request_span(
+    kind: &'static str,
+    node: &crate::Address,
+    sql: &str,
+    params: usize,
+) -> tracing::Span {
+    tracing::debug_span!("request", kind, node = %node, sql, params)
 }
 
 /// What a request runs: SQL text, or a statement prepared on this connection.
