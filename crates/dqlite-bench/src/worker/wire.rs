@@ -37,7 +37,16 @@ pub fn query_sql(sql: &str, params: Vec<Value>) -> Vec<u8> {
     })
 }
 
-/// A blocking raw connection with the database open.
+/// The OPEN frame for `db` (volatile VFS, as every client uses).
+pub fn open_frame(db: &str) -> Vec<u8> {
+    frame(&Request::Open {
+        name: db,
+        flags: 0,
+        vfs: "volatile",
+    })
+}
+
+/// A blocking raw connection.
 pub struct Raw {
     stream: TcpStream,
     /// Reads go through a large buffer: a ROWS stream costs a few big reads, not two
@@ -49,23 +58,34 @@ pub struct Raw {
 impl Raw {
     /// Connects to `address` (the leader) and opens `db`.
     pub fn connect(address: &str, db: &str) -> io::Result<Raw> {
+        let mut raw = Raw::handshake(address)?;
+        raw.round_trip(&open_frame(db))?;
+        Ok(raw)
+    }
+
+    /// Connects to `address` and sends the protocol version, nothing else.
+    pub fn handshake(address: &str) -> io::Result<Raw> {
         let mut stream = TcpStream::connect(address)?;
         stream.set_nodelay(true)?;
-        let mut hello = dqlite_wire::PROTOCOL_VERSION.to_le_bytes().to_vec();
-        hello.extend(frame(&Request::Open {
-            name: db,
-            flags: 0,
-            vfs: "volatile",
-        }));
-        stream.write_all(&hello)?;
+        stream.write_all(&dqlite_wire::PROTOCOL_VERSION.to_le_bytes())?;
         let reader = BufReader::with_capacity(1 << 18, stream.try_clone()?);
-        let mut raw = Raw {
+        Ok(Raw {
             stream,
             reader,
             buf: vec![0; 1 << 16],
-        };
-        raw.read_response()?;
-        Ok(raw)
+        })
+    }
+
+    /// Asks the node for the leader's address (LEADER, then the SERVER answer's text).
+    pub fn leader(&mut self) -> io::Result<String> {
+        let kind = self.round_trip(&frame(&Request::Leader))?;
+        let address = self
+            .buf
+            .get(8..)
+            .and_then(|text| text.split(|&b| b == 0).next())
+            .filter(|_| kind == response_type::SERVER)
+            .ok_or_else(|| io::Error::other("expected SERVER"))?;
+        String::from_utf8(address.to_vec()).map_err(io::Error::other)
     }
 
     /// Sends pre-encoded frames.
