@@ -44,8 +44,10 @@ fi
 if [ -x .venv/bin/maturin ]; then
   log "dqlitedbapi release wheel into .venv"
   rm -rf target/dqlite-bench/wheels
-  if (cd python/dqlitedbapi && ../../.venv/bin/maturin build --release -q \
-        -o ../../target/dqlite-bench/wheels) >&2; then
+  # Its own target directory: builds of the workspace with other features (cargo run -p
+  # dqlite-bench) would otherwise make every wheel build recompile the client.
+  if (cd python/dqlitedbapi && CARGO_TARGET_DIR=../../target/dqlite-bench/maturin \
+        ../../.venv/bin/maturin build --release -q -o ../../target/dqlite-bench/wheels) >&2; then
     .venv/bin/pip install -q --force-reinstall --no-deps target/dqlite-bench/wheels/dqlitedbapi-*.whl >&2
     .venv/bin/pip install -q --no-deps -e python/sqlalchemy-dqlite >&2
   else

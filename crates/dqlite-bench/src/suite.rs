@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use dqlite_testkit::{ServerVersion, TestCluster};
 use serde_json::{Value as Json, json};
@@ -125,6 +125,33 @@ fn peer_python() -> Option<PathBuf> {
         .map(|_| path)
 }
 
+/// Where the workers go: the leader (and its process, for pinning) and a follower.
+#[derive(PartialEq, Eq)]
+struct Placement {
+    leader: String,
+    follower: String,
+    leader_pid: Option<u32>,
+}
+
+/// Asks the nodes who leads now (the leader can change during a run: a loaded machine, a
+/// 16 MiB Raft entry).
+fn placement(cluster: &TestCluster) -> Result<Placement, String> {
+    let leader = cluster
+        .wait_for_leader(Duration::from_secs(30))
+        .map_err(|e| e.to_string())?;
+    let addresses = cluster.addresses();
+    Ok(Placement {
+        leader: addresses.get(leader).cloned().ok_or("no leader address")?,
+        follower: addresses
+            .iter()
+            .enumerate()
+            .find(|&(i, _)| i != leader)
+            .map(|(_, a)| a.clone())
+            .ok_or("no follower")?,
+        leader_pid: cluster.pids().get(leader).copied().flatten(),
+    })
+}
+
 pub fn run(options: &Options) -> Result<(), String> {
     let started = Instant::now();
     if options.setup {
@@ -144,26 +171,24 @@ pub fn run(options: &Options) -> Result<(), String> {
         .version(version)
         .start()
         .map_err(|e| e.to_string())?;
-    let leader = cluster.leader().ok_or("no leader")?;
-    let addresses = cluster.addresses();
-    let leader_address = addresses.get(leader).cloned().ok_or("no leader address")?;
-    let follower_address = addresses
-        .iter()
-        .enumerate()
-        .find(|&(i, _)| i != leader)
-        .map(|(_, a)| a.clone())
-        .ok_or("no follower")?;
-    let leader_pid = cluster.pids().get(leader).copied().flatten();
+    let mut at = placement(&cluster)?;
+    let mut leader_changes = 0;
     let blob_sizes: Vec<u64> = specs
         .iter()
         .filter(|s| s.worker == "w8out")
         .map(|s| s.size(options.quick))
         .collect();
-    prepare::tables(&leader_address, &blob_sizes)?;
+    prepare::tables(&at.leader, &blob_sizes)?;
     let clients = clients(&options.python);
     let mut results: Vec<Json> = Vec::new();
     for rep in 0..options.reps {
         for spec in &specs {
+            let now = placement(&cluster)?;
+            if now != at {
+                leader_changes += 1;
+                eprintln!("note: the leader is now {} (was {})", now.leader, at.leader);
+                at = now;
+            }
             // Interleave: rotate the client order every repetition.
             let order: Vec<&Client> = clients
                 .iter()
@@ -173,13 +198,13 @@ pub fn run(options: &Options) -> Result<(), String> {
                 .filter(|c| spec.clients.contains(&c.name))
                 .collect();
             let address = match spec.seed {
-                Seed::Leader => &leader_address,
-                Seed::Follower => &follower_address,
+                Seed::Leader => &at.leader,
+                Seed::Follower => &at.follower,
             };
             for client in order {
                 // A failed run is reported and kept out of the medians; the suite goes on.
                 let t = Instant::now();
-                let result = run_worker(client, spec, address, options.quick, leader_pid)
+                let result = run_worker(client, spec, address, options.quick, at.leader_pid)
                     .unwrap_or_else(|e| json!({"error": e}));
                 let wall = t.elapsed().as_secs_f64();
                 eprintln!(
@@ -200,6 +225,7 @@ pub fn run(options: &Options) -> Result<(), String> {
         quick: options.quick,
         reps: options.reps,
         only: &options.only,
+        leader_changes,
         minutes: started.elapsed().as_secs_f64() / 60.0,
     };
     report::write(&options.out, &run, &options.python)

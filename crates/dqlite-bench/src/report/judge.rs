@@ -26,29 +26,39 @@ const SUMMARY: [&str; 13] = [
     "w9idle",
 ];
 
-/// Largest W9 time per row over the 100k run's (median rates) still called linear.
+/// Largest W9 time per row over the next smaller size's (median rates) still linear.
 const LINEAR_SLACK: f64 = 1.15;
 /// Most peak RSS growth from the smallest W9 run to the largest still called flat, MiB.
 const FLAT_MIB: f64 = 8.0;
 /// Widest change of a paired ratio from the previous report that is no regression.
 const REGRESSION_SLACK: f64 = 0.05;
 
-/// A table with one row per client: each workload's median and its paired ratio.
+/// What the summary table shows.
+pub const SUMMARY_LEGEND: &str = "Median, and in brackets the paired ratio to the \
+     workload's baseline (the raw-socket floor; for w6 the reference in the same mode; for \
+     w7checkout and w9idle go-dqlite)";
+
+/// The summary section.
 pub fn summary(md: &mut String, specs: &[&Spec], table: &Table<'_>) {
+    if let Some(rows) = summary_table(specs, table) {
+        let _ = writeln!(
+            md,
+            "## Summary\n\n{SUMMARY_LEGEND}. Details and spreads in the tables below.\n\n{rows}"
+        );
+    }
+}
+
+/// A table with one row per client: each key workload's median and paired ratio.
+pub fn summary_table(specs: &[&Spec], table: &Table<'_>) -> Option<String> {
     let columns: Vec<&Spec> = SUMMARY
         .iter()
         .filter_map(|k| specs.iter().find(|s| s.key == *k).copied())
         .filter(|s| !table.clients(s.key).is_empty())
         .collect();
     if columns.is_empty() {
-        return;
+        return None;
     }
-    let _ = writeln!(
-        md,
-        "## Summary\n\nMedian, and in brackets the paired ratio to the workload's baseline \
-         (the floor; for w6 the reference in the same mode; for w7checkout and w9idle \
-         go-dqlite). Details and spreads in the tables below.\n"
-    );
+    let mut md = String::new();
     let mut head = String::from("| client |");
     let mut rule = String::from("|---|");
     for spec in &columns {
@@ -77,12 +87,15 @@ pub fn summary(md: &mut String, specs: &[&Spec], table: &Table<'_>) {
         }
         let _ = writeln!(md, "{row}");
     }
-    md.push('\n');
+    Some(md)
 }
 
-/// Every target of the selected workloads, judged.
-pub fn targets(md: &mut String, specs: &[&Spec], table: &Table<'_>) {
+/// Every target of the selected workloads, judged; returns how many were met and how
+/// many were judged.
+pub fn targets(md: &mut String, specs: &[&Spec], table: &Table<'_>) -> (usize, usize) {
     let mut rows = Vec::new();
+    let mut met_count = 0;
+    let mut judged = 0;
     for spec in specs {
         for target in spec.targets {
             let samples = table.get(spec.key, target.client);
@@ -116,6 +129,10 @@ pub fn targets(md: &mut String, specs: &[&Spec], table: &Table<'_>) {
             } else {
                 "**NOT met**"
             };
+            if !figure.is_nan() {
+                judged += 1;
+                met_count += usize::from(met);
+            }
             rows.push(format!(
                 "| {} | {} | {what} | {} | {verdict} | {} |",
                 spec.key,
@@ -126,7 +143,7 @@ pub fn targets(md: &mut String, specs: &[&Spec], table: &Table<'_>) {
         }
     }
     if rows.is_empty() {
-        return;
+        return (0, 0);
     }
     let _ = writeln!(
         md,
@@ -134,6 +151,7 @@ pub fn targets(md: &mut String, specs: &[&Spec], table: &Table<'_>) {
          |---|---|---|---|---|---|\n{}\n",
         rows.join("\n")
     );
+    (met_count, judged)
 }
 
 /// W9: time must grow linearly with the rows, streamed memory stay flat.
@@ -152,9 +170,10 @@ pub fn scaling(md: &mut String, specs: &[&Spec], table: &Table<'_>, quick: bool)
         md,
         "## W9 scaling\n\nSeconds to stream each size (median) and, in brackets, the peak \
          RSS. Linear: the time per row of the largest size the client ran is at most \
-         {LINEAR_SLACK:.2}x that of the second size. Flat: peak RSS grows by at most \
+         {LINEAR_SLACK:.2}x that of the size before it (the small sizes are dominated by \
+         fixed costs). Flat: peak RSS grows by at most \
          {FLAT_MIB:.0} MiB from the smallest size to the largest.\n\n\
-         {head} largest / second, time per row | linear | flat |\n{rule}---|---|---|"
+         {head} time per row, largest / the size before | linear | flat |\n{rule}---|---|---|"
     );
     for client in plan::CLIENTS {
         let rates: Vec<Option<(u64, f64, f64)>> = sizes
@@ -183,11 +202,12 @@ pub fn scaling(md: &mut String, specs: &[&Spec], table: &Table<'_>, quick: bool)
                 None => row.push_str(" |"),
             }
         }
-        let (Some(first), Some(second), Some(last)) = (ran.first(), ran.get(1), ran.last()) else {
+        let before_last = ran.len().checked_sub(2).and_then(|i| ran.get(i));
+        let (Some(first), Some(before), Some(last)) = (ran.first(), before_last, ran.last()) else {
             let _ = writeln!(md, "{row} - | - | - |");
             continue;
         };
-        let growth = second.1 / last.1;
+        let growth = before.1 / last.1;
         let linear = if ran.len() < 3 {
             "-"
         } else if growth <= LINEAR_SLACK {

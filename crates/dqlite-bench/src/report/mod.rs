@@ -3,6 +3,7 @@
 //! previous report; the Markdown file, the JSON numbers and the chart.
 
 mod judge;
+mod readme;
 mod stats;
 
 use std::fmt::Write as _;
@@ -22,6 +23,8 @@ pub struct Run<'a> {
     pub quick: bool,
     pub reps: usize,
     pub only: &'a [String],
+    /// Times the leader changed during the run.
+    pub leader_changes: usize,
     pub minutes: f64,
 }
 
@@ -201,8 +204,17 @@ pub fn write(out: &Path, run: &Run<'_>, python: &Path) -> Result<(), String> {
         run.minutes,
         run.version,
     );
+    if run.leader_changes > 0 {
+        let _ = writeln!(
+            md,
+            "**The leader changed {} time(s) during this run**: the machine was overloaded \
+             (or a 16 MiB Raft entry took too long), and the figures around each change are \
+             suspect. Failed runs are listed at the end.\n",
+            run.leader_changes
+        );
+    }
     judge::summary(&mut md, run.specs, &table);
-    judge::targets(&mut md, run.specs, &table);
+    let (met, judged) = judge::targets(&mut md, run.specs, &table);
     judge::scaling(&mut md, run.specs, &table, run.quick);
     judge::regression(&mut md, run.specs, &table, previous.as_ref());
     let mut summary = Vec::new();
@@ -234,6 +246,7 @@ pub fn write(out: &Path, run: &Run<'_>, python: &Path) -> Result<(), String> {
     let png = out.with_extension("png");
     let raw = json!({"version": run.version, "machine": machine(), "date": now(),
                      "quick": run.quick, "only": run.only, "reps": run.reps,
+                     "leader_changes": run.leader_changes,
                      "runs": run.results, "summary": summary});
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
@@ -256,6 +269,23 @@ pub fn write(out: &Path, run: &Run<'_>, python: &Path) -> Result<(), String> {
     }
     let md_path = out.with_extension("md");
     std::fs::write(&md_path, &md).map_err(|e| e.to_string())?;
+    if out == Path::new(readme::FULL_RUN_OUT)
+        && let Some(rows) = judge::summary_table(run.specs, &table)
+    {
+        readme::update(
+            Path::new(readme::README),
+            &format!(
+                "Last full run ({}, {}, dqlite {}, {} repetitions). {}; {met} of {judged} \
+             targets met. Details, spreads and every target's verdict: \
+             [docs/benchmarks.md](docs/benchmarks.md).\n\n{rows}",
+                now(),
+                machine(),
+                run.version,
+                run.reps,
+                judge::SUMMARY_LEGEND,
+            ),
+        )?;
+    }
     println!("{md}");
     eprintln!("wrote {} and {}", md_path.display(), json_path.display());
     Ok(())

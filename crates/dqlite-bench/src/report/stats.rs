@@ -125,3 +125,67 @@ pub fn fmt(value: f64) -> String {
         format!("{value:.2}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(rep: u64, value: f64) -> Sample {
+        Sample {
+            rep,
+            value,
+            p99: None,
+            rss_mib: None,
+            cpu_us: None,
+        }
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(vec![]).is_nan());
+    }
+
+    #[test]
+    fn paired_ratio_pairs_repetitions_and_skips_unpaired_ones() {
+        // The floor drifts 2x between repetitions; the client is always 1.1x its floor.
+        let floor = [run(0, 10.0), run(1, 20.0), run(2, 10.0)];
+        let client = [run(0, 11.0), run(1, 22.0), run(2, 11.0), run(3, 99.0)];
+        assert!((paired(&client, &floor) - 1.1).abs() < 1e-12);
+        // The ratio of the medians is thrown off by the drift; the paired one is not.
+        let by_median =
+            median_of(&client, |s| Some(s.value)) / median_of(&floor, |s| Some(s.value));
+        assert!((by_median - 1.1).abs() > 0.1);
+        assert!(paired(&client, &[]).is_nan());
+    }
+
+    #[test]
+    fn collects_each_workloads_own_figure_and_skips_failures() {
+        let specs: Vec<&Spec> = ["w1", "w5"]
+            .iter()
+            .filter_map(|k| crate::plan::SPECS.iter().find(|s| s.key == *k))
+            .collect();
+        let results = vec![
+            serde_json::json!({"rep": 0, "workload": "w1", "client": "raw",
+                               "result": {"median_us": 20.0, "p99_us": 30.0, "n": 3}}),
+            serde_json::json!({"rep": 0, "workload": "w5", "client": "raw",
+                               "result": {"per_s": 1000.0, "cpu_us_per_op": 4.0,
+                                          "peak_rss_kib": 2048}}),
+            serde_json::json!({"rep": 1, "workload": "w5", "client": "raw",
+                               "result": {"error": "failed"}}),
+        ];
+        let table = Table::collect(&results, &specs);
+        let w1 = table.get("w1", "raw");
+        assert_eq!(w1.len(), 1);
+        assert_eq!((w1[0].value, w1[0].p99), (20.0, Some(30.0)));
+        let w5 = table.get("w5", "raw");
+        assert_eq!(w5.len(), 1);
+        assert_eq!(
+            (w5[0].value, w5[0].cpu_us, w5[0].rss_mib),
+            (1000.0, Some(4.0), Some(2.0))
+        );
+        assert_eq!(table.clients("w5"), vec!["raw"]);
+        assert!(table.get("w5", "go-dqlite").is_empty());
+    }
+}

@@ -112,7 +112,15 @@ impl Raw {
                 .ok_or_else(|| io::Error::other("frame"))?;
             self.reader.read_exact(body)?;
             if kind == response_type::FAILURE {
-                return Err(io::Error::other("the server answered FAILURE"));
+                // FAILURE: a u64 code, then the message text.
+                let code = body.get(..8).map_or(0, |c| {
+                    c.iter().rev().fold(0u64, |acc, &b| acc << 8 | u64::from(b))
+                });
+                let message = body.get(8..).and_then(|t| t.split(|&b| b == 0).next());
+                return Err(io::Error::other(format!(
+                    "the server answered FAILURE {code}: {}",
+                    String::from_utf8_lossy(message.unwrap_or_default())
+                )));
             }
             if kind != response_type::ROWS || body.ends_with(&DONE_MARKER) {
                 return Ok(kind);
