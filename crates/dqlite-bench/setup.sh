@@ -10,8 +10,8 @@
 #      or DQLITE_BENCH_PY313 naming another), dqlite-dbapi, dqlite-client, dqlite-wire and
 #      sqlalchemy-dqlite 0.8.0, and the SQLAlchemy version of .venv (W6 compares the two
 #      dialects on the same SQLAlchemy).
-# A step that cannot be done is reported and skipped: the suite then leaves out the client
-# it would have provided, and says so.
+# Go or the reference missing is reported and skipped: the suite then leaves out the client
+# it would have provided, and says so. Our driver failing to build or install is an error.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 log() { printf '== bench setup: %s\n' "$*" >&2; }
@@ -40,19 +40,20 @@ if command -v go >/dev/null && [ -d "$gosrc/driver" ]; then
   fi
 fi
 
-# 2. Our driver and dialect in .venv.
+# 2. Our driver and dialect in .venv. A failure here stops the suite: it would otherwise
+# measure whatever older build .venv holds.
 if [ -x .venv/bin/maturin ]; then
-  log "dqlitedbapi release wheel into .venv"
+  log "our driver's release wheel into .venv"
   rm -rf target/dqlite-bench/wheels
+  # The distribution was renamed (dqlitedbapi 0.1 -> dqlite-dbapi): no stale copy of either.
   # Its own target directory: builds of the workspace with other features (cargo run -p
   # dqlite-bench) would otherwise make every wheel build recompile the client.
-  if (cd python/dqlitedbapi && CARGO_TARGET_DIR=../../target/dqlite-bench/maturin \
-        ../../.venv/bin/maturin build --release -q -o ../../target/dqlite-bench/wheels) >&2; then
-    .venv/bin/pip install -q --force-reinstall --no-deps target/dqlite-bench/wheels/dqlitedbapi-*.whl >&2
-    .venv/bin/pip install -q --no-deps -e python/sqlalchemy-dqlite >&2
-  else
-    log "the dqlitedbapi wheel did not build; Python clients use what .venv has"
-  fi
+  (cd python/dqlitedbapi && CARGO_TARGET_DIR=../../target/dqlite-bench/maturin \
+      ../../.venv/bin/maturin build --release -q -o ../../target/dqlite-bench/wheels) >&2 &&
+    { .venv/bin/pip uninstall -q -y dqlitedbapi dqlite-dbapi >/dev/null 2>&1; true; } &&
+    .venv/bin/pip install -q --force-reinstall --no-deps target/dqlite-bench/wheels/*.whl >&2 &&
+    .venv/bin/pip install -q --no-deps -e python/sqlalchemy-dqlite >&2 ||
+    { log "building or installing our driver failed"; exit 1; }
 else
   log "no .venv (bash scripts/setup.sh makes it); Python clients skipped"
 fi
