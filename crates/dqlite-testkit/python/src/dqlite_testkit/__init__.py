@@ -19,6 +19,11 @@ plugin (entry point ``pytest11``), whose fixtures any test can ask for:
 
 * ``dqlite_cluster``: a 3-node cluster shared by the session;
 * ``dqlite_own_cluster``: a 3-node cluster of the test's own (for tests that kill nodes);
+* ``dqlite_tls_cluster``: a 3-node cluster of TLS nodes shared by the session (mutual TLS
+  with one self-signed certificate, ``cluster.ca`` and ``cluster.key``); skipped on
+  servers without TLS (1.11, see :func:`tls_supported`). go-dqlite 2.0's TLS nodes bind
+  an abstract socket named after their node id, so only one TLS cluster can run on a
+  machine at a time: tests that kill its nodes restart them afterwards;
 * ``dqlite_database``: a database name of the test's own (derived from the test's name).
 
 The CLI is built with cargo first when it is missing and the module runs from the
@@ -55,8 +60,10 @@ __all__ = [
     "dqlite_cluster",
     "dqlite_database",
     "dqlite_own_cluster",
+    "dqlite_tls_cluster",
     "ensure_binary",
     "make_fixture",
+    "tls_supported",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[5]
@@ -307,6 +314,24 @@ def dqlite_own_cluster() -> Iterator[Cluster]:
     """A 3-node cluster of this test's own, for tests that kill or pause nodes."""
     ensure_binary()
     with Cluster(3, verbose=False) as cluster:
+        yield cluster
+
+
+def tls_supported(version: str | None = None) -> bool:
+    """True when ``version`` (default ``$DQLITE_SERVER_VERSION``, else 1.11) runs TLS
+    nodes: go-dqlite 2.0's ``dqlite-demo --cert/--key``, in 1.18 and latest, not 1.11."""
+    return (version or os.environ.get("DQLITE_SERVER_VERSION") or "1.11") != "1.11"
+
+
+@pytest.fixture(scope="session")
+def dqlite_tls_cluster() -> Iterator[Cluster]:
+    """A 3-node TLS cluster shared by the session; skipped where TLS is not supported."""
+    if not tls_supported():
+        pytest.skip(
+            "TLS nodes need go-dqlite >= 2.0 (DQLITE_SERVER_VERSION=1.18 or latest)"
+        )
+    ensure_binary()
+    with Cluster(3, tls=True, verbose=False) as cluster:
         yield cluster
 
 
