@@ -19,6 +19,7 @@ use crate::result::NativeResult;
 use crate::runtime::BlockingRuntime;
 use crate::session::{ConnectOptions, Session, Status};
 use crate::statement::SqlInfo;
+use crate::tls::PyTlsConfig;
 
 /// How a connection's operations are driven.
 #[derive(Clone)]
@@ -150,23 +151,33 @@ fn seconds(name: &str, value: f64, zero_ok: bool) -> PyResult<Duration> {
     Duration::try_from_secs_f64(value).map_err(|e| PyValueError::new_err(format!("{name}: {e}")))
 }
 
+/// The keyword arguments of `connect` and `connect_async` besides the seeds, database
+/// and timeout.
+struct Keywords<'a, 'py> {
+    busy_timeout: f64,
+    dial_timeout: Option<f64>,
+    connect_timeout: Option<f64>,
+    max_message_size: Option<usize>,
+    tls: Option<&'a Bound<'py, PyTlsConfig>>,
+}
+
 fn connect_options(
     seeds: Vec<String>,
     database: String,
     timeout: f64,
-    busy_timeout: f64,
-    dial_timeout: Option<f64>,
-    max_message_size: Option<usize>,
+    keywords: Keywords<'_, '_>,
 ) -> PyResult<ConnectOptions> {
+    let optional =
+        |name: &str, value: Option<f64>| value.map(|d| seconds(name, d, false)).transpose();
     Ok(ConnectOptions {
         seeds,
         database,
         timeout: seconds("timeout", timeout, false)?,
-        busy_timeout: seconds("busy_timeout", busy_timeout, true)?,
-        dial_timeout: dial_timeout
-            .map(|d| seconds("dial_timeout", d, false))
-            .transpose()?,
-        max_frame_len: max_message_size,
+        busy_timeout: seconds("busy_timeout", keywords.busy_timeout, true)?,
+        dial_timeout: optional("dial_timeout", keywords.dial_timeout)?,
+        connect_timeout: optional("connect_timeout", keywords.connect_timeout)?,
+        max_frame_len: keywords.max_message_size,
+        tls: keywords.tls.map(|t| t.get().config()),
     })
 }
 
@@ -206,7 +217,7 @@ impl NativeConnection {
     #[staticmethod]
     #[pyo3(signature = (
         seeds, database, timeout, *, busy_timeout = 5.0, dial_timeout = None,
-        max_message_size = None, same_thread = false
+        connect_timeout = None, max_message_size = None, tls = None, same_thread = false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn connect(
@@ -216,17 +227,19 @@ impl NativeConnection {
         timeout: f64,
         busy_timeout: f64,
         dial_timeout: Option<f64>,
+        connect_timeout: Option<f64>,
         max_message_size: Option<usize>,
+        tls: Option<&Bound<'_, PyTlsConfig>>,
         same_thread: bool,
     ) -> PyResult<NativeConnection> {
-        let options = connect_options(
-            seeds,
-            database,
-            timeout,
+        let keywords = Keywords {
             busy_timeout,
             dial_timeout,
+            connect_timeout,
             max_message_size,
-        )?;
+            tls,
+        };
+        let options = connect_options(seeds, database, timeout, keywords)?;
         let owner = same_thread.then(|| std::thread::current().id());
         let rt = Arc::new(BlockingRuntime::new()?);
         let runner = rt.clone();
@@ -246,32 +259,40 @@ impl NativeConnection {
     #[staticmethod]
     #[pyo3(signature = (
         seeds, database, timeout, *, busy_timeout = 5.0, dial_timeout = None,
-        max_message_size = None
+        connect_timeout = None, max_message_size = None, tls = None
     ))]
-    fn connect_async(
-        py: Python<'_>,
+    #[allow(clippy::too_many_arguments)]
+    fn connect_async<'py>(
+        py: Python<'py>,
         seeds: Vec<String>,
         database: String,
         timeout: f64,
         busy_timeout: f64,
         dial_timeout: Option<f64>,
+        connect_timeout: Option<f64>,
         max_message_size: Option<usize>,
-    ) -> PyResult<Bound<'_, PyAny>> {
-        let options = connect_options(
-            seeds,
-            database,
-            timeout,
+        tls: Option<&Bound<'py, PyTlsConfig>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let keywords = Keywords {
             busy_timeout,
             dial_timeout,
+            connect_timeout,
             max_message_size,
-        )?;
+            tls,
+        };
+        let options = connect_options(seeds, database, timeout, keywords)?;
+        // A TLS stream stays on the background runtime's reactor (TLS needs its own
+        // buffering); a plain socket moves to the event loop.
+        let on_loop = options.tls.is_none();
         let reactor = Reactor::new(py)?;
         let mine = reactor.clone();
         reactor.spawn(py, async move {
             let connected = async {
                 let mut session = Session::connect(options).await?;
-                let stream_reactor = mine.clone();
-                session.replace_socket(move |fd| AsyncioStream::new(stream_reactor, fd))?;
+                if on_loop {
+                    let stream_reactor = mine.clone();
+                    session.replace_socket(move |fd| AsyncioStream::new(stream_reactor, fd))?;
+                }
                 Ok::<_, DbError>(session)
             }
             .await;

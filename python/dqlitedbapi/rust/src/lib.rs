@@ -10,7 +10,8 @@
 //! * `session`: the dqlite connection itself, its open result and transaction state,
 //!   shared by both (`statement`, `transaction`, `parked`);
 //! * `result`: `NativeResult`, rows fetched frame by frame (`convert`, `describe`);
-//! * `params` (binding), `errors` (PEP 249 classes), `fork` (inherited objects).
+//! * `params` (binding), `errors` (PEP 249 classes), `fork` (inherited objects);
+//! * `tls` (`TLSConfig`), `settings` (connection strings, read by the client's parser).
 
 mod asyncio;
 mod connection;
@@ -24,7 +25,9 @@ mod parked;
 mod result;
 mod runtime;
 mod session;
+mod settings;
 mod statement;
+mod tls;
 mod transaction;
 
 use pyo3::prelude::*;
@@ -41,7 +44,11 @@ mod _native {
     #[pymodule_export]
     use crate::result::NativeResult;
     #[pymodule_export]
+    use crate::settings::connection_settings;
+    #[pymodule_export]
     use crate::statement::{complete_statement, is_dml};
+    #[pymodule_export]
+    use crate::tls::PyTlsConfig;
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

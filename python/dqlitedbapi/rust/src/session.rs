@@ -58,6 +58,10 @@ pub struct ConnectOptions {
     pub dial_timeout: Option<Duration>,
     /// The largest response frame accepted (default: the client's).
     pub max_frame_len: Option<usize>,
+    /// Deadline for finding the leader and opening the database (default: `timeout`).
+    pub connect_timeout: Option<Duration>,
+    /// TLS to the nodes, if any.
+    pub tls: Option<dqlite_client::TlsConfig>,
 }
 
 /// One connection and its state.
@@ -104,7 +108,7 @@ impl Session {
             .map_err(|e| map_error(&e))?
             .database(options.database)
             .request_timeout(options.timeout)
-            .connect_timeout(options.timeout)
+            .connect_timeout(options.connect_timeout.unwrap_or(options.timeout))
             .busy_timeout(options.busy_timeout)
             .dial_timeout(
                 options
@@ -113,6 +117,9 @@ impl Session {
             );
         if let Some(bytes) = options.max_frame_len {
             config = config.max_frame_len(bytes);
+        }
+        if let Some(tls) = options.tls {
+            config = config.tls(tls);
         }
         let conn = Cluster::new(config).connect().await.map_err(|e| {
             // "Failed to connect: " is the pure-Python dqlite-dbapi's prefix

@@ -22,7 +22,7 @@ from dqlitedbapi._adapt import (
     unregister_adapter,
 )
 from dqlitedbapi._common import LEGACY_TRANSACTION_CONTROL
-from dqlitedbapi._native import PROTOCOL_VERSION
+from dqlitedbapi._native import PROTOCOL_VERSION, TLSConfig
 from dqlitedbapi._native import __version__ as _native_version
 from dqlitedbapi._native import complete_statement as _complete_statement
 from dqlitedbapi._options import (
@@ -106,6 +106,7 @@ __all__ = [
     "PrepareProtocol",
     "ProgrammingError",
     "Row",
+    "TLSConfig",
     "Time",
     "TimeFromTicks",
     "Timestamp",

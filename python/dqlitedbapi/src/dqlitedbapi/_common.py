@@ -18,6 +18,7 @@ from dqlitedbapi import exceptions as exc
 from dqlitedbapi._adapt import CONVERTERS, PARSE_COLNAMES, converter_input
 from dqlitedbapi._native import NativeConnection, NativeResult
 from dqlitedbapi._stubs import UnsupportedCursorApi, UnsupportedSqlite3Api
+from dqlitedbapi._target import Target
 
 LEGACY_TRANSACTION_CONTROL: Final = -1
 """``autocommit`` value for ``sqlite3``'s legacy behaviour, driven by ``isolation_level``."""
@@ -30,26 +31,6 @@ DescriptionTuple = tuple[str, Any, None, None, None, None, None]
 
 RowFactory = Callable[[Any, tuple[Any, ...]], Any]
 """``row_factory(cursor, row)``, as in ``sqlite3``."""
-
-
-def parse_address(address: str | Sequence[str]) -> list[str]:
-    """Seed addresses from ``"host:port"``, a comma-separated string, or a list."""
-    if isinstance(address, str):
-        seeds = [a.strip() for a in address.split(",")]
-    elif isinstance(address, Sequence):
-        seeds = []
-        for a in address:
-            if not isinstance(a, str):
-                raise exc.ProgrammingError(f"addresses must be str, got {type(a).__name__}")
-            seeds.extend(s.strip() for s in a.split(","))
-    else:
-        raise exc.ProgrammingError(
-            f"address must be a str or a list of str, got {type(address).__name__}"
-        )
-    seeds = [s for s in seeds if s]
-    if not seeds:
-        raise exc.ProgrammingError("no dqlite node address given")
-    return seeds
 
 
 def check_isolation_level(level: object) -> str | None:
@@ -134,14 +115,15 @@ class ConnectionBase(UnsupportedSqlite3Api):
     def _setup(
         self,
         address: str | Sequence[str],
-        database: str,
+        target: Target,
         options: _options.Options,
         *,
         isolation_level: str | None,
         autocommit: bool | int,
         detect_types: int,
     ) -> None:
-        self._seeds = parse_address(address)
+        self._seeds = target.seeds
+        database = target.database
         if not isinstance(database, str) or not database or database != database.strip():
             raise exc.ProgrammingError(
                 "database must be a non-empty string without surrounding whitespace"
@@ -152,6 +134,7 @@ class ConnectionBase(UnsupportedSqlite3Api):
                 "(TCP with keepalive, or TLS); give the nodes' addresses instead"
             )
         self._options = options
+        self._target = target
         self._timeout = options.timeout
         self._busy_timeout = options.busy_timeout
         self._session_mode = options.session_mode
@@ -188,7 +171,9 @@ class ConnectionBase(UnsupportedSqlite3Api):
         return {
             "busy_timeout": self._busy_timeout,
             "dial_timeout": options.dial_timeout,
+            "connect_timeout": self._target.connect_timeout,
             "max_message_size": options.max_message_size,
+            "tls": self._target.tls,
         }
 
     def _check_thread(self) -> None:

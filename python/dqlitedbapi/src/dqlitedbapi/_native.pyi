@@ -12,9 +12,11 @@ __all__ = [
     "NativePool",
     "NativeResult",
     "NativeSession",
+    "TLSConfig",
     "__version__",
     "_after_fork_in_child",
     "complete_statement",
+    "connection_settings",
     "is_dml",
     "transaction_effects",
     "yaml_store_read",
@@ -47,6 +49,34 @@ class NativeResult:
     def close(self) -> None: ...
 
 @final
+class TLSConfig:
+    """TLS settings for connections: what to trust, and the client's identity.
+
+    ``ca`` holds the certificates to trust; ``cert`` and ``key`` the client's certificate
+    and key, for nodes that ask for one. Each is a file name (``str`` or
+    ``os.PathLike``) or PEM text as ``bytes``. ``ca`` defaults to ``cert``: dqlite
+    clusters usually share one self-signed certificate (go-dqlite's ``--cert``/``--key``),
+    which is then both the CA and the client's identity. ``server_name`` is the name the
+    nodes' certificates must carry (default: the host of each node's address; an IP
+    address must be an IP SAN of the certificate). Everything is read and checked here:
+    ProgrammingError names what is wrong. Files are read once; make a new TLSConfig to
+    pick up renewed certificates.
+    """
+
+    def __new__(
+        cls,
+        *,
+        cert: str | os.PathLike[str] | bytes | None = None,
+        key: str | os.PathLike[str] | bytes | None = None,
+        ca: str | os.PathLike[str] | bytes | None = None,
+        server_name: str | None = None,
+    ) -> TLSConfig: ...
+    @property
+    def server_name(self) -> str | None: ...
+
+def connection_settings(text: str) -> dict[str, Any]: ...
+
+@final
 class NativeConnection:
     """A connection to the leader of a dqlite cluster."""
 
@@ -58,7 +88,9 @@ class NativeConnection:
         *,
         busy_timeout: float = ...,
         dial_timeout: float | None = ...,
+        connect_timeout: float | None = ...,
         max_message_size: int | None = ...,
+        tls: TLSConfig | None = ...,
         same_thread: bool = ...,
     ) -> NativeConnection: ...
     @staticmethod
@@ -69,7 +101,9 @@ class NativeConnection:
         *,
         busy_timeout: float = ...,
         dial_timeout: float | None = ...,
+        connect_timeout: float | None = ...,
         max_message_size: int | None = ...,
+        tls: TLSConfig | None = ...,
     ) -> Awaitable[NativeConnection]: ...
     @property
     def in_transaction(self) -> bool: ...

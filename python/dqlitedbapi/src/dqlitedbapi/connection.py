@@ -12,15 +12,14 @@ from dqlitedbapi import exceptions as exc
 from dqlitedbapi._common import ConnectionBase
 from dqlitedbapi._native import NativeConnection
 from dqlitedbapi._options import (
-    DEFAULT_BUSY_TIMEOUT_SECONDS,
     DEFAULT_CLOSE_TIMEOUT_SECONDS,
     DEFAULT_MAX_CONTINUATION_FRAMES,
     DEFAULT_MAX_TOTAL_ROWS,
-    DEFAULT_TIMEOUT_SECONDS,
     DialFunc,
     Options,
     validate_session_mode,
 )
+from dqlitedbapi._target import Target, TLSArgument
 from dqlitedbapi.cursor import Cursor, Parameters
 
 __all__ = ["Connection", "connect"]
@@ -39,8 +38,8 @@ class Connection(ConnectionBase):
         self,
         address: str | Sequence[str],
         *,
-        database: str = "default",
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        database: str | None = None,
+        timeout: float | None = None,
         max_total_rows: int | None = DEFAULT_MAX_TOTAL_ROWS,
         max_continuation_frames: int | None = DEFAULT_MAX_CONTINUATION_FRAMES,
         max_message_size: int | None = None,
@@ -49,18 +48,27 @@ class Connection(ConnectionBase):
         dial_timeout: float | None = None,
         attempt_timeout: float | None = None,
         dial_func: DialFunc | None = None,
-        busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS,
+        busy_timeout: float | None = None,
         check_same_thread: bool = True,
         session_mode: str | None = None,
+        tls: TLSArgument = None,
         isolation_level: str | None = None,
         autocommit: bool | int = True,
         detect_types: int = 0,
     ) -> None:
         """A connection to the cluster at ``address``; see :func:`dqlitedbapi.connect`."""
-        options = Options.of(
+        target = Target.of(
+            address,
+            database=database,
             timeout=timeout,
             busy_timeout=busy_timeout,
             dial_timeout=dial_timeout,
+            tls=tls,
+        )
+        options = Options.of(
+            timeout=target.timeout,
+            busy_timeout=target.busy_timeout,
+            dial_timeout=target.dial_timeout,
             attempt_timeout=attempt_timeout,
             close_timeout=close_timeout,
             max_total_rows=max_total_rows,
@@ -73,7 +81,7 @@ class Connection(ConnectionBase):
         )
         self._setup(
             address,
-            database,
+            target,
             options,
             isolation_level=isolation_level,
             autocommit=autocommit,
@@ -220,8 +228,8 @@ def refuse_sqlite3_keywords(keywords: dict[str, object]) -> None:
 def connect(
     address: str | Sequence[str],
     *,
-    database: str = "default",
-    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    database: str | None = None,
+    timeout: float | None = None,
     max_total_rows: int | None = DEFAULT_MAX_TOTAL_ROWS,
     max_continuation_frames: int | None = DEFAULT_MAX_CONTINUATION_FRAMES,
     max_message_size: int | None = None,
@@ -230,9 +238,10 @@ def connect(
     dial_timeout: float | None = None,
     attempt_timeout: float | None = None,
     dial_func: DialFunc | None = None,
-    busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS,
+    busy_timeout: float | None = None,
     check_same_thread: bool = True,
     session_mode: str | None = None,
+    tls: TLSArgument = None,
     isolation_level: str | None = None,
     autocommit: bool | int = True,
     detect_types: int = 0,
@@ -240,17 +249,27 @@ def connect(
 ) -> Connection:
     """A connection to a dqlite cluster; ``database`` is created on first use.
 
-    ``address`` is ``"host:port"``, several of them comma-separated, or a list: the leader
-    is found among them. ``timeout`` (seconds) bounds finding the leader and each network
-    wait afterwards; ``dial_timeout`` and ``attempt_timeout`` bound one attempt to reach a
-    node. ``busy_timeout`` is how long "database is locked" answers are retried.
-    ``session_mode`` (default ``$DQLITE_SESSION_MODE``, else ``immediate``) says what a
-    bare BEGIN becomes, or ``read_only``. ``check_same_thread`` (blocking connections)
-    confines the connection to the thread that created it. ``max_message_size`` caps a
-    response frame; ``max_total_rows`` caps the rows ``executemany`` gathers from
-    RETURNING. ``isolation_level`` and ``autocommit`` are accepted for ``sqlite3`` parity;
-    other ``sqlite3`` keywords raise NotSupportedError. ``detect_types=PARSE_COLNAMES``
-    enables converters registered with :func:`dqlitedbapi.register_converter`.
+    ``address`` is ``"host:port"``, several of them comma-separated, a list of them, or a
+    connection string: ``"dqlite://host:port,host:port/database?timeout=5&tls_cert=..."``
+    or ``"file://NODE-STORE"`` (go-dqlite's node store); the leader is found among the
+    nodes. What neither the keyword arguments nor the string give comes from the
+    ``DQLITE_*`` environment variables (``DQLITE_SERVERS``, ``DQLITE_DATABASE``,
+    ``DQLITE_TIMEOUT``, ``DQLITE_TLS_CERT``...), then from the defaults: keywords win over
+    the string, the string over the environment. ``database`` defaults to ``"default"``.
+
+    ``timeout`` (seconds, default 10) bounds finding the leader and each network wait
+    afterwards; ``dial_timeout`` and ``attempt_timeout`` bound one attempt to reach a
+    node. ``busy_timeout`` (default 5) is how long "database is locked" answers are
+    retried. ``tls`` is a :class:`dqlitedbapi.TLSConfig` (certificates from files or
+    bytes), False for no TLS whatever the string or environment say, or None (as they
+    say); an ``ssl.SSLContext`` raises NotSupportedError. ``session_mode`` (default
+    ``$DQLITE_SESSION_MODE``, else ``immediate``) says what a bare BEGIN becomes, or
+    ``read_only``. ``check_same_thread`` (blocking connections) confines the connection to
+    the thread that created it. ``max_message_size`` caps a response frame;
+    ``max_total_rows`` caps the rows ``executemany`` gathers from RETURNING.
+    ``isolation_level`` and ``autocommit`` are accepted for ``sqlite3`` parity; other
+    ``sqlite3`` keywords raise NotSupportedError. ``detect_types=PARSE_COLNAMES`` enables
+    converters registered with :func:`dqlitedbapi.register_converter`.
     """
     refuse_sqlite3_keywords(sqlite3_keywords)
     connection = Connection(
@@ -268,6 +287,7 @@ def connect(
         busy_timeout=busy_timeout,
         check_same_thread=check_same_thread,
         session_mode=session_mode,
+        tls=tls,
         isolation_level=isolation_level,
         autocommit=autocommit,
         detect_types=detect_types,

@@ -1,0 +1,219 @@
+"""TLS to nodes that speak it themselves (go-dqlite 2.0's ``dqlite-demo --cert/--key``, on
+1.18 and newer; skipped on 1.11): files, PEM bytes, connection strings and the
+environment, sync and asyncio; refusals with the right class; failover across TLS nodes.
+
+The test kit's TLS clusters share one self-signed certificate and demand it from clients
+(mutual TLS), as go-dqlite clusters do.
+"""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from dqlite_testkit import Cluster
+
+import dqlitedbapi
+from dqlitedbapi import TLSConfig
+from dqlitedbapi.aio import aconnect
+
+
+@pytest.fixture(scope="module")
+def stranger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate and key the cluster does not know (for 127.0.0.1)."""
+    directory = tmp_path_factory.mktemp("stranger")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def tls_cluster(dqlite_tls_cluster: Cluster) -> Cluster:
+    """The session's TLS cluster."""
+    return dqlite_tls_cluster
+
+
+def files(cluster: Cluster) -> tuple[str, str]:
+    assert cluster.ca is not None
+    assert cluster.key is not None
+    return cluster.ca, cluster.key
+
+
+def test_a_query_over_tls_with_files_and_with_pem_bytes(tls_cluster: Cluster, dbname: str) -> None:
+    cert, key = files(tls_cluster)
+    conn = dqlitedbapi.connect(
+        tls_cluster.address, database=dbname, tls=TLSConfig(cert=cert, key=key)
+    )
+    conn.execute("CREATE TABLE t (s TEXT)")
+    conn.execute("INSERT INTO t VALUES (?)", ("over tls",))
+    conn.close()
+    pem = TLSConfig(cert=Path(cert).read_bytes(), key=Path(key).read_bytes(), ca=Path(cert))
+    conn = dqlitedbapi.connect(tls_cluster.address, database=dbname, tls=pem)
+    assert conn.execute("SELECT s FROM t").fetchall() == [("over tls",)]
+    conn.close()
+
+
+def test_tls_from_a_connection_string_and_from_the_environment(
+    tls_cluster: Cluster, dbname: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = files(tls_cluster)
+    url = f"dqlite://{tls_cluster.address}/{dbname}?tls_cert={cert}&tls_key={key}&timeout=5"
+    with dqlitedbapi.connect(url) as conn:
+        assert conn.database == dbname
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    monkeypatch.setenv("DQLITE_TLS_CERT", cert)
+    monkeypatch.setenv("DQLITE_TLS_KEY", key)
+    conn = dqlitedbapi.connect(tls_cluster.address, database=dbname)
+    assert conn.execute("SELECT 2").fetchone() == (2,)
+    conn.close()
+    # tls=False wins over the environment: a plain connection to a TLS node fails.
+    with pytest.raises(dqlitedbapi.OperationalError, match="Failed to connect"):
+        dqlitedbapi.connect(tls_cluster.address, database=dbname, tls=False, timeout=1).execute(
+            "SELECT 1"
+        )
+
+
+async def test_asyncio_over_tls(tls_cluster: Cluster, dbname: str) -> None:
+    cert, key = files(tls_cluster)
+    conn = await aconnect(tls_cluster.address, database=dbname, tls=TLSConfig(cert=cert, key=key))
+    await conn.execute("CREATE TABLE t (n INTEGER)")
+    cur = await conn.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(500)])
+    assert cur.rowcount == 500
+    cur = await conn.execute("SELECT count(*), sum(n) FROM t")
+    assert await cur.fetchone() == (500, 124750)
+    await conn.close()
+
+
+def test_a_wrong_ca_is_refused_with_an_operational_error(
+    tls_cluster: Cluster, dbname: str, stranger: tuple[Path, Path]
+) -> None:
+    cert, key = files(tls_cluster)
+    # The nodes' certificate is not the one trusted.
+    wrong_ca = TLSConfig(cert=cert, key=key, ca=stranger[0])
+    with pytest.raises(dqlitedbapi.OperationalError, match="invalid peer certificate") as info:
+        dqlitedbapi.connect(tls_cluster.address, database=dbname, tls=wrong_ca, timeout=1).execute(
+            "SELECT 1"
+        )
+    assert info.value.connection_lost
+    # The nodes do not trust the client's certificate. (TLS 1.3 reports that after the
+    # client's side of the handshake: the error is the node's alert, or the write it cut.)
+    unknown_client = TLSConfig(cert=stranger[0], key=stranger[1], ca=cert)
+    with pytest.raises(dqlitedbapi.OperationalError, match="Failed to connect"):
+        dqlitedbapi.connect(
+            tls_cluster.address, database=dbname, tls=unknown_client, timeout=1
+        ).execute("SELECT 1")
+    # The certificate names 127.0.0.1 and localhost only.
+    other_name = TLSConfig(cert=cert, key=key, server_name="db.example")
+    with pytest.raises(dqlitedbapi.OperationalError, match="not valid for name"):
+        dqlitedbapi.connect(
+            tls_cluster.address, database=dbname, tls=other_name, timeout=1
+        ).execute("SELECT 1")
+
+
+async def test_a_wrong_ca_is_refused_from_asyncio(
+    tls_cluster: Cluster, dbname: str, stranger: tuple[Path, Path]
+) -> None:
+    cert, key = files(tls_cluster)
+    with pytest.raises(dqlitedbapi.OperationalError, match="invalid peer certificate"):
+        await aconnect(
+            tls_cluster.address,
+            database=dbname,
+            tls=TLSConfig(cert=cert, key=key, ca=stranger[0]),
+            timeout=1,
+        )
+
+
+@pytest.fixture
+def leader_killed(tls_cluster: Cluster) -> Iterator[Callable[[], None]]:
+    """Kills the TLS cluster's leader when called; restarts it after the test (only one
+    TLS cluster can run at a time, so the session's is healed, not replaced)."""
+    killed: list[int] = []
+
+    def kill() -> None:
+        leader = tls_cluster.wait_for_leader()
+        tls_cluster.kill(leader)
+        killed.append(leader)
+
+    yield kill
+    for index in killed:
+        tls_cluster.restart(index)
+    tls_cluster.wait_healthy(60)
+
+
+@pytest.mark.failover
+def test_failover_across_tls_nodes(
+    tls_cluster: Cluster, dbname: str, leader_killed: Callable[[], None]
+) -> None:
+    tls = TLSConfig(cert=tls_cluster.ca, key=tls_cluster.key)
+    conn = dqlitedbapi.connect(tls_cluster.address, database=dbname, tls=tls, timeout=5)
+    conn.execute("CREATE TABLE t (n)")
+    conn.execute("INSERT INTO t VALUES (1)")
+    leader_killed()
+    with pytest.raises(dqlitedbapi.OperationalError) as lost:
+        conn.execute("SELECT count(*) FROM t")
+    assert lost.value.connection_lost
+    again = dqlitedbapi.connect(tls_cluster.address, database=dbname, tls=tls, timeout=10)
+    again.execute("INSERT INTO t VALUES (2)")
+    assert again.execute("SELECT count(*) FROM t").fetchone() == (2,)
+    again.close()
+
+
+@pytest.mark.failover
+async def test_failover_across_tls_nodes_from_asyncio(
+    tls_cluster: Cluster, dbname: str, leader_killed: Callable[[], None]
+) -> None:
+    tls = TLSConfig(cert=tls_cluster.ca, key=tls_cluster.key)
+    conn = await aconnect(tls_cluster.address, database=dbname, tls=tls, timeout=5)
+    await conn.execute("CREATE TABLE t (n)")
+    leader_killed()
+    with pytest.raises(dqlitedbapi.OperationalError) as lost:
+        await conn.execute("INSERT INTO t VALUES (1)")
+    assert lost.value.connection_lost
+    again = await aconnect(tls_cluster.address, database=dbname, tls=tls, timeout=10)
+    await again.execute("INSERT INTO t VALUES (2)")
+    cur = await again.execute("SELECT n FROM t")
+    # The first INSERT may or may not have been applied before the leader died.
+    assert (2,) in await cur.fetchall()
+    await again.close()
+
+
+def test_tls_config_checks_its_arguments(tmp_path: Path, stranger: tuple[Path, Path]) -> None:
+    cert, key = stranger
+    config = TLSConfig(cert=cert, key=key.read_bytes(), server_name="localhost")
+    assert config.server_name == "localhost"
+    # repr names files, never shows key bytes.
+    assert str(cert) in repr(config)
+    assert "<PEM bytes>" in repr(config)
+    assert "PRIVATE" not in repr(config)
+    assert TLSConfig(ca=str(cert)).server_name is None
+    for kwargs, message in [
+        ({}, "needs ca"),
+        ({"cert": cert}, "go together"),
+        ({"key": key}, "go together"),
+        ({"ca": tmp_path / "missing.pem"}, "cannot read"),
+        ({"ca": b"not pem"}, "no PEM certificate"),
+        ({"ca": cert.read_text()}, "pass PEM text as bytes"),
+        ({"ca": 42}, "file name"),
+        ({"cert": cert, "key": cert}, "cert="),
+        ({"ca": cert, "server_name": "not a name!"}, "server name"),
+    ]:
+        with pytest.raises(dqlitedbapi.ProgrammingError, match=message):
+            TLSConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_an_ssl_context_is_refused_cleanly() -> None:
+    with pytest.raises(dqlitedbapi.NotSupportedError, match="rustls"):
+        dqlitedbapi.connect("127.0.0.1:9", tls=ssl.create_default_context())  # type: ignore[arg-type]
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="TLSConfig"):
+        dqlitedbapi.connect("127.0.0.1:9", tls=True)  # type: ignore[arg-type]
