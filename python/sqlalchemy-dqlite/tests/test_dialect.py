@@ -55,6 +55,21 @@ SHARED = {"check_same_thread": False}
         ("dqlite://[::1]:9002/db", ["[::1]:9002"], {"database": "db"}),
         ("dqlite+dqlitedbapi://h1:9001/x", ["h1:9001"], {"database": "x"}),
         ("dqlite+aio://h1:9001/x", ["h1:9001"], {"database": "x"}),
+        # The driver's connection-string parameters travel inside a dqlite:// string.
+        (
+            "dqlite://[h1:1,[::1]:2]/my db?tls_cert=/etc/d q/c.pem&tls_key=/k.pem"
+            "&tls_server_name=db.example&connect_timeout=1m&timeout=3",
+            [
+                "dqlite://h1:1,[::1]:2/my%20db?tls_cert=%2Fetc%2Fd%20q%2Fc.pem&tls_key=%2Fk.pem"
+                "&tls_server_name=db.example&connect_timeout=1m"
+            ],
+            {"database": "my db", "timeout": 3.0},
+        ),
+        (
+            "dqlite://h1/x?sslrootcert=/ca.pem",
+            ["dqlite://h1:9001/x?sslrootcert=%2Fca.pem"],
+            {"database": "x"},
+        ),
         (
             "dqlite://h1/x?dial_timeout=1&attempt_timeout=2&close_timeout=0.5&busy_timeout=0"
             "&max_total_rows=None&max_continuation_frames=10&max_message_size=1048576"

@@ -26,6 +26,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
+from urllib.parse import quote
 
 import dqlitedbapi
 from sqlalchemy import exc, pool, util
@@ -99,6 +100,33 @@ _URL_QUERY: Final[dict[str, Callable[[str], Any]]] = {
     "check_same_thread": _flag,
     "session_mode": str.lower,
 }
+
+
+# URL query parameters of the driver's connection strings that connect() has no keyword
+# for (libpq's names for the TLS files too): the dialect hands them to the driver inside a
+# ``dqlite://`` connection string, read by the same parser as the driver's own strings and
+# the shell's (TLS files are read at each new connection).
+_CONNECTION_STRING_QUERY: Final = frozenset(
+    {
+        "connect_timeout",
+        "tls_cert",
+        "tls_key",
+        "tls_ca",
+        "tls_server_name",
+        "sslcert",
+        "sslkey",
+        "sslrootcert",
+    }
+)
+
+
+def _connection_string(addresses: list[str], database: str, query: dict[str, str]) -> str:
+    """``dqlite://`` + the nodes, the database and ``query``, each part percent-encoded."""
+    hosts = ",".join(quote(a, safe="[]:") for a in addresses)
+    text = f"dqlite://{hosts}/{quote(database, safe='')}"
+    if query:
+        text += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query.items())
+    return text
 
 
 def parse_addresses(host: str | None, port: int | None) -> list[str]:
@@ -382,22 +410,27 @@ class DqliteDialect(SQLiteDialect_pysqlite):
             raise exc.ArgumentError("dqlite URLs take no user name or password")
         addresses = parse_addresses(url.host, url.port)
         # A pool hands connections to whichever thread checks them out.
-        kwargs: dict[str, Any] = {
-            "database": url.database or DEFAULT_DATABASE,
-            "check_same_thread": False,
-        }
+        database = url.database or DEFAULT_DATABASE
+        kwargs: dict[str, Any] = {"database": database, "check_same_thread": False}
+        in_string: dict[str, str] = {}
         for key, value in url.query.items():
+            text = value[-1] if isinstance(value, tuple) else value
+            if key in _CONNECTION_STRING_QUERY:
+                in_string[key] = text
+                continue
             convert = _URL_QUERY.get(key)
             if convert is None:
+                known = ", ".join([*_URL_QUERY, *sorted(_CONNECTION_STRING_QUERY)])
                 raise exc.ArgumentError(
-                    f"unknown dqlite URL parameter {key!r} (known: {', '.join(_URL_QUERY)}); "
+                    f"unknown dqlite URL parameter {key!r} (known: {known}); "
                     "pass other driver arguments with create_engine(connect_args=...)"
                 )
-            text = value[-1] if isinstance(value, tuple) else value
             try:
                 kwargs[key] = convert(text)
             except ValueError as e:
                 raise exc.ArgumentError(f"dqlite URL parameter {key}={text!r}: {e}") from e
+        if in_string:
+            return ([_connection_string(addresses, database, in_string)], kwargs)
         return ([",".join(addresses)], kwargs)
 
     _creator_keyword = "creator_fn"
