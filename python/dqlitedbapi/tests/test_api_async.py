@@ -641,6 +641,35 @@ async def test_executemany_completed_iterations_and_lastrowid(aconn: AsyncConnec
     assert cur.completed_iterations == 0
 
 
+async def test_lastrowid_belongs_to_the_cursor(aconn: AsyncConnection) -> None:
+    # Set by a successful INSERT or REPLACE run with execute() on this cursor, and left
+    # as it was by everything else (dqlite-dbapi 0.8.0 and sqlite3 alike).
+    await aconn.execute("CREATE TABLE l (id INTEGER PRIMARY KEY, v)")
+    a, b = aconn.cursor(), aconn.cursor()
+    await a.execute("INSERT INTO l (v) VALUES (1)")
+    await b.execute("INSERT INTO l (v) VALUES (2)")
+    assert (a.lastrowid, b.lastrowid) == (1, 2)
+    for statement in [
+        "UPDATE l SET v = v + 1",
+        "DELETE FROM l WHERE id = 2",
+        "SELECT * FROM l",
+        "CREATE TABLE l2 (x)",
+    ]:
+        await (await a.execute(statement)).fetchall()
+        assert a.lastrowid == 1, statement
+    await a.execute("WITH s(x) AS (VALUES (7)) INSERT INTO l (v) SELECT x FROM s")
+    assert a.lastrowid == 2
+    await a.execute("REPLACE INTO l (id, v) VALUES (10, 1)")
+    assert a.lastrowid == 10
+    with pytest.raises(dqlitedbapi.IntegrityError):
+        await a.execute("INSERT INTO l (id) VALUES (1)")
+    assert a.lastrowid == 10
+    c = aconn.cursor()
+    await c.execute("UPDATE l SET v = 0")
+    assert c.lastrowid is None
+    assert b.lastrowid == 2
+
+
 async def test_row_factory_row(aconn: AsyncConnection) -> None:
     aconn.row_factory = dqlitedbapi.Row
     row = await one(aconn, "SELECT 1 AS a, 'x' AS Name")

@@ -628,6 +628,35 @@ def test_executemany_completed_iterations_and_lastrowid(conn: Connection) -> Non
     assert cur.completed_iterations == 0
 
 
+def test_lastrowid_belongs_to_the_cursor(conn: Connection) -> None:
+    # Set by a successful INSERT or REPLACE run with execute() on this cursor, and left
+    # as it was by everything else (dqlite-dbapi 0.8.0 and sqlite3 alike).
+    conn.execute("CREATE TABLE l (id INTEGER PRIMARY KEY, v)")
+    a, b = conn.cursor(), conn.cursor()
+    a.execute("INSERT INTO l (v) VALUES (1)")
+    b.execute("INSERT INTO l (v) VALUES (2)")
+    assert (a.lastrowid, b.lastrowid) == (1, 2)
+    for statement in [
+        "UPDATE l SET v = v + 1",
+        "DELETE FROM l WHERE id = 2",
+        "SELECT * FROM l",
+        "CREATE TABLE l2 (x)",
+    ]:
+        (a.execute(statement)).fetchall()
+        assert a.lastrowid == 1, statement
+    a.execute("WITH s(x) AS (VALUES (7)) INSERT INTO l (v) SELECT x FROM s")
+    assert a.lastrowid == 2
+    a.execute("REPLACE INTO l (id, v) VALUES (10, 1)")
+    assert a.lastrowid == 10
+    with pytest.raises(dqlitedbapi.IntegrityError):
+        a.execute("INSERT INTO l (id) VALUES (1)")
+    assert a.lastrowid == 10
+    c = conn.cursor()
+    c.execute("UPDATE l SET v = 0")
+    assert c.lastrowid is None
+    assert b.lastrowid == 2
+
+
 def test_row_factory_row(conn: Connection) -> None:
     conn.row_factory = dqlitedbapi.Row
     row = one(conn, "SELECT 1 AS a, 'x' AS Name")

@@ -132,26 +132,7 @@ pub fn classify(sql: &str) -> StatementKind {
     if !with && !DML.iter().any(|k| is_first(k)) {
         return StatementKind::Exec;
     }
-    let mut depth = 0usize;
-    let mut verb: Option<&str> = None;
-    let mut returning = false;
-    for (_, _, token) in tokens {
-        match token {
-            Token::Semicolon => break,
-            Token::Open => depth += 1,
-            Token::Close => depth = depth.saturating_sub(1),
-            Token::Word(word) if depth == 0 => {
-                let is = |k: &str| word.eq_ignore_ascii_case(k);
-                if verb.is_none() && (is("SELECT") || is("VALUES") || DML.iter().any(|k| is(k))) {
-                    verb = Some(word);
-                }
-                if is("RETURNING") {
-                    returning = true;
-                }
-            }
-            Token::Word(_) | Token::Other => {}
-        }
-    }
+    let Body { verb, returning } = Body::scan(tokens);
     if with
         && verb
             .is_some_and(|v| v.eq_ignore_ascii_case("SELECT") || v.eq_ignore_ascii_case("VALUES"))
@@ -166,6 +147,68 @@ pub fn classify(sql: &str) -> StatementKind {
 
 /// The statements whose change count means something.
 const DML: [&str; 4] = ["INSERT", "REPLACE", "UPDATE", "DELETE"];
+
+/// What the top level of a statement holds after its first word.
+struct Body<'a> {
+    /// The first SELECT, VALUES, INSERT, REPLACE, UPDATE or DELETE outside parentheses
+    /// (after a WITH clause: the statement the clause belongs to).
+    verb: Option<&'a str>,
+    /// A RETURNING clause outside parentheses.
+    returning: bool,
+}
+
+impl<'a> Body<'a> {
+    fn scan(tokens: Tokens<'a>) -> Self {
+        let mut depth = 0usize;
+        let mut body = Body {
+            verb: None,
+            returning: false,
+        };
+        for (_, _, token) in tokens {
+            match token {
+                Token::Semicolon => break,
+                Token::Open => depth += 1,
+                Token::Close => depth = depth.saturating_sub(1),
+                Token::Word(word) if depth == 0 => {
+                    let is = |k: &str| word.eq_ignore_ascii_case(k);
+                    if body.verb.is_none()
+                        && (is("SELECT") || is("VALUES") || DML.iter().any(|k| is(k)))
+                    {
+                        body.verb = Some(word);
+                    }
+                    if is("RETURNING") {
+                        body.returning = true;
+                    }
+                }
+                Token::Word(_) | Token::Other => {}
+            }
+        }
+        body
+    }
+}
+
+/// The first statement's verb as written: its first word, or for a statement that starts
+/// with a WITH clause, the SELECT, VALUES, INSERT, REPLACE, UPDATE or DELETE the clause
+/// belongs to (`None` when there is none). Tells an INSERT from other DML (whose last
+/// insert rowid means nothing), CTE or not.
+///
+/// ```
+/// use dqlite_client::sql::verb;
+/// assert_eq!(verb("/* c */ insert into t values (1)"), Some("insert"));
+/// assert_eq!(verb("WITH a(x) AS (SELECT 1) REPLACE INTO t SELECT x FROM a"), Some("REPLACE"));
+/// assert_eq!(verb("WITH a AS (DELETE FROM t) SELECT 1"), Some("SELECT"));
+/// assert_eq!(verb("-- nothing"), None);
+/// ```
+pub fn verb(sql: &str) -> Option<&str> {
+    let mut tokens = Tokens::new(sql);
+    match tokens.next() {
+        Some((_, _, Token::Word(word))) if word.eq_ignore_ascii_case("WITH") => {
+            Body::scan(tokens).verb
+        }
+        Some((_, _, Token::Word(word))) => Some(word),
+        _ => None,
+    }
+}
 
 /// The kind of a PRAGMA, from the tokens after the keyword:
 /// `[schema .] name [= value | (value)]`.

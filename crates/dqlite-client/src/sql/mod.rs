@@ -14,7 +14,7 @@ mod parameters;
 mod tokens;
 mod transaction;
 
-pub use classify::{StatementKind, classify, is_dml};
+pub use classify::{StatementKind, classify, is_dml, verb};
 pub use parameters::parameters;
 pub use transaction::{
     TransactionControl, TransactionEffect, leading_keyword, transaction_control, transaction_effect,

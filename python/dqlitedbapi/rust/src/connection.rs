@@ -383,7 +383,7 @@ impl NativeConnection {
         let result = self
             .conn
             .block(py, async move |session| session.run_many(&sql, sets).await)?;
-        Ok(NativeResult::exec(self.conn.clone(), result, dml))
+        Ok(NativeResult::exec(self.conn.clone(), result, dml, false))
     }
 
     /// Runs a statement once per parameter set; an awaitable.
@@ -400,7 +400,7 @@ impl NativeConnection {
         self.conn.spawn(py, move |session| {
             Box::pin(async move {
                 let result = session.run_many(&sql, sets).await?;
-                Ok(Ok::<_, PyErr>(NativeResult::exec(conn, result, dml)))
+                Ok(Ok::<_, PyErr>(NativeResult::exec(conn, result, dml, false)))
             })
         })
     }

@@ -143,11 +143,17 @@ impl NativeResult {
                     state: Arc::new(TokioMutex::new(ReadState::new(first, more))),
                 }
             }
-            Outcome::Exec { result, dml } => NativeResult::exec(conn, result, dml),
+            Outcome::Exec {
+                result,
+                dml,
+                insert,
+            } => NativeResult::exec(conn, result, dml, insert),
         })
     }
 
-    pub fn exec(conn: Conn, result: dqlite_client::ExecResult, dml: bool) -> Self {
+    /// The result of a statement without rows; the last insert rowid is kept for an
+    /// INSERT or REPLACE only (other statements leave a cursor's `lastrowid` as it was).
+    pub fn exec(conn: Conn, result: dqlite_client::ExecResult, dml: bool, insert: bool) -> Self {
         NativeResult {
             conn,
             shared: Arc::new(ResultShared::default()),
@@ -159,7 +165,7 @@ impl NativeResult {
             } else {
                 -1
             },
-            lastrowid: Some(result.last_insert_id),
+            lastrowid: insert.then_some(result.last_insert_id),
             count_rows: false,
             state: Arc::new(TokioMutex::new(ReadState::new(None, false))),
         }
@@ -210,7 +216,8 @@ impl NativeResult {
         self.state.try_lock().map(|s| s.handed_out(py)).ok()
     }
 
-    /// The connection's last inserted rowid after this statement, or None.
+    /// The rowid this INSERT or REPLACE inserted last (the connection's last insert
+    /// rowid after it); None for other statements.
     #[getter]
     fn lastrowid(&self) -> Option<i64> {
         self.lastrowid

@@ -43,8 +43,13 @@ pub enum Outcome {
         more: bool,
         shared: Arc<ResultShared>,
     },
-    /// A statement without rows.
-    Exec { result: ExecResult, dml: bool },
+    /// A statement without rows; `insert` for an INSERT or REPLACE (whose last insert
+    /// rowid the cursor reports).
+    Exec {
+        result: ExecResult,
+        dml: bool,
+        insert: bool,
+    },
 }
 
 /// Connection options from `connect()`.
@@ -335,6 +340,7 @@ impl Session {
                 .map(|result| Outcome::Exec {
                     result,
                     dml: info.dml,
+                    insert: info.insert,
                 }),
         };
         match result {

@@ -15,6 +15,9 @@ pub struct SqlInfo {
     pub placeholders: Placeholders,
     pub kind: StatementKind,
     pub dml: bool,
+    /// An INSERT or REPLACE (after a WITH clause or not): the statements that set the
+    /// cursor's `lastrowid`.
+    pub insert: bool,
     /// Starts with BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT or RELEASE.
     pub tx_control: bool,
     /// Starts with PRAGMA (whose rows are not counted in `rowcount`).
@@ -42,6 +45,9 @@ impl SqlInfo {
             placeholders: Placeholders::of(sql),
             kind: sql::classify(sql),
             dml: sql::is_dml(sql),
+            insert: sql::verb(sql).is_some_and(|v| {
+                v.eq_ignore_ascii_case("INSERT") || v.eq_ignore_ascii_case("REPLACE")
+            }),
             tx_control: matches!(
                 first.first().map(String::as_str),
                 Some("BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE")
