@@ -164,6 +164,106 @@ async def test_a_long_fetch_lets_other_tasks_run(cluster: Any, dbname: str) -> N
     await conn.close()
 
 
+BIG = (
+    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 5000000) "
+    "SELECT n FROM c"
+)
+
+
+async def test_a_long_async_for_lets_the_loop_run(aconn: AsyncConnection) -> None:
+    # Each row of an `async for` is a fetch; the rows of a frame already received, and the
+    # next frame too when it arrived meanwhile, are there at once. The loop must get a
+    # turn at least once per frame all the same.
+    cur = await aconn.execute(BIG)
+    await asyncio.sleep(0.3)  # the node fills the socket buffers meanwhile
+    ticks = 0
+    running = True
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while running:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = ticks
+    read = 0
+    async for _ in cur:
+        read += 1
+        if read == 200_000:
+            break
+    during = ticks - before
+    running = False
+    await task
+    # 200,000 rows of one integer are several frames (a frame holds at most a few
+    # thousand of them).
+    assert during >= 10, f"the loop ran {during} other steps while 200,000 rows were read"
+
+
+async def test_a_timeout_around_an_async_for_fires(cluster: Any, dbname: str) -> None:
+    # The reference suite's test_cancel_during_async_for: the deadline lands inside the
+    # iteration (reading 5 million rows takes seconds), which invalidates the connection.
+    conn = await aconnect(cluster.address, database=dbname, timeout=2.0)
+    cur = conn.cursor()
+    read = 0
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await cur.execute(BIG)
+            async for _ in cur:
+                read += 1
+    elapsed = asyncio.get_running_loop().time() - started
+    assert 0 < read < 5_000_000
+    assert elapsed < 2.0, f"the 50 ms deadline fired after {elapsed:.2f} s"
+    await _assert_invalidated(conn)
+
+
+async def test_a_refused_concurrent_execute_sends_nothing(cluster: Any, dbname: str) -> None:
+    setup = await aconnect(cluster.address, database=dbname)
+    await setup.execute("CREATE TABLE r (n)")
+    await setup.close()
+    # Refused while the first execute opens the connection, and while it runs: the
+    # refused statements never reach the server.
+    conn = AsyncConnection(cluster.address, database=dbname)
+    cur = conn.cursor()
+    first = asyncio.create_task(cur.execute("INSERT INTO r VALUES (1)"))
+    await asyncio.sleep(0)
+    with pytest.raises(dqlitedbapi.InterfaceError, match="already executing"):
+        await cur.execute("INSERT INTO r VALUES (2)")
+    await first
+    slow = asyncio.create_task(cur.execute(SLOW))
+    await asyncio.sleep(0)
+    for refused in (cur.execute("INSERT INTO r VALUES (3)"), cur.executescript("DELETE FROM r")):
+        with pytest.raises(dqlitedbapi.InterfaceError, match="already executing"):
+            await refused
+    with pytest.raises(dqlitedbapi.InterfaceError, match="already executing"):
+        await cur.executemany("INSERT INTO r VALUES (?)", [(4,)])
+    await slow
+    assert await cur.fetchone() == (3000000,)
+    assert await (await conn.execute("SELECT n FROM r")).fetchall() == [(1,)]
+    await conn.close()
+
+
+async def test_private_names_of_the_reference_cursor(aconn: AsyncConnection) -> None:
+    # dqlite-dbapi 0.8.0's AsyncCursor buffers every result in `_rows`; code reads it
+    # (its own test suite does, after a failed executemany).
+    cur = aconn.cursor()
+    assert cur._rows == []
+    assert cur._description is None
+    await cur.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)")
+    with pytest.raises(dqlitedbapi.IntegrityError):
+        await cur.executemany("INSERT INTO p VALUES (?)", [(1,), (1,)])
+    assert cur._rows == []
+    assert cur._description is None
+    await cur.execute("PRAGMA busy_timeout")
+    assert cur._rows == [(5000,)]
+    assert cur._description == cur.description
+    await cur.execute("SELECT 1")
+    with pytest.raises(AttributeError, match="streams"):
+        _ = cur._rows
+
+
 async def test_concurrent_tasks_are_serialised(cluster: Any, dbname: str) -> None:
     conn = await aconnect(cluster.address, database=dbname)
     await conn.execute("CREATE TABLE c (n)")

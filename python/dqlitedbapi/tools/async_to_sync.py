@@ -11,7 +11,8 @@ source text (comments and layout are kept), is:
   and ``dqlitedbapi.aio.`` module paths lose ``aio.``;
 * ``if True:  # ASYNC`` keeps its body in the asyncio source only; the blocking module
   gets the ``else:`` body (or nothing);
-* any other statement whose first line ends with ``# ASYNC`` (with its body) is dropped;
+* any other statement whose first line ends with ``# ASYNC`` (with its body) is dropped
+  (a decorator line so marked drops the decorated definition);
 * a docstring paragraph that starts with ``asyncio:`` or ``Source of`` is dropped.
 
 The result is formatted with ruff. ``--check`` exits with status 1 and prints a diff when a
@@ -79,7 +80,12 @@ def _indent(line: str) -> int:
 
 
 def _block_end(lines: list[str], start: int) -> int:
-    """The index after the statement starting at ``lines[start]`` (with its body)."""
+    """The index after the statement starting at ``lines[start]`` (with its body).
+
+    A decorator line takes the decorated definition with it.
+    """
+    while lines[start].lstrip().startswith("@") and start + 1 < len(lines):
+        start += 1
     base = _indent(lines[start])
     end = start + 1
     # A bracketed first line continues until its brackets close.

@@ -9,7 +9,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from dqlitedbapi import exceptions as exc
-from dqlitedbapi._common import CursorBase, ListResult, check_executemany_seq, check_sql
+from dqlitedbapi._common import (
+    CursorBase,
+    ListResult,
+    check_executemany_seq,
+    check_sql,
+)
 from dqlitedbapi._native import NativeConnection
 from dqlitedbapi._options import (
     BUSY_TIMEOUT_PRAGMA,
@@ -95,7 +100,8 @@ class Cursor(CursorBase):
             value = round(connection.busy_timeout * 1000)
             self._set_result(ListResult(_BUSY_TIMEOUT_COLUMN, [(value,)], -1))
             return self
-        self._set_result(native.execute(begin_for(connection.session_mode), parameters))
+        begin = begin_for(connection.session_mode)
+        self._set_result(native.execute(begin, parameters))
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Parameters], /) -> Self:
@@ -145,7 +151,7 @@ class Cursor(CursorBase):
                 total += len(got)
                 if cap is not None and len(rows) > cap:
                     raise exc.DataError(
-                        f"executemany gathered {len(rows)} RETURNING rows, more than "
+                        f"executemany accumulated {len(rows)} RETURNING rows; exceeds "
                         f"max_total_rows={cap}"
                     )
             elif result.rowcount > 0:

@@ -8,13 +8,19 @@ edit this one, then run the tool.
 from __future__ import annotations
 
 import re
-from asyncio import CancelledError
+from asyncio import CancelledError, Future, sleep
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from dqlitedbapi import exceptions as exc
-from dqlitedbapi._common import CursorBase, ListResult, check_executemany_seq, check_sql
+from dqlitedbapi._common import (
+    CursorBase,
+    DescriptionTuple,
+    ListResult,
+    check_executemany_seq,
+    check_sql,
+)
 from dqlitedbapi._native import NativeConnection
 from dqlitedbapi._options import (
     BUSY_TIMEOUT_PRAGMA,
@@ -40,6 +46,12 @@ _BUSY_TIMEOUT_COLUMN: Final = (("busy_timeout", 1, None, None, None, None, None)
 _T = TypeVar("_T")
 
 
+def _already_executing() -> exc.InterfaceError:  # ASYNC
+    return exc.InterfaceError(
+        "the cursor is already executing in another task; use one cursor per task"
+    )
+
+
 class AsyncCursor(CursorBase):
     """A PEP 249 cursor: runs statements and reads their rows.
 
@@ -58,23 +70,65 @@ class AsyncCursor(CursorBase):
         """The connection this cursor belongs to."""
         return self._connection
 
+    @property  # ASYNC
+    def _rows(self) -> list[tuple[Any, ...]]:
+        """The rows of the current result, where the cursor holds them.
+
+        A private attribute of dqlite-dbapi 0.8.0's cursor, which buffers every result;
+        some code reads it. Here: ``[]`` without a result set, the rows of a result held
+        in the cursor (``executemany`` RETURNING, ``PRAGMA busy_timeout``), and
+        AttributeError for a result streamed from the server (use ``fetchall()``).
+        """
+        if self.description is None:
+            return []
+        result = self._result if self._result is not None else self._spent
+        if isinstance(result, ListResult):
+            return result.rows
+        raise AttributeError(
+            "_rows: this cursor streams its rows from the server and does not hold them; "
+            "use fetchall()"
+        )
+
+    @property  # ASYNC
+    def _description(self) -> tuple[DescriptionTuple, ...] | None:
+        """``description``, under dqlite-dbapi 0.8.0's private name."""
+        return self.description
+
     async def _native_for_call(self) -> NativeConnection:
         """The connection to run a statement on, opened now if it was not yet."""
         if self._closed:
             raise exc.InterfaceError("Cannot operate on a closed cursor.")
+        if self._executing:  # ASYNC
+            raise _already_executing()
         native = self._connection._native
         if native is None:
-            native = await self._connection._open()
+            if True:  # ASYNC
+                # Another task's execute on this cursor is refused while this one waits.
+                self._executing = True
+                try:
+                    native = await self._connection._open()
+                finally:
+                    self._executing = False
+            else:
+                native = self._connection._open()
         return native
 
-    async def _wait(self, pending: Awaitable[_T]) -> _T:  # ASYNC
-        """Awaits a call of the native core; a cancelled call closes the connection."""
+    async def _wait(self, pending: Awaitable[_T], *, fetch: bool = False) -> _T:  # ASYNC
+        """Awaits a call of the native core; a cancelled call closes the connection.
+
+        A fetch whose rows were already there (rows that arrive faster than they are read)
+        completes before it is awaited, and awaiting it does not suspend: such a fetch
+        gives the event loop one turn, so that timers, cancellation and other tasks run
+        during a long read.
+        """
         if self._executing:
-            raise exc.InterfaceError(
-                "the cursor is already executing in another task; use one cursor per task"
-            )
+            raise _already_executing()
         self._executing = True
         try:
+            if fetch and isinstance(pending, Future) and pending.done():
+                value: _T = pending.result()
+                await sleep(0)
+                return value
             return await pending
         except CancelledError:
             self._connection._invalidate()
@@ -88,6 +142,8 @@ class AsyncCursor(CursorBase):
         native = self._connection._native
         if self._closed or native is None:
             native = await self._native_for_call()
+        if self._executing:  # ASYNC
+            raise _already_executing()
         if sql.__class__ is not str:
             sql = check_sql(sql)
         if self._result is not None or self.description is not None or self._rowcount != -1:
@@ -119,7 +175,11 @@ class AsyncCursor(CursorBase):
             value = round(connection.busy_timeout * 1000)
             self._set_result(ListResult(_BUSY_TIMEOUT_COLUMN, [(value,)], -1))
             return self
-        self._set_result(await native.aexecute(begin_for(connection.session_mode), parameters))
+        begin = begin_for(connection.session_mode)
+        if True:  # ASYNC
+            self._set_result(await self._wait(native.aexecute(begin, parameters)))
+        else:
+            self._set_result(native.execute(begin, parameters))
         return self
 
     async def executemany(self, sql: str, seq_of_parameters: Iterable[Parameters], /) -> Self:
@@ -165,17 +225,20 @@ class AsyncCursor(CursorBase):
         rows: list[tuple[Any, ...]] = []
         total = 0
         for parameters in seq_of_parameters:
-            result = await native.aexecute(sql, parameters)
+            if True:  # ASYNC
+                result = await self._wait(native.aexecute(sql, parameters))
+            else:
+                result = native.execute(sql, parameters)
             if result.description is not None:
                 description = description or result.description
                 got = result.afetch(-1)
                 if not isinstance(got, list):  # ASYNC
-                    got = await got
+                    got = await self._wait(got, fetch=True)
                 rows.extend(got)
                 total += len(got)
                 if cap is not None and len(rows) > cap:
                     raise exc.DataError(
-                        f"executemany gathered {len(rows)} RETURNING rows, more than "
+                        f"executemany accumulated {len(rows)} RETURNING rows; exceeds "
                         f"max_total_rows={cap}"
                     )
             elif result.rowcount > 0:
@@ -191,7 +254,10 @@ class AsyncCursor(CursorBase):
         native = await self._native_for_call()
         sql_script = check_sql(sql_script)
         self._reset()
-        await native.aexecutescript(sql_script)
+        if True:  # ASYNC
+            await self._wait(native.aexecutescript(sql_script))
+        else:
+            native.executescript(sql_script)
         return self
 
     async def fetchone(self) -> Any:
@@ -201,7 +267,7 @@ class AsyncCursor(CursorBase):
             return None
         rows = result.afetch(1)
         if not isinstance(rows, list):  # ASYNC
-            rows = await self._wait(rows)
+            rows = await self._wait(rows, fetch=True)
         if not rows:
             self._finished(result)
             return None
@@ -215,7 +281,7 @@ class AsyncCursor(CursorBase):
             return []
         rows = result.afetch(n)
         if not isinstance(rows, list):  # ASYNC
-            rows = await self._wait(rows)
+            rows = await self._wait(rows, fetch=True)
         if len(rows) < n:
             self._finished(result)
         return self._post(rows)
@@ -229,7 +295,7 @@ class AsyncCursor(CursorBase):
                 return []
         rows = result.afetch(-1)
         if not isinstance(rows, list):  # ASYNC
-            rows = await self._wait(rows)
+            rows = await self._wait(rows, fetch=True)
         # Used up: dropped now, so the next execute has nothing to close.
         self._result = None
         self._spent = result
