@@ -8,6 +8,7 @@ situation a real dqlite node produces only rarely, or not at will.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import struct
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import dqlitedbapi
+from dqlitedbapi.aio import aconnect
 
 # Request and response type codes (docs/protocol.md, sections 2 and 3).
 LEADER, CLIENT, OPEN, EXEC_SQL, QUERY_SQL, INTERRUPT = 0, 1, 3, 8, 9, 10
@@ -172,5 +174,64 @@ def test_a_write_answered_in_doubt_is_outcome_unknown(code: int, message: str) -
             conn.execute("SELECT 1")
         assert not isinstance(read.value, dqlitedbapi.OutcomeUnknownError)
         conn.close()
+    finally:
+        node.close()
+
+
+RESULT = 6
+
+
+def committing_node(commit_failure: bytes) -> FakeNode:
+    """A node that runs every EXEC but COMMIT, which fails with ``commit_failure``."""
+
+    def answer(kind: int, body: bytes) -> bytes:
+        if kind == EXEC_SQL and b"COMMIT" in body:
+            return commit_failure
+        if kind == EXEC_SQL:
+            return frame(RESULT, struct.pack("<QQ", 0, 0))
+        return failure(1, "not supported by the fake node")
+
+    return FakeNode(answer)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "aio"])
+def test_commit_of_a_transaction_sqlite_ended_is_a_no_op(asynchronous: bool) -> None:
+    # SQLite may end a transaction by itself; a COMMIT (or ROLLBACK) then answers "no
+    # transaction is active" (SQLITE_ERROR), which commit() takes as done, as 0.8.0 does.
+    # Another error of the same code is raised.
+    async def commit(address: str) -> bool:
+        conn = await aconnect(address, timeout=5)
+        await conn.execute("BEGIN")
+        assert conn.in_transaction
+        try:
+            await conn.commit()
+        finally:
+            in_transaction = conn.in_transaction
+            await conn.close()
+        return in_transaction
+
+    def commit_sync(address: str) -> bool:
+        conn = dqlitedbapi.connect(address, timeout=5)
+        conn.execute("BEGIN")
+        assert conn.in_transaction
+        try:
+            conn.commit()
+        finally:
+            in_transaction = conn.in_transaction
+            conn.close()
+        return in_transaction
+
+    def run(address: str) -> bool:
+        return asyncio.run(commit(address)) if asynchronous else commit_sync(address)
+
+    node = committing_node(failure(1, "cannot commit - no transaction is active"))
+    try:
+        assert run(node.address) is False
+    finally:
+        node.close()
+    node = committing_node(failure(1, "cannot commit: something else"))
+    try:
+        with pytest.raises(dqlitedbapi.OperationalError, match="something else"):
+            run(node.address)
     finally:
         node.close()

@@ -51,6 +51,9 @@ pub struct DbError {
     /// The connection cannot be used any more (it was closed, or closed itself because of
     /// this error): `connection_lost` on the Python exception, which the dialect reads.
     pub connection_lost: bool,
+    /// SQLite's "no transaction is active" answer to a COMMIT or ROLLBACK (see
+    /// `ServerError::is_no_transaction_active`).
+    pub no_transaction: bool,
 }
 
 impl DbError {
@@ -61,6 +64,7 @@ impl DbError {
             code: None,
             batch_row: None,
             connection_lost: false,
+            no_transaction: false,
         }
     }
 
@@ -201,6 +205,9 @@ pub fn map_error(error: &Error) -> DbError {
         code,
         batch_row,
         connection_lost: error.is_fatal_to_connection(),
+        no_transaction: error
+            .server_error()
+            .is_some_and(ServerError::is_no_transaction_active),
     }
 }
 
@@ -232,6 +239,12 @@ mod tests {
         assert_eq!(map_error(&server(10250)).class, Class::Operational);
         assert_eq!(map_error(&server(10506)).class, Class::OutcomeUnknown);
         assert_eq!(map_error(&server(2067)).code, Some(2067));
+        let no_tx = Error::Server(ServerError {
+            code: 1,
+            message: "cannot commit - no transaction is active".into(),
+        });
+        assert!(map_error(&no_tx).no_transaction);
+        assert!(!map_error(&server(1)).no_transaction);
         assert_eq!(
             map_error(&Error::InvalidInput("x".into())).class,
             Class::Programming

@@ -529,10 +529,8 @@ impl Session {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e)
-                if matches!(e.code, Some(1 | 21))
-                    && e.message.contains("no transaction is active") =>
-            {
+            // SQLite ended the transaction by itself (after some errors): nothing to end.
+            Err(e) if e.no_transaction => {
                 self.reset_tx();
                 Ok(())
             }
