@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import time
 from typing import Any, cast
 
 import pytest
@@ -518,6 +519,37 @@ async def test_busy_timeout_and_its_pragma(aconn: AsyncConnection) -> None:
     assert await one(aconn, "PRAGMA busy_timeout;") == (2000,)
     with pytest.raises(dqlitedbapi.ProgrammingError):
         aconn.busy_timeout = -1
+
+
+async def test_busy_timeout_applies_to_an_open_connection(cluster: Any, dbname: str) -> None:
+    holder = await aconnect(cluster.address, database=dbname)
+    waiter = await aconnect(cluster.address, database=dbname)  # busy_timeout 5 s
+    await holder.execute("CREATE TABLE b (x)")
+    await waiter.execute("SELECT 1")  # opened with 5 s
+    await holder.execute("BEGIN IMMEDIATE")
+    await holder.execute("INSERT INTO b VALUES (1)")
+    try:
+        for change in ["property", "pragma"]:
+            waiter.busy_timeout = 5
+            if change == "property":
+                waiter.busy_timeout = 0.3
+            else:
+                await waiter.execute("PRAGMA busy_timeout = 300")
+            started = time.monotonic()
+            with pytest.raises(dqlitedbapi.OperationalError, match="locked"):
+                await waiter.execute("INSERT INTO b VALUES (2)")
+            took = time.monotonic() - started
+            # Retried for about 0.3 s, not for the 5 s the connection was opened with.
+            assert 0.15 < took < 3, (change, took)
+        waiter.busy_timeout = 0
+        started = time.monotonic()
+        with pytest.raises(dqlitedbapi.OperationalError, match="locked"):
+            await waiter.execute("INSERT INTO b VALUES (3)")
+        assert time.monotonic() - started < 1
+    finally:
+        await holder.rollback()
+        await holder.close()
+        await waiter.close()
 
 
 async def test_transaction_context_manager(aconn: AsyncConnection) -> None:

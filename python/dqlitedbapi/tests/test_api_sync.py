@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import time
 from typing import Any, cast
 
 import pytest
@@ -507,6 +508,37 @@ def test_busy_timeout_and_its_pragma(conn: Connection) -> None:
     assert one(conn, "PRAGMA busy_timeout;") == (2000,)
     with pytest.raises(dqlitedbapi.ProgrammingError):
         conn.busy_timeout = -1
+
+
+def test_busy_timeout_applies_to_an_open_connection(cluster: Any, dbname: str) -> None:
+    holder = connect(cluster.address, database=dbname)
+    waiter = connect(cluster.address, database=dbname)  # busy_timeout 5 s
+    holder.execute("CREATE TABLE b (x)")
+    waiter.execute("SELECT 1")  # opened with 5 s
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO b VALUES (1)")
+    try:
+        for change in ["property", "pragma"]:
+            waiter.busy_timeout = 5
+            if change == "property":
+                waiter.busy_timeout = 0.3
+            else:
+                waiter.execute("PRAGMA busy_timeout = 300")
+            started = time.monotonic()
+            with pytest.raises(dqlitedbapi.OperationalError, match="locked"):
+                waiter.execute("INSERT INTO b VALUES (2)")
+            took = time.monotonic() - started
+            # Retried for about 0.3 s, not for the 5 s the connection was opened with.
+            assert 0.15 < took < 3, (change, took)
+        waiter.busy_timeout = 0
+        started = time.monotonic()
+        with pytest.raises(dqlitedbapi.OperationalError, match="locked"):
+            waiter.execute("INSERT INTO b VALUES (3)")
+        assert time.monotonic() - started < 1
+    finally:
+        holder.rollback()
+        holder.close()
+        waiter.close()
 
 
 def test_transaction_context_manager(conn: Connection) -> None:

@@ -220,6 +220,12 @@ impl Connection {
         self.request_timeout = timeout;
     }
 
+    /// Sets how long later writes answered "database is locked" are retried (see
+    /// [`Timeouts::busy`](crate::config::Timeouts::busy)); zero disables the retries.
+    pub fn set_busy_timeout(&mut self, timeout: Duration) {
+        self.busy_timeout = timeout;
+    }
+
     /// True when the connection can take another request (possibly after draining an
     /// abandoned result).
     pub fn is_reusable(&self) -> bool {

@@ -310,6 +310,14 @@ impl NativeConnection {
         })
     }
 
+    /// Sets how long "database is locked" answers are retried (seconds; 0: not retried),
+    /// from the next statement on, also while a call runs.
+    fn set_busy_timeout(&self, busy_timeout: f64) -> PyResult<()> {
+        let timeout = seconds("busy_timeout", busy_timeout, true)?;
+        self.conn.status.set_busy_timeout(timeout);
+        Ok(())
+    }
+
     /// True inside a transaction (tracked from the statements run and their errors).
     #[getter]
     fn in_transaction(&self) -> bool {

@@ -13,7 +13,7 @@
 //! cursor stays readable, as with `sqlite3`), unless nobody holds the result any more, in
 //! which case the client interrupts and drains it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -76,8 +76,11 @@ pub struct Session {
     active: Option<Active>,
     closed: Option<String>,
     tx: TxState,
-    /// `tx` and `closed` as the getters read them (see [`Status`]).
+    /// `tx` and `closed` as the getters read them, and the busy timeout asked for (see
+    /// [`Status`]).
     status: Arc<Status>,
+    /// The busy timeout the connection has (nanoseconds), to see when it changed.
+    busy_timeout: u64,
 }
 
 /// Whether a session is in a transaction and whether it is closed, readable without the
@@ -87,9 +90,18 @@ pub struct Session {
 pub struct Status {
     in_transaction: AtomicBool,
     closed: AtomicBool,
+    /// The busy timeout (nanoseconds) the next statement applies: set by Python at any
+    /// time (`PRAGMA busy_timeout = N`, the property), read when a statement starts.
+    busy_timeout: AtomicU64,
 }
 
 impl Status {
+    /// Sets the busy timeout of the statements that start from now on.
+    pub fn set_busy_timeout(&self, timeout: Duration) {
+        let nanos = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+        self.busy_timeout.store(nanos, Ordering::Relaxed);
+    }
+
     /// True inside a transaction (as of the last statement that finished).
     pub fn in_transaction(&self) -> bool {
         self.in_transaction.load(Ordering::Acquire)
@@ -136,12 +148,15 @@ impl Session {
             }
             mapped
         })?;
+        let status = Arc::new(Status::default());
+        status.set_busy_timeout(options.busy_timeout);
         Ok(Session {
             conn: Some(conn),
             active: None,
             closed: None,
             tx: TxState::default(),
-            status: Arc::default(),
+            busy_timeout: status.busy_timeout.load(Ordering::Relaxed),
+            status,
         })
     }
 
@@ -176,6 +191,20 @@ impl Session {
         wrap: impl FnOnce(std::os::fd::OwnedFd) -> std::io::Result<S>,
     ) -> Result<(), DbError> {
         self.conn()?.replace_socket(wrap).map_err(|e| map_error(&e))
+    }
+
+    /// Before a statement: fails when the connection is closed, and gives the connection
+    /// the busy timeout asked for since the last statement.
+    fn start(&mut self) -> Result<(), DbError> {
+        self.check_open()?;
+        let wanted = self.status.busy_timeout.load(Ordering::Relaxed);
+        if wanted != self.busy_timeout
+            && let Some(conn) = self.conn.as_mut()
+        {
+            conn.set_busy_timeout(Duration::from_nanos(wanted));
+            self.busy_timeout = wanted;
+        }
+        Ok(())
     }
 
     fn check_open(&self) -> Result<(), DbError> {
@@ -325,7 +354,7 @@ impl Session {
         info: &SqlInfo,
         params: Vec<Value>,
     ) -> Result<Outcome, DbError> {
-        self.check_open()?;
+        self.start()?;
         self.park().await;
         self.check_open()?;
         let was_in_tx = self.tx.in_tx;
@@ -430,7 +459,7 @@ impl Session {
         sql: &str,
         sets: Vec<Vec<Value>>,
     ) -> Result<ExecResult, DbError> {
-        self.check_open()?;
+        self.start()?;
         if matches!(
             sql::classify(sql),
             StatementKind::Query | StatementKind::WriteReturning
@@ -497,7 +526,7 @@ impl Session {
 
     /// Runs every statement of a script; rows are discarded.
     pub async fn run_script(&mut self, script: &str) -> Result<(), DbError> {
-        self.check_open()?;
+        self.start()?;
         self.park().await;
         self.check_open()?;
         for statement in sql::split_statements(script) {

@@ -208,13 +208,17 @@ class ConnectionBase(UnsupportedSqlite3Api):
     def busy_timeout(self) -> float:
         """Seconds "database is locked" answers are retried (0: not retried).
 
-        A change applies to connections opened afterwards: set it before first use.
+        A change (or ``PRAGMA busy_timeout = N``) applies from the next statement on.
         """
         return self._busy_timeout
 
     @busy_timeout.setter
     def busy_timeout(self, value: float) -> None:
-        self._busy_timeout = _options.check_busy_timeout(value)
+        seconds = _options.check_busy_timeout(value)
+        native = self._native
+        if native is not None:
+            native.set_busy_timeout(seconds)
+        self._busy_timeout = seconds
 
     @property
     def max_total_rows(self) -> int | None:
