@@ -552,6 +552,52 @@ async def test_busy_timeout_applies_to_an_open_connection(cluster: Any, dbname: 
         await waiter.close()
 
 
+def counting(n: int, width: int = 0) -> str:
+    """A query of ``n`` rows: n, and ``width`` characters more each when asked."""
+    padded = f", printf('%0{width}d', n)" if width else ""
+    return (
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < "
+        f"{n}) SELECT n{padded} FROM c"
+    )
+
+
+async def test_result_caps(cluster: Any, dbname: str) -> None:
+    # max_total_rows and max_continuation_frames cap what one query returns (0.8.0's
+    # defaults: 10,000,000 rows, 100,000 frames); the fetch that goes over raises, and so
+    # does every later fetch of that result. The connection stays usable.
+    conn = await aconnect(cluster.address, database=dbname, max_total_rows=10)
+    assert conn.max_total_rows == 10
+    assert len(await every(conn, counting(10))) == 10
+    with pytest.raises(dqlitedbapi.OperationalError, match=r"max_total_rows cap \(10\)"):
+        await conn.execute(counting(11))  # one frame: execute raises
+    assert await one(conn, "SELECT 2") == (2,)
+    await conn.close()
+
+    conn = await aconnect(cluster.address, database=dbname, max_total_rows=30_000)
+    cur = await conn.execute(counting(100_000, 50))
+    assert len(await cur.fetchmany(100)) == 100
+    with pytest.raises(dqlitedbapi.OperationalError, match=r"max_total_rows cap \(30000\)"):
+        await cur.fetchall()
+    with pytest.raises(dqlitedbapi.OperationalError, match="max_total_rows"):
+        await cur.fetchone()
+    assert cur.rowcount == -1
+    assert await one(conn, "SELECT 3") == (3,)
+    await conn.close()
+
+    conn = await aconnect(cluster.address, database=dbname, max_continuation_frames=2)
+    cur = await conn.execute(counting(100_000, 50))
+    with pytest.raises(dqlitedbapi.OperationalError, match=r"max_continuation_frames cap \(2\)"):
+        await cur.fetchall()
+    assert await one(conn, "SELECT 4") == (4,)
+    await conn.close()
+
+    conn = await aconnect(
+        cluster.address, database=dbname, max_total_rows=None, max_continuation_frames=None
+    )
+    assert len(await every(conn, counting(100_000, 50))) == 100_000
+    await conn.close()
+
+
 async def test_transaction_context_manager(aconn: AsyncConnection) -> None:
     await aconn.execute("CREATE TABLE tx (x)")
     async with aconn.transaction():

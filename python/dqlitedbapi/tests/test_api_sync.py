@@ -541,6 +541,52 @@ def test_busy_timeout_applies_to_an_open_connection(cluster: Any, dbname: str) -
         waiter.close()
 
 
+def counting(n: int, width: int = 0) -> str:
+    """A query of ``n`` rows: n, and ``width`` characters more each when asked."""
+    padded = f", printf('%0{width}d', n)" if width else ""
+    return (
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < "
+        f"{n}) SELECT n{padded} FROM c"
+    )
+
+
+def test_result_caps(cluster: Any, dbname: str) -> None:
+    # max_total_rows and max_continuation_frames cap what one query returns (0.8.0's
+    # defaults: 10,000,000 rows, 100,000 frames); the fetch that goes over raises, and so
+    # does every later fetch of that result. The connection stays usable.
+    conn = connect(cluster.address, database=dbname, max_total_rows=10)
+    assert conn.max_total_rows == 10
+    assert len(every(conn, counting(10))) == 10
+    with pytest.raises(dqlitedbapi.OperationalError, match=r"max_total_rows cap \(10\)"):
+        conn.execute(counting(11))  # one frame: execute raises
+    assert one(conn, "SELECT 2") == (2,)
+    conn.close()
+
+    conn = connect(cluster.address, database=dbname, max_total_rows=30_000)
+    cur = conn.execute(counting(100_000, 50))
+    assert len(cur.fetchmany(100)) == 100
+    with pytest.raises(dqlitedbapi.OperationalError, match=r"max_total_rows cap \(30000\)"):
+        cur.fetchall()
+    with pytest.raises(dqlitedbapi.OperationalError, match="max_total_rows"):
+        cur.fetchone()
+    assert cur.rowcount == -1
+    assert one(conn, "SELECT 3") == (3,)
+    conn.close()
+
+    conn = connect(cluster.address, database=dbname, max_continuation_frames=2)
+    cur = conn.execute(counting(100_000, 50))
+    with pytest.raises(dqlitedbapi.OperationalError, match=r"max_continuation_frames cap \(2\)"):
+        cur.fetchall()
+    assert one(conn, "SELECT 4") == (4,)
+    conn.close()
+
+    conn = connect(
+        cluster.address, database=dbname, max_total_rows=None, max_continuation_frames=None
+    )
+    assert len(every(conn, counting(100_000, 50))) == 100_000
+    conn.close()
+
+
 def test_transaction_context_manager(conn: Connection) -> None:
     conn.execute("CREATE TABLE tx (x)")
     with conn.transaction():

@@ -15,6 +15,7 @@ use crate::asyncio::{AsyncioStream, Reactor};
 use crate::describe::DescriptionCache;
 use crate::errors::DbError;
 use crate::fork::Process;
+use crate::limits::ResultLimits;
 use crate::result::NativeResult;
 use crate::runtime::BlockingRuntime;
 use crate::session::{ConnectOptions, Session, Status};
@@ -42,6 +43,8 @@ pub struct Conn {
     pub owner: Option<std::thread::ThreadId>,
     /// The description of the last result with rows.
     pub described: Arc<DescriptionCache>,
+    /// Caps on each query's result.
+    pub limits: ResultLimits,
 }
 
 impl Conn {
@@ -188,7 +191,12 @@ pub struct NativeConnection {
 }
 
 impl NativeConnection {
-    fn new(session: Session, driver: Driver, owner: Option<std::thread::ThreadId>) -> Self {
+    fn new(
+        session: Session,
+        driver: Driver,
+        owner: Option<std::thread::ThreadId>,
+        limits: ResultLimits,
+    ) -> Self {
         NativeConnection {
             conn: Conn {
                 status: session.status(),
@@ -197,6 +205,7 @@ impl NativeConnection {
                 process: Process::current(),
                 owner,
                 described: Arc::default(),
+                limits,
             },
         }
     }
@@ -217,7 +226,8 @@ impl NativeConnection {
     #[staticmethod]
     #[pyo3(signature = (
         seeds, database, timeout, *, busy_timeout = 5.0, dial_timeout = None,
-        connect_timeout = None, max_message_size = None, tls = None, same_thread = false
+        connect_timeout = None, max_message_size = None, tls = None, max_total_rows = None,
+        max_continuation_frames = None, same_thread = false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn connect(
@@ -230,8 +240,14 @@ impl NativeConnection {
         connect_timeout: Option<f64>,
         max_message_size: Option<usize>,
         tls: Option<&Bound<'_, PyTlsConfig>>,
+        max_total_rows: Option<usize>,
+        max_continuation_frames: Option<usize>,
         same_thread: bool,
     ) -> PyResult<NativeConnection> {
+        let limits = ResultLimits {
+            rows: max_total_rows,
+            frames: max_continuation_frames,
+        };
         let keywords = Keywords {
             busy_timeout,
             dial_timeout,
@@ -252,14 +268,20 @@ impl NativeConnection {
                 })
             })
             .map_err(PyErr::from)?;
-        Ok(NativeConnection::new(session, Driver::Blocking(rt), owner))
+        Ok(NativeConnection::new(
+            session,
+            Driver::Blocking(rt),
+            owner,
+            limits,
+        ))
     }
 
     /// Opens an asyncio connection on the running event loop; an awaitable.
     #[staticmethod]
     #[pyo3(signature = (
         seeds, database, timeout, *, busy_timeout = 5.0, dial_timeout = None,
-        connect_timeout = None, max_message_size = None, tls = None
+        connect_timeout = None, max_message_size = None, tls = None, max_total_rows = None,
+        max_continuation_frames = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn connect_async<'py>(
@@ -272,7 +294,13 @@ impl NativeConnection {
         connect_timeout: Option<f64>,
         max_message_size: Option<usize>,
         tls: Option<&Bound<'py, PyTlsConfig>>,
+        max_total_rows: Option<usize>,
+        max_continuation_frames: Option<usize>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let limits = ResultLimits {
+            rows: max_total_rows,
+            frames: max_continuation_frames,
+        };
         let keywords = Keywords {
             busy_timeout,
             dial_timeout,
@@ -299,7 +327,7 @@ impl NativeConnection {
             Python::attach(|py| match connected {
                 Ok(session) => Py::new(
                     py,
-                    NativeConnection::new(session, Driver::Async(mine), None),
+                    NativeConnection::new(session, Driver::Async(mine), None, limits),
                 )
                 .map(Py::into_any),
                 Err(e) => {

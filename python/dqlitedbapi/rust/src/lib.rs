@@ -9,7 +9,8 @@
 //!   half);
 //! * `session`: the dqlite connection itself, its open result and transaction state,
 //!   shared by both (`statement`, `transaction`, `parked`);
-//! * `result`: `NativeResult`, rows fetched frame by frame (`convert`, `describe`);
+//! * `result`: `NativeResult`, rows fetched frame by frame (`convert`, `describe`), within
+//!   the caps of `limits`;
 //! * `params` (binding), `errors` (PEP 249 classes), `fork` (inherited objects);
 //! * `tls` (`TLSConfig`), `settings` (connection strings, read by the client's parser).
 
@@ -20,6 +21,7 @@ mod describe;
 mod dqliteclient;
 mod errors;
 mod fork;
+mod limits;
 mod params;
 mod parked;
 mod result;

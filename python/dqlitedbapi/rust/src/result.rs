@@ -11,6 +11,7 @@ use tokio::sync::Mutex as TokioMutex;
 use crate::connection::Conn;
 use crate::convert;
 use crate::errors::DbError;
+use crate::limits::ResultLimits;
 use crate::parked::ResultShared;
 use crate::session::{Outcome, Session};
 
@@ -26,26 +27,53 @@ struct ReadState {
     carried: Option<Py<PyList>>,
     /// Rows received so far (in every frame read).
     received: usize,
+    /// Frames received so far.
+    frames: usize,
+    limits: ResultLimits,
+    /// The result went over a cap: every fetch raises this.
+    failed: Option<DbError>,
     /// Rows taken from the frames so far (handed to Python, or carried).
     taken: usize,
 }
 
 impl ReadState {
-    fn new(frame: Option<RowsFrame>, more: bool) -> Self {
+    fn new(frame: Option<RowsFrame>, more: bool, limits: ResultLimits) -> Self {
         let received = frame.as_ref().map_or(0, RowsFrame::row_count);
         ReadState {
+            frames: usize::from(frame.is_some()),
             frame,
             pos: 0,
             more,
             carried: None,
             received,
             taken: 0,
+            limits,
+            failed: None,
         }
     }
 
-    fn receive(&mut self, frame: RowsFrame) {
+    /// Takes the next frame of the result; over a cap, the result ends with an error
+    /// (every later fetch raises it) and the connection discards the rest.
+    fn receive(&mut self, frame: RowsFrame, shared: &ResultShared) -> Result<(), DbError> {
         self.received += frame.row_count();
+        self.frames += 1;
+        if let Err(e) = self.limits.check(self.received, self.frames) {
+            self.more = false;
+            self.frame = None;
+            self.failed = Some(e.clone());
+            shared.abandon();
+            return Err(e);
+        }
         self.frame = Some(frame);
+        Ok(())
+    }
+
+    /// The error of a result that went over a cap.
+    fn check_failed(&self) -> PyResult<()> {
+        match &self.failed {
+            Some(e) => Err(e.clone().into_pyerr()),
+            None => Ok(()),
+        }
     }
 
     /// Rows handed to Python so far.
@@ -128,6 +156,12 @@ impl NativeResult {
                 more,
                 shared,
             } => {
+                let limits = conn.limits;
+                let rows = first.as_ref().map_or(0, RowsFrame::row_count);
+                if let Err(e) = limits.check(rows, 1) {
+                    shared.abandon();
+                    return Err(e.into());
+                }
                 let codes = convert::type_codes(first.as_ref(), columns.len());
                 let (names, type_codes, description) =
                     conn.described.describe(py, columns, codes)?;
@@ -140,7 +174,7 @@ impl NativeResult {
                     rowcount: -1,
                     lastrowid: None,
                     count_rows,
-                    state: Arc::new(TokioMutex::new(ReadState::new(first, more))),
+                    state: Arc::new(TokioMutex::new(ReadState::new(first, more, limits))),
                 }
             }
             Outcome::Exec {
@@ -167,7 +201,11 @@ impl NativeResult {
             },
             lastrowid: insert.then_some(result.last_insert_id),
             count_rows: false,
-            state: Arc::new(TokioMutex::new(ReadState::new(None, false))),
+            state: Arc::new(TokioMutex::new(ReadState::new(
+                None,
+                false,
+                ResultLimits::default(),
+            ))),
         }
     }
 }
@@ -203,6 +241,7 @@ impl NativeResult {
         if self.count_rows
             && let Ok(state) = self.state.try_lock()
             && !state.more
+            && state.failed.is_none()
         {
             return i64::try_from(state.received).unwrap_or(i64::MAX);
         }
@@ -234,6 +273,7 @@ impl NativeResult {
         };
         let want = usize::try_from(n).unwrap_or(usize::MAX);
         let mut state = self.state.try_lock().map_err(|_| busy_cursor())?;
+        state.check_failed()?;
         let out = state.start(py, want);
         match self.fill(py, &mut state, names.bind(py), want, &out) {
             Ok(()) => Ok(out),
@@ -256,6 +296,7 @@ impl NativeResult {
         // Rows already received are converted now, without a task.
         let ready = match self.state.clone().try_lock_owned() {
             Ok(mut state) => {
+                state.check_failed()?;
                 let out = state.start(py, want);
                 let mut taken = Ok(());
                 while taken.is_ok() && out.len() < want && state.frame.is_some() {
@@ -285,7 +326,11 @@ impl NativeResult {
                     Some(ready) => ready,
                     None => {
                         let mut state = lock.lock_owned().await;
-                        let out = Python::attach(|py| state.start(py, want).unbind());
+                        let out = Python::attach(|py| {
+                            state
+                                .check_failed()
+                                .map(|()| state.start(py, want).unbind())
+                        })?;
                         (state, out)
                     }
                 };
@@ -345,7 +390,7 @@ impl NativeResult {
                 session.next_frame_for(&shared).await
             })?;
             match frame {
-                Some(frame) => state.receive(frame),
+                Some(frame) => state.receive(frame, &self.shared)?,
                 None => state.more = false,
             }
         }
@@ -379,7 +424,7 @@ async fn fill_async(
         }
         .map_err(DbError::into_pyerr)?;
         match frame {
-            Some(frame) => state.receive(frame),
+            Some(frame) => state.receive(frame, shared).map_err(DbError::into_pyerr)?,
             None => state.more = false,
         }
     }

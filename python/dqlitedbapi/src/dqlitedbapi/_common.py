@@ -174,6 +174,8 @@ class ConnectionBase(UnsupportedSqlite3Api):
             "connect_timeout": self._target.connect_timeout,
             "max_message_size": options.max_message_size,
             "tls": self._target.tls,
+            "max_total_rows": options.max_total_rows,
+            "max_continuation_frames": options.max_continuation_frames,
         }
 
     def _check_thread(self) -> None:
@@ -222,7 +224,7 @@ class ConnectionBase(UnsupportedSqlite3Api):
 
     @property
     def max_total_rows(self) -> int | None:
-        """The most rows ``executemany`` gathers from RETURNING (None: no limit)."""
+        """The most rows one query may return (None: no limit)."""
         return self._options.max_total_rows
 
     def _check_no_context_transaction(self, verb: str) -> None:

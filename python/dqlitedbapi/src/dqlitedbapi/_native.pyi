@@ -91,6 +91,8 @@ class NativeConnection:
         connect_timeout: float | None = ...,
         max_message_size: int | None = ...,
         tls: TLSConfig | None = ...,
+        max_total_rows: int | None = ...,
+        max_continuation_frames: int | None = ...,
         same_thread: bool = ...,
     ) -> NativeConnection: ...
     @staticmethod
@@ -104,6 +106,8 @@ class NativeConnection:
         connect_timeout: float | None = ...,
         max_message_size: int | None = ...,
         tls: TLSConfig | None = ...,
+        max_total_rows: int | None = ...,
+        max_continuation_frames: int | None = ...,
     ) -> Awaitable[NativeConnection]: ...
     def set_busy_timeout(self, busy_timeout: float) -> None: ...
     @property

@@ -40,10 +40,12 @@ DEFAULT_BUSY_TIMEOUT_SECONDS: Final = 5.0
 """``busy_timeout``: seconds "database is locked" answers are retried."""
 
 DEFAULT_MAX_TOTAL_ROWS: Final = 10_000_000
-"""``max_total_rows``: the most rows ``executemany`` gathers from RETURNING."""
+"""``max_total_rows``: the most rows one query may return (and ``executemany`` gather from
+RETURNING); more raise OperationalError."""
 
 DEFAULT_MAX_CONTINUATION_FRAMES: Final = 100_000
-"""``max_continuation_frames``: accepted for compatibility (results stream here)."""
+"""``max_continuation_frames``: the most frames one query's rows may come in; more raise
+OperationalError."""
 
 CLOSE_TIMEOUT_FLOOR: Final = 0.01
 """The smallest ``close_timeout`` accepted."""

@@ -296,7 +296,9 @@ async def aconnect(
     ``$DQLITE_SESSION_MODE``, else ``immediate``) says what a bare BEGIN becomes, or
     ``read_only``. ``check_same_thread`` (blocking connections) confines the connection to
     the thread that created it. ``max_message_size`` caps a response frame;
-    ``max_total_rows`` caps the rows ``executemany`` gathers from RETURNING.
+    ``max_total_rows`` (default 10,000,000) and ``max_continuation_frames`` (100,000) cap
+    the rows one query may return and the frames they come in (the fetch that goes over
+    raises OperationalError; None: no cap).
     ``isolation_level`` and ``autocommit`` are accepted for ``sqlite3`` parity; other
     ``sqlite3`` keywords raise NotSupportedError. ``detect_types=PARSE_COLNAMES`` enables
     converters registered with :func:`dqlitedbapi.register_converter`.
