@@ -2,6 +2,7 @@
 //! Unix sockets, and TLS over TCP.
 
 use std::io;
+use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -17,6 +18,17 @@ use crate::error::{Error, Result};
 pub trait CustomStream: AsyncRead + AsyncWrite + Send + Unpin + std::fmt::Debug + 'static {}
 
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + std::fmt::Debug + 'static> CustomStream for T {}
+
+/// What [`Dialer::dial`] returns: a connected stream socket (TCP or Unix).
+pub type DialFuture = Pin<Box<dyn std::future::Future<Output = io::Result<OwnedFd>> + Send>>;
+
+/// Opens the connections to the nodes in place of the client (see
+/// [`Config::dialer`](crate::Config::dialer)).
+pub trait Dialer: Send + Sync + std::fmt::Debug {
+    /// A connected TCP or Unix stream socket to `address` (as given in the seeds or named
+    /// by a node). An error fails this dial like a refused connection.
+    fn dial(&self, address: &str) -> DialFuture;
+}
 
 /// An open byte stream to one node.
 #[derive(Debug)]
@@ -72,6 +84,22 @@ pub(crate) async fn dial(address: &Address, config: &Config) -> Result<Stream> {
 }
 
 async fn dial_inner(address: &Address, config: &Config) -> io::Result<Stream> {
+    if let Some(dialer) = &config.dialer {
+        let stream = stream_from_socket(dialer.dial(&address.to_string()).await?)?;
+        return match stream {
+            Stream::Tcp(tcp) => over_tls(tcp, address, config).await,
+            unix => {
+                #[cfg(feature = "tls")]
+                if config.tls.is_some() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "TLS needs a TCP socket; the dialer returned a Unix socket",
+                    ));
+                }
+                Ok(unix)
+            }
+        };
+    }
     match address {
         Address::Tcp(hostport) => {
             let tcp = TcpStream::connect(hostport.as_str()).await?;
@@ -79,17 +107,50 @@ async fn dial_inner(address: &Address, config: &Config) -> io::Result<Stream> {
             if let Some(idle) = config.tcp_keepalive {
                 set_keepalive(&tcp, idle)?;
             }
-            #[cfg(feature = "tls")]
-            if let Some(tls) = &config.tls {
-                return tls
-                    .wrap(tcp, hostport)
-                    .await
-                    .map(|s| Stream::Tls(Box::new(s)));
-            }
-            Ok(Stream::Tcp(tcp))
+            over_tls(tcp, address, config).await
         }
         Address::Unix(path) => Ok(Stream::Unix(UnixStream::connect(path).await?)),
         Address::Abstract(name) => connect_abstract(name),
+    }
+}
+
+/// `tcp` as it is, or wrapped in TLS when the configuration asks for it.
+#[cfg_attr(not(feature = "tls"), allow(clippy::unused_async))]
+async fn over_tls(tcp: TcpStream, address: &Address, config: &Config) -> io::Result<Stream> {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &config.tls {
+        return tls
+            .wrap(tcp, &address.to_string())
+            .await
+            .map(|s| Stream::Tls(Box::new(s)));
+    }
+    #[cfg(not(feature = "tls"))]
+    let _ = (address, config);
+    Ok(Stream::Tcp(tcp))
+}
+
+/// A connected stream socket from a [`Dialer`], as a TCP or Unix stream (non-blocking).
+fn stream_from_socket(fd: OwnedFd) -> io::Result<Stream> {
+    let socket = socket2::Socket::from(fd);
+    if socket.r#type()? != socket2::Type::STREAM {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the dialer returned a socket that is not a stream socket",
+        ));
+    }
+    socket.set_nonblocking(true)?;
+    let local = socket.local_addr()?;
+    if local.is_ipv4() || local.is_ipv6() {
+        let tcp = std::net::TcpStream::from(OwnedFd::from(socket));
+        Ok(Stream::Tcp(TcpStream::from_std(tcp)?))
+    } else if local.is_unix() {
+        let unix = std::os::unix::net::UnixStream::from(OwnedFd::from(socket));
+        Ok(Stream::Unix(UnixStream::from_std(unix)?))
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the dialer returned a socket that is neither TCP nor Unix",
+        ))
     }
 }
 

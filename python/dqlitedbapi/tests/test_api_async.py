@@ -6,16 +6,19 @@ Source of ``test_api_sync.py`` (the same cases on the blocking API), which
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import decimal
 import time
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 import dqlitedbapi
 import dqlitedbapi.aio
 from dqlitedbapi.aio import AsyncConnection, aconnect
+
+from .dialers import NodeDialer
 
 
 async def test_connection_exception_attributes(aconn: AsyncConnection) -> None:
@@ -654,8 +657,33 @@ async def test_connect_keywords(cluster: Any, dbname: str) -> None:
             dqlitedbapi.aio.connect(cluster.address, **bad)
     with pytest.raises(dqlitedbapi.NotSupportedError, match="uri"):
         await aconnect(cluster.address, uri=True)
-    with pytest.raises(dqlitedbapi.NotSupportedError, match="dial_func"):
-        dqlitedbapi.aio.connect(cluster.address, dial_func=cast(Any, aconnect))
+
+
+async def test_dial_func_opens_the_connections(cluster: Any, dbname: str) -> None:
+    # As in dqlite-dbapi 0.8.0: dial_func(address) opens every connection to a node, the
+    # seeds' and the leader's a node names. Here the seeds are names only it can resolve.
+    unknown = NodeDialer(cluster.addresses)
+    with pytest.raises(dqlitedbapi.OperationalError, match="Failed to connect"):
+        await (await aconnect(unknown.seeds, database=dbname, timeout=1)).execute("SELECT 1")
+    for kind in ["streams", "socket"]:
+        dialer = NodeDialer(cluster.addresses)
+        conn = await aconnect(
+            dialer.seeds, database=dbname, timeout=5, dial_func=getattr(dialer, kind)
+        )
+        await conn.execute("CREATE TABLE IF NOT EXISTS dialed (k)")
+        await conn.execute("INSERT INTO dialed VALUES (?)", (kind,))
+        assert await one(conn, "SELECT count(*) FROM dialed WHERE k = ?", (kind,)) == (1,)
+        await conn.close()
+        assert dialer.dialed, kind
+        assert set(dialer.dialed) <= set(dialer.names) | set(cluster.addresses)
+        assert dialer.dialed[0] in dialer.names
+        # The reference's coroutine runs on the connection's own event loop.
+        assert kind != "streams" or dialer.loops == {asyncio.get_running_loop()}  # ASYNC
+    bad = NodeDialer(cluster.addresses)
+    with pytest.raises(dqlitedbapi.OperationalError, match="dial_func"):
+        lazy = await aconnect(bad.seeds, database=dbname, timeout=1, dial_func=bad.nonsense)
+        await lazy.execute("SELECT 1")
+    assert bad.dialed
 
 
 async def test_sqlite3_methods_dqlite_lacks(aconn: AsyncConnection) -> None:

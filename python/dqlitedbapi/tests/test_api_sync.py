@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime
 import decimal
 import time
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 import dqlitedbapi
 from dqlitedbapi import Connection, connect
+
+from .dialers import NodeDialer
 
 
 def test_connection_exception_attributes(conn: Connection) -> None:
@@ -641,8 +643,30 @@ def test_connect_keywords(cluster: Any, dbname: str) -> None:
             dqlitedbapi.connect(cluster.address, **bad)
     with pytest.raises(dqlitedbapi.NotSupportedError, match="uri"):
         connect(cluster.address, uri=True)
-    with pytest.raises(dqlitedbapi.NotSupportedError, match="dial_func"):
-        dqlitedbapi.connect(cluster.address, dial_func=cast(Any, connect))
+
+
+def test_dial_func_opens_the_connections(cluster: Any, dbname: str) -> None:
+    # As in dqlite-dbapi 0.8.0: dial_func(address) opens every connection to a node, the
+    # seeds' and the leader's a node names. Here the seeds are names only it can resolve.
+    unknown = NodeDialer(cluster.addresses)
+    with pytest.raises(dqlitedbapi.OperationalError, match="Failed to connect"):
+        (connect(unknown.seeds, database=dbname, timeout=1)).execute("SELECT 1")
+    for kind in ["streams", "socket"]:
+        dialer = NodeDialer(cluster.addresses)
+        conn = connect(dialer.seeds, database=dbname, timeout=5, dial_func=getattr(dialer, kind))
+        conn.execute("CREATE TABLE IF NOT EXISTS dialed (k)")
+        conn.execute("INSERT INTO dialed VALUES (?)", (kind,))
+        assert one(conn, "SELECT count(*) FROM dialed WHERE k = ?", (kind,)) == (1,)
+        conn.close()
+        assert dialer.dialed, kind
+        assert set(dialer.dialed) <= set(dialer.names) | set(cluster.addresses)
+        assert dialer.dialed[0] in dialer.names
+        # The reference's coroutine runs on the connection's own event loop.
+    bad = NodeDialer(cluster.addresses)
+    with pytest.raises(dqlitedbapi.OperationalError, match="dial_func"):
+        lazy = connect(bad.seeds, database=dbname, timeout=1, dial_func=bad.nonsense)
+        lazy.execute("SELECT 1")
+    assert bad.dialed
 
 
 def test_sqlite3_methods_dqlite_lacks(conn: Connection) -> None:

@@ -132,6 +132,7 @@ pub struct Config {
     pub(crate) max_frame_len: usize,
     pub(crate) tcp_keepalive: Option<Duration>,
     pub(crate) redirect_policy: Option<crate::redirect::RedirectPolicy>,
+    pub(crate) dialer: Option<std::sync::Arc<dyn crate::transport::Dialer>>,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::tls::TlsConfig>,
 }
@@ -164,6 +165,7 @@ impl Config {
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             tcp_keepalive: Some(Duration::from_secs(30)),
             redirect_policy: None,
+            dialer: None,
             #[cfg(feature = "tls")]
             tls: None,
         })
@@ -226,6 +228,16 @@ impl Config {
     /// Default: none, every address is followed.
     pub fn redirect_policy(mut self, policy: crate::redirect::RedirectPolicy) -> Self {
         self.redirect_policy = Some(policy);
+        self
+    }
+
+    /// Open the connections to the nodes with `dialer` instead of connecting to their
+    /// addresses here (go-dqlite's `WithDialFunc`): it gets each address as nodes and
+    /// seeds give it and owns the socket's options (no `TCP_NODELAY` or keepalive is set
+    /// on what it returns). TLS, when configured, runs over a TCP socket it returns. The
+    /// dial timeout still bounds each dial.
+    pub fn dialer(mut self, dialer: std::sync::Arc<dyn crate::transport::Dialer>) -> Self {
+        self.dialer = Some(dialer);
         self
     }
 

@@ -25,6 +25,7 @@ mod compat;
 mod crud;
 mod deadlines;
 mod detached;
+mod dialer;
 mod errors;
 mod failover;
 mod fake;

@@ -13,6 +13,7 @@ use tokio::sync::Mutex as TokioMutex;
 
 use crate::asyncio::{AsyncioStream, Reactor};
 use crate::describe::DescriptionCache;
+use crate::dial::PyDialer;
 use crate::errors::DbError;
 use crate::fork::Process;
 use crate::limits::ResultLimits;
@@ -162,6 +163,7 @@ struct Keywords<'a, 'py> {
     connect_timeout: Option<f64>,
     max_message_size: Option<usize>,
     tls: Option<&'a Bound<'py, PyTlsConfig>>,
+    dialer: Option<Py<PyAny>>,
 }
 
 fn connect_options(
@@ -181,6 +183,9 @@ fn connect_options(
         connect_timeout: optional("connect_timeout", keywords.connect_timeout)?,
         max_frame_len: keywords.max_message_size,
         tls: keywords.tls.map(|t| t.get().config()),
+        dialer: keywords
+            .dialer
+            .map(|f| Arc::new(PyDialer::new(f)) as Arc<dyn dqlite_client::Dialer>),
     })
 }
 
@@ -227,7 +232,7 @@ impl NativeConnection {
     #[pyo3(signature = (
         seeds, database, timeout, *, busy_timeout = 5.0, dial_timeout = None,
         connect_timeout = None, max_message_size = None, tls = None, max_total_rows = None,
-        max_continuation_frames = None, same_thread = false
+        max_continuation_frames = None, dialer = None, same_thread = false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn connect(
@@ -242,6 +247,7 @@ impl NativeConnection {
         tls: Option<&Bound<'_, PyTlsConfig>>,
         max_total_rows: Option<usize>,
         max_continuation_frames: Option<usize>,
+        dialer: Option<Py<PyAny>>,
         same_thread: bool,
     ) -> PyResult<NativeConnection> {
         let limits = ResultLimits {
@@ -254,6 +260,7 @@ impl NativeConnection {
             connect_timeout,
             max_message_size,
             tls,
+            dialer,
         };
         let options = connect_options(seeds, database, timeout, keywords)?;
         let owner = same_thread.then(|| std::thread::current().id());
@@ -281,7 +288,7 @@ impl NativeConnection {
     #[pyo3(signature = (
         seeds, database, timeout, *, busy_timeout = 5.0, dial_timeout = None,
         connect_timeout = None, max_message_size = None, tls = None, max_total_rows = None,
-        max_continuation_frames = None
+        max_continuation_frames = None, dialer = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn connect_async<'py>(
@@ -296,6 +303,7 @@ impl NativeConnection {
         tls: Option<&Bound<'py, PyTlsConfig>>,
         max_total_rows: Option<usize>,
         max_continuation_frames: Option<usize>,
+        dialer: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let limits = ResultLimits {
             rows: max_total_rows,
@@ -307,6 +315,7 @@ impl NativeConnection {
             connect_timeout,
             max_message_size,
             tls,
+            dialer,
         };
         let options = connect_options(seeds, database, timeout, keywords)?;
         // A TLS stream stays on the background runtime's reactor (TLS needs its own

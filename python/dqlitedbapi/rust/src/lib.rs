@@ -12,12 +12,13 @@
 //! * `result`: `NativeResult`, rows fetched frame by frame (`convert`, `describe`), within
 //!   the caps of `limits`;
 //! * `params` (binding), `errors` (PEP 249 classes), `fork` (inherited objects);
-//! * `tls` (`TLSConfig`), `settings` (connection strings, read by the client's parser).
+//! * `dial` (`dial_func`), `tls` (`TLSConfig`), `settings` (connection strings, read by the client's parser).
 
 mod asyncio;
 mod connection;
 mod convert;
 mod describe;
+mod dial;
 mod dqliteclient;
 mod errors;
 mod fork;

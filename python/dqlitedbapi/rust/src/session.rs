@@ -67,6 +67,8 @@ pub struct ConnectOptions {
     pub connect_timeout: Option<Duration>,
     /// TLS to the nodes, if any.
     pub tls: Option<dqlite_client::TlsConfig>,
+    /// Opens the sockets to the nodes in place of the client (`dial_func`).
+    pub dialer: Option<Arc<dyn dqlite_client::Dialer>>,
 }
 
 /// One connection and its state.
@@ -137,6 +139,9 @@ impl Session {
         }
         if let Some(tls) = options.tls {
             config = config.tls(tls);
+        }
+        if let Some(dialer) = options.dialer {
+            config = config.dialer(dialer);
         }
         let conn = Cluster::new(config).connect().await.map_err(|e| {
             // "Failed to connect: " is the pure-Python dqlite-dbapi's prefix

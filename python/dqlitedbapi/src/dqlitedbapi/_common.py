@@ -16,6 +16,7 @@ from typing import Any, Final
 from dqlitedbapi import _options
 from dqlitedbapi import exceptions as exc
 from dqlitedbapi._adapt import CONVERTERS, PARSE_COLNAMES, converter_input
+from dqlitedbapi._dial import native_dialer
 from dqlitedbapi._native import NativeConnection, NativeResult
 from dqlitedbapi._stubs import UnsupportedCursorApi, UnsupportedSqlite3Api
 from dqlitedbapi._target import Target
@@ -128,11 +129,6 @@ class ConnectionBase(UnsupportedSqlite3Api):
             raise exc.ProgrammingError(
                 "database must be a non-empty string without surrounding whitespace"
             )
-        if options.dial_func is not None:
-            raise exc.NotSupportedError(
-                "dial_func is not supported: connections are opened by the native client "
-                "(TCP with keepalive, or TLS); give the nodes' addresses instead"
-            )
         self._options = options
         self._target = target
         self._timeout = options.timeout
@@ -166,9 +162,15 @@ class ConnectionBase(UnsupportedSqlite3Api):
                 "shared across event loops or asyncio.run() calls"
             )
 
-    def _native_options(self) -> dict[str, Any]:
+    def _native_options(self, loop: asyncio.AbstractEventLoop | None) -> dict[str, Any]:
+        """The native connection's keyword arguments; ``loop``: an asyncio connection's."""
         options = self._options
+        dialer = None
+        if options.dial_func is not None:
+            dial_timeout = options.dial_timeout or min(self._timeout, 5.0)
+            dialer = native_dialer(options.dial_func, loop, dial_timeout)
         return {
+            "dialer": dialer,
             "busy_timeout": self._busy_timeout,
             "dial_timeout": options.dial_timeout,
             "connect_timeout": self._target.connect_timeout,

@@ -93,6 +93,7 @@ class NativeConnection:
         tls: TLSConfig | None = ...,
         max_total_rows: int | None = ...,
         max_continuation_frames: int | None = ...,
+        dialer: Callable[[str, int], None] | None = ...,
         same_thread: bool = ...,
     ) -> NativeConnection: ...
     @staticmethod
@@ -108,6 +109,7 @@ class NativeConnection:
         tls: TLSConfig | None = ...,
         max_total_rows: int | None = ...,
         max_continuation_frames: int | None = ...,
+        dialer: Callable[[str, int], None] | None = ...,
     ) -> Awaitable[NativeConnection]: ...
     def set_busy_timeout(self, busy_timeout: float) -> None: ...
     @property

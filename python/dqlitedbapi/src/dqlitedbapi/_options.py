@@ -11,6 +11,7 @@ import asyncio
 import math
 import os
 import re
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -54,8 +55,15 @@ SESSION_MODES: Final = frozenset({"immediate", "deferred", "exclusive", "read_on
 """What a bare ``BEGIN`` becomes: ``BEGIN IMMEDIATE`` (default), ``BEGIN``, ``BEGIN
 EXCLUSIVE``; ``read_only`` runs the connection with ``PRAGMA query_only = 1``."""
 
-DialFunc = Callable[[str], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
-"""``dial_func(address)``: opens a stream to one node (the reference client's hook)."""
+DialFunc = Callable[
+    [str],
+    Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+    | Awaitable[socket.socket]
+    | socket.socket,
+]
+"""``dial_func(address)``: opens a connection to one node (the reference client's hook):
+an asyncio ``(StreamReader, StreamWriter)`` pair, as the reference's returns, or a connected
+``socket.socket`` (TCP or Unix), either returned or awaited."""
 
 _INT32_MAX: Final = 2**31 - 1
 

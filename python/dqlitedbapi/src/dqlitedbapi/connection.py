@@ -100,7 +100,7 @@ class Connection(ConnectionBase):
             self.database,
             self._timeout,
             same_thread=self._options.check_same_thread,
-            **self._native_options(),
+            **self._native_options(None),
         )
         if self._session_mode == "read_only":
             try:

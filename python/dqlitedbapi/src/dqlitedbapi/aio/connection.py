@@ -107,7 +107,10 @@ class AsyncConnection(ConnectionBase):
             return native
         if True:  # ASYNC
             native = await NativeConnection.connect_async(
-                self._seeds, self.database, self._timeout, **self._native_options()
+                self._seeds,
+                self.database,
+                self._timeout,
+                **self._native_options(get_running_loop()),
             )
             self._loop = get_running_loop()
         else:
@@ -117,7 +120,7 @@ class AsyncConnection(ConnectionBase):
                 self.database,
                 self._timeout,
                 same_thread=self._options.check_same_thread,
-                **self._native_options(),
+                **self._native_options(None),
             )
         if self._session_mode == "read_only":
             try:
