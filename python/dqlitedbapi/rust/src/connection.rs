@@ -109,10 +109,12 @@ impl Conn {
     {
         let rt = self.blocking_rt()?;
         let session = self.session.clone();
+        crate::logging::before_call(py);
         let out = py.detach(move || {
             let mut guard = session.blocking_lock();
             rt.run(op(&mut guard))
         });
+        crate::logging::after_call(py);
         out.map_err(PyErr::from)
     }
 
@@ -266,15 +268,16 @@ impl NativeConnection {
         let owner = same_thread.then(|| std::thread::current().id());
         let rt = Arc::new(BlockingRuntime::new()?);
         let runner = rt.clone();
-        let session = py
-            .detach(move || {
-                runner.run(async {
-                    let mut session = Session::connect(options).await?;
-                    session.use_blocking_io()?;
-                    Ok(session)
-                })
+        crate::logging::before_call(py);
+        let connected = py.detach(move || {
+            runner.run(async {
+                let mut session = Session::connect(options).await?;
+                session.use_blocking_io()?;
+                Ok(session)
             })
-            .map_err(PyErr::from)?;
+        });
+        crate::logging::after_call(py);
+        let session = connected.map_err(PyErr::from)?;
         Ok(NativeConnection::new(
             session,
             Driver::Blocking(rt),
@@ -505,6 +508,7 @@ impl NativeConnection {
             return Err(DbError::interface("close() called inside a tokio runtime").into());
         }
         py.detach(move || session.blocking_lock().close());
+        crate::logging::after_call(py);
         Ok(())
     }
 

@@ -12,7 +12,8 @@
 //! * `result`: `NativeResult`, rows fetched frame by frame (`convert`, `describe`), within
 //!   the caps of `limits`;
 //! * `params` (binding), `errors` (PEP 249 classes), `fork` (inherited objects);
-//! * `dial` (`dial_func`), `tls` (`TLSConfig`), `settings` (connection strings, read by the client's parser).
+//! * `dial` (`dial_func`), `tls` (`TLSConfig`), `settings` (connection strings, read by the client's parser);
+//! * `logging`: the client's tracing events and spans, handed to Python's `logging`.
 
 mod asyncio;
 mod connection;
@@ -23,6 +24,7 @@ mod dqliteclient;
 mod errors;
 mod fork;
 mod limits;
+mod logging;
 mod params;
 mod parked;
 mod result;
@@ -45,6 +47,10 @@ mod _native {
     #[pymodule_export]
     use crate::fork::_after_fork_in_child;
     #[pymodule_export]
+    use crate::logging::{
+        _logging_refresh, get_slow_statement_threshold, set_slow_statement_threshold,
+    };
+    #[pymodule_export]
     use crate::result::NativeResult;
     #[pymodule_export]
     use crate::settings::connection_settings;
@@ -56,7 +62,8 @@ mod _native {
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         crate::dqliteclient::register(m)?;
-        crate::fork::register(m)
+        crate::fork::register(m)?;
+        crate::logging::install(m)
     }
 
     /// Version of the native core (the Rust crate's version).

@@ -247,7 +247,16 @@ impl Session {
                 .connection_lost(),
             );
         }
-        self.conn = None;
+        if let Some(conn) = self.conn.take()
+            && reason != CLOSED_BY_USER
+        {
+            tracing::info!(
+                target: "dqlitedbapi::connection",
+                node = %conn.address(),
+                %reason,
+                "connection discarded"
+            );
+        }
         self.reset_tx();
         if self.closed.is_none() {
             self.closed = Some(reason);

@@ -10,6 +10,8 @@ oldest server this driver is tested against; servers may run a newer SQLite.
 
 from __future__ import annotations
 
+import atexit as _atexit
+import logging as _logging
 from importlib import metadata as _metadata
 from typing import NoReturn
 
@@ -22,8 +24,14 @@ from dqlitedbapi._adapt import (
     unregister_adapter,
 )
 from dqlitedbapi._common import LEGACY_TRANSACTION_CONTROL
-from dqlitedbapi._native import PROTOCOL_VERSION, TLSConfig
+from dqlitedbapi._native import (
+    PROTOCOL_VERSION,
+    TLSConfig,
+    get_slow_statement_threshold,
+    set_slow_statement_threshold,
+)
 from dqlitedbapi._native import __version__ as _native_version
+from dqlitedbapi._native import _logging_refresh as _logging_refresh
 from dqlitedbapi._native import complete_statement as _complete_statement
 from dqlitedbapi._options import (
     DEFAULT_CLOSE_TIMEOUT_SECONDS,
@@ -117,9 +125,11 @@ __all__ = [
     "complete_statement",
     "connect",
     "enable_callback_tracebacks",
+    "get_slow_statement_threshold",
     "paramstyle",
     "register_adapter",
     "register_converter",
+    "set_slow_statement_threshold",
     "sqlite_version",
     "sqlite_version_info",
     "threadsafety",
@@ -147,6 +157,13 @@ sqlite_version = "3.40.1"
 
 sqlite_version_info = (3, 40, 1)
 """``sqlite_version`` as a tuple of ints."""
+
+# A library's loggers get a NullHandler (the logging HOWTO's advice): unconfigured, its
+# WARNING records go nowhere instead of to stderr through logging's last resort.
+_logging.getLogger("dqlitedbapi").addHandler(_logging.NullHandler())
+# Records still waiting at exit (the driver hands them over at the end of each call) go
+# to logging before its own shutdown, which was registered earlier and so runs later.
+_atexit.register(_logging_refresh)
 
 
 def complete_statement(statement: str) -> bool:

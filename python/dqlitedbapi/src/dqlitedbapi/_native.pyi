@@ -15,9 +15,12 @@ __all__ = [
     "TLSConfig",
     "__version__",
     "_after_fork_in_child",
+    "_logging_refresh",
     "complete_statement",
     "connection_settings",
+    "get_slow_statement_threshold",
     "is_dml",
+    "set_slow_statement_threshold",
     "transaction_effects",
     "yaml_store_read",
     "yaml_store_write",
@@ -75,6 +78,13 @@ class TLSConfig:
     def server_name(self) -> str | None: ...
 
 def connection_settings(text: str) -> dict[str, Any]: ...
+def set_slow_statement_threshold(seconds: float | None, /) -> None:
+    """Log statements slower than ``seconds`` on ``dqlitedbapi.slow`` (None: off)."""
+
+def get_slow_statement_threshold() -> float | None:
+    """The slow-statement threshold in seconds, or None when off."""
+
+def _logging_refresh() -> None: ...
 
 @final
 class NativeConnection:

@@ -254,6 +254,7 @@ impl Reactor {
         F: Future<Output = Outcome> + Send + 'static,
     {
         self.check_usable()?;
+        crate::logging::before_call(py);
         let py_future = self
             .event_loop
             .bind(py)
@@ -264,6 +265,8 @@ impl Reactor {
             let outcome = future.await;
             Python::attach(|py| complete(py, done.bind(py), outcome));
         }));
+        // The task was polled once: records of that poll go to logging now.
+        crate::logging::after_call(py);
         Ok(py_future)
     }
 
@@ -297,6 +300,8 @@ impl Reactor {
             Event::Drain => self.executor.drain_call_arrived(),
             Event::Close => {}
         });
+        // Outside the poll: nothing of the connection's is held here.
+        crate::logging::after_call(py);
     }
 
     /// `loop.add_reader(fd, cb)` and the like; `cb` None for the `remove_*` calls.

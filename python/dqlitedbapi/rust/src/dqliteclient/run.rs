@@ -55,7 +55,9 @@ impl Mode {
         match self {
             Mode::Blocking(rt) => {
                 let rt = rt.clone();
+                crate::logging::before_call(py);
                 let out = py.detach(move || rt.run(async move { Ok(op.await) }));
+                crate::logging::after_call(py);
                 match out {
                     Ok(Ok(value)) => convert(py, value),
                     Ok(Err(e)) => Err(e.into_pyerr(py)),
