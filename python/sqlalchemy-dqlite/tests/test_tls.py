@@ -89,8 +89,12 @@ async def test_a_wrong_ca_is_refused_from_asyncio(
         await engine.dispose()
 
 
+# The new connection after the kill waits for an election: 4 to 6 s on a loaded machine, so
+# the timeout (which bounds finding the leader) is 10 s, as in the driver's failover tests.
+
+
 def test_failover_across_tls_nodes(tls_cluster: Cluster, dbname: str) -> None:
-    engine = create_engine(tls_url(tls_cluster, dbname, timeout="5"), pool_pre_ping=True)
+    engine = create_engine(tls_url(tls_cluster, dbname, timeout="10"), pool_pre_ping=True)
     try:
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE t (n INTEGER)"))
@@ -111,7 +115,7 @@ def test_failover_across_tls_nodes(tls_cluster: Cluster, dbname: str) -> None:
 
 
 async def test_failover_across_tls_nodes_from_asyncio(tls_cluster: Cluster, dbname: str) -> None:
-    url = tls_url(tls_cluster, dbname, "dqlite+aio", timeout="5")
+    url = tls_url(tls_cluster, dbname, "dqlite+aio", timeout="10")
     engine = create_async_engine(url, pool_pre_ping=True)
     try:
         async with engine.begin() as conn:
