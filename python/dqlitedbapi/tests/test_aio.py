@@ -132,6 +132,33 @@ async def test_one_cursor_refuses_a_second_concurrent_execute(aconn: AsyncConnec
     assert await cur.fetchone() is not None
 
 
+async def test_a_quick_execute_still_refuses_a_concurrent_one(aconn: AsyncConnection) -> None:
+    # The reference suite's test_concurrent_execute_on_one_cursor_raises: the first task's
+    # execute must let the second task run (and be refused) even when its answer was
+    # already there when the call returned, as happens under load.
+    cur = aconn.cursor()
+    for attempt in range(100):
+        started = asyncio.Event()
+
+        async def first(started: asyncio.Event, n: int) -> Any:
+            started.set()
+            await cur.execute("SELECT ?", (n,))
+            return await cur.fetchone()
+
+        async def second(started: asyncio.Event) -> Any:
+            await started.wait()
+            await cur.execute("SELECT 2")
+            return await cur.fetchone()
+
+        results: tuple[Any, Any] = await asyncio.gather(
+            first(started, attempt), second(started), return_exceptions=True
+        )
+        one, two = results
+        assert one == (attempt,)
+        assert isinstance(two, dqlitedbapi.InterfaceError), (attempt, two)
+        assert "already executing" in str(two)
+
+
 async def test_a_long_fetch_lets_other_tasks_run(cluster: Any, dbname: str) -> None:
     # Rows that arrive faster than they are decoded never make a read wait; the event loop
     # must get its turns anyway (timers, cancellation and other tasks depend on it).

@@ -113,19 +113,20 @@ class AsyncCursor(CursorBase):
                 native = self._connection._open()
         return native
 
-    async def _wait(self, pending: Awaitable[_T], *, fetch: bool = False) -> _T:  # ASYNC
+    async def _wait(self, pending: Awaitable[_T]) -> _T:  # ASYNC
         """Awaits a call of the native core; a cancelled call closes the connection.
 
-        A fetch whose rows were already there (rows that arrive faster than they are read)
-        completes before it is awaited, and awaiting it does not suspend: such a fetch
-        gives the event loop one turn, so that timers, cancellation and other tasks run
-        during a long read.
+        A call whose answer was already there (rows that arrive faster than they are read,
+        or a quick statement on a loaded machine) completes before it is awaited, and
+        awaiting it does not suspend: such a call gives the event loop one turn all the
+        same, so that timers, cancellation and other tasks run during a long read, and
+        another task's call on this cursor meanwhile is refused as it is otherwise.
         """
         if self._executing:
             raise _already_executing()
         self._executing = True
         try:
-            if fetch and isinstance(pending, Future) and pending.done():
+            if isinstance(pending, Future) and pending.done():
                 value: _T = pending.result()
                 await sleep(0)
                 return value
@@ -233,7 +234,7 @@ class AsyncCursor(CursorBase):
                 description = description or result.description
                 got = result.afetch(-1)
                 if not isinstance(got, list):  # ASYNC
-                    got = await self._wait(got, fetch=True)
+                    got = await self._wait(got)
                 rows.extend(got)
                 total += len(got)
                 if cap is not None and len(rows) > cap:
@@ -267,7 +268,7 @@ class AsyncCursor(CursorBase):
             return None
         rows = result.afetch(1)
         if not isinstance(rows, list):  # ASYNC
-            rows = await self._wait(rows, fetch=True)
+            rows = await self._wait(rows)
         if not rows:
             self._finished(result)
             return None
@@ -281,7 +282,7 @@ class AsyncCursor(CursorBase):
             return []
         rows = result.afetch(n)
         if not isinstance(rows, list):  # ASYNC
-            rows = await self._wait(rows, fetch=True)
+            rows = await self._wait(rows)
         if len(rows) < n:
             self._finished(result)
         return self._post(rows)
@@ -295,7 +296,7 @@ class AsyncCursor(CursorBase):
                 return []
         rows = result.afetch(-1)
         if not isinstance(rows, list):  # ASYNC
-            rows = await self._wait(rows, fetch=True)
+            rows = await self._wait(rows)
         # Used up: dropped now, so the next execute has nothing to close.
         self._result = None
         self._spent = result
