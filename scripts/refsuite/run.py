@@ -19,7 +19,8 @@ fresh 3-node cluster of the test kit. Only the harness is ours:
   ``dqlitedbapi.types._ADAPTERS``, the reference's private adapter registry; the copy does
   the same on whichever private registry the installed driver has;
 * ``--expected FILE`` marks the tests listed there (``nodeid | reason``, or a module path
-  for a module that cannot be imported) as expected failures. Any other failure or error
+  for a module that cannot be imported; ``[1.11] nodeid | reason`` for a line that
+  applies on those server versions only) as expected failures. Any other failure or error
   fails the run; a listed test that passes is reported (``XPASS``) so that the list
   shrinks; an entry that names no test fails the run;
 * ``--results FILE`` writes every test's outcome as JSON, and ``compare OURS REF`` lists
@@ -29,6 +30,7 @@ Usage (the interpreter must have pytest, pytest-asyncio and pytest-timeout)::
 
     python scripts/refsuite/run.py [--server latest] [--expected FILE] [--results FILE]
     python scripts/refsuite/run.py compare OURS.json REFERENCE.json [--expected FILE]
+        [--server VERSION]
 
 ``scripts/refsuite.sh`` sets up the Python 3.13 environments and calls this.
 """
@@ -56,6 +58,7 @@ REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache" / "refsuite"
 HARDCODED_PORT = 9001
 IN_NETNS_ENV = "DQLITE_REFSUITE_IN_NETNS"
+SERVERS = {"1.11", "1.18", "latest"}
 
 ROOT_CONFTEST = '''\
 """Root conftest of dqlite-dbapi 0.8.0's tests, as scripts/refsuite/run.py runs them.
@@ -161,16 +164,25 @@ def unpack(sdist: Path, dest: Path) -> Path:
 # The expected-failure list
 
 
-def read_expected(path: Path) -> dict[str, str]:
-    """``nodeid | reason`` lines (``#`` comments, blank lines ignored)."""
+def read_expected(path: Path, server: str) -> dict[str, str]:
+    """``nodeid | reason`` lines (``#`` comments, blank lines ignored) that apply on
+    ``server``: a line that starts with ``[V1,V2]`` applies on those versions only."""
     expected: dict[str, str] = {}
     for number, line in enumerate(path.read_text().splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        nodeid, sep, reason = line.partition(" | ")
+        versions = None
+        if line.startswith("["):
+            qualifier, sep, line = line[1:].partition("]")
+            versions = {v.strip() for v in qualifier.split(",")}
+            if not sep or not versions <= SERVERS:
+                sys.exit(f"{path}:{number}: expected `[VERSION,...] nodeid | reason`")
+        nodeid, sep, reason = line.strip().partition(" | ")
         if not sep or not reason.strip():
             sys.exit(f"{path}:{number}: expected `nodeid | reason`")
+        if versions is not None and server not in versions:
+            continue
         if nodeid.strip() in expected:
             sys.exit(f"{path}:{number}: {nodeid.strip()} is listed twice")
         expected[nodeid.strip()] = reason.strip()
@@ -431,7 +443,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     import pytest
 
     root = unpack(sdist, CACHE / "suite")
-    expected = read_expected(args.expected) if args.expected else {}
+    expected = read_expected(args.expected, args.server) if args.expected else {}
     cluster_class, cluster_error = testkit_helper()
     print(
         f"refsuite: {SDIST} tests/integration against {dqlitedbapi.__file__}"
@@ -489,7 +501,7 @@ def compare(args: argparse.Namespace) -> int:
     ours_results = json.loads(args.ours.read_text())
     ours, messages = ours_results["outcomes"], ours_results["messages"]
     reference = json.loads(args.reference.read_text())["outcomes"]
-    expected = read_expected(args.expected) if args.expected else {}
+    expected = read_expected(args.expected, args.server) if args.expected else {}
     ref_passed = {k for k, o in reference.items() if o in ("passed", "xpassed")}
     our_passed = {k for k, o in ours.items() if o in ("passed", "xpassed")}
     print(f"reference passes {len(ref_passed)}, ours passes {len(our_passed)}")
@@ -519,6 +531,9 @@ def main(argv: list[str]) -> int:
         parser.add_argument("ours", type=Path)
         parser.add_argument("reference", type=Path)
         parser.add_argument("--expected", type=Path)
+        parser.add_argument(
+            "--server", default="latest", help="the runs' server version"
+        )
         return compare(parser.parse_args(argv[1:]))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--server", default="latest", help="1.11, 1.18 or latest")
