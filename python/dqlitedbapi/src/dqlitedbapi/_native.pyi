@@ -84,7 +84,8 @@ def set_slow_statement_threshold(seconds: float | None, /) -> None:
 def get_slow_statement_threshold() -> float | None:
     """The slow-statement threshold in seconds, or None when off."""
 
-def _logging_refresh() -> None: ...
+def _logging_refresh() -> None:
+    """Re-read the ``dqlitedbapi`` loggers' levels and hand waiting records to ``logging``."""
 
 @final
 class NativeConnection:
