@@ -38,6 +38,7 @@
 //! ```
 
 mod error;
+mod failure;
 mod frame;
 mod header;
 mod primitive;

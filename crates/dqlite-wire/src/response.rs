@@ -3,6 +3,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::{DecodeError, EncodeError};
+use crate::failure::decode_failure;
 use crate::header::{Header, response_type as t};
 use crate::primitive::{Reader, check_text, pad8, put_text};
 use crate::role::{NodeInfo, Role};
@@ -135,10 +136,10 @@ impl Response {
         }
         let mut r = Reader::new(&body);
         let response = match header.kind {
-            t::FAILURE => Response::Failure {
-                code: r.u64("failure code")?,
-                message: String::from_utf8_lossy(r.text("failure message")?).into_owned(),
-            },
+            t::FAILURE => {
+                let (code, message) = decode_failure(&body)?;
+                Response::Failure { code, message }
+            }
             t::SERVER => Response::Server {
                 id: r.u64("node id")?,
                 address: r.str("leader address")?.to_owned(),

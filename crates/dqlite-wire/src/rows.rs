@@ -44,6 +44,17 @@ fn nibble(header: &[u8], index: usize) -> u8 {
     }
 }
 
+/// Reads past one row of `columns` values (its type header, then the values), checking
+/// each type code and that every value is whole.
+#[inline]
+pub(crate) fn skip_row(r: &mut Reader<'_>, columns: usize) -> Result<(), DecodeError> {
+    let header = r.take(row_header_len(columns), "row header")?;
+    for index in 0..columns {
+        read_value(r, ValueType::from_code(nibble(header, index))?)?;
+    }
+    Ok(())
+}
+
 /// One decoded ROWS frame. Cheap to clone (the body is reference counted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowsFrame {
@@ -75,7 +86,6 @@ impl RowsFrame {
             let name = r.str("column name")?;
             names.push(start..start + name.len());
         }
-        let header_len = row_header_len(columns);
         let mut row_starts = Vec::new();
         let end = loop {
             let word = r
@@ -99,10 +109,7 @@ impl RowsFrame {
                 return Err(DecodeError::MalformedRows("corrupt end marker"));
             }
             row_starts.push(r.position());
-            let header = r.take(header_len, "row header")?;
-            for index in 0..columns {
-                read_value(&mut r, ValueType::from_code(nibble(header, index))?)?;
-            }
+            skip_row(&mut r, columns)?;
         };
         // Anything after the marker is ignored: later revisions only append fields.
         Ok(RowsFrame {

@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from dqlite_testkit import Cluster
 
 import dqlitedbapi
 from dqlitedbapi import Connection
@@ -92,3 +93,21 @@ def test_returning(conn: Connection) -> None:
             conn.execute(sql, ("a",))
         return
     assert cur.fetchall() == [(1, "a")]
+
+
+def test_returning_constraint_violation_is_an_integrity_error(
+    cluster: Cluster, conn: Connection
+) -> None:
+    # The server sends the column header it had begun before the failure (1.18.7).
+    conn.execute("CREATE TABLE u (id INTEGER PRIMARY KEY, v TEXT UNIQUE)")
+    conn.execute("INSERT INTO u VALUES (1, 'a')")
+    sql = "INSERT INTO u (v) VALUES ('a') RETURNING id"
+    if cluster.version in ("1.11", "1.18"):  # before 1.18.2
+        with pytest.raises(dqlitedbapi.NotSupportedError):
+            conn.execute(sql)
+        return
+    with pytest.raises(dqlitedbapi.IntegrityError) as info:
+        conn.execute(sql)
+    assert info.value.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE"
+    assert "UNIQUE constraint failed: u.v" in str(info.value)
+    assert conn.execute("SELECT count(*) FROM u").fetchone() == (1,)

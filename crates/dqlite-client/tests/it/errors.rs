@@ -43,6 +43,57 @@ async fn sql_errors_carry_code_and_message() {
     assert_eq!(n.rows[0].values(), [Value::Integer(1)]);
 }
 
+/// A statement that fails while its rows are being stepped (a runtime error, a constraint
+/// on `INSERT ... RETURNING`) is answered, by every server version, with a FAILURE frame
+/// that starts with the ROWS body begun so far (column names, any whole rows): the error
+/// is the server's, not the column count and first name read as a code and a message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_failing_while_stepping_reports_the_servers_error() {
+    let cluster = common::start(1);
+    let mut conn = common::client(&cluster, "stepping")
+        .connect()
+        .await
+        .unwrap();
+    let failing = [
+        // Fails at the first step: the column header alone comes before the failure.
+        "SELECT 1 AS one, json('not json') AS j",
+        // A whole row comes first.
+        "SELECT id, CASE WHEN id > 1 THEN json('x') END FROM (SELECT 1 AS id UNION ALL SELECT 2)",
+    ];
+    for sql in failing {
+        let err = conn.query_all(sql, &[]).await.unwrap_err();
+        let server = err.server_error().unwrap_or_else(|| panic!("{sql}: {err}"));
+        assert_eq!(
+            (server.code, server.message.as_str()),
+            (1, "malformed JSON"),
+            "{sql}"
+        );
+        assert!(!conn.is_broken(), "{sql}");
+    }
+    conn.execute(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT UNIQUE)",
+        &[],
+    )
+    .await
+    .unwrap();
+    conn.execute("INSERT INTO t VALUES (1, 'a')", &[])
+        .await
+        .unwrap();
+    if cluster.version().min_library() >= (1, 18, 2) {
+        let err = conn
+            .query_all("INSERT INTO t (x) VALUES ('a') RETURNING id", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Constraint, "{err}");
+        let server = err.server_error().unwrap();
+        assert_eq!(server.code, 2067); // SQLITE_CONSTRAINT_UNIQUE
+        assert_eq!(server.message, "UNIQUE constraint failed: t.x");
+        assert!(!conn.is_broken());
+    }
+    let n = conn.query_all("SELECT count(*) FROM t", &[]).await.unwrap();
+    assert_eq!(n.rows[0].values(), [Value::Integer(1)]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_before_sending() {
     let cluster = common::start(1);
