@@ -3,7 +3,7 @@
 use dqlite_wire::{Request, Response, Value};
 
 use super::{Connection, Deadline};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ServerError};
 use crate::limits::{MAX_PARAMS, MAX_PARAMS_ANY_SERVER};
 
 /// What the server allows, each `None` until probed.
@@ -24,11 +24,20 @@ enum Capability {
     ReturningRows,
 }
 
+/// Reads a probe's answer: `Some(allowed)`, or `None` when it says nothing either way.
+type Verdict = fn(Result<&Response, &ServerError>) -> Option<bool>;
+
+/// SQLite's SQLITE_RANGE: a parameter index out of range.
+const SQLITE_RANGE: u64 = 25;
+/// SQLite's SQLITE_IOERR, alone (not an extended code such as 10250 "not leader").
+const SQLITE_IOERR: u64 = 10;
+
 impl Capability {
-    /// A request that succeeds only on servers that allow it (it yields no row and changes
-    /// nothing), and the answer it then gets.
-    fn probe(self) -> (Request<'static>, fn(&Response) -> bool, &'static str) {
+    /// A request that yields no row, changes nothing and takes no lock, and how to read
+    /// its answer.
+    fn probe(self) -> (Request<'static>, Verdict) {
         match self {
+            // 1.11.1 misreads the 32-bit count and fails (1005); later servers answer ROWS.
             Capability::ManyParameters => (
                 Request::QuerySql {
                     db_id: 0,
@@ -36,20 +45,30 @@ impl Capability {
                     params: vec![Value::Integer(1)].into(),
                     schema: 1,
                 },
-                |r| matches!(r, Response::Rows(_)),
-                "ROWS",
+                |answer| match answer {
+                    Ok(Response::Rows(_)) => Some(true),
+                    Ok(_) => None,
+                    Err(_) => Some(false),
+                },
             ),
-            // Older servers bind every parameter to the first statement and fail with
-            // SQLITE_RANGE.
+            // One parameter too many, on a read: servers before 1.18.2 fail with
+            // SQLITE_RANGE, the executor of 1.18.2 and later with a bare SQLITE_IOERR
+            // ("leader exec failed"). A read, because 1.18.2 and later queue any EXEC
+            // behind another connection's open transaction.
             Capability::ReturningRows => (
-                Request::ExecSql {
+                Request::QuerySql {
                     db_id: 0,
-                    sql: "SELECT ? WHERE 0; SELECT ? WHERE 0",
+                    sql: "SELECT ?",
                     params: vec![Value::Integer(1), Value::Integer(2)].into(),
                     schema: 0,
                 },
-                |r| matches!(r, Response::Result { .. }),
-                "RESULT",
+                |answer| match answer {
+                    Err(e) if e.code == SQLITE_IOERR => Some(true),
+                    Err(e) if e.code == SQLITE_RANGE => Some(false),
+                    // A server that ignores the extra value is newer still.
+                    Ok(Response::Rows(_)) => Some(true),
+                    Ok(_) | Err(_) => None,
+                },
             ),
         }
     }
@@ -68,15 +87,22 @@ impl Connection {
         if let Some(known) = *capability.slot(&mut self.caps) {
             return Ok(known);
         }
-        let (probe, expected, name) = capability.probe();
+        let (probe, verdict) = capability.probe();
         // Probed once per connection: in a future of its own (allocated only then), so that
         // it does not enlarge every request's future.
         let answer = Box::pin(self.request_by(&probe, "capability probe", deadline)).await;
-        let allowed = match answer {
-            Ok(answer) if expected(&answer) => true,
-            Ok(other) => return Err(self.unexpected(name, &other)),
-            Err(Error::Server(_)) => false,
-            Err(e) => return Err(e),
+        let allowed = match &answer {
+            Ok(response) => verdict(Ok(response)),
+            Err(Error::Server(e)) => verdict(Err(e)),
+            Err(_) => None,
+        };
+        let Some(allowed) = allowed else {
+            // Nothing learnt (a transport error, "not leader", a strange answer): that
+            // answer is the caller's, and the next need probes again.
+            return match answer {
+                Ok(other) => Err(self.unexpected("an answer to the capability probe", &other)),
+                Err(e) => Err(e),
+            };
         };
         *capability.slot(&mut self.caps) = Some(allowed);
         Ok(allowed)

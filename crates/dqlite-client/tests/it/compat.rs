@@ -1,6 +1,8 @@
 //! Behaviour that differs between server versions (docs/protocol.md §9) works the
 //! same through the client.
 
+use std::time::{Duration, Instant};
+
 use dqlite_client::{ErrorKind, Value};
 
 use crate::common;
@@ -122,6 +124,41 @@ async fn returning_is_refused_on_servers_that_would_lose_it() {
     };
     let count = conn.query_all("SELECT count(*) FROM t", &[]).await.unwrap();
     assert_eq!(count.rows[0].values(), [Value::Integer(inserted)]);
+}
+
+/// Whether the server returns RETURNING rows is learnt without waiting for anything:
+/// not for the write lock another session holds in an open transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_returning_probe_does_not_wait_behind_another_sessions_transaction() {
+    let cluster = common::start(1);
+    let client = common::client(&cluster, "probe");
+    let mut writer = client.connect().await.unwrap();
+    writer
+        .execute("CREATE TABLE t (id INTEGER PRIMARY KEY)", &[])
+        .await
+        .unwrap();
+    writer.execute("BEGIN", &[]).await.unwrap();
+    writer
+        .execute("INSERT INTO t VALUES (1)", &[])
+        .await
+        .unwrap();
+    let mut other = client.connect().await.unwrap();
+    other.set_request_timeout(Duration::from_secs(3));
+    let started = Instant::now();
+    // A table that does not exist: the statement itself fails as soon as it is compiled.
+    let err = other
+        .query_all("DELETE FROM missing RETURNING 1", &[])
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    if cluster.version().min_library() >= (1, 18, 2) {
+        assert_eq!(err.kind(), ErrorKind::Sql, "{err}");
+        assert!(err.to_string().contains("no such table"), "{err}");
+    } else {
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    }
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}: {err}");
+    writer.execute("COMMIT", &[]).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
