@@ -134,20 +134,6 @@ $quick || (cd python/sqlalchemy-dqlite && "../../$sqla21/bin/mypy")
 step "python: dqlite-wire tests (no server)"
 (cd python/dqlite-wire && ../../.venv/bin/python -m pytest -q -p no:cacheprovider)
 
-# Known failures on `latest` only, deselected there and nowhere else (each is a bug or a
-# test expectation of 1.18.1's behaviour, reported to its owner; delete the line once fixed):
-latest_known_failures=(
-  # test expects no RETURNING on any Debian server; latest (>= 1.18.2) has it (pyfront)
-  --deselect tests/test_dialect.py::test_connect_and_server_version
-  --deselect tests/test_async.py::test_returning_refused
-  # the client's RETURNING capability probe (an EXEC_SQL) waits behind another
-  # connection's open transaction and times out after 10 s (client)
-  --deselect tests/test_dialect.py::test_transactions_are_real
-  # dqlite 1.18.7 answers a failing INSERT ... RETURNING with a FAILURE frame that starts
-  # with the row header (code 1, message "id"): IntegrityError comes out as
-  # OperationalError (client: decode or work around)
-  --deselect tests/test_orm.py::test_rollback_and_integrity_error
-)
 pytest=(-m pytest -q -p no:cacheprovider)
 # driver_tests VENV VERSION: the dqlitedbapi and dqliteclient tests with VENV's Python
 # against VERSION.
@@ -159,14 +145,9 @@ driver_tests() {
 }
 # dialect_tests VENV VERSION: sqlalchemy-dqlite's own tests.
 dialect_tests() {
-  local deselect=()
-  if [ "$2" = latest ]; then
-    deselect=("${latest_known_failures[@]}")
-    echo "deselected on latest (known failures): ${deselect[*]}"
-  fi
   step "python: sqlalchemy-dqlite tests ($1) against dqlite $2"
   (cd python/sqlalchemy-dqlite && DQLITE_SERVER_VERSION=$2 \
-    "../../$1/bin/python" "${pytest[@]}" tests "${deselect[@]}")
+    "../../$1/bin/python" "${pytest[@]}" tests)
 }
 # compliance VENV VERSION: SQLAlchemy's compliance suite, sync and asyncio.
 compliance() {

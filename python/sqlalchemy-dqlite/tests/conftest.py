@@ -25,6 +25,13 @@ def cluster(dqlite_cluster: Cluster) -> Cluster:
     return dqlite_cluster
 
 
+@pytest.fixture(scope="session")
+def server_has_returning(cluster: Cluster) -> bool:
+    """Whether the server runs RETURNING (dqlite 1.18.2 and later: not Debian's 1.11.1
+    and 1.18.1, but Debian unstable's "latest")."""
+    return cluster.version not in ("1.11", "1.18")
+
+
 @pytest.fixture
 def own_cluster(dqlite_own_cluster: Cluster) -> Cluster:
     """A cluster of this test's own (for tests that kill nodes)."""

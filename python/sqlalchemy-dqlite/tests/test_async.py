@@ -118,16 +118,22 @@ async def test_concurrent_connections(aengine: AsyncEngine) -> None:
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 8
 
 
-async def test_returning_refused(aengine: AsyncEngine) -> None:
+async def test_returning(aengine: AsyncEngine, server_has_returning: bool) -> None:
     async with aengine.connect() as conn:
         await conn.execute(text("SELECT 1"))  # first connect probes the server
-    with pytest.raises(exc.CompileError, match=r"1\.18\.2"):
-        async with aengine.begin() as conn:
-            await conn.execute(
-                Member.__table__.insert()
-                .values(team_id=1, name="x")
-                .returning(Member.__table__.c.id)
-            )
+    members = Member.__table__
+    insert = members.insert().values(team_id=1, name="x").returning(members.c.id)
+    if not server_has_returning:
+        with pytest.raises(exc.CompileError, match=r"1\.18\.2"):
+            async with aengine.begin() as conn:
+                await conn.execute(insert)
+        return
+    async with aengine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+        await conn.execute(Team.__table__.insert().values(id=1, name="a"))
+        assert (await conn.execute(insert)).scalar_one() == 1
+    async with aengine.connect() as conn:
+        assert (await conn.execute(select(members.c.name))).scalars().all() == ["x"]
 
 
 async def test_a_cancelled_statement_invalidates_the_pooled_connection(aio_url: str) -> None:

@@ -182,13 +182,14 @@ def test_boolean_is_declared_bool() -> None:
 # -- against the cluster --------------------------------------------------------------------
 
 
-def test_connect_and_server_version(engine: Engine) -> None:
+def test_connect_and_server_version(engine: Engine, server_has_returning: bool) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT 1")).scalar() == 1
         version = conn.execute(text("SELECT sqlite_version()")).scalar()
     assert engine.dialect.server_version_info == tuple(int(p) for p in version.split("."))
-    # Debian's 1.11.1 and 1.18.1 servers cannot run RETURNING; the probe says so.
-    assert engine.dialect.insert_returning is False
+    # The probe on first connect says whether the server runs RETURNING (1.18.2 and later).
+    assert engine.dialect.insert_returning is server_has_returning
+    assert engine.dialect.delete_returning is server_has_returning
 
 
 def test_transactions_are_real(engine: Engine, url: str) -> None:
