@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 import time
 
 import pytest
@@ -107,6 +109,53 @@ async def test_the_exception_of_a_policy_propagates(cluster: Cluster) -> None:
     client = client_for(cluster, redirect_policy=lambda address: False)
     with pytest.raises(ClusterPolicyError):
         await client.find_leader()
+
+
+async def test_the_policy_runs_on_the_io_thread_without_blocking_the_loop(
+    cluster: Cluster,
+) -> None:
+    # The policy is called from the driver's background I/O thread, which takes the GIL
+    # for it: the event loop's thread is not the one waiting, so a slow policy (one that
+    # resolves names, say) stalls neither the loop nor its other tasks.
+    leader, follower = leader_and_follower(cluster)
+    loop_thread = threading.get_ident()
+    callers: list[int] = []
+
+    def slow(address: str) -> bool:
+        callers.append(threading.get_ident())
+        time.sleep(0.3)
+        return address == leader
+
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        client = ClusterClient(MemoryNodeStore([follower]), timeout=5.0, redirect_policy=slow)
+        started = time.monotonic()
+        leaders = await asyncio.gather(client.find_leader(), client.find_leader())
+        elapsed = time.monotonic() - started
+        assert list(leaders) == [leader, leader]
+        async with await client.connect() as conn:
+            assert await conn.fetchval("SELECT 1") == 1
+        # A refusal from the I/O thread is a ClusterPolicyError on the loop.
+        refusing = ClusterClient(
+            MemoryNodeStore([follower]), timeout=5.0, redirect_policy=lambda a: a == follower
+        )
+        with pytest.raises(ClusterPolicyError, match="rejected by the redirect policy"):
+            await refusing.find_leader()
+    finally:
+        ticker.cancel()
+    assert callers
+    assert loop_thread not in callers
+    # The loop went on ticking (every 10 ms) while the policy slept.
+    assert elapsed >= 0.3
+    assert ticks >= 10, (ticks, elapsed)
 
 
 def test_blocking_discovery_and_policy(cluster: Cluster) -> None:
