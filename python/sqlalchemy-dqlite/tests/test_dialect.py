@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import importlib
+from typing import Any
 
 import dqlitedbapi
 import pytest
@@ -28,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.schema import CreateTable
 
 import sqlalchemy_dqlite
@@ -381,3 +384,41 @@ def test_creator_fn_in_connect_args(url: str) -> None:
     finally:
         eng.dispose()
     assert len(made) == 1
+
+
+def test_dial_func_in_connect_args(cluster: Any, dbname: str) -> None:
+    # dial_func reaches the driver through connect_args (issue 12 item 6); the URL names
+    # nodes only it can resolve.
+    real = dict(enumerate(cluster.addresses))
+    dialed: list[str] = []
+
+    async def dial(address: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        dialed.append(address)
+        if address.endswith(".invalid:9001"):
+            address = real[int(address.removeprefix("node-").split(".")[0])]
+        host, port = address.rsplit(":", 1)
+        return await asyncio.open_connection(host, int(port))
+
+    names = ",".join(f"node-{i}.invalid:9001" for i in real)
+    urls = [f"dqlite://[{names}]/{dbname}", f"dqlite+aio://[{names}]/{dbname}"]
+    eng = create_engine(urls[0], connect_args={"dial_func": dial})
+    try:
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        eng.dispose()
+    assert dialed
+    assert dialed[0].endswith(".invalid:9001")
+    dialed.clear()
+
+    async def on_asyncio() -> None:
+        aeng = create_async_engine(urls[1], connect_args={"dial_func": dial})
+        try:
+            async with aeng.connect() as conn:
+                assert (await conn.execute(text("SELECT 2"))).scalar() == 2
+        finally:
+            await aeng.dispose()
+
+    asyncio.run(on_asyncio())
+    assert dialed
+    assert dialed[0].endswith(".invalid:9001")
