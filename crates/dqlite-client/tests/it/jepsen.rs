@@ -39,12 +39,12 @@ use dqlite_testkit::TestCluster;
 use crate::common;
 
 /// True for the long run.
-fn full() -> bool {
+pub fn full() -> bool {
     std::env::var("DQLITE_RELIABILITY_FULL").is_ok_and(|v| v == "1")
 }
 
 /// Prints a scenario's summary line, and appends it to `$DQLITE_RELIABILITY_LOG`.
-fn report(line: &str) {
+pub fn report(line: &str) {
     eprintln!("{line}");
     if let Ok(path) = std::env::var("DQLITE_RELIABILITY_LOG") {
         use std::io::Write;

@@ -22,38 +22,25 @@ use dqlite_client::{Cluster, Config, Pool, PoolOptions};
 use dqlite_testkit::check::{Verdict, Workload};
 use dqlite_testkit::{Delay, NetFaults, NodeProgram, Role, TestCluster};
 
+pub use crate::jepsen::{full, report};
 use crate::jepsen_workloads::{self as w, History, Run};
-
-fn full() -> bool {
-    std::env::var("DQLITE_RELIABILITY_FULL").is_ok_and(|v| v == "1")
-}
 
 /// `fast` in the test command, `long` with `DQLITE_RELIABILITY_FULL=1`.
 fn pick<T>(fast: T, long: T) -> T {
     if full() { long } else { fast }
 }
 
-pub fn report(line: &str) {
-    eprintln!("{line}");
-    if let Ok(path) = std::env::var("DQLITE_RELIABILITY_LOG") {
-        use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
-            let _ = writeln!(f, "{line}");
-        }
-    }
-}
-
-/// A partitionable cluster of bare nodes with 30 ms network latency (elections in
-/// 0.45-0.9 s) and Jepsen's snapshot settings.
-pub fn start_cluster(nodes: usize) -> TestCluster {
+/// A cluster of bare nodes with 30 ms network latency (elections in 0.45-0.9 s).
+pub fn bare_cluster(nodes: usize) -> dqlite_testkit::TestClusterBuilder {
     TestCluster::builder()
         .nodes(nodes)
         .program(NodeProgram::Bare)
         .network_latency(Duration::from_millis(30))
+}
+
+/// A partitionable cluster of bare nodes with Jepsen's snapshot settings.
+pub fn start_cluster(nodes: usize) -> TestCluster {
+    bare_cluster(nodes)
         .snapshots(128, 1024)
         .partitionable(true)
         .start()
@@ -250,53 +237,71 @@ fn hold(d: Duration) {
     std::thread::sleep(d);
 }
 
+/// The members other than `leader`.
+fn followers(cluster: &TestCluster, leader: usize) -> Vec<usize> {
+    cluster
+        .member_indices()
+        .into_iter()
+        .filter(|n| *n != leader)
+        .collect()
+}
+
+/// Puts `faults` in force for `held`, heals, and waits until writes resume.
+fn hold_network(
+    cluster: &mut TestCluster,
+    run: &Run,
+    log: &mut FaultLog,
+    faults: &NetFaults,
+    held: Duration,
+    what: &str,
+) {
+    cluster.set_network(faults).unwrap();
+    hold(held);
+    cluster.heal().unwrap();
+    log.healed(run, what);
+}
+
 /// The leader cut from its followers (clients still reach it), then healed.
 pub fn isolate_leader(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
     let l = leader(cluster);
-    cluster
-        .set_network(&NetFaults::isolate(l, cluster.len()))
-        .unwrap();
-    hold(Duration::from_millis(pick(1_500, 5_000)));
-    cluster.heal().unwrap();
-    log.healed(run, &format!("leader {l} isolated"));
+    let faults = NetFaults::isolate(l, cluster.len());
+    let held = Duration::from_millis(pick(1_500, 5_000));
+    hold_network(
+        cluster,
+        run,
+        log,
+        &faults,
+        held,
+        &format!("leader {l} isolated"),
+    );
 }
 
 /// The leader and one follower in the minority, the others in the majority (5+ nodes).
 pub fn majority_minority(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
     let l = leader(cluster);
-    let others: Vec<usize> = cluster
-        .member_indices()
-        .into_iter()
-        .filter(|n| *n != l)
-        .collect();
+    let others = followers(cluster, l);
     let minority = [l, others[0]];
-    cluster
-        .set_network(&NetFaults::partition(&[&minority, &others[1..]]))
-        .unwrap();
-    hold(Duration::from_millis(pick(1_500, 5_000)));
-    cluster.heal().unwrap();
-    log.healed(run, &format!("minority {minority:?}"));
+    let faults = NetFaults::partition(&[&minority, &others[1..]]);
+    let held = Duration::from_millis(pick(1_500, 5_000));
+    hold_network(
+        cluster,
+        run,
+        log,
+        &faults,
+        held,
+        &format!("minority {minority:?}"),
+    );
 }
 
 /// `[leader, a] | b | [c, d]`: b sees both sides (5+ nodes).
 pub fn bridge(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) {
     let l = leader(cluster);
-    let others: Vec<usize> = cluster
-        .member_indices()
-        .into_iter()
-        .filter(|n| *n != l)
-        .collect();
-    let left = [l, others[0]];
-    let right = [others[2], others[3]];
-    cluster
-        .set_network(&NetFaults::partition(&[&left, &right]))
-        .unwrap();
-    hold(Duration::from_millis(pick(2_000, 6_000)));
-    cluster.heal().unwrap();
-    log.healed(
-        run,
-        &format!("bridge {} between {left:?} and {right:?}", others[1]),
-    );
+    let others = followers(cluster, l);
+    let (left, right) = ([l, others[0]], [others[2], others[3]]);
+    let faults = NetFaults::partition(&[&left, &right]);
+    let held = Duration::from_millis(pick(2_000, 6_000));
+    let what = format!("bridge {} between {left:?} and {right:?}", others[1]);
+    hold_network(cluster, run, log, &faults, held, &what);
 }
 
 /// Random two-way partitions switched every 0.3-1.2 s, healed 0.1-0.6 s in between.
@@ -395,34 +400,35 @@ pub fn rolling_restart(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog)
     }
 }
 
+/// A fault of the nemesis.
+pub type Fault = fn(&mut TestCluster, &Run, &mut FaultLog);
+
+/// `fault` run `fast` times in the test command, `long` times in the long form.
+fn repeat(
+    fast: usize,
+    long: usize,
+    fault: Fault,
+) -> impl FnOnce(&mut TestCluster, &Run, &mut FaultLog) {
+    move |cluster, run, log| {
+        for _ in 0..pick(fast, long) {
+            fault(cluster, run, log);
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jepsen_fault_partition_isolated_leader() {
-    scenario("partition-leader", 3, |cluster, run, log| {
-        for _ in 0..pick(1, 4) {
-            isolate_leader(cluster, run, log);
-        }
-    })
-    .await;
+    scenario("partition-leader", 3, repeat(1, 4, isolate_leader)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jepsen_fault_partition_majority_minority() {
-    scenario("partition-majority", 5, |cluster, run, log| {
-        for _ in 0..pick(1, 4) {
-            majority_minority(cluster, run, log);
-        }
-    })
-    .await;
+    scenario("partition-majority", 5, repeat(1, 4, majority_minority)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jepsen_fault_partition_bridge() {
-    scenario("partition-bridge", 5, |cluster, run, log| {
-        for _ in 0..pick(1, 4) {
-            bridge(cluster, run, log);
-        }
-    })
-    .await;
+    scenario("partition-bridge", 5, repeat(1, 4, bridge)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -432,22 +438,12 @@ async fn jepsen_fault_partition_flapping() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jepsen_fault_packet_loss_and_delay_with_an_election() {
-    scenario("packet", 3, |cluster, run, log| {
-        for _ in 0..pick(1, 3) {
-            packet(cluster, run, log);
-        }
-    })
-    .await;
+    scenario("packet", 3, repeat(1, 3, packet)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jepsen_fault_membership_churn() {
-    scenario("membership", 3, |cluster, run, log| {
-        for _ in 0..pick(1, 3) {
-            membership(cluster, run, log);
-        }
-    })
-    .await;
+    scenario("membership", 3, repeat(1, 3, membership)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use dqlite_client::{Cluster, Pool, PoolOptions, Value};
-use dqlite_testkit::{NodeProgram, Role, TestCluster};
+use dqlite_testkit::Role;
 
-use crate::jepsen_faults::client_config;
+use crate::jepsen_faults::{bare_cluster, client_config};
 
 /// Inserts rows until told to stop; counts successes.
 async fn writer(pool: Pool, stop: Arc<AtomicBool>, ok: Arc<AtomicU64>) {
@@ -41,12 +41,7 @@ fn wait_progress(ok: &AtomicU64, from: u64, timeout: Duration) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jepsen_node_store_follows_when_every_seed_is_replaced() {
-    let cluster = TestCluster::builder()
-        .nodes(3)
-        .program(NodeProgram::Bare)
-        .network_latency(Duration::from_millis(30))
-        .start()
-        .unwrap();
+    let cluster = bare_cluster(3).start().unwrap();
     let seeds = cluster.addresses();
     let client = Cluster::new(client_config(&cluster, "membership"));
     let pool = Pool::new(client.clone(), PoolOptions::default().max_size(4));

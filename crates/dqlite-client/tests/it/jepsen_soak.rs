@@ -18,10 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dqlite_testkit::TestCluster;
-
-use crate::jepsen_faults::{self as f, FaultLog, Workloads};
-use crate::jepsen_workloads::Run;
+use crate::jepsen_faults::{self as f, Fault, FaultLog, Workloads};
 
 /// Growth of resident memory allowed from the end of the first epoch to the end of any
 /// later one.
@@ -46,8 +43,6 @@ fn sample(started: Instant) -> Sample {
     let fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as i64);
     (started.elapsed().as_secs(), rss, fds)
 }
-
-type Fault = fn(&mut TestCluster, &Run, &mut FaultLog);
 
 const FAULTS: [(&str, Fault); 9] = [
     ("isolate-leader", f::isolate_leader),

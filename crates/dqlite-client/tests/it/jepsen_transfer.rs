@@ -6,9 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use dqlite_client::{Cluster, Pool, PoolOptions, Value};
-use dqlite_testkit::{NodeProgram, TestCluster};
 
-use crate::jepsen_faults::client_config;
+use crate::jepsen_faults::{bare_cluster, client_config};
 
 /// Minimal reproduction of a server bug (docs/reliability.md, "Server bugs found"):
 /// requests that reach a leader while it hands leadership over (TRANSFER) can fail with
@@ -17,12 +16,7 @@ use crate::jepsen_faults::client_config;
 /// such a write was indeed not applied, and every acknowledged one was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jepsen_writes_during_leadership_transfers() {
-    let cluster = TestCluster::builder()
-        .nodes(3)
-        .program(NodeProgram::Bare)
-        .network_latency(Duration::from_millis(30))
-        .start()
-        .unwrap();
+    let cluster = bare_cluster(3).start().unwrap();
     let pool = Pool::new(
         Cluster::new(client_config(&cluster, "transfer")),
         PoolOptions::default().max_size(4),

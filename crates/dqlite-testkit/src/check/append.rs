@@ -302,9 +302,7 @@ fn final_state(
         match txn.op.outcome {
             Outcome::Ok if present < checked.len() => {
                 v.lost += 1;
-                if v.examples.len() < super::EXAMPLES {
-                    v.examples.push(format!("lost: {}", txn.describe()));
-                }
+                v.example("lost", || txn.describe());
             }
             Outcome::Unknown if visible.contains(&t) => v.in_doubt_applied += 1,
             Outcome::Fail if present > 0 && !visible.contains(&t) => v.failed_applied += 1,

@@ -105,10 +105,9 @@ pub(super) fn check(ops: &[Op], mut v: Verdict) -> Verdict {
                 }
                 if copies > 1 {
                     v.duplicated += 1;
-                    if v.examples.len() < super::EXAMPLES {
-                        v.examples
-                            .push(format!("duplicated: transfer {tid} applied {copies} times"));
-                    }
+                    v.example("duplicated", || {
+                        format!("transfer {tid} applied {copies} times")
+                    });
                 }
                 match outcome {
                     Outcome::Fail => v.failed_applied += 1,
@@ -121,10 +120,7 @@ pub(super) fn check(ops: &[Op], mut v: Verdict) -> Verdict {
     for (tid, (_, outcome)) in &transfers {
         if *outcome == Outcome::Ok && !present.contains(tid) {
             v.lost += 1;
-            if v.examples.len() < super::EXAMPLES {
-                v.examples
-                    .push(format!("lost: transfer {tid} committed, not present"));
-            }
+            v.example("lost", || format!("transfer {tid} committed, not present"));
         }
     }
     if balances != expected {

@@ -178,9 +178,14 @@ impl Verdict {
     /// Counts one anomaly of kind `name`, keeping `example` if there is room.
     fn anomaly(&mut self, name: &str, example: impl FnOnce() -> String) {
         *self.anomalies.entry(name.to_owned()).or_default() += 1;
+        self.example(name, example);
+    }
+
+    /// Keeps an example of what went wrong (`kind: text`) if there is room.
+    fn example(&mut self, kind: &str, text: impl FnOnce() -> String) {
         if self.examples.len() < EXAMPLES {
-            let text = example();
-            self.examples.push(format!("{name}: {text}"));
+            let text = text();
+            self.examples.push(format!("{kind}: {text}"));
         }
     }
 

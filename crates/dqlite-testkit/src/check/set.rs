@@ -78,10 +78,7 @@ pub(super) fn check(ops: &[Op], mut v: Verdict) -> Verdict {
     for (e, n) in &copies {
         if *n > 1 {
             v.duplicated += 1;
-            if v.examples.len() < super::EXAMPLES {
-                v.examples
-                    .push(format!("duplicated: element {e} present {n} times"));
-            }
+            v.example("duplicated", || format!("element {e} present {n} times"));
         }
         if in_doubt(e) && !acknowledged(e) {
             v.in_doubt_applied += 1;
@@ -90,11 +87,9 @@ pub(super) fn check(ops: &[Op], mut v: Verdict) -> Verdict {
     for e in attempts.keys().filter(|e| acknowledged(e)) {
         if !copies.contains_key(e) {
             v.lost += 1;
-            if v.examples.len() < super::EXAMPLES {
-                v.examples.push(format!(
-                    "lost: element {e} acknowledged, not in the final read"
-                ));
-            }
+            v.example("lost", || {
+                format!("element {e} acknowledged, not in the final read")
+            });
         }
     }
     v
