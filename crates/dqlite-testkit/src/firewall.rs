@@ -184,7 +184,9 @@ pub(crate) fn create_chain(chain: &str) -> Result<()> {
     Ok(())
 }
 
-/// Replaces the chain's rules with `rules` in one transaction.
+/// Replaces the chain's rules with `rules` in one transaction (`iptables-restore
+/// --noflush` of a file that declares the chain, which empties it first). Tried twice: a
+/// busy netfilter can refuse a transaction once.
 pub(crate) fn replace_rules(chain: &str, rules: &[String]) -> Result<()> {
     use std::io::Write;
     let mut input = format!("*filter\n:{chain} - [0:0]\n");
@@ -192,30 +194,34 @@ pub(crate) fn replace_rules(chain: &str, rules: &[String]) -> Result<()> {
         input.push_str(&format!("-A {chain} {rule}\n"));
     }
     input.push_str("COMMIT\n");
-    let mut child = Command::new("iptables-restore")
-        .args(["-w", "--noflush"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| Error::io("run iptables-restore", e))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(input.as_bytes())
-            .map_err(|e| Error::io("write to iptables-restore", e))?;
-    }
-    let output = child
-        .wait_with_output()
-        .map_err(|e| Error::io("wait for iptables-restore", e))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(Error::Command {
-            command: format!("iptables-restore --noflush <<< {input:?}"),
-            status: output.status.to_string(),
-            output: String::from_utf8_lossy(&output.stderr).into_owned(),
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!("{DIR_PREFIX}{}-rules-", std::process::id()))
+        .tempfile()
+        .map_err(|e| Error::io("create a file for iptables-restore", e))?;
+    file.write_all(input.as_bytes())
+        .and_then(|()| file.flush())
+        .map_err(|e| Error::io("write the rules for iptables-restore", e))?;
+    let restore = || {
+        run_command(
+            Command::new("iptables-restore")
+                .args(["-w", "--noflush"])
+                .arg(file.path()),
+        )
+    };
+    restore()
+        .or_else(|first| {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            restore().map_err(|_| first)
         })
-    }
+        .map(drop)
+        .map_err(|e| match e {
+            Error::Command { status, output, .. } => Error::Command {
+                command: format!("iptables-restore --noflush of {} rules", rules.len()),
+                status,
+                output,
+            },
+            other => other,
+        })
 }
 
 /// Removes the jump from `OUTPUT` (every copy), the chain's rules and the chain.

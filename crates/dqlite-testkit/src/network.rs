@@ -130,13 +130,15 @@ impl TestCluster {
         }
     }
 
+    /// Where each member node listens and as whom (`None` for a node removed from the
+    /// configuration: rules for it would only grow the chain).
     fn endpoints(&self) -> Vec<Option<Endpoint>> {
         self.nodes
             .iter()
             .map(|n| {
                 n.user
                     .as_ref()
-                    .filter(|_| n.db_port != 0)
+                    .filter(|_| n.db_port != 0 && self.is_member(n.index))
                     .map(|u| Endpoint {
                         host: n.host,
                         port: n.db_port,
