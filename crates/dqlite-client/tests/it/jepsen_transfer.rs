@@ -12,8 +12,10 @@ use crate::jepsen_faults::{bare_cluster, client_config};
 /// Minimal reproduction of a server bug (docs/reliability.md, "Server bugs found"):
 /// requests that reach a leader while it hands leadership over (TRANSFER) can fail with
 /// SQLite code 7 (`SQLITE_NOMEM`), which is Raft's `RAFT_NOTLEADER` passed through
-/// untranslated. The client can only report a plain SQL failure; the check here is that
-/// such a write was indeed not applied, and every acknowledged one was.
+/// untranslated. The client classifies that answer as "not leader" (`Pool::execute`
+/// retries it), so the writers here use connections directly to see the server's
+/// answers; the check is that such a write was indeed not applied, and every
+/// acknowledged one was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jepsen_writes_during_leadership_transfers() {
     let cluster = bare_cluster(3).start().unwrap();
@@ -33,9 +35,15 @@ async fn jepsen_writes_during_leadership_transfers() {
                 let mut n = w * 1_000_000;
                 while !stop.load(Ordering::Acquire) {
                     n += 1;
-                    let result = pool
-                        .execute("INSERT INTO t VALUES (?)", &[Value::Integer(n)])
-                        .await;
+                    // On a connection of its own, not `Pool::execute`, which retries a
+                    // write refused as "not leader" (code 7 included) on the new leader.
+                    let result = match pool.get().await {
+                        Ok(mut conn) => {
+                            conn.execute("INSERT INTO t VALUES (?)", &[Value::Integer(n)])
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    };
                     outcomes.push((n, result.map(drop)));
                 }
                 outcomes
