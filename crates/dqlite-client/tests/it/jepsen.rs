@@ -823,12 +823,17 @@ async fn jepsen_paused_leader_every_call_returns_by_its_deadline() {
     const CONNECT: Duration = Duration::from_millis(3_000);
     const MARGIN: Duration = Duration::from_millis(400);
     let mut cluster = common::start(3);
+    // The table is made with the default timeouts: the 1 s ones are for the pause (a
+    // CREATE TABLE once took over 1 s on the shared machine, before any fault).
+    let mut setup = Cluster::new(config(&cluster, "deadlines"))
+        .connect()
+        .await
+        .unwrap();
     let config = config(&cluster, "deadlines")
         .request_timeout(REQUEST)
         .connect_timeout(CONNECT)
         .dial_timeout(REQUEST);
     let client = Cluster::new(config.clone());
-    let mut setup = client.connect().await.unwrap();
     setup
         .execute("CREATE TABLE t (n INTEGER)", &[])
         .await
