@@ -266,14 +266,8 @@ pub fn isolate_leader(cluster: &mut TestCluster, run: &Run, log: &mut FaultLog) 
     let l = leader(cluster);
     let faults = NetFaults::isolate(l, cluster.len());
     let held = Duration::from_millis(pick(1_500, 5_000));
-    hold_network(
-        cluster,
-        run,
-        log,
-        &faults,
-        held,
-        &format!("leader {l} isolated"),
-    );
+    let what = format!("leader {l} isolated");
+    hold_network(cluster, run, log, &faults, held, &what);
 }
 
 /// The leader and one follower in the minority, the others in the majority (5+ nodes).
@@ -283,14 +277,8 @@ pub fn majority_minority(cluster: &mut TestCluster, run: &Run, log: &mut FaultLo
     let minority = [l, others[0]];
     let faults = NetFaults::partition(&[&minority, &others[1..]]);
     let held = Duration::from_millis(pick(1_500, 5_000));
-    hold_network(
-        cluster,
-        run,
-        log,
-        &faults,
-        held,
-        &format!("minority {minority:?}"),
-    );
+    let what = format!("minority {minority:?}");
+    hold_network(cluster, run, log, &faults, held, &what);
 }
 
 /// `[leader, a] | b | [c, d]`: b sees both sides (5+ nodes).
