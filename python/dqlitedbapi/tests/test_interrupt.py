@@ -11,6 +11,7 @@ import _thread
 import asyncio
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,3 +90,29 @@ async def test_cancelled_fetchall_loses_no_rows_silently(cluster: Any, dbname: s
     assert conn.invalidated
     await conn.close()
     assert not conn.invalidated
+
+
+def test_ctrl_c_during_a_long_autocommit_executemany(conn: Connection) -> None:
+    # Each row is its own replicated write: 50,000 of them take far longer than the 0.3 s
+    # after which the Ctrl-C comes.
+    conn.autocommit = True
+    conn.execute("CREATE TABLE m (id INTEGER PRIMARY KEY, v TEXT)")
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            conn.executemany("INSERT INTO m (v) VALUES (?)", (("x",) for _ in range(50_000)))
+        elapsed = time.monotonic() - started
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert elapsed < 2.0, elapsed
+    # The connection is left consistent: usable, with the rows that were applied
+    # committed (each one its own transaction), and not inside a transaction.
+    assert not conn.in_transaction
+    (applied,) = conn.execute("SELECT count(*) FROM m").fetchone()
+    assert 0 < applied < 50_000
+    conn.execute("INSERT INTO m (v) VALUES ('after')")
+    assert conn.execute("SELECT count(*) FROM m").fetchone() == (applied + 1,)

@@ -1,6 +1,8 @@
 //! Pipelined batches: one prepared statement run once per parameter row, with many
 //! requests in flight.
 
+use std::time::{Duration, Instant};
+
 use dqlite_wire::{Request, Value};
 
 use super::Connection;
@@ -8,6 +10,10 @@ use super::exchange::{InFlight, encode};
 use super::statements::{ExecResult, Statement};
 use crate::error::{Error, Result};
 use crate::sql::StatementKind;
+
+/// How long a batch runs before it gives its caller a turn (see
+/// [`Connection::execute_prepared_many`]).
+const TURN_EVERY: Duration = Duration::from_millis(20);
 
 impl Connection {
     /// Runs `sql` (one statement that returns no rows) once per parameter row, with up to
@@ -37,6 +43,10 @@ impl Connection {
     }
 
     /// Like [`execute_many`](Self::execute_many) with a statement prepared beforehand.
+    ///
+    /// A long batch yields to the runtime every few milliseconds when no request is in
+    /// flight, so that a caller waiting on it can drop it there (the connection stays in
+    /// sync, and the rows answered so far have run).
     pub async fn execute_prepared_many<P: AsRef<[Value]>>(
         &mut self,
         statement: &Statement,
@@ -55,7 +65,15 @@ impl Connection {
         let mut failure: Option<(usize, Error)> = None;
         let mut deadline = self.deadline();
         self.recover_by(deadline).await?;
+        let mut last_turn = Instant::now();
         loop {
+            if sent == answered && sent > 0 && last_turn.elapsed() >= TURN_EVERY {
+                // Nothing in flight: the batch may be dropped here with the connection in
+                // sync. With blocking sockets it would otherwise never yield, and a
+                // blocking caller could not see Ctrl-C until the last row.
+                tokio::task::yield_now().await;
+                last_turn = Instant::now();
+            }
             // Fill the window with one write.
             self.write_buf.clear();
             while failure.is_none() && sent - answered < window {
