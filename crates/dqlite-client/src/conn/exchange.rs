@@ -358,29 +358,82 @@ impl Connection {
     }
 }
 
-/// `tokio::time::timeout_at` without its cost when `future` is done at the first poll
-/// (with blocking socket calls, most requests are): the timer is only set up if the future
-/// has to wait.
+/// The deadline passed before the future completed (see [`within`]).
+#[derive(Debug)]
+pub(super) struct Elapsed;
+
+/// `tokio::time::timeout_at` without its costs: the timer is only set up if `future` has
+/// to wait (with blocking socket calls, most requests are done at the first poll), and the
+/// future is not polled a second time when the timer is set up (a wait on a socket would
+/// try the read again for nothing).
 pub(super) async fn within<F: std::future::Future>(
     deadline: Deadline,
     future: F,
-) -> std::result::Result<F::Output, tokio::time::error::Elapsed> {
+) -> std::result::Result<F::Output, Elapsed> {
+    use std::task::Poll;
     let mut future = std::pin::pin!(future);
     let first = std::future::poll_fn(|cx| {
-        std::task::Poll::Ready(match future.as_mut().poll(cx) {
-            std::task::Poll::Ready(out) => Some(out),
-            std::task::Poll::Pending => None,
+        Poll::Ready(match future.as_mut().poll(cx) {
+            Poll::Ready(out) => Some(out),
+            Poll::Pending => None,
         })
     })
     .await;
-    match first {
-        Some(out) => Ok(out),
-        None => tokio::time::timeout_at(deadline.0, future).await,
+    if let Some(out) = first {
+        return Ok(out);
     }
+    let mut timer = std::pin::pin!(tokio::time::sleep_until(deadline.0));
+    // The future's wake-up is registered by the poll above, in this same poll of the task:
+    // the first round only arms the timer.
+    let mut armed = false;
+    std::future::poll_fn(|cx| {
+        if armed && let Poll::Ready(out) = future.as_mut().poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        armed = true;
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
 }
 
 pub(super) fn encode(request: &Request<'_>, out: &mut BytesMut) -> Result<()> {
     request
         .encode(out)
         .map_err(|e| Error::InvalidInput(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Deadline, within};
+
+    #[tokio::test]
+    async fn within_completes_a_future_woken_after_its_first_poll() {
+        // The first poll registers the waker; the timer's set-up does not poll again.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = tx.send(7);
+        });
+        let out = within(Deadline::after(Duration::from_secs(30)), rx).await;
+        assert!(matches!(out, Ok(Ok(7))), "{out:?}");
+    }
+
+    #[tokio::test]
+    async fn within_gives_up_at_the_deadline() {
+        let pending = std::future::pending::<()>();
+        let out = within(Deadline::after(Duration::from_millis(20)), pending).await;
+        assert!(out.is_err());
+    }
+
+    #[tokio::test]
+    async fn within_returns_a_ready_future_at_once() {
+        // A deadline in the past: no timer is set up when the future is ready.
+        let out = within(Deadline::after(Duration::ZERO), async { 5 }).await;
+        assert!(matches!(out, Ok(5)));
+    }
 }
