@@ -23,6 +23,46 @@ const SCRATCH: usize = 256 * 1024;
 /// `call_soon`), so timers, cancellation and other tasks run during a long fetch.
 const READ_BUDGET: usize = 256 * 1024;
 
+/// A read tried right after a write (the answer may be there already: the server ran in
+/// between) is worth a system call only if it often finds the answer: when it did not for
+/// this many such reads in a row, they are skipped (the loop reports the answer when it
+/// comes, at once if it is already there), until one in [`PROBE_EVERY`] finds it again.
+const MISSES_TO_SKIP: u8 = 16;
+
+/// While reads after writes are skipped, one in this many is tried anyway.
+const PROBE_EVERY: u8 = 16;
+
+/// Whether to try reading right after a write: the record of such reads.
+#[derive(Debug, Default)]
+struct ReadAhead {
+    /// Misses in a row, up to [`MISSES_TO_SKIP`].
+    misses: u8,
+    /// Reads skipped since the last one tried.
+    skipped: u8,
+}
+
+impl ReadAhead {
+    /// True if the read after this write is to be tried.
+    fn worth_trying(&mut self) -> bool {
+        if self.misses < MISSES_TO_SKIP || self.skipped + 1 >= PROBE_EVERY {
+            self.skipped = 0;
+            true
+        } else {
+            self.skipped += 1;
+            false
+        }
+    }
+
+    /// The read tried found data (`hit`) or none.
+    fn record(&mut self, hit: bool) {
+        self.misses = if hit {
+            0
+        } else {
+            self.misses.saturating_add(1).min(MISSES_TO_SKIP)
+        };
+    }
+}
+
 /// The socket and its registrations with the loop.
 #[derive(Default)]
 pub struct IoState {
@@ -39,6 +79,9 @@ pub struct IoState {
     /// The executor's turn `read_this_turn` counts for (see [`READ_BUDGET`]).
     turn: u64,
     read_this_turn: usize,
+    /// Bytes were written since the last read.
+    wrote: bool,
+    read_ahead: ReadAhead,
 }
 
 impl IoState {
@@ -120,6 +163,10 @@ impl AsyncRead for AsyncioStream {
         let Some(socket) = state.socket.as_ref() else {
             return Poll::Ready(Err(state.error()));
         };
+        let after_write = std::mem::take(&mut state.wrote);
+        if after_write && !state.read_ahead.worth_trying() {
+            return park_reader(reactor, io, cx);
+        }
         if state.scratch.len() < want {
             state.scratch.resize(want, 0);
         }
@@ -129,22 +176,41 @@ impl AsyncRead for AsyncioStream {
                 Ok(n) => {
                     buf.put_slice(scratch.get(..n).unwrap_or_default());
                     state.read_this_turn += n;
+                    if after_write {
+                        state.read_ahead.record(true);
+                    }
                     return Poll::Ready(Ok(()));
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    state.read_waker = Some(cx.waker().clone());
-                    let registered = state.reading;
-                    drop(io);
-                    if !registered {
-                        Python::attach(|py| reactor.register(py, false));
+                    if after_write {
+                        state.read_ahead.record(false);
                     }
-                    return Poll::Pending;
+                    return park_reader(reactor, io, cx);
                 }
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }
+}
+
+/// Parks the task's waker until the socket is readable (registering with the loop if not
+/// yet done).
+fn park_reader(
+    reactor: &Reactor,
+    mut io: std::sync::MutexGuard<'_, IoState>,
+    cx: &Context<'_>,
+) -> Poll<io::Result<()>> {
+    match &mut io.read_waker {
+        Some(w) if w.will_wake(cx.waker()) => {}
+        slot => *slot = Some(cx.waker().clone()),
+    }
+    let registered = io.reading;
+    drop(io);
+    if !registered {
+        Python::attach(|py| reactor.register(py, false));
+    }
+    Poll::Pending
 }
 
 impl AsyncWrite for AsyncioStream {
@@ -164,7 +230,10 @@ impl AsyncWrite for AsyncioStream {
         };
         loop {
             match (&*socket).write(buf) {
-                Ok(n) => return Poll::Ready(Ok(n)),
+                Ok(n) => {
+                    state.wrote = true;
+                    return Poll::Ready(Ok(n));
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     state.write_waker = Some(cx.waker().clone());
@@ -189,5 +258,52 @@ impl AsyncWrite for AsyncioStream {
 impl Drop for AsyncioStream {
     fn drop(&mut self) {
         self.reactor.release_anywhere();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MISSES_TO_SKIP, PROBE_EVERY, ReadAhead};
+
+    /// How many of `n` reads after writes are tried, each missing.
+    fn tried_of(read_ahead: &mut ReadAhead, n: usize) -> usize {
+        (0..n)
+            .filter(|_| {
+                let tried = read_ahead.worth_trying();
+                if tried {
+                    read_ahead.record(false);
+                }
+                tried
+            })
+            .count()
+    }
+
+    #[test]
+    fn reads_after_writes_are_tried_until_they_keep_missing() {
+        let mut read_ahead = ReadAhead::default();
+        assert_eq!(
+            tried_of(&mut read_ahead, usize::from(MISSES_TO_SKIP)),
+            usize::from(MISSES_TO_SKIP)
+        );
+        // Then one in PROBE_EVERY.
+        let n = usize::from(PROBE_EVERY) * 10;
+        assert_eq!(tried_of(&mut read_ahead, n), 10);
+    }
+
+    #[test]
+    fn a_probe_that_finds_data_makes_reads_tried_again() {
+        let mut read_ahead = ReadAhead::default();
+        tried_of(&mut read_ahead, usize::from(MISSES_TO_SKIP));
+        let mut skipped = 0;
+        while !read_ahead.worth_trying() {
+            skipped += 1;
+        }
+        assert_eq!(skipped, usize::from(PROBE_EVERY) - 1);
+        read_ahead.record(true);
+        assert!((0..usize::from(MISSES_TO_SKIP)).all(|_| {
+            let tried = read_ahead.worth_trying();
+            read_ahead.record(false);
+            tried
+        }));
     }
 }
