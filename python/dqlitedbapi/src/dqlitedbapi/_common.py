@@ -150,8 +150,11 @@ class ConnectionBase(UnsupportedSqlite3Api):
 
     def _check_loop(self) -> None:
         """An asyncio connection is used from the event loop it was opened on only."""
+        # Only one loop runs in a thread at a time, and the native core checks the thread:
+        # the connection's loop running means it is the running one. (Cheaper than
+        # get_running_loop(), which makes a system call on Python 3.11.)
         loop = self._loop
-        if loop is not None and asyncio.get_running_loop() is not loop:
+        if loop is not None and not loop.is_running():
             if loop.is_closed():
                 raise exc.connection_closed(
                     "Cannot operate on a closed connection: it is bound to a different event "
