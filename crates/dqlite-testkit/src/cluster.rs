@@ -71,6 +71,9 @@ pub struct TestCluster {
     pub(crate) tls_config: Option<Arc<rustls::ClientConfig>>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) network: Option<Network>,
+    /// Held while a TLS cluster lives; declared last so that it is released after `drop`
+    /// has killed the nodes.
+    pub(crate) _tls_lock: Option<crate::tls::BootstrapSocketLock>,
 }
 
 impl std::fmt::Debug for TestCluster {

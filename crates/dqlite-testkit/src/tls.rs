@@ -124,3 +124,56 @@ impl ServerCertVerifier for PinnedCert {
         self.algorithms.supported_schemes()
     }
 }
+
+/// Where TLS clusters on this machine take turns (see [`BootstrapSocketLock`]).
+const BOOTSTRAP_LOCK_PATH: &str = "/tmp/dqlite-testkit-tls-bootstrap.lock";
+
+/// A machine-wide lock held for the life of a TLS cluster.
+///
+/// go-dqlite 2.0's `dqlite-demo --cert` binds its node to the abstract Unix socket
+/// `@dqlite-<node id>`, and the bootstrap node's id is a constant: two TLS clusters alive at
+/// once on one machine (two test runs, or a test run beside a developer's cluster) fail with
+/// "failed to set bind address @dqlite-3297041220608546238". Holding an `flock` on a file in
+/// `/tmp` from start to drop makes the second cluster wait instead; the kernel drops the
+/// lock when the process dies, so a killed test run leaves nothing behind.
+#[derive(Debug)]
+pub(crate) struct BootstrapSocketLock {
+    _file: std::fs::File,
+}
+
+impl BootstrapSocketLock {
+    /// Waits until no other TLS cluster on this machine is alive, at most until `deadline`.
+    pub(crate) fn acquire(deadline: std::time::Instant) -> Result<Self> {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(BOOTSTRAP_LOCK_PATH)
+            .map_err(|e| Error::io(format!("open {BOOTSTRAP_LOCK_PATH}"), e))?;
+        let started = std::time::Instant::now();
+        loop {
+            // SAFETY: flock on a descriptor this function owns; no memory is involved.
+            #[allow(unsafe_code)]
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc == 0 {
+                return Ok(BootstrapSocketLock { _file: file });
+            }
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::WouldBlock {
+                return Err(Error::io(format!("lock {BOOTSTRAP_LOCK_PATH}"), err));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::Timeout {
+                    what: format!(
+                        "another TLS cluster on this machine to stop (it holds \
+                         {BOOTSTRAP_LOCK_PATH}: go-dqlite's TLS bootstrap node binds a \
+                         fixed socket name)"
+                    ),
+                    seconds: started.elapsed().as_secs_f64(),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}

@@ -144,6 +144,12 @@ impl TestClusterBuilder {
             .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
             .tempdir()
             .map_err(|e| Error::io("create the cluster's temporary directory", e))?;
+        let deadline = Instant::now() + self.start_timeout;
+        let tls_lock = if self.tls {
+            Some(crate::tls::BootstrapSocketLock::acquire(deadline)?)
+        } else {
+            None
+        };
         let tls = if self.tls {
             Some(TlsFiles::generate(dir.path())?)
         } else {
@@ -173,8 +179,8 @@ impl TestClusterBuilder {
             tls_config,
             nodes: Vec::new(),
             network,
+            _tls_lock: tls_lock,
         };
-        let deadline = Instant::now() + self.start_timeout;
         for _ in 0..self.nodes {
             cluster.create_node()?;
         }
