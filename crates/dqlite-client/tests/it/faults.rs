@@ -570,10 +570,12 @@ fn fake_node_returning_write_cut_after_sending_is_in_doubt() {
             }))?;
             conn.read_request()?; // OPEN
             conn.write(&frame(&Response::Db { db_id: 0 }))?;
-            conn.read_request()?; // the capability probe (EXEC_SQL): a 1.18.2 server
-            conn.write(&frame(&Response::Result {
-                last_insert_id: 0,
-                rows_affected: 0,
+            // The capability probe (QUERY_SQL with a value too many), answered as the
+            // executor of 1.18.2 and later answers it.
+            conn.read_request()?;
+            conn.write(&frame(&Response::Failure {
+                code: 10,
+                message: "leader exec failed".into(),
             }))?;
             conn.read_request()?; // QUERY_SQL with the INSERT
             for n in 0..rows_before_cut {
