@@ -33,9 +33,40 @@ SLOW_RESULT = (
 ALL = list(range(1, SLOW_ROWS + 1))
 
 
+# One long step of the server's loop (a count over 3,000,000 rows, well over 0.3 s here).
+# A client that gives up on it closes its connection, but the server finishes the step
+# anyway and answers no one else meanwhile, so a later connection's handshake waits.
+ONE_LONG_STEP = (
+    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3000000) "
+    "SELECT count(*) FROM c"
+)
+
+
 @pytest.fixture
-def ctrl_c_soon() -> Iterator[None]:
-    """A simulated Ctrl-C 0.3 s into the test."""
+def server_left_busy(cluster: Any, dbname: str) -> None:
+    """The leader still busy with a query whose client gave up on it (as an earlier
+    test's cancelled call leaves it)."""
+
+    async def abandon() -> None:
+        conn = await aconnect(cluster.address, database=dbname)
+        try:
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.05):
+                    await conn.execute(ONE_LONG_STEP)
+        finally:
+            await conn.close()
+
+    asyncio.run(abandon())
+
+
+@pytest.fixture
+def ctrl_c_soon(conn: Connection) -> Iterator[None]:
+    """A simulated Ctrl-C 0.3 s into the test, on `conn` already open.
+
+    The connection is opened first: its handshake waits for whatever the server is still
+    doing for an earlier test, which must not eat into the test's 0.3 s.
+    """
+    conn.connect()
     # A process started in the background by a non-interactive shell inherits SIGINT
     # ignored, and Python then installs no handler: install Python's own for the test.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -66,6 +97,15 @@ def test_ctrl_c_while_parking_fails_the_cursor(conn: Connection, ctrl_c_soon: No
     assert numbers(got) == list(range(1, len(got) + 1))
     # The connection itself is in sync.
     assert conn.execute("SELECT 2").fetchone() == (2,)
+
+
+def test_ctrl_c_while_parking_after_the_server_was_left_busy(
+    server_left_busy: None, conn: Connection, ctrl_c_soon: None
+) -> None:
+    # Ran after test_aio.py, the first test of this file used to get its Ctrl-C while
+    # still connecting (the handshake waited for a query a cancelled test had left
+    # running), outside its pytest.raises: the KeyboardInterrupt stopped the whole run.
+    test_ctrl_c_while_parking_fails_the_cursor(conn, ctrl_c_soon)
 
 
 def test_ctrl_c_during_fetchall_loses_no_rows(conn: Connection, ctrl_c_soon: None) -> None:
