@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any, Final
 
-from dqliteclient._dial import DialFunc, refuse_dial_func
+from dqliteclient._dial import DialFunc, dialer_for_call
 from dqliteclient._failures import ClientFailure, connect_error, request_error
 from dqliteclient._validate import (
     parse_address,
@@ -100,6 +100,7 @@ class Settings:
     trust_server_heartbeat: bool
     close_timeout: float
     max_message_size: int | None
+    dial_func: DialFunc | None = None
 
     @classmethod
     def check(
@@ -125,7 +126,6 @@ class Settings:
         if attempt_timeout is not None:
             validate_timeout(attempt_timeout, name="attempt_timeout")
         parse_address(address)
-        refuse_dial_func(dial_func)
         return cls(
             address=address,
             database=database,
@@ -139,6 +139,7 @@ class Settings:
             trust_server_heartbeat=trust_server_heartbeat,
             close_timeout=close_timeout,
             max_message_size=validate_positive_int_or_none(max_message_size, "max_message_size"),
+            dial_func=dial_func,
         )
 
     def open(self, *, asynchronous: bool) -> Any:
@@ -151,6 +152,7 @@ class Settings:
             attempt_timeout=self.attempt_timeout,
             max_frame_len=self.max_message_size,
             asynchronous=asynchronous,
+            dialer=dialer_for_call(self.dial_func, self.dial_timeout, asynchronous=asynchronous),
         )
 
     def connect_error(self, failure: ClientFailure) -> DqliteError:

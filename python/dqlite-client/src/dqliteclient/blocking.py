@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Final, NoReturn, Self
 
+from dqliteclient._dial import DialFunc
 from dqliteclient._failures import ClientFailure
 from dqliteclient._session import (
     Row,
@@ -90,8 +91,12 @@ class DqliteConnection:
         trust_server_heartbeat: bool = False,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT_SECONDS,
         max_message_size: int | None = None,
+        dial_func: DialFunc | None = None,
     ) -> None:
-        """Checks the settings (those of the asyncio class); nothing is dialed yet."""
+        """Checks the settings (those of the asyncio class); nothing is dialed yet.
+
+        ``dial_func`` runs on an event loop of its own in the thread that dials.
+        """
         self._settings = Settings.check(
             address,
             database=database,
@@ -103,6 +108,7 @@ class DqliteConnection:
             trust_server_heartbeat=trust_server_heartbeat,
             close_timeout=close_timeout,
             max_message_size=max_message_size,
+            dial_func=dial_func,
         )
         self._session: _native.NativeSession | None = None
         self._tracker = Tracker()

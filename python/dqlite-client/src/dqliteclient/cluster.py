@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn, final
 
-from dqliteclient._dial import DialFunc, refuse_dial_func
+from dqliteclient._dial import DialFunc, LoopDialer
 from dqliteclient._failures import ClientFailure, request_error
 from dqliteclient._validate import (
     DEFAULT_CLOSE_TIMEOUT_SECONDS,
@@ -146,7 +146,8 @@ class ClusterBase:
         vets every address a node names (see :mod:`dqliteclient.redirect`).
         ``concurrent_leader_conns`` is checked and kept for compatibility (the Rust
         discovery probes up to 10 nodes at once); ``trust_server_heartbeat`` has no
-        effect; ``dial_func`` is refused.
+        effect. ``dial_func(address)`` opens the connections to the nodes
+        (see :mod:`dqliteclient._dial`).
         """
         validate_timeout(timeout)
         if dial_timeout is not None:
@@ -166,11 +167,13 @@ class ClusterBase:
                 )
             if max_message_size < 1:
                 raise ValueError(f"max_message_size must be >= 1, got {max_message_size}")
-        refuse_dial_func(dial_func)
         self._node_store = node_store
         self._timeout = timeout
         self._dial_timeout = timeout if dial_timeout is None else dial_timeout
         self._attempt_timeout = timeout if attempt_timeout is None else attempt_timeout
+        self._dial_func = dial_func
+        # Built outside any event loop: the loop of each call is taken at the call.
+        self._dialer = None if dial_func is None else LoopDialer(dial_func, self._dial_timeout)
         self._concurrent = concurrent_leader_conns
         self._redirect_policy = redirect_policy
         self._max_total_rows = validate_positive_int_or_none(max_total_rows, "max_total_rows")
@@ -187,6 +190,7 @@ class ClusterBase:
             max_frame_len=max_message_size,
             policy=redirect_policy,
             asynchronous=self._asynchronous,
+            dialer=self._dialer,
         )
 
     def __reduce__(self) -> NoReturn:
@@ -267,6 +271,7 @@ class ClusterBase:
             "max_message_size": (
                 max_message_size if max_message_size is not None else self._max_message_size
             ),
+            "dial_func": self._dial_func,
         }
 
     @staticmethod
@@ -352,7 +357,10 @@ class ClusterClient(ClusterBase):
         )
 
     async def _nodes(self) -> list[NodeTuple]:
+        """The members, at the start of each call (which dials, if at all, on this loop)."""
         self._check_pid()
+        if self._dialer is not None:
+            self._dialer.enter()
         async with asyncio.timeout(self._dial_timeout):
             nodes = await self._node_store.get_nodes()
         return self._tuples(nodes)

@@ -94,7 +94,8 @@ class DqliteConnection:
         ``attempt_timeout`` (default ``timeout``) dial, handshake and OPEN together.
         ``max_total_rows`` and ``max_continuation_frames`` cap a result (None: no cap);
         ``max_message_size`` caps one frame. ``trust_server_heartbeat`` is accepted and
-        has no effect (requests have their own deadlines); ``dial_func`` is refused.
+        has no effect (requests have their own deadlines). ``dial_func(address)`` opens
+        the connection (see :mod:`dqliteclient._dial`).
         """
         self._settings = Settings.check(
             address,

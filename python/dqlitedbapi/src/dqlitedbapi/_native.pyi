@@ -173,6 +173,7 @@ class NativeCluster:
         max_frame_len: int | None,
         policy: Callable[[str], bool] | None,
         asynchronous: bool,
+        dialer: Callable[[str, int], None] | None = None,
     ) -> NativeCluster: ...
     @property
     def asynchronous(self) -> bool: ...
@@ -215,6 +216,7 @@ class NativeSession:
         attempt_timeout: float,
         max_frame_len: int | None,
         asynchronous: bool,
+        dialer: Callable[[str, int], None] | None = None,
     ) -> Any: ...
     @property
     def address(self) -> str: ...

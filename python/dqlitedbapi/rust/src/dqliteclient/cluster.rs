@@ -9,13 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dqlite_client::{
-    Address, Cluster, Config, Connection, Error, ErrorKind, MemoryNodeStore, NodeInfo, NodeStore,
-    RedirectPolicy, Role,
+    Address, Cluster, Config, Connection, Dialer, Error, ErrorKind, MemoryNodeStore, NodeInfo,
+    NodeStore, RedirectPolicy, Role,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::run::{self, Mode};
+use crate::dial::PyDialer;
 
 /// What an operation on a connection returns.
 pub(crate) type ConnFuture<'a, T> =
@@ -53,6 +54,8 @@ pub(crate) struct Settings {
     pub(crate) attempt_timeout: Duration,
     pub(crate) max_frame_len: Option<usize>,
     pub(crate) policy: Option<RedirectPolicy>,
+    /// Opens the connections to the nodes instead of the client (`dial_func`).
+    pub(crate) dialer: Option<Arc<dyn Dialer>>,
 }
 
 impl Settings {
@@ -69,6 +72,9 @@ impl Settings {
         }
         if let Some(policy) = &self.policy {
             config = config.redirect_policy(policy.clone());
+        }
+        if let Some(dialer) = &self.dialer {
+            config = config.dialer(dialer.clone());
         }
         Ok(config)
     }
@@ -238,8 +244,11 @@ impl NativeCluster {
     /// A cluster client. Timeouts in seconds: `timeout` bounds each request, `dial_timeout`
     /// each dial, `attempt_timeout` each probe of discovery. `policy(address) -> bool`
     /// vets the addresses nodes name. `asynchronous`: methods return awaitables.
+    /// `dialer(address, fd)` opens the connections to the nodes (see
+    /// `dqlitedbapi._dial.native_dialer`).
     #[new]
-    #[pyo3(signature = (*, timeout, dial_timeout, attempt_timeout, max_frame_len, policy, asynchronous))]
+    #[pyo3(signature = (*, timeout, dial_timeout, attempt_timeout, max_frame_len, policy, asynchronous, dialer = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         timeout: f64,
         dial_timeout: f64,
@@ -247,6 +256,7 @@ impl NativeCluster {
         max_frame_len: Option<usize>,
         policy: Option<Py<PyAny>>,
         asynchronous: bool,
+        dialer: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let policy_error = PolicyErrorSlot::default();
         Ok(NativeCluster {
@@ -257,6 +267,7 @@ impl NativeCluster {
                 attempt_timeout: seconds("attempt_timeout", attempt_timeout)?,
                 max_frame_len,
                 policy: policy.map(|p| python_policy(p, policy_error.clone())),
+                dialer: dialer.map(|f| Arc::new(PyDialer::new(f)) as Arc<dyn Dialer>),
             },
             store: SharedStore::default(),
             cluster: Mutex::new(None),

@@ -16,6 +16,7 @@ use tokio::sync::{Mutex as TokioMutex, OwnedMutexGuard};
 use super::cluster::seconds;
 use super::run::{self, Mode};
 use super::{ClientError, values};
+use crate::dial::PyDialer;
 
 /// The connection a session holds: its own, or one checked out of a pool.
 pub(crate) enum Held {
@@ -163,9 +164,10 @@ fn over_cap(message: String) -> ClientError {
 impl NativeSession {
     /// Dials `address`, handshakes and opens `database`, within `attempt_timeout`
     /// seconds (the dial within `dial_timeout`, each request within `timeout`). A session,
-    /// or with `asynchronous` an awaitable of one.
+    /// or with `asynchronous` an awaitable of one. `dialer(address, fd)` opens the
+    /// connection instead of the client (see `dqlitedbapi._dial.native_dialer`).
     #[staticmethod]
-    #[pyo3(signature = (address, database, *, timeout, dial_timeout, attempt_timeout, max_frame_len, asynchronous))]
+    #[pyo3(signature = (address, database, *, timeout, dial_timeout, attempt_timeout, max_frame_len, asynchronous, dialer = None))]
     #[allow(clippy::too_many_arguments)]
     fn open(
         py: Python<'_>,
@@ -176,6 +178,7 @@ impl NativeSession {
         attempt_timeout: f64,
         max_frame_len: Option<usize>,
         asynchronous: bool,
+        dialer: Option<Py<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let mut config = Config::new([address.as_str()])
             .map_err(|e| ClientError::from(e).into_pyerr(py))?
@@ -183,6 +186,9 @@ impl NativeSession {
             .dial_timeout(seconds("dial_timeout", dial_timeout)?);
         if let Some(len) = max_frame_len {
             config = config.max_frame_len(len);
+        }
+        if let Some(dialer) = dialer {
+            config = config.dialer(Arc::new(PyDialer::new(dialer)));
         }
         let attempt = seconds("attempt_timeout", attempt_timeout)?;
         let mode = Mode::new(asynchronous)?;
