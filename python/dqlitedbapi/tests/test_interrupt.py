@@ -156,3 +156,37 @@ def test_ctrl_c_during_a_long_autocommit_executemany(conn: Connection) -> None:
     assert 0 < applied < 50_000
     conn.execute("INSERT INTO m (v) VALUES ('after')")
     assert conn.execute("SELECT count(*) FROM m").fetchone() == (applied + 1,)
+
+
+def test_ctrl_c_during_a_long_executemany_in_a_transaction(
+    conn: Connection, cluster: Any, dbname: str
+) -> None:
+    # Inside a transaction the rows are pipelined, many requests in flight at once, and
+    # 200,000 of them take seconds.
+    conn.execute("CREATE TABLE m (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.commit()
+    conn.execute("BEGIN")
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            conn.executemany("INSERT INTO m (v) VALUES (?)", (("x",) for _ in range(200_000)))
+        elapsed = time.monotonic() - started
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert elapsed < 2.0, elapsed
+    # Cut off with answers in flight, the connection is discarded, never reused out of
+    # sync; its transaction dies with it and nothing of the batch is committed.
+    with pytest.raises(dqlitedbapi.InterfaceError, match="cancelled"):
+        conn.execute("SELECT 1")
+    conn.close()
+    other = dqlitedbapi.connect(cluster.address, database=dbname)
+    try:
+        assert other.execute("SELECT count(*) FROM m").fetchone() == (0,)
+        other.execute("INSERT INTO m (v) VALUES ('after')")
+        other.commit()
+    finally:
+        other.close()

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use dqlite_wire::{Request, Value};
 
-use super::Connection;
 use super::exchange::{InFlight, encode};
 use super::statements::{ExecResult, Statement};
+use super::{CUT_OFF, Connection, State};
 use crate::error::{Error, Result};
 use crate::sql::StatementKind;
 
@@ -44,9 +44,9 @@ impl Connection {
 
     /// Like [`execute_many`](Self::execute_many) with a statement prepared beforehand.
     ///
-    /// A long batch yields to the runtime every few milliseconds when no request is in
-    /// flight, so that a caller waiting on it can drop it there (the connection stays in
-    /// sync, and the rows answered so far have run).
+    /// A long batch yields to the runtime every few milliseconds, so that a caller waiting
+    /// on it can drop it there: the connection then stays in sync if no request was in
+    /// flight (the rows answered so far have run), and is broken otherwise.
     pub async fn execute_prepared_many<P: AsRef<[Value]>>(
         &mut self,
         statement: &Statement,
@@ -67,11 +67,22 @@ impl Connection {
         self.recover_by(deadline).await?;
         let mut last_turn = Instant::now();
         loop {
-            if sent == answered && sent > 0 && last_turn.elapsed() >= TURN_EVERY {
-                // Nothing in flight: the batch may be dropped here with the connection in
-                // sync. With blocking sockets it would otherwise never yield, and a
-                // blocking caller could not see Ctrl-C until the last row.
+            if sent > 0 && last_turn.elapsed() >= TURN_EVERY {
+                // With blocking sockets a batch would otherwise never yield, and a blocking
+                // caller could not see Ctrl-C until the last row. Dropped here, the
+                // connection is in sync when nothing is in flight, else broken.
+                let settled = if sent == answered {
+                    None
+                } else {
+                    Some(std::mem::replace(
+                        &mut self.state,
+                        State::Broken(CUT_OFF.into()),
+                    ))
+                };
                 tokio::task::yield_now().await;
+                if let Some(state) = settled {
+                    self.state = state;
+                }
                 last_turn = Instant::now();
             }
             // Fill the window with one write.
