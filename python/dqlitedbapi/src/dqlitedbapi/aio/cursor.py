@@ -166,7 +166,13 @@ class AsyncCursor(CursorBase):
                 connection._check_loop()
             self._executing = True
             try:
-                result = await native.aexecute(sql, parameters)
+                pending = native.aexecute(sql, parameters)
+                if isinstance(pending, Future) and pending.done():
+                    # Answered at once: the loop gets its turn all the same (see _wait).
+                    result = pending.result()
+                    await sleep(0)
+                else:
+                    result = await pending
             except CancelledError:
                 connection._invalidate()
                 raise
