@@ -424,6 +424,11 @@ struct Scalar {
 }
 
 impl Scalar {
+    /// A quoted scalar: its text as written, never null.
+    fn quoted(text: String) -> Scalar {
+        Scalar { text, plain: false }
+    }
+
     /// YAML's null: an empty or `~`/`null` plain scalar.
     fn is_null(&self) -> bool {
         self.plain && matches!(self.text.as_str(), "" | "~" | "null" | "Null" | "NULL")
@@ -497,13 +502,7 @@ fn read_single_quoted(text: &str) -> Result<(Scalar, &str), String> {
                 continue;
             }
             let rest = text.get(at + 1..).unwrap_or("");
-            return Ok((
-                Scalar {
-                    text: out,
-                    plain: false,
-                },
-                rest,
-            ));
+            return Ok((Scalar::quoted(out), rest));
         }
         out.push(c);
     }
@@ -517,13 +516,7 @@ fn read_double_quoted(text: &str) -> Result<(Scalar, &str), String> {
         match c {
             '"' => {
                 let rest = text.get(at + 1..).unwrap_or("");
-                return Ok((
-                    Scalar {
-                        text: out,
-                        plain: false,
-                    },
-                    rest,
-                ));
+                return Ok((Scalar::quoted(out), rest));
             }
             '\\' => {
                 let (_, escape) = chars.next().ok_or("a lone \\ at the end of the line")?;
