@@ -4,6 +4,7 @@ See ``dqliteclient.blocking`` for the blocking form.
 """
 
 import asyncio
+import functools
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -294,36 +295,10 @@ class ClusterClient(ClusterBase):
     and its ``admin`` module). The members are read from the node store at each call.
     """
 
-    def __init__(
-        self,
-        node_store: NodeStore,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        dial_timeout: float | None = None,
-        attempt_timeout: float | None = None,
-        concurrent_leader_conns: int = _DEFAULT_CONCURRENT_PROBES,
-        redirect_policy: RedirectPolicy | None = None,
-        max_total_rows: int | None = DEFAULT_MAX_TOTAL_ROWS,
-        max_continuation_frames: int | None = DEFAULT_MAX_CONTINUATION_FRAMES,
-        max_message_size: int | None = None,
-        trust_server_heartbeat: bool = False,
-        dial_func: DialFunc | None = None,
-    ) -> None:
-        """See :class:`ClusterBase` for the arguments."""
-        super().__init__(
-            node_store,
-            timeout=timeout,
-            dial_timeout=dial_timeout,
-            attempt_timeout=attempt_timeout,
-            concurrent_leader_conns=concurrent_leader_conns,
-            redirect_policy=redirect_policy,
-            max_total_rows=max_total_rows,
-            max_continuation_frames=max_continuation_frames,
-            max_message_size=max_message_size,
-            trust_server_heartbeat=trust_server_heartbeat,
-            dial_func=dial_func,
-        )
-        self._sweeps: dict[tuple[bool, RedirectPolicy | None], asyncio.Task[str]] = {}
+    @functools.cached_property
+    def _sweeps(self) -> dict[tuple[bool, RedirectPolicy | None], asyncio.Task[str]]:
+        """The leader searches in flight, by (trust_server_heartbeat, policy)."""
+        return {}
 
     @classmethod
     def from_addresses(
