@@ -4,9 +4,10 @@ Their settings, the checks of arguments, transaction tracking and the handling o
 failures: the two classes only differ in how they wait for the native session.
 """
 
-from collections.abc import Mapping, Sequence, Sized
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from dqliteclient._dial import DialFunc, dialer_for_call
 from dqliteclient._failures import ClientFailure, connect_error, request_error
@@ -19,6 +20,7 @@ from dqliteclient._validate import (
 from dqliteclient.exceptions import (
     AmbiguousCommitError,
     DataError,
+    DqliteConnectionError,
     DqliteError,
     OperationalError,
 )
@@ -35,6 +37,7 @@ from dqlitewire import (
 )
 
 __all__ = [
+    "SessionHolder",
     "Settings",
     "Tracker",
     "commit_error",
@@ -195,6 +198,68 @@ class Tracker:
         if lost:
             self.in_transaction = False
         return exc, lost
+
+
+class SessionHolder:
+    """The part of a ``DqliteConnection`` that does not wait: its session and its state.
+
+    The asyncio and the blocking class add how one operation at a time is enforced
+    (``_operation``) and how a request is awaited.
+    """
+
+    _settings: Settings
+    _session: _native.NativeSession | None
+    _tracker: Tracker
+
+    def _operation(self) -> contextlib.AbstractContextManager[None]:
+        raise NotImplementedError
+
+    @property
+    def address(self) -> str:
+        """The node's address, as given."""
+        return self._settings.address
+
+    @property
+    def is_connected(self) -> bool:
+        """True while the session is open and usable."""
+        return self._session is not None and self._session.is_connected
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open, as far as the statements run tell (conservative)."""
+        return self._tracker.in_transaction
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(f"cannot pickle {type(self).__name__!r}: it owns a live socket")
+
+    def _invalidate(self) -> None:
+        session, self._session = self._session, None
+        self._tracker.in_transaction = False
+        if session is not None:
+            session.close()
+
+    @contextlib.contextmanager
+    def _request(self) -> Iterator[_native.NativeSession]:
+        """The session for one request, inside ``_operation``.
+
+        A failure is raised as the client's exception; the session is dropped when the
+        failure lost it, and on anything else (a cancelled or interrupted request may
+        still be running).
+        """
+        with self._operation():
+            session = self._session
+            if session is None:
+                raise DqliteConnectionError("Not connected")
+            try:
+                yield session
+            except ClientFailure as failure:
+                exc, lost = self._tracker.after_failure(failure, self.address)
+                if lost:
+                    self._invalidate()
+                raise exc from None
+            except BaseException:
+                self._invalidate()
+                raise
 
 
 def commit_error(exc: OperationalError) -> OperationalError:

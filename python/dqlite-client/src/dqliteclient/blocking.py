@@ -19,12 +19,13 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, Final, NoReturn, Self
+from typing import Any, Final, Self
 
 from dqliteclient._dial import DialFunc
 from dqliteclient._failures import ClientFailure
 from dqliteclient._session import (
     Row,
+    SessionHolder,
     Settings,
     Tracker,
     TypedResult,
@@ -75,7 +76,7 @@ logger = logging.getLogger(__name__)
 _RETRYABLE: Final = (DqliteConnectionError, ClusterError, OSError)
 
 
-class DqliteConnection:
+class DqliteConnection(SessionHolder):
     """:class:`dqliteclient.DqliteConnection` without asyncio (one thread at a time)."""
 
     def __init__(
@@ -128,31 +129,13 @@ class DqliteConnection:
         return conn
 
     @property
-    def address(self) -> str:
-        """The node's address, as given."""
-        return self._settings.address
-
-    @property
-    def is_connected(self) -> bool:
-        """True while the session is open and usable."""
-        return self._session is not None and self._session.is_connected
-
-    @property
     def closed(self) -> bool:
         """True once :meth:`close` ran."""
         return self._closed
 
-    @property
-    def in_transaction(self) -> bool:
-        """Whether a transaction is open, as far as the statements run tell."""
-        return self._tracker.in_transaction
-
     def __repr__(self) -> str:
         status = "closed" if self._closed else "connected" if self._session else "disconnected"
         return f"<blocking DqliteConnection address={self.address!r} {status} at 0x{id(self):x}>"
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError(f"cannot pickle {type(self).__name__!r}: it owns a live socket")
 
     @contextlib.contextmanager
     def _operation(self) -> Iterator[None]:
@@ -179,12 +162,6 @@ class DqliteConnection:
             except ClientFailure as failure:
                 raise self._settings.connect_error(failure) from None
 
-    def _invalidate(self) -> None:
-        session, self._session = self._session, None
-        self._tracker.in_transaction = False
-        if session is not None:
-            session.close()
-
     def close(self) -> None:
         """Closes the connection. Idempotent."""
         self._closed = True
@@ -208,20 +185,8 @@ class DqliteConnection:
         self.close()
 
     def _run(self, call: Callable[[_native.NativeSession], Any]) -> Any:
-        with self._operation():
-            session = self._session
-            if session is None:
-                raise DqliteConnectionError("Not connected")
-            try:
-                return call(session)
-            except ClientFailure as failure:
-                exc, lost = self._tracker.after_failure(failure, self.address)
-                if lost:
-                    self._invalidate()
-                raise exc from None
-            except BaseException:
-                self._invalidate()
-                raise
+        with self._request() as session:
+            return call(session)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> tuple[int, int]:
         """Runs a statement (or several); returns ``(last_insert_id, rows_affected)``."""

@@ -11,12 +11,13 @@ import warnings
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, NoReturn, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from dqliteclient._dial import DialFunc
 from dqliteclient._failures import ClientFailure
 from dqliteclient._session import (
     Row,
+    SessionHolder,
     Settings,
     Tracker,
     TypedResult,
@@ -30,7 +31,7 @@ from dqliteclient._validate import (
     DEFAULT_TIMEOUT_SECONDS,
     check_same_process,
 )
-from dqliteclient.exceptions import DqliteConnectionError, InterfaceError, OperationalError
+from dqliteclient.exceptions import InterfaceError, OperationalError
 from dqlitedbapi import _native
 from dqlitewire import DEFAULT_MAX_CONTINUATION_FRAMES, DEFAULT_MAX_TOTAL_ROWS, sanitize_for_log
 
@@ -64,7 +65,7 @@ def _warn_if_unclosed(state: _State) -> None:
     )
 
 
-class DqliteConnection:
+class DqliteConnection(SessionHolder):
     """One session with a dqlite node, one database open on it. One operation at a time.
 
     Bound to the event loop it first runs on. Statements go to this node as they are
@@ -137,24 +138,9 @@ class DqliteConnection:
     # -- state ----------------------------------------------------------------------
 
     @property
-    def address(self) -> str:
-        """The node's address, as given."""
-        return self._settings.address
-
-    @property
-    def is_connected(self) -> bool:
-        """True while the session is open and usable."""
-        return self._session is not None and self._session.is_connected
-
-    @property
     def closed(self) -> bool:
         """True once :meth:`close` or :meth:`terminate` ran."""
         return self._state.closed
-
-    @property
-    def in_transaction(self) -> bool:
-        """Whether a transaction is open, as far as the statements run tell (conservative)."""
-        return self._tracker.in_transaction
 
     @property
     def _in_transaction(self) -> bool:
@@ -166,9 +152,6 @@ class DqliteConnection:
             f"<DqliteConnection address={sanitize_for_log(self.address)!r} "
             f"database={self._settings.database!r} {status} at 0x{id(self):x}>"
         )
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError(f"cannot pickle {type(self).__name__!r}: it owns a live socket")
 
     # -- guards ---------------------------------------------------------------------
 
@@ -219,12 +202,6 @@ class DqliteConnection:
                 self._settings.database,
             )
 
-    def _invalidate(self) -> None:
-        session, self._session = self._session, None
-        self._tracker.in_transaction = False
-        if session is not None:
-            session.close()
-
     def terminate(self) -> None:
         """Closes the session at once (after a running request); never raises."""
         self._state.closed = True
@@ -262,21 +239,8 @@ class DqliteConnection:
     # -- requests -------------------------------------------------------------------
 
     async def _run(self, call: Callable[[_native.NativeSession], Awaitable[T]]) -> T:
-        with self._operation():
-            session = self._session
-            if session is None:
-                raise DqliteConnectionError("Not connected")
-            try:
-                return await call(session)
-            except ClientFailure as failure:
-                exc, lost = self._tracker.after_failure(failure, self.address)
-                if lost:
-                    self._invalidate()
-                raise exc from None
-            except BaseException:
-                # Cancelled or interrupted: the request may still be running.
-                self._invalidate()
-                raise
+        with self._request() as session:
+            return await call(session)
 
     async def execute(self, sql: str, params: Sequence[Any] | None = None) -> tuple[int, int]:
         """Runs a statement (or several); returns ``(last_insert_id, rows_affected)``."""
