@@ -319,14 +319,20 @@ impl TestCluster {
         Ok(())
     }
 
-    /// Freezes node `index` with SIGSTOP: its sockets stay open but it answers nothing.
-    pub fn pause(&mut self, index: usize) -> Result<()> {
+    /// Node `index` and its process id; an error when it is down.
+    fn running_node(&mut self, index: usize) -> Result<(&mut Node, u32)> {
         let node = self.node_mut(index)?;
         let pid = node
             .child
             .as_ref()
             .map(Child::id)
             .ok_or_else(|| Error::Invalid(format!("node {index} is down")))?;
+        Ok((node, pid))
+    }
+
+    /// Freezes node `index` with SIGSTOP: its sockets stay open but it answers nothing.
+    pub fn pause(&mut self, index: usize) -> Result<()> {
+        let (node, pid) = self.running_node(index)?;
         send_signal(pid, libc::SIGSTOP)?;
         node.paused = true;
         wait_stopped(pid);
@@ -335,12 +341,7 @@ impl TestCluster {
 
     /// Thaws node `index` with SIGCONT.
     pub fn resume(&mut self, index: usize) -> Result<()> {
-        let node = self.node_mut(index)?;
-        let pid = node
-            .child
-            .as_ref()
-            .map(Child::id)
-            .ok_or_else(|| Error::Invalid(format!("node {index} is down")))?;
+        let (node, pid) = self.running_node(index)?;
         send_signal(pid, libc::SIGCONT)?;
         node.paused = false;
         Ok(())
