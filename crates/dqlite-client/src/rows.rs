@@ -281,11 +281,7 @@ impl RowStream {
             if self.done {
                 return Ok(None);
             }
-            self.check_owner(conn)?;
-            // Taken only now: most rows come from the frame at hand.
-            let deadline = conn.deadline();
-            let frame = self.read_frame(conn, deadline).await?;
-            self.accept(conn, frame)?;
+            self.fetch_frame(conn).await?;
         }
     }
 
@@ -305,10 +301,7 @@ impl RowStream {
         if self.done {
             return Ok(None);
         }
-        self.check_owner(conn)?;
-        let deadline = conn.deadline();
-        let frame = self.read_frame(conn, deadline).await?;
-        self.accept(conn, frame)?;
+        self.fetch_frame(conn).await?;
         Ok(self.frame.take().map(RowCursor::into_frame))
     }
 
@@ -327,6 +320,15 @@ impl RowStream {
     fn end(&mut self) {
         self.done = true;
         self.frame = None;
+    }
+
+    /// Reads the next frame from `conn` and makes it current, within one request
+    /// timeout taken now (most rows come from the frame at hand, without a deadline).
+    async fn fetch_frame(&mut self, conn: &mut Connection) -> Result<()> {
+        self.check_owner(conn)?;
+        let deadline = conn.deadline();
+        let frame = self.read_frame(conn, deadline).await?;
+        self.accept(conn, frame)
     }
 
     fn check_owner(&self, conn: &Connection) -> Result<()> {
