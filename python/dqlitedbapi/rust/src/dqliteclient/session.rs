@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -11,7 +12,7 @@ use dqlite_client::sql::{self, TransactionEffect};
 use dqlite_client::{Address, Config, Connection, PooledConnection};
 use dqlite_wire::RowsFrame;
 use pyo3::prelude::*;
-use tokio::sync::{Mutex as TokioMutex, OwnedMutexGuard};
+use tokio::sync::Mutex as TokioMutex;
 
 use super::cluster::seconds;
 use super::run::{self, Mode};
@@ -84,22 +85,21 @@ impl NativeSession {
 
     /// Runs `op` on the connection. A failure that leaves the connection unusable, or a
     /// close requested meanwhile, closes it.
-    fn call<T, F, Fut, C>(&self, py: Python<'_>, op: F, convert: C) -> PyResult<Py<PyAny>>
+    fn call<T, F, C>(&self, py: Python<'_>, op: F, convert: C) -> PyResult<Py<PyAny>>
     where
         T: Send + 'static,
-        F: FnOnce(OwnedMutexGuard<Option<Held>>) -> Fut + Send + 'static,
-        Fut: Future<Output = (OwnedMutexGuard<Option<Held>>, Result<T, ClientError>)> + Send,
+        F: for<'a> FnOnce(&'a mut Connection) -> SessionFuture<'a, T> + Send + 'static,
         C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
     {
         let state = self.state.clone();
         self.mode.finish(
             py,
             async move {
-                let guard = state.held.clone().lock_owned().await;
-                if guard.is_none() {
+                let mut guard = state.held.clone().lock_owned().await;
+                let Some(held) = guard.as_mut() else {
                     return Err(ClientError::new("closed", "Not connected"));
-                }
-                let (mut guard, out) = op(guard).await;
+                };
+                let out = op(held).await;
                 let lost = out.as_ref().is_err_and(|e| e.connection_lost);
                 if (lost || state.close_requested.load(Ordering::Acquire))
                     && let Some(held) = guard.take()
@@ -113,12 +113,8 @@ impl NativeSession {
     }
 }
 
-/// The connection of a guard known to hold one.
-fn conn(guard: &mut OwnedMutexGuard<Option<Held>>) -> Result<&mut Held, ClientError> {
-    guard
-        .as_mut()
-        .ok_or_else(|| ClientError::new("closed", "Not connected"))
-}
+/// What an operation on the session's connection returns.
+type SessionFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ClientError>> + Send + 'a>>;
 
 /// Reads every frame of a query's result, within the caps (a result over a cap leaves
 /// the session unusable, as in the reference client).
@@ -242,18 +238,15 @@ impl NativeSession {
         let values = values::to_values(params).map_err(|e| e.into_pyerr(py))?;
         self.call(
             py,
-            move |mut guard| async move {
-                let out = async {
-                    let conn = conn(&mut guard)?;
+            move |conn| {
+                Box::pin(async move {
                     let result = if values.is_empty() && sql::split_statements(&sql).len() > 1 {
                         conn.execute_script(&sql).await?
                     } else {
                         conn.execute(&sql, &values).await?
                     };
                     Ok((result.last_insert_id, result.rows_affected))
-                }
-                .await;
-                (guard, out)
+                })
             },
             run::plain,
         )
@@ -273,13 +266,10 @@ impl NativeSession {
         let values = values::to_values(params).map_err(|e| e.into_pyerr(py))?;
         self.call(
             py,
-            move |mut guard| async move {
-                let out = async {
-                    let conn = conn(&mut guard)?;
-                    read_result(conn, &sql, &values, max_rows, max_frames).await
-                }
-                .await;
-                (guard, out)
+            move |conn| {
+                Box::pin(
+                    async move { read_result(conn, &sql, &values, max_rows, max_frames).await },
+                )
             },
             |py, (columns, frames): (Vec<String>, Vec<RowsFrame>)| {
                 let (column_types, row_types, rows) = values::rows(py, &frames)?;
