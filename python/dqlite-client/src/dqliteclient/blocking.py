@@ -63,7 +63,7 @@ from dqliteclient.exceptions import (
     OperationalError,
 )
 from dqliteclient.node_store import MemoryNodeStore, NodeStore
-from dqliteclient.pool import check_pool_sizes
+from dqliteclient.pool import check_pool_sizes, check_pool_source
 from dqliteclient.retry import retry_blocking
 from dqlitedbapi import _native
 from dqlitewire import DEFAULT_MAX_CONTINUATION_FRAMES, DEFAULT_MAX_TOTAL_ROWS, NodeRole
@@ -419,8 +419,7 @@ class ConnectionPool:
         """Checks the settings (those of the asyncio pool); nothing is dialed yet."""
         check_pool_sizes(min_size, max_size)
         validate_timeout(timeout)
-        if sum(x is not None for x in (cluster, node_store, addresses)) > 1:
-            raise ValueError("pass at most one of addresses, node_store, or cluster")
+        check_pool_source(addresses, node_store, cluster)
         if cluster is None:
             cluster = ClusterClient(
                 node_store if node_store is not None else MemoryNodeStore(addresses),

@@ -56,6 +56,12 @@ def _warn_if_unclosed(closed: list[bool], pid: int) -> None:
     )
 
 
+def check_pool_source(addresses: object, node_store: object, cluster: object) -> None:
+    """At most one of ``addresses``, ``node_store`` and ``cluster`` is given."""
+    if sum(x is not None for x in (cluster, node_store, addresses)) > 1:
+        raise ValueError("pass at most one of addresses, node_store, or cluster")
+
+
 def check_pool_sizes(min_size: object, max_size: object) -> None:
     """``max_size`` an int of at least 1, ``min_size`` an int between 0 and it."""
     for name, value in (("min_size", min_size), ("max_size", max_size)):
@@ -112,8 +118,7 @@ class ConnectionPool:
         validate_close_timeout(close_timeout)
         validate_max_attempts(max_attempts)
         check_max_elapsed(max_elapsed_seconds)
-        if sum(x is not None for x in (cluster, node_store, addresses)) > 1:
-            raise ValueError("pass at most one of addresses, node_store, or cluster")
+        check_pool_source(addresses, node_store, cluster)
         if cluster is not None:
             for name, value in (
                 ("dial_func", dial_func),
