@@ -1,19 +1,25 @@
-"""``dial_func`` callables for the tests: seeds named ``node-N.invalid:9001``, which only
+"""``dial_func`` callables for the tests: seeds named ``node-N-K.invalid:9001``, which only
 the dialer can resolve (to the test cluster's node N); any other address (the leader a
-node names) is dialed as given."""
+node names) is dialed as given. ``K`` is new for each dialer: the driver remembers, per
+seed list, the members earlier connections learned, and a test that checks what its
+dialer dials first wants seeds no connection has used yet."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 from typing import Any
+
+_dialers = itertools.count()
 
 
 class NodeDialer:
     """Dials the test cluster's nodes by made-up names, and records what it dialed."""
 
     def __init__(self, addresses: list[str]) -> None:
-        self.names = {f"node-{i}.invalid:9001": a for i, a in enumerate(addresses)}
+        k = next(_dialers)
+        self.names = {f"node-{i}-{k}.invalid:9001": a for i, a in enumerate(addresses)}
         self.seeds = ",".join(self.names)
         self.dialed: list[str] = []
         self.loops: set[asyncio.AbstractEventLoop] = set()

@@ -20,11 +20,6 @@ import dqlitedbapi
 pytestmark = pytest.mark.failover
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=dqlitedbapi.OperationalError,
-    reason="each connect() starts from its seeds: the node store does not follow membership",
-)
 def test_connect_after_every_seed_was_replaced() -> None:
     with start_fault_cluster(3) as cluster:
         seeds = cluster.address

@@ -395,12 +395,14 @@ def test_dial_func_in_connect_args(cluster: Any, dbname: str) -> None:
     async def dial(address: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         dialed.append(address)
         if address.endswith(".invalid:9001"):
-            address = real[int(address.removeprefix("node-").split(".")[0])]
+            address = real[int(address.removeprefix("node-").split("-")[0])]
         host, port = address.rsplit(":", 1)
         return await asyncio.open_connection(host, int(port))
 
-    names = ",".join(f"node-{i}.invalid:9001" for i in real)
-    urls = [f"dqlite://[{names}]/{dbname}", f"dqlite+aio://[{names}]/{dbname}"]
+    # Each engine its own names: the driver remembers, per seed list, the members earlier
+    # connections learned, and the first address dialed is checked below.
+    names = [",".join(f"node-{i}-{api}.invalid:9001" for i in real) for api in ("s", "a")]
+    urls = [f"dqlite://[{names[0]}]/{dbname}", f"dqlite+aio://[{names[1]}]/{dbname}"]
     eng = create_engine(urls[0], connect_args={"dial_func": dial})
     try:
         with eng.connect() as conn:

@@ -25,6 +25,7 @@ mod errors;
 mod fork;
 mod limits;
 mod logging;
+mod node_stores;
 mod params;
 mod parked;
 mod result;

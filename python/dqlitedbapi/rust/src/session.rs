@@ -143,16 +143,27 @@ impl Session {
         if let Some(dialer) = options.dialer {
             config = config.dialer(dialer);
         }
-        let conn = Cluster::new(config).connect().await.map_err(|e| {
-            // "Failed to connect: " is the pure-Python dqlite-dbapi's prefix
-            // (FAILED_TO_CONNECT_PREFIX), which code matches on.
-            let mut mapped = map_error(&e).connection_lost();
-            mapped.message = format!("Failed to connect: {e}");
-            if mapped.class == Class::Interface && !matches!(e, Error::Config(_)) {
-                mapped.class = Class::Operational;
-            }
-            mapped
-        })?;
+        let members = crate::node_stores::SharedMembers::for_seeds(config.seeds());
+        let mut conn = Cluster::with_store(config, Box::new(members.clone()))
+            .connect()
+            .await
+            .map_err(|e| {
+                // "Failed to connect: " is the pure-Python dqlite-dbapi's prefix
+                // (FAILED_TO_CONNECT_PREFIX), which code matches on.
+                let mut mapped = map_error(&e).connection_lost();
+                mapped.message = format!("Failed to connect: {e}");
+                if mapped.class == Class::Interface && !matches!(e, Error::Config(_)) {
+                    mapped.class = Class::Operational;
+                }
+                mapped
+            })?;
+        members.refresh_if_due(&mut conn).await;
+        if conn.is_broken() {
+            return Err(map_error(&Error::Closed {
+                reason: "the leader's connection broke while reading the membership".into(),
+            })
+            .connection_lost());
+        }
         let status = Arc::new(Status::default());
         status.set_busy_timeout(options.busy_timeout);
         Ok(Session {
