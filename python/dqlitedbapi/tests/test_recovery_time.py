@@ -15,7 +15,7 @@ import asyncio
 import functools
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,8 +136,7 @@ def test_recovery_time(kind: str, api: str) -> None:
         for r in range(ROUNDS):
             leader = cluster.wait_for_leader(60)
             inject = functools.partial(cluster.kill if kind == "kill" else cluster.pause, leader)
-            run: Awaitable[Round] = one_round(writer, r * 100_000, inject)
-            done = asyncio.run(run)
+            done = asyncio.run(one_round(writer, r * 100_000, inject))
             if kind == "kill":
                 cluster.restart(leader)
             else:
