@@ -9,12 +9,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::config::{Address, Config};
 use crate::conn::Connection;
 use crate::discovery;
 use crate::error::{Error, Result};
+use crate::members::SharedNodeStore;
 
 pub use dqlite_wire::{NodeInfo, Role};
 
@@ -133,7 +134,8 @@ fn store_error(path: &Path, what: &str) -> Error {
 
 /// A dqlite cluster: opens connections to its current leader.
 ///
-/// Cheap to clone; clones share the node store and the last known leader.
+/// Cheap to clone; clones share the node store and the last known leader. Separate
+/// clusters can share a node store too: see [`SharedNodeStore`].
 #[derive(Debug, Clone)]
 pub struct Cluster {
     inner: Arc<ClusterInner>,
@@ -142,14 +144,9 @@ pub struct Cluster {
 #[derive(Debug)]
 struct ClusterInner {
     config: Config,
-    store: Box<dyn NodeStore>,
+    store: SharedNodeStore,
     last_leader: Mutex<Option<Address>>,
-    /// When the store was last refreshed from a leader, and from which one.
-    refreshed: Mutex<Option<(Instant, Address)>>,
 }
-
-/// How old the node store may get before the next leader connection refreshes it.
-const NODE_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 
 impl Cluster {
     /// A cluster reached through `config`'s seed addresses, with an in-memory node store.
@@ -158,7 +155,8 @@ impl Cluster {
     }
 
     /// A cluster whose members come from `store` (seeded with the configuration's
-    /// addresses when the store is empty).
+    /// addresses when the store is empty). The first leader connection trusts the store;
+    /// later ones refresh it when it is due (see [`SharedNodeStore`] for the rule).
     pub fn with_store(config: Config, store: Box<dyn NodeStore>) -> Self {
         if store.get().map(|n| n.is_empty()).unwrap_or(false) {
             let seeds = config
@@ -173,12 +171,18 @@ impl Cluster {
             // A store that cannot be written still works from the seeds below.
             let _ = store.set(seeds);
         }
+        Cluster::with_shared_store(config, SharedNodeStore::private(store))
+    }
+
+    /// A cluster whose members come from `store`, shared with other clusters (typically
+    /// made from the same seeds): what one learns, and when it last read the membership,
+    /// the others see.
+    pub fn with_shared_store(config: Config, store: SharedNodeStore) -> Self {
         Cluster {
             inner: Arc::new(ClusterInner {
                 config,
                 store,
                 last_leader: Mutex::new(None),
-                refreshed: Mutex::new(None),
             }),
         }
     }
@@ -297,33 +301,18 @@ impl Cluster {
         self.store_members(nodes)
     }
 
-    /// Reads the membership (CLUSTER) on a new leader connection and stores it when the
-    /// leader changed since the last refresh, or that refresh is older than
-    /// [`NODE_REFRESH_INTERVAL`]: the store follows nodes added and removed without the
-    /// application asking. The first leader connection only sets the baseline (a client
-    /// starts from its seeds). A failure leaves the store as it was.
+    /// Reads the membership (CLUSTER) on a new leader connection, within `deadline`, and
+    /// stores it when it is due (the rule is [`SharedNodeStore`]'s): the store follows
+    /// nodes added and removed without the application asking. A failure leaves the store
+    /// as it was.
     async fn refresh_if_due(&self, conn: &mut Connection, deadline: Instant) {
-        let leader = conn.address().clone();
-        let due = match self.inner.refreshed.lock() {
-            Ok(mut last) => match &*last {
-                Some((at, from)) => *from != leader || at.elapsed() >= NODE_REFRESH_INTERVAL,
-                None => {
-                    *last = Some((Instant::now(), leader.clone()));
-                    false
-                }
-            },
-            Err(_) => false,
-        };
-        if !due {
+        if !self.inner.store.claim_read(conn.address()) {
             return;
         }
         let timeout = self.inner.config.timeouts.request;
         conn.set_request_timeout(timeout.min(deadline.saturating_duration_since(Instant::now())));
         let read = conn.cluster().await;
         conn.set_request_timeout(timeout);
-        if let Ok(mut last) = self.inner.refreshed.lock() {
-            *last = Some((Instant::now(), leader));
-        }
         match read {
             Ok(nodes) if !nodes.is_empty() => match self.store_members(nodes) {
                 Ok(nodes) => tracing::debug!(nodes = nodes.len(), "node store refreshed"),

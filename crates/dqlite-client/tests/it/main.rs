@@ -40,6 +40,7 @@ mod jepsen_soak;
 mod jepsen_transfer;
 mod jepsen_workloads;
 mod logging;
+mod membership;
 mod paused_leader;
 mod pool;
 mod pragma;
