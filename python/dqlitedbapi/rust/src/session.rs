@@ -143,8 +143,8 @@ impl Session {
         if let Some(dialer) = options.dialer {
             config = config.dialer(dialer);
         }
-        let members = crate::node_stores::SharedMembers::for_seeds(config.seeds());
-        let mut conn = Cluster::with_store(config, Box::new(members.clone()))
+        let members = crate::node_stores::for_seeds(config.seeds());
+        let conn = Cluster::with_shared_store(config, members)
             .connect()
             .await
             .map_err(|e| {
@@ -157,13 +157,6 @@ impl Session {
                 }
                 mapped
             })?;
-        members.refresh_if_due(&mut conn).await;
-        if conn.is_broken() {
-            return Err(map_error(&Error::Closed {
-                reason: "the leader's connection broke while reading the membership".into(),
-            })
-            .connection_lost());
-        }
         let status = Arc::new(Status::default());
         status.set_busy_timeout(options.busy_timeout);
         Ok(Session {
