@@ -18,7 +18,7 @@
 #   Rust cluster tests (nextest group     yes         yes           yes           one version
 #     `cluster`: test kit, client `it`,
 #     shell)
-#   libFuzzer, 45 s per target            once (no server)                        no
+#   libFuzzer, 20 s per target            once (no server)                        no
 #   doctests                              once                                    no
 #   manylinux2014 abi3 wheel + auditwheel once: every Python test below runs from  yes
 #                                         this installed wheel
@@ -82,12 +82,12 @@ else
 
   # Bounded libFuzzer runs of both fuzz targets (the long runs are in docs/reliability.md).
   # cargo-fuzz needs nightly features: RUSTC_BOOTSTRAP lets the stable toolchain build them.
-  step "cargo fuzz: 45 s per target (frame decoder, client session)"
+  step "cargo fuzz: 20 s per target (frame decoder, client session)"
   for target in wire:frame client:client_session; do
     crate=${target%%:*} name=${target#*:} log="target/fuzz-$name.log"
     mkdir -p target "crates/dqlite-$crate/fuzz/corpus-run/$name"
     if ! (cd "crates/dqlite-$crate/fuzz" && RUSTC_BOOTSTRAP=1 cargo fuzz run "$name" \
-          "corpus-run/$name" "corpus/$name" -- -max_total_time=45 -max_len=65536 \
+          "corpus-run/$name" "corpus/$name" -- -max_total_time=20 -max_len=65536 \
           -print_final_stats=1) > "$log" 2>&1; then
       cat "$log"
       exit 1
@@ -134,7 +134,9 @@ $quick || (cd python/sqlalchemy-dqlite && "../../$sqla21/bin/mypy")
 step "python: dqlite-wire tests (no server)"
 (cd python/dqlite-wire && ../../.venv/bin/python -m pytest -q -p no:cacheprovider)
 
-pytest=(-m pytest -q -p no:cacheprovider)
+# The tests mostly wait on clusters (a third of a run is CPU), so three pytest workers share
+# the two cores; each test file stays on one worker, with its module's cluster.
+pytest=(-m pytest -q -p no:cacheprovider -n 3 --dist loadfile)
 # driver_tests VENV VERSION: the dqlitedbapi and dqliteclient tests with VENV's Python
 # against VERSION.
 driver_tests() {
