@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 import dqlitedbapi
+from dqlitedbapi._native import NativeConnection
 from dqlitedbapi.aio import AsyncConnection, aconnect
 
 SLOW = (
@@ -157,6 +158,72 @@ async def test_a_quick_execute_still_refuses_a_concurrent_one(aconn: AsyncConnec
         assert one == (attempt,)
         assert isinstance(two, dqlitedbapi.InterfaceError), (attempt, two)
         assert "already executing" in str(two)
+
+
+class _AnsweredAtOnce:
+    """A connection's native core whose every ``aexecute`` is answered at once, with one
+    real result of a statement without rows: what a loaded machine does now and then (the
+    answer is there when the request is written), here on demand."""
+
+    def __init__(self, native: Any, result: Any) -> None:
+        self._native = native
+        self._result = result
+
+    def aexecute(self, sql: str, params: object = None) -> Any:
+        answered = asyncio.get_running_loop().create_future()
+        answered.set_result(self._result)
+        return answered
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._native, name)
+
+
+async def _answered_at_once(conn: AsyncConnection) -> Any:
+    """Makes ``conn``'s executes answered at once; returns its real native core."""
+    await conn.execute("CREATE TABLE IF NOT EXISTS quick (n)")
+    native = conn._native
+    assert native is not None
+    answered = _AnsweredAtOnce(native, await native.aexecute("UPDATE quick SET n = 1"))
+    conn._native = cast(NativeConnection, answered)
+    return native
+
+
+async def test_executes_answered_at_once_refuse_a_concurrent_one(aconn: AsyncConnection) -> None:
+    # Another task ready to run gets its turn during an execute answered at once, as when
+    # the answer takes time: its execute on the same cursor is refused.
+    native = await _answered_at_once(aconn)
+    cur = aconn.cursor()
+    for _ in range(10):
+        started = asyncio.Event()
+
+        async def first(started: asyncio.Event) -> None:
+            started.set()
+            await cur.execute("UPDATE quick SET n = 1")
+
+        async def second(started: asyncio.Event) -> None:
+            await started.wait()
+            await cur.execute("UPDATE quick SET n = 2")
+
+        one, two = await asyncio.gather(first(started), second(started), return_exceptions=True)
+        assert one is None
+        assert isinstance(two, dqlitedbapi.InterfaceError)
+        assert "already executing" in str(two)
+    aconn._native = native
+
+
+async def test_executes_answered_at_once_let_a_timer_fire(aconn: AsyncConnection) -> None:
+    # With nothing else ready, an execute answered at once may skip the loop's turn, but
+    # not every time: a deadline still fires in a loop of them.
+    native = await _answered_at_once(aconn)
+    cur = aconn.cursor()
+    runs = 0
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            while runs < 1_000_000:
+                runs += 1
+                await cur.execute("UPDATE quick SET n = 1")
+    assert runs < 1_000_000, "a deadline did not fire in a million executes"
+    aconn._native = native
 
 
 async def test_a_long_fetch_lets_other_tasks_run(cluster: Any, dbname: str) -> None:

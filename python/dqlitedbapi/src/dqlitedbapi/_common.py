@@ -7,10 +7,11 @@ from the bases here and add only their blocking or awaitable methods.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Sized
 from typing import Any, Final
 
 from dqlitedbapi import _options
@@ -147,6 +148,15 @@ class ConnectionBase(UnsupportedSqlite3Api):
         self.messages: list[tuple[type[Exception], Exception]] = []
         self._thread = threading.get_ident()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # The loop's queue of ready callbacks, where it has one (see ready_callbacks), and
+        # the asyncio calls answered at once since the loop last had a turn for that.
+        self._ready: Sized | None = None
+        self._quick_answers = 0
+
+    def _bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """An asyncio connection is opened on ``loop``, and used from it only."""
+        self._loop = loop
+        self._ready = ready_callbacks(loop)
 
     def _check_loop(self) -> None:
         """An asyncio connection is used from the event loop it was opened on only."""
@@ -467,6 +477,19 @@ def check_executemany_seq(seq: object) -> None:
         raise exc.ProgrammingError(
             f"executemany() takes an iterable of parameter sets, not {type(seq).__name__}"
         )
+
+
+def ready_callbacks(loop: asyncio.AbstractEventLoop) -> Sized | None:
+    """The queue of callbacks ``loop`` runs on its next turn, or None if unknown.
+
+    asyncio's own loops (``BaseEventLoop``: the selector and proactor loops) keep it in
+    ``_ready`` for their whole life; other loops (uvloop) are None here. An asyncio call
+    answered at once gives the loop a turn only when this queue holds a callback (say,
+    another task's step), or when it is unknown: with nothing ready, the turn would run
+    nothing but the loop's own poll.
+    """
+    ready = getattr(loop, "_ready", None)
+    return ready if isinstance(ready, collections.deque) else None
 
 
 def check_sql(sql: object) -> str:

@@ -112,7 +112,7 @@ class AsyncConnection(ConnectionBase):
                 self._timeout,
                 **self._native_options(get_running_loop()),
             )
-            self._loop = get_running_loop()
+            self._bind_loop(get_running_loop())
         else:
             self._check_thread()
             native = NativeConnection.connect(

@@ -44,6 +44,7 @@ Parameters = Sequence[Any] | Mapping[str, Any]
 _RETURNING: Final = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 _BUSY_TIMEOUT_COLUMN: Final = (("busy_timeout", 1, None, None, None, None, None),)
 _T = TypeVar("_T")
+_QUICK_ANSWERS: Final = 32  # ASYNC
 
 
 def _already_executing() -> exc.InterfaceError:  # ASYNC
@@ -168,9 +169,19 @@ class AsyncCursor(CursorBase):
             try:
                 pending = native.aexecute(sql, parameters)
                 if isinstance(pending, Future) and pending.done():
-                    # Answered at once: the loop gets its turn all the same (see _wait).
+                    # Answered at once, so awaiting it would not suspend. The loop gets a
+                    # turn when a callback is ready to run in it, as it would if the answer
+                    # took time (another task's execute on this cursor then is refused),
+                    # and after _QUICK_ANSWERS such answers in a row (timers, cancellation
+                    # and I/O callbacks run then); else a turn would run nothing.
                     result = pending.result()
-                    await sleep(0)
+                    ready = connection._ready
+                    quick = connection._quick_answers
+                    if ready is None or ready or quick >= _QUICK_ANSWERS:
+                        connection._quick_answers = 0
+                        await sleep(0)
+                    else:
+                        connection._quick_answers = quick + 1
                 else:
                     result = await pending
             except CancelledError:
