@@ -170,9 +170,7 @@ class _AnsweredAtOnce:
         self._result = result
 
     def aexecute(self, sql: str, params: object = None) -> Any:
-        answered = asyncio.get_running_loop().create_future()
-        answered.set_result(self._result)
-        return answered
+        return self._result
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._native, name)
@@ -183,7 +181,9 @@ async def _answered_at_once(conn: AsyncConnection) -> Any:
     await conn.execute("CREATE TABLE IF NOT EXISTS quick (n)")
     native = conn._native
     assert native is not None
-    answered = _AnsweredAtOnce(native, await native.aexecute("UPDATE quick SET n = 1"))
+    answered = _AnsweredAtOnce(
+        native, await conn.cursor()._wait(native.aexecute("UPDATE quick SET n = 1"))
+    )
     conn._native = cast(NativeConnection, answered)
     return native
 

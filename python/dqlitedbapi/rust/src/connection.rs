@@ -126,9 +126,27 @@ impl Conn {
         T: for<'a> IntoPyObject<'a> + Send + 'static,
         F: for<'a> FnOnce(&'a mut Session) -> SessionFuture<'a, PyResult<T>> + Send + 'static,
     {
-        let reactor = self.reactor()?;
+        self.reactor()?.spawn(py, self.task(op))
+    }
+
+    /// [`spawn`](Self::spawn), but the value itself (or its error, raised) when the task
+    /// ended as it started, the answer already there: no `asyncio.Future` then.
+    pub fn run_or_spawn<'py, T, F>(&self, py: Python<'py>, op: F) -> PyResult<Bound<'py, PyAny>>
+    where
+        T: for<'a> IntoPyObject<'a> + Send + 'static,
+        F: for<'a> FnOnce(&'a mut Session) -> SessionFuture<'a, PyResult<T>> + Send + 'static,
+    {
+        self.reactor()?.run_or_spawn(py, self.task(op))
+    }
+
+    /// The future of a task running `op` on the session.
+    fn task<T, F>(&self, op: F) -> impl Future<Output = crate::asyncio::Outcome> + Send + 'static
+    where
+        T: for<'a> IntoPyObject<'a> + Send + 'static,
+        F: for<'a> FnOnce(&'a mut Session) -> SessionFuture<'a, PyResult<T>> + Send + 'static,
+    {
         let session = self.session.clone();
-        reactor.spawn(py, async move {
+        async move {
             let mut guard = session.lock_owned().await;
             let out = op(&mut guard).await;
             drop(guard);
@@ -139,7 +157,7 @@ impl Conn {
                     .map(|v| v.into_any().unbind().into_any())
                     .map_err(Into::into)
             })
-        })
+        }
     }
 }
 
@@ -396,7 +414,8 @@ impl NativeConnection {
         NativeResult::from_outcome(py, self.conn.clone(), outcome, count_rows)
     }
 
-    /// Runs one statement; an awaitable of a result.
+    /// Runs one statement: the result itself when the answer is already here (it came
+    /// while the request was written), else an awaitable of it.
     #[pyo3(signature = (sql, params = None))]
     fn aexecute<'py>(
         &self,
@@ -408,7 +427,7 @@ impl NativeConnection {
         let values = info.placeholders.bind(params)?;
         let conn = self.conn.clone();
         let count_rows = !info.pragma;
-        self.conn.spawn(py, move |session| {
+        self.conn.run_or_spawn(py, move |session| {
             Box::pin(async move {
                 let outcome = session.run(&sql, &info, values).await?;
                 Ok(Python::attach(|py| {

@@ -104,11 +104,16 @@ class Connection(ConnectionBase):
         )
         if self._session_mode == "read_only":
             try:
-                native.execute("PRAGMA query_only = 1")
+                self._set_query_only(native, True)
             except BaseException:
                 native.close()
                 raise
         return self._opened(native)
+
+    def _set_query_only(self, native: NativeConnection, on: bool) -> None:
+        """``PRAGMA query_only``: the ``read_only`` session mode on the server."""
+        sql = f"PRAGMA query_only = {int(on)}"
+        native.execute(sql)
 
     def connect(self) -> None:
         """Opens the connection now, instead of on first use."""
@@ -186,7 +191,7 @@ class Connection(ConnectionBase):
             if native.in_transaction:
                 raise exc.InterfaceError("set_session_mode() cannot be called inside a transaction")
             if (self._session_mode == "read_only") != (mode == "read_only"):
-                native.execute(f"PRAGMA query_only = {int(mode == 'read_only')}")
+                self._set_query_only(native, mode == "read_only")
         self._session_mode = mode
 
     def close(self) -> None:

@@ -162,6 +162,16 @@ pub struct Reactor {
 /// What a task of the connection produces: the value its `asyncio.Future` gets.
 pub type Outcome = PyResult<Py<PyAny>>;
 
+/// Where a task of [`Reactor::run_or_spawn`] delivers its outcome.
+enum Delivery {
+    /// Not ended, and no `asyncio.Future` made yet (or the outcome was taken).
+    Unclaimed,
+    /// Ended in its first poll: the call returns this.
+    Ended(Outcome),
+    /// Not ended in its first poll: this future gets the outcome.
+    Awaited(Py<PyAny>),
+}
+
 impl Reactor {
     /// A reactor on the running event loop of this thread.
     pub fn new(py: Python<'_>) -> PyResult<Arc<Reactor>> {
@@ -268,6 +278,50 @@ impl Reactor {
         // The task was polled once: records of that poll go to logging now.
         crate::logging::after_call(py);
         Ok(py_future)
+    }
+
+    /// [`spawn`](Self::spawn), but the outcome itself (its value, or its error raised)
+    /// when the task ended in the poll that started it: no `asyncio.Future` is made then.
+    pub fn run_or_spawn<'py>(
+        self: &Arc<Self>,
+        py: Python<'py>,
+        future: impl Future<Output = Outcome> + Send + 'static,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.check_usable()?;
+        crate::logging::before_call(py);
+        let slot = Arc::new(Mutex::new(Delivery::Unclaimed));
+        let delivery = slot.clone();
+        self.executor.spawn(Box::pin(async move {
+            let outcome = future.await;
+            let mut claimed = lock(&delivery);
+            match std::mem::replace(&mut *claimed, Delivery::Unclaimed) {
+                Delivery::Awaited(done) => {
+                    drop(claimed);
+                    Python::attach(|py| complete(py, done.bind(py), outcome));
+                }
+                _ => *claimed = Delivery::Ended(outcome),
+            }
+        }));
+        crate::logging::after_call(py);
+        let first = std::mem::replace(&mut *lock(&slot), Delivery::Unclaimed);
+        if let Delivery::Ended(outcome) = first {
+            return outcome.map(|value| value.into_bound(py));
+        }
+        // Made with the slot unlocked (Python runs).
+        let py_future = self
+            .event_loop
+            .bind(py)
+            .call_method0(intern!(py, "create_future"))?;
+        let awaited = Delivery::Awaited(py_future.clone().unbind());
+        let meanwhile = std::mem::replace(&mut *lock(&slot), awaited);
+        match meanwhile {
+            Delivery::Ended(outcome) => {
+                // Ended meanwhile: no one awaits the future.
+                *lock(&slot) = Delivery::Unclaimed;
+                outcome.map(|value| value.into_bound(py))
+            }
+            _ => Ok(py_future),
+        }
     }
 
     fn on_event(&self, py: Python<'_>, event: Event) {

@@ -21,7 +21,7 @@ from typing import Self
 
 from dqlitedbapi import exceptions as exc
 from dqlitedbapi._common import ConnectionBase
-from dqlitedbapi._native import NativeConnection
+from dqlitedbapi._native import NativeConnection, NativeResult
 from dqlitedbapi._options import (
     DEFAULT_CLOSE_TIMEOUT_SECONDS,
     DEFAULT_MAX_CONTINUATION_FRAMES,
@@ -124,11 +124,21 @@ class AsyncConnection(ConnectionBase):
             )
         if self._session_mode == "read_only":
             try:
-                await native.aexecute("PRAGMA query_only = 1")
+                await self._set_query_only(native, True)
             except BaseException:
                 native.close()
                 raise
         return self._opened(native)
+
+    async def _set_query_only(self, native: NativeConnection, on: bool) -> None:
+        """``PRAGMA query_only``: the ``read_only`` session mode on the server."""
+        sql = f"PRAGMA query_only = {int(on)}"
+        if True:  # ASYNC
+            answer = native.aexecute(sql)
+            if not isinstance(answer, NativeResult):
+                await answer
+        else:
+            native.execute(sql)
 
     async def connect(self) -> None:
         """Opens the connection now, instead of on first use."""
@@ -208,7 +218,7 @@ class AsyncConnection(ConnectionBase):
             if native.in_transaction:
                 raise exc.InterfaceError("set_session_mode() cannot be called inside a transaction")
             if (self._session_mode == "read_only") != (mode == "read_only"):
-                await native.aexecute(f"PRAGMA query_only = {int(mode == 'read_only')}")
+                await self._set_query_only(native, mode == "read_only")
         self._session_mode = mode
 
     async def close(self) -> None:

@@ -11,7 +11,7 @@ import re
 from asyncio import CancelledError, Future, sleep
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar, overload
 
 from dqlitedbapi import exceptions as exc
 from dqlitedbapi._common import (
@@ -21,7 +21,7 @@ from dqlitedbapi._common import (
     check_executemany_seq,
     check_sql,
 )
-from dqlitedbapi._native import NativeConnection
+from dqlitedbapi._native import NativeConnection, NativeResult
 from dqlitedbapi._options import (
     BUSY_TIMEOUT_PRAGMA,
     begin_for,
@@ -114,21 +114,32 @@ class AsyncCursor(CursorBase):
                 native = self._connection._open()
         return native
 
-    async def _wait(self, pending: Awaitable[_T]) -> _T:  # ASYNC
+    @overload  # ASYNC
+    async def _wait(self, pending: NativeResult | Awaitable[NativeResult]) -> NativeResult: ...
+
+    @overload  # ASYNC
+    async def _wait(self, pending: Awaitable[_T]) -> _T: ...
+
+    async def _wait(self, pending: Any) -> Any:  # ASYNC
         """Awaits a call of the native core; a cancelled call closes the connection.
 
         A call whose answer was already there (rows that arrive faster than they are read,
-        or a quick statement on a loaded machine) completes before it is awaited, and
-        awaiting it does not suspend: such a call gives the event loop one turn all the
-        same, so that timers, cancellation and other tasks run during a long read, and
-        another task's call on this cursor meanwhile is refused as it is otherwise.
+        or a quick statement on a loaded machine) gives its value at once, or a future
+        completed before it is awaited, whose await does not suspend: such a call gives
+        the event loop one turn all the same, so that timers, cancellation and other tasks
+        run during a long read, and another task's call on this cursor meanwhile is
+        refused as it is otherwise.
         """
         if self._executing:
             raise _already_executing()
         self._executing = True
         try:
-            if isinstance(pending, Future) and pending.done():
-                value: _T = pending.result()
+            if not isinstance(pending, Future):
+                # Every awaitable of the native core is a Future: this is a value.
+                await sleep(0)
+                return pending
+            if pending.done():
+                value = pending.result()
                 await sleep(0)
                 return value
             return await pending
@@ -167,14 +178,14 @@ class AsyncCursor(CursorBase):
                 connection._check_loop()
             self._executing = True
             try:
-                pending = native.aexecute(sql, parameters)
-                if isinstance(pending, Future) and pending.done():
-                    # Answered at once, so awaiting it would not suspend. The loop gets a
-                    # turn when a callback is ready to run in it, as it would if the answer
-                    # took time (another task's execute on this cursor then is refused),
-                    # and after _QUICK_ANSWERS such answers in a row (timers, cancellation
-                    # and I/O callbacks run then); else a turn would run nothing.
-                    result = pending.result()
+                result = native.aexecute(sql, parameters)
+                if isinstance(result, NativeResult):
+                    # Answered at once (the answer came while the request was written).
+                    # The loop gets a turn when a callback is ready to run in it, as it
+                    # would if the answer took time (another task's execute on this cursor
+                    # then is refused), and after _QUICK_ANSWERS such answers in a row
+                    # (timers, cancellation and I/O callbacks run then); else a turn would
+                    # run nothing.
                     ready = connection._ready
                     quick = connection._quick_answers
                     if ready is None or ready or quick >= _QUICK_ANSWERS:
@@ -183,7 +194,7 @@ class AsyncCursor(CursorBase):
                     else:
                         connection._quick_answers = quick + 1
                 else:
-                    result = await pending
+                    result = await result
             except CancelledError:
                 connection._invalidate()
                 raise
