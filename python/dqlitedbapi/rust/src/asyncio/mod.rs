@@ -9,8 +9,9 @@
 //! connection's session (the same code as the blocking driver: one implementation of the
 //! protocol), polled at once when the call is made (so the request is written before the
 //! call returns) and again whenever the socket becomes readable. Its answer completes an
-//! `asyncio.Future`. No thread is involved in a round trip, and no thread but the loop's
-//! ever touches Python.
+//! `asyncio.Future`, or, for an execute answered while its request was written, is
+//! returned by the call itself (see [`spawn`]). No thread is involved in a round trip, and
+//! no thread but the loop's ever touches Python.
 //!
 //! The client's timers run on the [`background`] runtime; their wake-ups reach the loop
 //! through a socket pair registered with `add_reader`. The [`Reactor`] is the link to
@@ -19,9 +20,9 @@
 
 mod background;
 mod executor;
+mod spawn;
 mod stream;
 
-use std::future::Future;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
@@ -151,6 +152,9 @@ pub struct Reactor {
     /// The process the reactor was created in (see [`crate::fork`]).
     process: Process,
     event_loop: Py<PyAny>,
+    /// The loop's queue of callbacks ready to run (asyncio's own loops have one, a
+    /// `collections.deque` in `_ready`; None for others).
+    ready_queue: Option<Py<PyAny>>,
     executor: Arc<Executor<LoopLink>>,
     io: Mutex<IoState>,
     /// The reading end of the wake-up socket pair.
@@ -161,16 +165,6 @@ pub struct Reactor {
 
 /// What a task of the connection produces: the value its `asyncio.Future` gets.
 pub type Outcome = PyResult<Py<PyAny>>;
-
-/// Where a task of [`Reactor::run_or_spawn`] delivers its outcome.
-enum Delivery {
-    /// Not ended, and no `asyncio.Future` made yet (or the outcome was taken).
-    Unclaimed,
-    /// Ended in its first poll: the call returns this.
-    Ended(Outcome),
-    /// Not ended in its first poll: this future gets the outcome.
-    Awaited(Py<PyAny>),
-}
 
 impl Reactor {
     /// A reactor on the running event loop of this thread.
@@ -204,6 +198,7 @@ impl Reactor {
                 },
                 handle,
             ),
+            ready_queue: ready_queue(event_loop.bind(py)),
             event_loop,
             io: Mutex::new(IoState::default()),
             notify_rx: Mutex::new(Some(notify_rx)),
@@ -237,91 +232,17 @@ impl Reactor {
         }
     }
 
+    /// True when the loop is known to have no callback ready to run: this thread has
+    /// nothing else to do until an answer comes.
+    fn loop_idle(&self) -> bool {
+        self.ready_queue
+            .as_ref()
+            .is_some_and(|ready| Python::attach(|py| ready.bind(py).len().is_ok_and(|n| n == 0)))
+    }
+
     /// True once the event loop was closed (see [`loop_gone`](Self::loop_gone)).
     pub fn is_gone(&self) -> bool {
         self.executor.is_shut_down()
-    }
-
-    /// Runs `future` as a task and returns the `asyncio.Future` of its outcome. The task
-    /// is polled at once, then whenever it is woken, to its end, even if the future is
-    /// cancelled (its outcome is then dropped).
-    pub fn spawn<'py>(
-        self: &Arc<Self>,
-        py: Python<'py>,
-        future: impl Future<Output = Outcome> + Send + 'static,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.spawn_with(py, |_| future)
-    }
-
-    /// [`spawn`](Self::spawn) of the future `make` builds; it gets the `asyncio.Future`
-    /// the task completes (to see whether its outcome is still awaited).
-    pub fn spawn_with<'py, F>(
-        self: &Arc<Self>,
-        py: Python<'py>,
-        make: impl FnOnce(&Bound<'py, PyAny>) -> F,
-    ) -> PyResult<Bound<'py, PyAny>>
-    where
-        F: Future<Output = Outcome> + Send + 'static,
-    {
-        self.check_usable()?;
-        crate::logging::before_call(py);
-        let py_future = self
-            .event_loop
-            .bind(py)
-            .call_method0(intern!(py, "create_future"))?;
-        let future = make(&py_future);
-        let done = py_future.clone().unbind();
-        self.executor.spawn(Box::pin(async move {
-            let outcome = future.await;
-            Python::attach(|py| complete(py, done.bind(py), outcome));
-        }));
-        // The task was polled once: records of that poll go to logging now.
-        crate::logging::after_call(py);
-        Ok(py_future)
-    }
-
-    /// [`spawn`](Self::spawn), but the outcome itself (its value, or its error raised)
-    /// when the task ended in the poll that started it: no `asyncio.Future` is made then.
-    pub fn run_or_spawn<'py>(
-        self: &Arc<Self>,
-        py: Python<'py>,
-        future: impl Future<Output = Outcome> + Send + 'static,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.check_usable()?;
-        crate::logging::before_call(py);
-        let slot = Arc::new(Mutex::new(Delivery::Unclaimed));
-        let delivery = slot.clone();
-        self.executor.spawn(Box::pin(async move {
-            let outcome = future.await;
-            let mut claimed = lock(&delivery);
-            match std::mem::replace(&mut *claimed, Delivery::Unclaimed) {
-                Delivery::Awaited(done) => {
-                    drop(claimed);
-                    Python::attach(|py| complete(py, done.bind(py), outcome));
-                }
-                _ => *claimed = Delivery::Ended(outcome),
-            }
-        }));
-        crate::logging::after_call(py);
-        let first = std::mem::replace(&mut *lock(&slot), Delivery::Unclaimed);
-        if let Delivery::Ended(outcome) = first {
-            return outcome.map(|value| value.into_bound(py));
-        }
-        // Made with the slot unlocked (Python runs).
-        let py_future = self
-            .event_loop
-            .bind(py)
-            .call_method0(intern!(py, "create_future"))?;
-        let awaited = Delivery::Awaited(py_future.clone().unbind());
-        let meanwhile = std::mem::replace(&mut *lock(&slot), awaited);
-        match meanwhile {
-            Delivery::Ended(outcome) => {
-                // Ended meanwhile: no one awaits the future.
-                *lock(&slot) = Delivery::Unclaimed;
-                outcome.map(|value| value.into_bound(py))
-            }
-            _ => Ok(py_future),
-        }
     }
 
     fn on_event(&self, py: Python<'_>, event: Event) {
@@ -574,21 +495,15 @@ impl Drop for Reactor {
     }
 }
 
-/// Completes the `asyncio.Future` of a task with its outcome, unless it was cancelled
-/// (the operation still ran to its end).
-fn complete(py: Python<'_>, future: &Bound<'_, PyAny>, outcome: Outcome) {
-    if future
-        .call_method0(intern!(py, "done"))
-        .and_then(|d| d.is_truthy())
-        .unwrap_or(true)
-    {
-        return;
-    }
-    let set = match outcome {
-        Ok(value) => future.call_method1(intern!(py, "set_result"), (value,)),
-        Err(e) => future.call_method1(intern!(py, "set_exception"), (e.into_value(py),)),
-    };
-    if let Err(e) = set {
-        e.write_unraisable(py, None);
-    }
+/// The queue of ready callbacks of `event_loop`, if it is asyncio's own `BaseEventLoop`
+/// (kept in `_ready`, the same deque for the loop's life).
+fn ready_queue(event_loop: &Bound<'_, PyAny>) -> Option<Py<PyAny>> {
+    let py = event_loop.py();
+    let ready = event_loop.getattr(intern!(py, "_ready")).ok()?;
+    let deque = py
+        .import(intern!(py, "collections"))
+        .ok()?
+        .getattr(intern!(py, "deque"))
+        .ok()?;
+    ready.is_instance(&deque).ok()?.then(|| ready.unbind())
 }

@@ -24,8 +24,8 @@ const SCRATCH: usize = 256 * 1024;
 const READ_BUDGET: usize = 256 * 1024;
 
 /// A read tried right after a write (the answer may be there already: the thread first
-/// yields its CPU, so that a server on the same CPU runs in between) is worth its system
-/// calls only if it often finds the answer: when it did not for this many such reads in a
+/// yields its CPU if the loop has nothing else ready, so that a server on the same CPU runs
+/// in between) is worth its system calls only if it often finds the answer: when it did not for this many such reads in a
 /// row, they are skipped (the loop reports the answer when it comes, at once if it is
 /// already there), until one in [`PROBE_EVERY`] finds it again.
 const MISSES_TO_SKIP: u8 = 16;
@@ -141,6 +141,8 @@ impl AsyncRead for AsyncioStream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let reactor = &self.reactor;
+        // Asked before the lock is taken (Python is called).
+        let idle = reactor.loop_idle();
         let mut io = lock(&reactor.io);
         if io.closed.is_some() {
             return Poll::Ready(Err(io.error()));
@@ -168,10 +170,12 @@ impl AsyncRead for AsyncioStream {
         if after_write && !state.read_ahead.worth_trying() {
             return park_reader(reactor, io, cx);
         }
-        if after_write {
-            // A server on this CPU (a node on the same machine, often scheduled beside its
-            // client) answers now, not only once this thread waits in the loop: the read
-            // then finds the answer, which costs far less than the loop's round.
+        if after_write && idle {
+            // With nothing else to do here, a server on this CPU (a node on the same
+            // machine, often scheduled beside its client) answers now, not only once this
+            // thread waits in the loop: the read then finds the answer, which costs far
+            // less than the loop's round. (With callbacks ready, the CPU is better spent on
+            // them meanwhile.)
             std::thread::yield_now();
         }
         if state.scratch.len() < want {
