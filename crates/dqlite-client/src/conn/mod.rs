@@ -116,8 +116,8 @@ impl Connection {
         let mut conn = Connection {
             stream,
             address: address.clone(),
-            read_buf: BytesMut::with_capacity(16 * 1024),
-            write_buf: BytesMut::with_capacity(4 * 1024),
+            read_buf: BytesMut::with_capacity(exchange::READ_CHUNK),
+            write_buf: BytesMut::with_capacity(exchange::WRITE_CHUNK),
             max_frame_len: config.max_frame_len,
             request_timeout: config.timeouts.request,
             busy_timeout: config.timeouts.busy,

@@ -19,6 +19,7 @@
 
 mod admin;
 mod batch;
+mod buffers;
 mod cancel;
 mod common;
 mod compat;
@@ -31,6 +32,7 @@ mod failover;
 mod fake;
 mod faults;
 mod frames;
+mod heap;
 mod hostile;
 mod in_doubt;
 mod jepsen;
