@@ -22,11 +22,6 @@ const BUSY_PAUSES: [u64; 12] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
 pub(super) const READ_CHUNK: usize = 16 * 1024;
 /// The send buffer's size when new.
 pub(super) const WRITE_CHUNK: usize = 4 * 1024;
-/// The most a buffer keeps once a frame is through: one that grew past this for a large
-/// frame (a big value sent or read) is replaced by a new one of the usual size, so that a
-/// connection (and a pool of them) does not hold the largest frame it ever saw for the
-/// rest of its life. Frames under this size (rows of ordinary values) never trigger it.
-const KEEP_BUFFER: usize = 64 * 1024;
 
 /// When a call must be over: one request timeout after it started. (Kept small: a copy
 /// sits in each layer of a request's future.)
@@ -319,10 +314,10 @@ impl Connection {
             self.stream.flush().await
         };
         let outcome = written.await;
-        self.write_buf.clear();
-        if self.write_buf.capacity() > KEEP_BUFFER {
+        if self.write_trim.after_frame(self.write_buf.len()) {
             self.write_buf = BytesMut::with_capacity(WRITE_CHUNK);
         }
+        self.write_buf.clear();
         outcome.map_err(|source| Error::Io {
             address: self.address.to_string(),
             source,
@@ -334,15 +329,15 @@ impl Connection {
     ///
     /// The buffer grows with the bytes that arrive, at most doubling what it holds, never
     /// to the length a header declares: a hostile header can declare up to the cap and
-    /// then send nothing. After a frame larger than [`KEEP_BUFFER`], the bytes that follow
-    /// it move to a new buffer of the usual size (the frame's body keeps the big one alive
-    /// only until it is dropped).
+    /// then send nothing. When the buffer grew for large frames and small ones followed
+    /// (see [`trim`](super::trim)), the bytes after the frame move to a new buffer of the
+    /// usual size (the frame's body keeps the big one alive only until it is dropped).
     pub(super) async fn read_frame(&mut self, max_frame_len: usize) -> Result<(Header, Bytes)> {
         let decoder = FrameDecoder::new(max_frame_len);
         loop {
             match decoder.decode(&mut self.read_buf) {
                 Ok(Some(frame)) => {
-                    if frame.1.len() > KEEP_BUFFER {
+                    if self.read_trim.after_frame(frame.1.len()) {
                         let rest = std::mem::replace(
                             &mut self.read_buf,
                             BytesMut::with_capacity(READ_CHUNK),

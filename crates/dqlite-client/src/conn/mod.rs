@@ -21,6 +21,7 @@ mod batch;
 mod capabilities;
 mod exchange;
 mod statements;
+mod trim;
 
 use capabilities::Capabilities;
 pub(crate) use exchange::Deadline;
@@ -79,6 +80,9 @@ pub struct Connection {
     address: Address,
     read_buf: BytesMut,
     write_buf: BytesMut,
+    /// When each buffer gives back what large frames made it grow to.
+    read_trim: trim::Trim,
+    write_trim: trim::Trim,
     pub(crate) max_frame_len: usize,
     request_timeout: Duration,
     busy_timeout: Duration,
@@ -118,6 +122,8 @@ impl Connection {
             address: address.clone(),
             read_buf: BytesMut::with_capacity(exchange::READ_CHUNK),
             write_buf: BytesMut::with_capacity(exchange::WRITE_CHUNK),
+            read_trim: trim::Trim::default(),
+            write_trim: trim::Trim::default(),
             max_frame_len: config.max_frame_len,
             request_timeout: config.timeouts.request,
             busy_timeout: config.timeouts.busy,
