@@ -92,28 +92,41 @@ func latency(samples []time.Duration) result {
 }
 
 // rate is `count` units over `elapsed`, with the process's peak RSS and CPU per unit.
-func rate(count float64, elapsed time.Duration, cpuBefore time.Duration) result {
-	cpu := cpuTime() - cpuBefore
-	perOp := 0.0
-	if count > 0 {
-		perOp = float64(cpu.Nanoseconds()) / 1e3 / count
+func rate(count float64, elapsed time.Duration, cpuBefore cpuUsage) result {
+	now := cpuTime()
+	user := now.user - cpuBefore.user
+	cpu := user + now.system - cpuBefore.system
+	perOp := func(d time.Duration) float64 {
+		if count > 0 {
+			return float64(d.Nanoseconds()) / 1e3 / count
+		}
+		return 0
 	}
 	return result{
-		"per_s":         count / elapsed.Seconds(),
-		"n":             count,
-		"seconds":       elapsed.Seconds(),
-		"peak_rss_kib":  statusKiB("VmHWM:"),
-		"cpu_us_per_op": perOp,
+		"per_s":              count / elapsed.Seconds(),
+		"n":                  count,
+		"seconds":            elapsed.Seconds(),
+		"peak_rss_kib":       statusKiB("VmHWM:"),
+		"cpu_us_per_op":      perOp(cpu),
+		"cpu_user_us_per_op": perOp(user),
 	}
 }
 
-// cpuTime is the user and system CPU time of the whole process so far.
-func cpuTime() time.Duration {
+// cpuUsage is the process's CPU time so far: in user space (the client's own code) and
+// in the kernel on its behalf.
+type cpuUsage struct {
+	user, system time.Duration
+}
+
+func cpuTime() cpuUsage {
 	var usage syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
-		return 0
+		return cpuUsage{}
 	}
-	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
+	return cpuUsage{
+		user:   time.Duration(usage.Utime.Nano()),
+		system: time.Duration(usage.Stime.Nano()),
+	}
 }
 
 // statusKiB reads one "Vm...:  N kB" line of /proc/self/status.

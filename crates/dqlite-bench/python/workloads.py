@@ -63,9 +63,10 @@ def blob_count(workload: str, size: int) -> int:
     return max(4, (W8_IN_TOTAL if workload == "w8in" else W8_OUT_TOTAL) // size)
 
 
-def cpu_seconds() -> float:
+def cpu_seconds() -> tuple[float, float]:
+    """The process's CPU time so far: user space (the client's own code), and in all."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime, usage.ru_utime + usage.ru_stime
 
 
 def status_kib(field: str) -> int:
@@ -91,14 +92,19 @@ def latency(samples: list[float]) -> dict[str, Any]:
     }
 
 
-def rate(count: float, seconds: float, cpu_before: float) -> dict[str, Any]:
-    cpu = cpu_seconds() - cpu_before
+def rate(
+    count: float, seconds: float, cpu_before: tuple[float, float]
+) -> dict[str, Any]:
+    user, total = cpu_seconds()
+    user -= cpu_before[0]
+    cpu = total - cpu_before[1]
     return {
         "per_s": count / seconds,
         "n": count,
         "seconds": seconds,
         "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "cpu_us_per_op": cpu * 1e6 / count if count else 0.0,
+        "cpu_user_us_per_op": user * 1e6 / count if count else 0.0,
     }
 
 

@@ -87,6 +87,7 @@ fn workload_table(md: &mut String, spec: &Spec, table: &Table<'_>, quick: bool) 
         (latency, " p99 (µs) |"),
         (spec.rss, " peak RSS (MiB) |"),
         (spec.cpu, " CPU per query (µs) |"),
+        (spec.cpu, " of which user space (µs) |"),
     ] {
         if on {
             head.push_str(name);
@@ -126,6 +127,7 @@ fn workload_table(md: &mut String, spec: &Spec, table: &Table<'_>, quick: bool) 
         }
         if spec.cpu {
             let _ = write!(row, " {} |", fmt(median_of(samples, |s| s.cpu_us)));
+            let _ = write!(row, " {} |", fmt(median_of(samples, |s| s.cpu_user_us)));
         }
         let _ = writeln!(md, "{row}");
         summary.push(json!({"workload": spec.key, "client": client, "median": m,

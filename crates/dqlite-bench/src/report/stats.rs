@@ -18,6 +18,8 @@ pub struct Sample {
     pub rss_mib: Option<f64>,
     /// Client CPU per operation, µs.
     pub cpu_us: Option<f64>,
+    /// The user-space part of `cpu_us` (the rest is the kernel's, mostly system calls).
+    pub cpu_user_us: Option<f64>,
 }
 
 /// Workload key -> client -> samples over repetitions.
@@ -55,6 +57,7 @@ impl<'a> Table<'a> {
                     p99: field("p99_us"),
                     rss_mib: field("peak_rss_kib").map(|k| k / 1024.0),
                     cpu_us: field("cpu_us_per_op"),
+                    cpu_user_us: field("cpu_user_us_per_op"),
                 });
         }
         Table { samples }
@@ -137,6 +140,7 @@ mod tests {
             p99: None,
             rss_mib: None,
             cpu_us: None,
+            cpu_user_us: None,
         }
     }
 
@@ -171,6 +175,7 @@ mod tests {
                                "result": {"median_us": 20.0, "p99_us": 30.0, "n": 3}}),
             serde_json::json!({"rep": 0, "workload": "w5", "client": "raw",
                                "result": {"per_s": 1000.0, "cpu_us_per_op": 4.0,
+                                          "cpu_user_us_per_op": 1.5,
                                           "peak_rss_kib": 2048}}),
             serde_json::json!({"rep": 1, "workload": "w5", "client": "raw",
                                "result": {"error": "failed"}}),
@@ -182,8 +187,8 @@ mod tests {
         let w5 = table.get("w5", "raw");
         assert_eq!(w5.len(), 1);
         assert_eq!(
-            (w5[0].value, w5[0].cpu_us, w5[0].rss_mib),
-            (1000.0, Some(4.0), Some(2.0))
+            (w5[0].value, w5[0].cpu_us, w5[0].cpu_user_us, w5[0].rss_mib),
+            (1000.0, Some(4.0), Some(1.5), Some(2.0))
         );
         assert_eq!(table.clients("w5"), vec!["raw"]);
         assert!(table.get("w5", "go-dqlite").is_empty());

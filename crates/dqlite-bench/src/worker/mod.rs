@@ -95,25 +95,35 @@ pub fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// User plus system CPU time of this process so far (/proc/self/stat, in USER_HZ ticks
-/// of 10 ms: enough over the seconds a rate workload runs).
-pub fn cpu_time() -> Duration {
+/// CPU time of this process so far, split as the kernel counts it.
+#[derive(Clone, Copy)]
+pub struct CpuTime {
+    /// In user space: the client's own code.
+    pub user: Duration,
+    /// In the kernel on the process's behalf: system calls (on loopback, most of the
+    /// TCP work of both ends).
+    pub system: Duration,
+}
+
+/// The process's CPU time so far (/proc/self/stat, in USER_HZ ticks of 10 ms: enough
+/// over the seconds a rate workload runs).
+pub fn cpu_time() -> CpuTime {
     let ticks = std::fs::read_to_string("/proc/self/stat")
         .ok()
         .and_then(|s| {
             // Fields after the command name, which is in parentheses: utime is the 12th
             // of these, stime the 13th.
             let rest = s.rsplit_once(')')?.1;
-            let fields: Vec<u64> = rest
-                .split_whitespace()
-                .skip(11)
-                .take(2)
-                .filter_map(|f| f.parse().ok())
-                .collect();
-            Some(fields.iter().sum::<u64>())
+            let mut fields = rest.split_whitespace().skip(11);
+            let user = fields.next()?.parse::<u64>().ok()?;
+            let system = fields.next()?.parse::<u64>().ok()?;
+            Some((user, system))
         })
-        .unwrap_or(0);
-    Duration::from_millis(ticks * 10)
+        .unwrap_or((0, 0));
+    CpuTime {
+        user: Duration::from_millis(ticks.0 * 10),
+        system: Duration::from_millis(ticks.1 * 10),
+    }
 }
 
 /// Median and p99 of round-trip samples.
@@ -128,12 +138,21 @@ pub fn latency_result(mut samples: Vec<Duration>) -> Json {
 }
 
 /// A rate: `count` units over `elapsed`, with the peak RSS and the CPU per unit since
-/// `cpu_before`.
-pub fn rate_result(count: f64, elapsed: Duration, cpu_before: Duration) -> Json {
-    let cpu = cpu_time().saturating_sub(cpu_before);
+/// `cpu_before` (all of it, and the user-space part).
+pub fn rate_result(count: f64, elapsed: Duration, cpu_before: CpuTime) -> Json {
+    let now = cpu_time();
+    let user = now.user.saturating_sub(cpu_before.user);
+    let cpu = user + now.system.saturating_sub(cpu_before.system);
+    let per_op = |d: Duration| {
+        if count > 0.0 {
+            d.as_secs_f64() * 1e6 / count
+        } else {
+            0.0
+        }
+    };
     json!({"per_s": count / elapsed.as_secs_f64(), "n": count,
            "seconds": elapsed.as_secs_f64(), "peak_rss_kib": status_kib("VmHWM:"),
-           "cpu_us_per_op": if count > 0.0 { cpu.as_secs_f64() * 1e6 / count } else { 0.0 }})
+           "cpu_us_per_op": per_op(cpu), "cpu_user_us_per_op": per_op(user)})
 }
 
 /// Resident memory per connection: `before` with one connection open, `after` with
