@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import pytest
@@ -216,14 +217,59 @@ async def test_executes_answered_at_once_let_a_timer_fire(aconn: AsyncConnection
     # not every time: a deadline still fires in a loop of them.
     native = await _answered_at_once(aconn)
     cur = aconn.cursor()
+    await _a_deadline_fires_in_a_loop_of(lambda: cur.execute("UPDATE quick SET n = 1"))
+    aconn._native = native
+
+
+async def _a_deadline_fires_in_a_loop_of(call: Callable[[], Awaitable[object]]) -> None:
+    """A 50 ms deadline fires in a loop of ``call()`` (bounded to a million of them)."""
     runs = 0
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.05):
             while runs < 1_000_000:
                 runs += 1
-                await cur.execute("UPDATE quick SET n = 1")
-    assert runs < 1_000_000, "a deadline did not fire in a million executes"
-    aconn._native = native
+                await call()
+    assert runs < 1_000_000, "a deadline did not fire in a million calls"
+
+
+def _fetched_at_once() -> asyncio.Future[list[tuple[int]]]:
+    """What a fetch whose frame of rows was already received gets: a completed future."""
+    answered: asyncio.Future[list[tuple[int]]] = asyncio.get_running_loop().create_future()
+    answered.set_result([(1,)])
+    return answered
+
+
+async def test_fetches_answered_at_once_refuse_a_concurrent_execute(
+    aconn: AsyncConnection,
+) -> None:
+    # As an execute answered at once: another task ready to run gets its turn, and its
+    # execute on the same cursor is refused, as during a fetch that waits.
+    cur = aconn.cursor()
+    for _ in range(10):
+        started = asyncio.Event()
+
+        async def first(started: asyncio.Event) -> Any:
+            started.set()
+            return await cur._wait(_fetched_at_once())
+
+        async def second(started: asyncio.Event) -> None:
+            await started.wait()
+            await cur.execute("SELECT 2")
+
+        results: tuple[Any, Any] = await asyncio.gather(
+            first(started), second(started), return_exceptions=True
+        )
+        one, two = results
+        assert one == [(1,)]
+        assert isinstance(two, dqlitedbapi.InterfaceError)
+        assert "already executing" in str(two)
+
+
+async def test_fetches_answered_at_once_let_a_timer_fire(aconn: AsyncConnection) -> None:
+    # With nothing else ready, a fetch answered at once may skip the loop's turn, but not
+    # every time: a deadline still fires in a loop of them.
+    cur = aconn.cursor()
+    await _a_deadline_fires_in_a_loop_of(lambda: cur._wait(_fetched_at_once()))
 
 
 async def test_a_long_fetch_lets_other_tasks_run(cluster: Any, dbname: str) -> None:

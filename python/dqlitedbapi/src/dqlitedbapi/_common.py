@@ -27,6 +27,8 @@ LEGACY_TRANSACTION_CONTROL: Final = -1
 
 _ISOLATION_LEVELS: Final = frozenset({"", "DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
 _COLNAME_TYPE: Final = re.compile(r"^(.*?)\s*\[([^\]]+)\]\s*$")
+_QUICK_ANSWERS: Final = 32
+"""How many asyncio calls answered at once may skip the loop's turn before one takes it."""
 
 DescriptionTuple = tuple[str, Any, None, None, None, None, None]
 """One entry of ``Cursor.description``: name, type code, then five ``None``."""
@@ -149,7 +151,8 @@ class ConnectionBase(UnsupportedSqlite3Api):
         self._thread = threading.get_ident()
         self._loop: asyncio.AbstractEventLoop | None = None
         # The loop's queue of ready callbacks, where it has one (see ready_callbacks), and
-        # the asyncio calls answered at once since the loop last had a turn for that.
+        # the asyncio calls answered at once since the loop last had a turn for that (see
+        # _turn_due).
         self._ready: Sized | None = None
         self._quick_answers = 0
 
@@ -157,6 +160,25 @@ class ConnectionBase(UnsupportedSqlite3Api):
         """An asyncio connection is opened on ``loop``, and used from it only."""
         self._loop = loop
         self._ready = ready_callbacks(loop)
+
+    def _turn_due(self) -> bool:
+        """Whether an asyncio call answered at once gives the event loop a turn now.
+
+        An answer already there when the call returns (a quick statement, rows that
+        arrive faster than they are read) needs no wait. The loop gets the turn a wait
+        would have given it when a callback is ready to run in it (say, another task's
+        step: its call on the same cursor is then refused, as it is otherwise), when its
+        queue is unknown (a loop other than asyncio's own), and after _QUICK_ANSWERS such
+        answers (timers, cancellation and I/O run then). Else a turn would run nothing
+        before the caller goes on, and is skipped.
+        """
+        ready = self._ready
+        quick = self._quick_answers
+        if ready is None or ready or quick >= _QUICK_ANSWERS:
+            self._quick_answers = 0
+            return True
+        self._quick_answers = quick + 1
+        return False
 
     def _check_loop(self) -> None:
         """An asyncio connection is used from the event loop it was opened on only."""
@@ -483,10 +505,9 @@ def ready_callbacks(loop: asyncio.AbstractEventLoop) -> Sized | None:
     """The queue of callbacks ``loop`` runs on its next turn, or None if unknown.
 
     asyncio's own loops (``BaseEventLoop``: the selector and proactor loops) keep it in
-    ``_ready`` for their whole life; other loops (uvloop) are None here. An asyncio call
-    answered at once gives the loop a turn only when this queue holds a callback (say,
-    another task's step), or when it is unknown: with nothing ready, the turn would run
-    nothing but the loop's own poll.
+    ``_ready`` for their whole life; other loops (uvloop) are None here. With nothing
+    in it, a turn of the loop would run nothing before the task that takes it goes on
+    (but the loop's own poll): see ``ConnectionBase._turn_due``.
     """
     ready = getattr(loop, "_ready", None)
     return ready if isinstance(ready, collections.deque) else None

@@ -44,7 +44,6 @@ Parameters = Sequence[Any] | Mapping[str, Any]
 _RETURNING: Final = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 _BUSY_TIMEOUT_COLUMN: Final = (("busy_timeout", 1, None, None, None, None, None),)
 _T = TypeVar("_T")
-_QUICK_ANSWERS: Final = 32  # ASYNC
 
 
 def _already_executing() -> exc.InterfaceError:  # ASYNC
@@ -126,23 +125,21 @@ class AsyncCursor(CursorBase):
         A call whose answer was already there (rows that arrive faster than they are read,
         or a quick statement on a loaded machine) gives its value at once, or a future
         completed before it is awaited, whose await does not suspend: such a call gives
-        the event loop one turn all the same, so that timers, cancellation and other tasks
-        run during a long read, and another task's call on this cursor meanwhile is
-        refused as it is otherwise.
+        the event loop a turn when the connection's ``_turn_due`` says so, as ``execute``
+        does.
         """
         if self._executing:
             raise _already_executing()
         self._executing = True
         try:
-            if not isinstance(pending, Future):
-                # Every awaitable of the native core is a Future: this is a value.
+            # Every awaitable of the native core is a Future; anything else is a value.
+            if isinstance(pending, Future):
+                if not pending.done():
+                    return await pending
+                pending = pending.result()
+            if self._connection._turn_due():
                 await sleep(0)
-                return pending
-            if pending.done():
-                value = pending.result()
-                await sleep(0)
-                return value
-            return await pending
+            return pending
         except CancelledError:
             self._connection._invalidate()
             raise
@@ -180,19 +177,10 @@ class AsyncCursor(CursorBase):
             try:
                 result = native.aexecute(sql, parameters)
                 if isinstance(result, NativeResult):
-                    # Answered at once (the answer came while the request was written).
-                    # The loop gets a turn when a callback is ready to run in it, as it
-                    # would if the answer took time (another task's execute on this cursor
-                    # then is refused), and after _QUICK_ANSWERS such answers in a row
-                    # (timers, cancellation and I/O callbacks run then); else a turn would
-                    # run nothing.
-                    ready = connection._ready
-                    quick = connection._quick_answers
-                    if ready is None or ready or quick >= _QUICK_ANSWERS:
-                        connection._quick_answers = 0
+                    # Answered at once (the answer came while the request was written):
+                    # the loop gets a turn if one is due, as in _wait.
+                    if connection._turn_due():
                         await sleep(0)
-                    else:
-                        connection._quick_answers = quick + 1
                 else:
                     result = await result
             except CancelledError:
