@@ -1,11 +1,12 @@
 //! Pipelined batches: one prepared statement run once per parameter row, with many
 //! requests in flight.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dqlite_wire::{Request, Value};
+use tokio::time::Instant;
 
-use super::exchange::{InFlight, encode};
+use super::exchange::{Deadline, InFlight, encode};
 use super::statements::{ExecResult, Statement};
 use super::{CUT_OFF, Connection, State};
 use crate::error::{Error, Result};
@@ -66,8 +67,10 @@ impl Connection {
         let mut deadline = self.deadline();
         self.recover_by(deadline).await?;
         let mut last_turn = Instant::now();
+        // The clock is read once per answer: for the deadline and for the turn.
+        let mut now = last_turn;
         loop {
-            if sent > 0 && last_turn.elapsed() >= TURN_EVERY {
+            if sent > 0 && now.saturating_duration_since(last_turn) >= TURN_EVERY {
                 // With blocking sockets a batch would otherwise never yield, and a blocking
                 // caller could not see Ctrl-C until the last row. Dropped here, the
                 // connection is in sync when nothing is in flight, else broken.
@@ -139,7 +142,8 @@ impl Connection {
             let row = answered;
             answered += 1;
             // Each answer renews the deadline: a batch runs as long as answers keep coming.
-            deadline = self.deadline();
+            now = Instant::now();
+            deadline = Deadline::at(now + self.request_timeout);
             match self.decode(&header, body) {
                 Ok(response) => total.then(self.exec_result(response, statement.dml)?),
                 Err(e) => {

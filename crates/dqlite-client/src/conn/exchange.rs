@@ -31,7 +31,12 @@ pub(crate) struct Deadline(tokio::time::Instant);
 impl Deadline {
     /// `timeout` from now.
     pub(crate) fn after(timeout: Duration) -> Deadline {
-        Deadline(tokio::time::Instant::now() + timeout)
+        Deadline::at(tokio::time::Instant::now() + timeout)
+    }
+
+    /// At `instant`.
+    pub(crate) fn at(instant: tokio::time::Instant) -> Deadline {
+        Deadline(instant)
     }
 
     /// The time left, zero once passed.
