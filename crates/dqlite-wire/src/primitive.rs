@@ -47,6 +47,26 @@ pub(crate) fn put_blob(out: &mut impl BufMut, blob: &[u8]) {
     out.put_bytes(0, pad8(blob.len()));
 }
 
+/// Offset of the first NUL byte in `bytes`, looked for a word at a time: text fields
+/// are read on every row of a result, twice (validated, then converted).
+#[inline]
+fn nul_position(bytes: &[u8]) -> Option<usize> {
+    const LOW: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let (words, tail) = bytes.as_chunks::<8>();
+    for (index, word) in words.iter().enumerate() {
+        let word = u64::from_le_bytes(*word);
+        // The lowest high bit set marks the first zero byte (a borrow can only mark
+        // bytes above one).
+        let zero = word.wrapping_sub(LOW) & !word & HIGH;
+        if zero != 0 {
+            return Some(index * 8 + zero.trailing_zeros() as usize / 8);
+        }
+    }
+    let at = tail.iter().position(|&b| b == 0)?;
+    Some(words.len() * 8 + at)
+}
+
 /// A bounds-checked cursor over a body. Every read either succeeds or returns a
 /// [`DecodeError`]; nothing panics and nothing allocates.
 #[derive(Debug, Clone)]
@@ -150,10 +170,7 @@ impl<'a> Reader<'a> {
     #[inline]
     pub(crate) fn text(&mut self, what: &'static str) -> Result<&'a [u8], DecodeError> {
         let rest = self.rest();
-        let len = rest
-            .iter()
-            .position(|&b| b == 0)
-            .ok_or(DecodeError::UnterminatedText { what })?;
+        let len = nul_position(rest).ok_or(DecodeError::UnterminatedText { what })?;
         let size = text_size(len);
         if size > rest.len() {
             return Err(DecodeError::Truncated {
@@ -224,6 +241,27 @@ mod tests {
                 matches!(err, DecodeError::Truncated { .. }),
                 "{len}: {err:?}"
             );
+        }
+    }
+
+    #[test]
+    fn the_first_nul_is_found_wherever_it_is() {
+        // Every length up to three words and a tail, every NUL position, with bytes
+        // around it that a word-at-a-time search could take for zero (0x01, 0x80, 0xff).
+        for len in 0..28 {
+            for filler in [0x01u8, 0x80, 0xff, b'a'] {
+                let mut bytes = vec![filler; len];
+                assert_eq!(nul_position(&bytes), None, "len {len} filler {filler}");
+                for at in 0..len {
+                    bytes.fill(filler);
+                    bytes[at] = 0;
+                    // A second NUL after the first must not be the one reported.
+                    if let Some(later) = bytes.get_mut(at + 3) {
+                        *later = 0;
+                    }
+                    assert_eq!(nul_position(&bytes), Some(at), "len {len} at {at}");
+                }
+            }
         }
     }
 
