@@ -380,7 +380,7 @@ pub struct ValueIter<'a> {
 impl<'a> Iterator for ValueIter<'a> {
     type Item = ValueRef<'a>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<ValueRef<'a>> {
         if self.index >= self.columns {
             return None;

@@ -105,7 +105,7 @@ pub(crate) fn put_value(out: &mut impl BufMut, value: &Value) {
 }
 
 /// Reads one value of type `ty`.
-#[inline]
+#[inline(always)]
 pub(crate) fn read_value<'a>(
     r: &mut Reader<'a>,
     ty: ValueType,
