@@ -79,12 +79,13 @@ pub fn append_rows(
     names: &Bound<'_, PyTuple>,
     out: &Bound<'_, PyList>,
 ) -> PyResult<()> {
+    // One buffer for every row: its values are moved into the row's tuple.
+    let mut values = Vec::with_capacity(frame.column_count());
     for row in frame.rows_from(*pos).take(count) {
-        let mut values = Vec::with_capacity(row.len());
-        for (column, v) in row.values().enumerate() {
-            values.push(value(py, v, column, names)?);
+        for v in row.values() {
+            values.push(value(py, v, values.len(), names)?);
         }
-        out.append(PyTuple::new(py, values)?)?;
+        out.append(PyTuple::new(py, values.drain(..))?)?;
         *pos += 1;
     }
     Ok(())
