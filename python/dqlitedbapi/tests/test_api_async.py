@@ -122,6 +122,17 @@ async def test_bytes_like_and_bool(aconn: AsyncConnection) -> None:
     assert row == (b"ab", b"cd", b"ef", 1, 0)
 
 
+async def test_text_that_is_not_utf8_is_an_operational_error(aconn: AsyncConnection) -> None:
+    # SQLite hands back the bytes stored; 0xff and an encoded surrogate are not UTF-8.
+    assert await one(aconn, "SELECT 'h\u00e9llo', CAST(X'41' AS TEXT)") == ("h\u00e9llo", "A")
+    for raw in ["ff41", "eda080"]:
+        cur = await aconn.execute(f"SELECT 1, CAST(X'{raw}' AS TEXT) AS t")
+        with pytest.raises(dqlitedbapi.OperationalError, match="UTF-8 column 't'"):
+            await cur.fetchall()
+    # The connection stays usable.
+    assert await one(aconn, "SELECT 2") == (2,)
+
+
 async def test_boolean_column(aconn: AsyncConnection) -> None:
     await aconn.execute("CREATE TABLE b (flag BOOLEAN)")
     await aconn.executemany("INSERT INTO b VALUES (?)", [(True,), (False,)])

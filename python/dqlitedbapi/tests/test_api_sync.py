@@ -117,6 +117,17 @@ def test_bytes_like_and_bool(conn: Connection) -> None:
     assert row == (b"ab", b"cd", b"ef", 1, 0)
 
 
+def test_text_that_is_not_utf8_is_an_operational_error(conn: Connection) -> None:
+    # SQLite hands back the bytes stored; 0xff and an encoded surrogate are not UTF-8.
+    assert one(conn, "SELECT 'h\u00e9llo', CAST(X'41' AS TEXT)") == ("h\u00e9llo", "A")
+    for raw in ["ff41", "eda080"]:
+        cur = conn.execute(f"SELECT 1, CAST(X'{raw}' AS TEXT) AS t")
+        with pytest.raises(dqlitedbapi.OperationalError, match="UTF-8 column 't'"):
+            cur.fetchall()
+    # The connection stays usable.
+    assert one(conn, "SELECT 2") == (2,)
+
+
 def test_boolean_column(conn: Connection) -> None:
     conn.execute("CREATE TABLE b (flag BOOLEAN)")
     conn.executemany("INSERT INTO b VALUES (?)", [(True,), (False,)])

@@ -6,6 +6,7 @@
 
 use dqlite_client::ValueRef;
 use dqlite_wire::RowsFrame;
+use pyo3::exceptions::PyUnicodeDecodeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -28,8 +29,10 @@ fn text<'py>(
     column: usize,
     names: &Bound<'py, PyTuple>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(PyString::new(py, s).into_any()),
+    // Validated once, by Python's decoder, not first by Rust's as well.
+    match PyString::from_bytes(py, bytes) {
+        Ok(s) => Ok(s.into_any()),
+        Err(e) if !e.is_instance_of::<PyUnicodeDecodeError>(py) => Err(e),
         Err(_) => {
             let name = names
                 .get_item(column)
