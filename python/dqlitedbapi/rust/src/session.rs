@@ -275,7 +275,8 @@ impl Session {
         if broken || error.is_fatal_to_connection() {
             self.close_with(error.to_string());
         } else if was_in_tx {
-            self.probe_transaction().await;
+            // Boxed: an error path, kept out of the size of every statement's future.
+            Box::pin(self.probe_transaction()).await;
         }
         mapped.connection_lost |= self.closed.is_some();
         mapped
@@ -316,6 +317,15 @@ impl Session {
     /// blocking call), the rest of the result is given up (the client drains it) and the
     /// owner gets an error after the frames it did receive.
     async fn park(&mut self) {
+        if self.active.is_some() {
+            // Boxed: rarely taken, and its loop would make every statement's future (moved
+            // on each call) larger.
+            Box::pin(self.park_active()).await;
+        }
+    }
+
+    /// [`park`](Self::park) when a result is open.
+    async fn park_active(&mut self) {
         let Some(active) = self.active.take() else {
             return;
         };
