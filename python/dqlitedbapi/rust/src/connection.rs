@@ -112,7 +112,7 @@ impl Conn {
         crate::logging::before_call(py);
         let out = py.detach(move || {
             let mut guard = session.blocking_lock();
-            rt.run(op(&mut guard))
+            rt.run(std::pin::pin!(op(&mut guard)))
         });
         crate::logging::after_call(py);
         out.map_err(PyErr::from)
@@ -288,11 +288,11 @@ impl NativeConnection {
         let runner = rt.clone();
         crate::logging::before_call(py);
         let connected = py.detach(move || {
-            runner.run(async {
+            runner.run(std::pin::pin!(async {
                 let mut session = Session::connect(options).await?;
                 session.use_blocking_io()?;
                 Ok(session)
-            })
+            }))
         });
         crate::logging::after_call(py);
         let session = connected.map_err(PyErr::from)?;

@@ -3,6 +3,7 @@
 //! call waits; long loops inside a call give control back now and then so that it can be.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -59,7 +60,13 @@ impl BlockingRuntime {
     /// whose handler raises stops the wait and the exception is returned. The connection
     /// then either is still in sync (a result read is cancel-safe) or was marked broken
     /// by the client, and is closed on next use.
-    pub fn run<T>(&self, future: impl Future<Output = Result<T, DbError>>) -> Result<T, Failure> {
+    ///
+    /// The future is taken pinned where the caller built it: a statement's future is
+    /// large, and moving it in here would copy it on every call.
+    pub fn run<T, F>(&self, mut future: Pin<&mut F>) -> Result<T, Failure>
+    where
+        F: Future<Output = Result<T, DbError>>,
+    {
         let Some(rt) = &self.rt else {
             return Err(DbError::interface("the connection's runtime is gone").into());
         };
@@ -71,7 +78,6 @@ impl BlockingRuntime {
         }
         // Polled once directly in the runtime's context first: with blocking socket calls
         // a request usually completes there, without the cost of block_on.
-        let mut future = std::pin::pin!(future);
         {
             let _context = rt.enter();
             let mut cx = std::task::Context::from_waker(std::task::Waker::noop());

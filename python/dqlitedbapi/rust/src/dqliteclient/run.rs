@@ -56,7 +56,7 @@ impl Mode {
             Mode::Blocking(rt) => {
                 let rt = rt.clone();
                 crate::logging::before_call(py);
-                let out = py.detach(move || rt.run(async move { Ok(op.await) }));
+                let out = py.detach(move || rt.run(std::pin::pin!(async move { Ok(op.await) })));
                 crate::logging::after_call(py);
                 match out {
                     Ok(Ok(value)) => convert(py, value),
