@@ -25,7 +25,7 @@ pub(crate) const fn blob_size(len: usize) -> usize {
 
 /// Checks that `text` can travel as a text field.
 pub(crate) fn check_text(text: &str, what: impl FnOnce() -> String) -> Result<(), EncodeError> {
-    match text.bytes().position(|b| b == 0) {
+    match nul_position(text.as_bytes()) {
         Some(offset) => Err(EncodeError::NulInText {
             what: what(),
             offset,
