@@ -7,7 +7,7 @@ use dqlite_wire::{Request, Value};
 use tokio::time::Instant;
 
 use super::exchange::{Deadline, InFlight, encode};
-use super::statements::{ExecResult, Statement};
+use super::statements::{ExecResult, Statement, check_param_count};
 use super::{CUT_OFF, Connection, State};
 use crate::error::{Error, Result};
 use crate::sql::StatementKind;
@@ -66,6 +66,8 @@ impl Connection {
         let mut failure: Option<(usize, Error)> = None;
         let mut deadline = self.deadline();
         self.recover_by(deadline).await?;
+        // Checked once: the batch holds the connection, so this cannot change.
+        let owned = self.check_owned(statement).is_ok();
         let mut last_turn = Instant::now();
         // The clock is read once per answer: for the deadline and for the turn.
         let mut now = last_turn;
@@ -93,7 +95,12 @@ impl Connection {
             while failure.is_none() && sent - answered < window {
                 let Some(row) = rows.next() else { break };
                 let params = row.as_ref();
-                self.check_statement(statement, params)
+                let checked = if owned {
+                    check_param_count(statement, params)
+                } else {
+                    self.check_owned(statement)
+                };
+                checked
                     .and_then(|()| {
                         if params.len() > crate::limits::MAX_PARAMS_ANY_SERVER {
                             return Err(Error::Unsupported(format!(

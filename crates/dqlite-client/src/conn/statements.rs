@@ -231,17 +231,16 @@ impl Connection {
     }
 
     pub(super) fn check_statement(&self, statement: &Statement, params: &[Value]) -> Result<()> {
+        self.check_owned(statement)?;
+        check_param_count(statement, params)
+    }
+
+    /// Checks that `statement` was prepared on this connection and is not finalized.
+    pub(super) fn check_owned(&self, statement: &Statement) -> Result<()> {
         if statement.conn_serial != self.serial || !self.statements.contains(&statement.id) {
             return Err(Error::InvalidInput(
                 "this prepared statement belongs to another connection or was finalized".into(),
             ));
-        }
-        if !params.is_empty() && params.len() as u64 != statement.param_count {
-            return Err(Error::InvalidInput(format!(
-                "the statement takes {} parameters, {} were given",
-                statement.param_count,
-                params.len()
-            )));
         }
         Ok(())
     }
@@ -258,6 +257,18 @@ impl Connection {
             other => Err(self.unexpected("RESULT", &other)),
         }
     }
+}
+
+/// Checks that `params` (none, or one per placeholder) fit `statement`.
+pub(super) fn check_param_count(statement: &Statement, params: &[Value]) -> Result<()> {
+    if !params.is_empty() && params.len() as u64 != statement.param_count {
+        return Err(Error::InvalidInput(format!(
+            "the statement takes {} parameters, {} were given",
+            statement.param_count,
+            params.len()
+        )));
+    }
+    Ok(())
 }
 
 /// The `request` span of one statement: from the call to its answer (for a query, its
