@@ -84,3 +84,66 @@ async fn the_first_failing_row_stops_the_batch() {
         [Value::Integer(501), Value::Integer(500)]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_checks_its_statement_and_each_rows_parameters() {
+    let cluster = common::start(1);
+    let client = common::client(&cluster, "batch-check");
+    let mut owner = client.connect().await.unwrap();
+    let mut other = client.connect().await.unwrap();
+    owner
+        .execute("CREATE TABLE b (n INTEGER, m INTEGER)", &[])
+        .await
+        .unwrap();
+    let statement = owner.prepare("INSERT INTO b VALUES (?, ?)").await.unwrap();
+    let rows: Vec<Vec<Value>> = (0..10)
+        .map(|n| vec![Value::Integer(n), Value::Integer(n)])
+        .collect();
+
+    // Another connection's statement: the first row fails, nothing is sent.
+    let err = other
+        .execute_prepared_many(&statement, &rows, 8)
+        .await
+        .unwrap_err();
+    assert_invalid_input_at(&err, 0);
+    assert!(!other.is_broken());
+    // No rows, nothing to refuse.
+    let none: Vec<Vec<Value>> = Vec::new();
+    assert_eq!(
+        other
+            .execute_prepared_many(&statement, &none, 8)
+            .await
+            .unwrap()
+            .rows_affected,
+        0
+    );
+
+    // On its own connection, a row with the wrong parameter count fails at that row.
+    let mut uneven = rows.clone();
+    uneven[3] = vec![Value::Integer(3)];
+    let err = owner
+        .execute_prepared_many(&statement, &uneven, 1)
+        .await
+        .unwrap_err();
+    assert_invalid_input_at(&err, 3);
+    let count = other
+        .query_all("SELECT count(*) FROM b", &[])
+        .await
+        .unwrap();
+    assert_eq!(count.rows[0].values(), [Value::Integer(3)]);
+    let result = owner
+        .execute_prepared_many(&statement, &rows, 8)
+        .await
+        .unwrap();
+    assert_eq!(result.rows_affected, 10);
+}
+
+/// `err` is a batch error at `row` for input the client refused (nothing sent for it).
+fn assert_invalid_input_at(err: &Error, row: usize) {
+    match err {
+        Error::Batch { row: at, source } if *at == row => {
+            assert!(matches!(**source, Error::InvalidInput(_)), "{source}")
+        }
+        other => panic!("expected a batch error at row {row}, got {other}"),
+    }
+}
