@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::config::{Address, Config};
+use crate::config::{Address, Config, bounded_wait};
 use crate::conn::Connection;
 use crate::discovery;
 use crate::error::{Error, Result};
@@ -203,7 +203,7 @@ impl Cluster {
     /// deadline; nothing else is retried. Cancel-safe: dropping the future closes any
     /// half-open connection.
     pub async fn connect(&self) -> Result<Connection> {
-        let deadline = Instant::now() + self.inner.config.timeouts.connect;
+        let deadline = Instant::now() + bounded_wait(self.inner.config.timeouts.connect);
         let mut conn = self.connect_leader_until(deadline).await?;
         let timeout = self.inner.config.timeouts.request;
         // OPEN is part of connecting: it gets what is left of the connect deadline.
@@ -221,7 +221,7 @@ impl Cluster {
 
     /// Opens a connection to the leader without opening a database: for admin requests.
     pub async fn connect_leader(&self) -> Result<Connection> {
-        self.connect_leader_until(Instant::now() + self.inner.config.timeouts.connect)
+        self.connect_leader_until(Instant::now() + bounded_wait(self.inner.config.timeouts.connect))
             .await
     }
 

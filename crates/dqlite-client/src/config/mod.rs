@@ -78,7 +78,8 @@ impl fmt::Display for Address {
 }
 
 /// Deadlines for each stage of talking to a cluster. Every network wait has one; nothing
-/// can block forever.
+/// can block forever. A timeout longer than a century (say `Duration::MAX`, for no limit
+/// in practice) counts as a century.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timeouts {
@@ -95,6 +96,15 @@ pub struct Timeouts {
     /// returned, like SQLite's busy timeout. The server itself never waits. Default 5 s;
     /// zero disables the retries.
     pub busy: Duration,
+}
+
+/// The longest wait a deadline is made for: a century, which no clock overflows when
+/// added to the time now.
+const LONGEST_WAIT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `timeout`, at most a century: a duration that can be added to the time now.
+pub(crate) fn bounded_wait(timeout: Duration) -> Duration {
+    timeout.min(LONGEST_WAIT)
 }
 
 impl Default for Timeouts {

@@ -125,7 +125,7 @@ impl Connection {
             read_trim: trim::Trim::default(),
             write_trim: trim::Trim::default(),
             max_frame_len: config.max_frame_len,
-            request_timeout: config.timeouts.request,
+            request_timeout: crate::config::bounded_wait(config.timeouts.request),
             busy_timeout: config.timeouts.busy,
             state: State::Ready,
             serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
@@ -223,7 +223,7 @@ impl Connection {
 
     /// Sets the deadline of each later network wait.
     pub fn set_request_timeout(&mut self, timeout: Duration) {
-        self.request_timeout = timeout;
+        self.request_timeout = crate::config::bounded_wait(timeout);
     }
 
     /// Sets how long later writes answered "database is locked" are retried (see

@@ -126,3 +126,33 @@ async fn query_all_is_bounded_as_a_whole_and_next_per_call() {
     assert_eq!(count, 10_000);
     assert!(started.elapsed() > REQUEST, "{:?}", started.elapsed());
 }
+
+/// `Duration::MAX` as a timeout means no limit in practice: it was added to the time now
+/// as it stood, which overflows, and the first call panicked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_longest_timeouts_mean_no_limit_and_never_panic() {
+    let cluster = common::start(1);
+    let config = Config::new(cluster.addresses())
+        .unwrap()
+        .database("forever")
+        .request_timeout(Duration::MAX)
+        .connect_timeout(Duration::MAX)
+        .dial_timeout(Duration::MAX)
+        .busy_timeout(Duration::MAX);
+    let client = dqlite_client::Cluster::new(config);
+    let mut conn = client.connect().await.unwrap();
+    conn.execute("CREATE TABLE t (n INTEGER)", &[])
+        .await
+        .unwrap();
+    let batch = conn.prepare("INSERT INTO t VALUES (?)").await.unwrap();
+    let rows: Vec<Vec<Value>> = (0..3).map(|n| vec![Value::Integer(n)]).collect();
+    conn.execute_prepared_many(&batch, &rows, 2).await.unwrap();
+    conn.set_request_timeout(Duration::MAX);
+    let all = conn.query_all("SELECT count(*) FROM t", &[]).await.unwrap();
+    assert_eq!(all.rows[0].values(), [Value::Integer(3)]);
+
+    let pool = dqlite_client::Pool::new(client, dqlite_client::PoolOptions::default());
+    pool.execute("INSERT INTO t VALUES (3)", &[]).await.unwrap();
+    let all = pool.query_all("SELECT count(*) FROM t", &[]).await.unwrap();
+    assert_eq!(all.rows[0].values(), [Value::Integer(4)]);
+}
