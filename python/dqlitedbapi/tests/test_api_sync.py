@@ -656,6 +656,23 @@ def test_connect_keywords(cluster: Any, dbname: str) -> None:
         connect(cluster.address, uri=True)
 
 
+def test_the_longest_timeouts_mean_no_limit(cluster: Any, dbname: str) -> None:
+    # Each was added to the time now as it stood, which overflowed: a PanicException,
+    # which no ``except Exception`` catches. Now one too long to add counts as a century.
+    longest = 1.8e19
+    c = connect(
+        cluster.address,
+        database=dbname,
+        timeout=longest,
+        dial_timeout=longest,
+        attempt_timeout=longest,
+        close_timeout=longest,
+        busy_timeout=longest,
+    )
+    assert one(c, "SELECT 1") == (1,)
+    c.close()
+
+
 def test_dial_func_opens_the_connections(cluster: Any, dbname: str) -> None:
     # As in dqlite-dbapi 0.8.0: dial_func(address) opens every connection to a node, the
     # seeds' and the leader's a node names. Here the seeds are names only it can resolve.
