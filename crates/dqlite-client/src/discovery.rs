@@ -217,7 +217,8 @@ pub(crate) fn backoff(base: Duration, cap: Duration, attempt: u32) -> Duration {
     let exp = base.saturating_mul(1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX));
     let pause = exp.min(cap);
     let jitter = 0.9 + 0.2 * fastrand::f64();
-    pause.mul_f64(jitter)
+    // Not mul_f64, which panics past Duration::MAX (a cap of Duration::MAX, for none).
+    Duration::try_from_secs_f64(pause.as_secs_f64() * jitter).unwrap_or(pause)
 }
 
 #[cfg(test)]
@@ -233,6 +234,14 @@ mod tests {
             let lo = nominal * 9 / 10;
             let hi = nominal * 11 / 10;
             assert!((lo..=hi).contains(&d), "attempt {attempt}: {d} ms");
+        }
+    }
+
+    #[test]
+    fn the_longest_backoff_does_not_overflow() {
+        for _ in 0..100 {
+            let d = backoff(Duration::MAX, Duration::MAX, 3);
+            assert!(d >= Duration::MAX.mul_f64(0.89), "{d:?}");
         }
     }
 }
