@@ -142,7 +142,20 @@ impl TestCluster {
             None => 0,
         };
         let deadline = Instant::now() + ADMIN_TIMEOUT;
-        self.through_leader("TRANSFER", deadline, |p| p.transfer(id))
+        loop {
+            match self.through_leader("TRANSFER", deadline, |p| p.transfer(id)) {
+                // Raft gives a transfer up when its target does not catch up in time (a
+                // voter just added, a loaded machine): "leadership transfer failed". It
+                // is asked again until the deadline, unless the target leads by then.
+                Err(Error::Failure { code: 1, .. }) if Instant::now() < deadline => {
+                    if to.is_some() && self.leader() == to {
+                        return Ok(());
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Whether node `index` belongs to the configuration as far as the test kit knows
