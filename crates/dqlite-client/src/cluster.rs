@@ -203,7 +203,7 @@ impl Cluster {
     /// deadline; nothing else is retried. Cancel-safe: dropping the future closes any
     /// half-open connection.
     pub async fn connect(&self) -> Result<Connection> {
-        let deadline = Instant::now() + bounded_wait(self.inner.config.timeouts.connect);
+        let deadline = self.connect_deadline();
         let mut conn = self.connect_leader_until(deadline).await?;
         let timeout = self.inner.config.timeouts.request;
         // OPEN is part of connecting: it gets what is left of the connect deadline.
@@ -221,8 +221,13 @@ impl Cluster {
 
     /// Opens a connection to the leader without opening a database: for admin requests.
     pub async fn connect_leader(&self) -> Result<Connection> {
-        self.connect_leader_until(Instant::now() + bounded_wait(self.inner.config.timeouts.connect))
-            .await
+        self.connect_leader_until(self.connect_deadline()).await
+    }
+
+    /// One connect timeout from now: when finding the leader (and, for a pool, retrying
+    /// a statement on the new one) must be over.
+    pub(crate) fn connect_deadline(&self) -> Instant {
+        Instant::now() + bounded_wait(self.inner.config.timeouts.connect)
     }
 
     /// [`connect_leader`](Self::connect_leader) within `deadline` (see

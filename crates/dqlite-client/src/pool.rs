@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::cluster::Cluster;
-use crate::config::bounded_wait;
 use crate::conn::{Connection, ExecResult};
 use crate::error::{Error, ErrorKind, Result};
 use crate::rows::QueryResult;
@@ -209,7 +208,7 @@ impl Pool {
     /// new leader, within the connect deadline. Any other failure is returned as is; a
     /// write whose outcome is unknown is returned as [`Error::OutcomeUnknown`].
     pub async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecResult> {
-        let deadline = Instant::now() + bounded_wait(self.inner.cluster.config().timeouts.connect);
+        let deadline = self.inner.cluster.connect_deadline();
         loop {
             let mut conn = self.get().await?;
             match conn.execute(sql, params).await {
@@ -224,7 +223,7 @@ impl Pool {
     /// Runs a query on a pooled connection and collects every row. Retried on the new
     /// leader after "not leader", like [`execute`](Self::execute).
     pub async fn query_all(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
-        let deadline = Instant::now() + bounded_wait(self.inner.cluster.config().timeouts.connect);
+        let deadline = self.inner.cluster.connect_deadline();
         loop {
             let mut conn = self.get().await?;
             match conn.query_all(sql, params).await {
