@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -92,6 +93,9 @@ def instructions(
         capture_output=True,
         text=True,
         check=True,
+        # The same string hashes in every run: dict and set layouts, and so the counts,
+        # repeat exactly.
+        env={**os.environ, "PYTHONHASHSEED": "0"},
     )
     found = re.search(r"Collected : (\d+)", run.stderr)
     if found is None:
