@@ -128,8 +128,13 @@ impl Connection {
                 break;
             }
             let cap = self.max_frame_len;
+            let in_flight = if sent - answered > 1 {
+                InFlight::Pipelined
+            } else {
+                InFlight::Request
+            };
             let answer = self
-                .guarded("execute_many", deadline, InFlight::Request, async |conn| {
+                .guarded("execute_many", deadline, in_flight, async |conn| {
                     if !conn.write_buf.is_empty() {
                         conn.write_out().await?;
                     }

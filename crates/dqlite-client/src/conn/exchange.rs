@@ -1,6 +1,8 @@
 //! The request/response exchange: framing, deadlines, the connection's state around each
 //! network operation, and how failures are reported.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -50,10 +52,48 @@ impl Deadline {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum InFlight {
     /// A request and its answer: cut off mid-way, the connection is broken (the answer
-    /// would desynchronise the stream).
+    /// would desynchronise the stream). Shown by [`RequestInFlight`].
     Request,
+    /// The next answer of a pipelined batch with more requests in flight behind it: cut
+    /// off, broken as well; not shown by [`RequestInFlight`], since waiting for this one
+    /// answer would not bring the connection back in step.
+    Pipelined,
     /// A frame of a result being read: cancel-safe, the rest is drained later.
     ResultFrame,
+}
+
+/// Whether a call on a [`Connection`] is in the middle of a request: sent, or being sent,
+/// and its answer not read yet. Readable without the connection, while a call holds it
+/// (from [`Connection::request_in_flight`]).
+///
+/// A call dropped while this is true (a caller's Ctrl-C, a timeout around it) leaves the
+/// connection broken: the answer would arrive for nobody. A caller about to drop a call can
+/// instead keep polling it a little, until this turns false: the call is then between
+/// requests (or done), and dropping it leaves the connection in step with the node.
+///
+/// Not counted: reading the frames of a result (cancel-safe: the rest is drained before the
+/// next request), and the answers of a pipelined batch
+/// ([`execute_many`](Connection::execute_many)) while several are due. After a call was
+/// dropped mid-request it stays true (the connection is then broken).
+///
+/// Exact when read on the thread that polls the connection's calls, between two polls;
+/// elsewhere a hint.
+#[derive(Debug, Clone, Default)]
+pub struct RequestInFlight(Arc<AtomicBool>);
+
+impl RequestInFlight {
+    /// True while a request is in flight (see the type's documentation).
+    #[inline]
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    // Inlined into the callers' instances of `guarded` in other crates: a call there, on
+    // every request, would cost far more than the store.
+    #[inline]
+    fn set(&self, in_flight: bool) {
+        self.0.store(in_flight, Ordering::Relaxed);
+    }
 }
 
 impl Connection {
@@ -66,7 +106,8 @@ impl Connection {
     /// connection is marked while I/O is in flight, the I/O bounded, and the state settled
     /// after it.
     ///
-    /// While `op` runs the state says what is `in_flight` (see [`InFlight`]). On success
+    /// While `op` runs the state says what is `in_flight` (see [`InFlight`]), and so does
+    /// [`RequestInFlight`] for a request. On success
     /// the state is `Ready`; on a failure or at the deadline the connection breaks (noting
     /// a node that stopped answering), and the error names `what`.
     pub(super) async fn guarded<T>(
@@ -77,10 +118,16 @@ impl Connection {
         op: impl AsyncFnOnce(&mut Connection) -> Result<T>,
     ) -> Result<T> {
         self.state = match in_flight {
-            InFlight::Request => State::Broken(CUT_OFF.into()),
+            InFlight::Request => {
+                self.request_in_flight.set(true);
+                State::Broken(CUT_OFF.into())
+            }
+            InFlight::Pipelined => State::Broken(CUT_OFF.into()),
             InFlight::ResultFrame => State::InQuery,
         };
         let outcome = within(deadline, op(self)).await;
+        // A relaxed store (a plain move), cheaper than a branch on `in_flight`.
+        self.request_in_flight.set(false);
         match outcome {
             Ok(Ok(value)) => {
                 self.state = State::Ready;

@@ -25,6 +25,7 @@ mod trim;
 
 use capabilities::Capabilities;
 pub(crate) use exchange::Deadline;
+pub use exchange::RequestInFlight;
 use exchange::{InFlight, encode};
 
 /// Which result of which connection a [`RowStream`](crate::RowStream) reads: the
@@ -104,6 +105,8 @@ pub struct Connection {
     /// the next request.
     rollback_pending: bool,
     caps: Capabilities,
+    /// Shared with whoever asked (see [`request_in_flight`](Self::request_in_flight)).
+    request_in_flight: RequestInFlight,
 }
 
 impl Connection {
@@ -137,6 +140,7 @@ impl Connection {
             request_written: false,
             rollback_pending: false,
             caps: Capabilities::default(),
+            request_in_flight: RequestInFlight::default(),
         };
         conn.write_buf
             .extend_from_slice(&dqlite_wire::PROTOCOL_VERSION.to_le_bytes());
@@ -209,6 +213,14 @@ impl Connection {
         }
         self.replace_stream(|fd| BlockingSocket::new(fd).map(Stream::Blocking))?;
         Ok(true)
+    }
+
+    /// Whether a call on this connection is in the middle of a request, readable while the
+    /// call holds the connection: for a caller deciding whether dropping the call now would
+    /// break the connection (see [`RequestInFlight`]). Take it once; it follows the
+    /// connection for its whole life.
+    pub fn request_in_flight(&self) -> RequestInFlight {
+        self.request_in_flight.clone()
     }
 
     /// The node this connection talks to.

@@ -147,3 +147,75 @@ fn a_killed_leader_fails_blocking_calls_at_once() {
     );
     assert!(conn.as_async().is_broken());
 }
+
+/// Polls `call` for `wait`, expecting it still pending then.
+async fn pending_after<F>(call: &mut F, wait: Duration)
+where
+    F: std::future::Future<Output: std::fmt::Debug> + Unpin,
+{
+    if let Ok(out) = tokio::time::timeout(wait, call).await {
+        panic!("the call ended within {wait:?}: {out:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_in_flight_shows_a_request_waiting_for_its_answer() {
+    use dqlite_testkit::proxy::{Fault, FaultProxy};
+
+    let cluster = common::start(1);
+    let proxy = FaultProxy::start(cluster.addresses()[0].clone()).unwrap();
+    let address: dqlite_client::Address = proxy.address().parse().unwrap();
+    let config = dqlite_client::Config::new([proxy.address()]).unwrap();
+    let mut conn = dqlite_client::Connection::handshake(&address, &config)
+        .await
+        .unwrap();
+    conn.open("in_flight").await.unwrap();
+    conn.execute("CREATE TABLE t (n INTEGER)", &[])
+        .await
+        .unwrap();
+    let in_flight = conn.request_in_flight();
+    assert!(!in_flight.get());
+    // 200 ms each way: every answer comes 0.4 s after its request left.
+    proxy.set_fault(Fault::Latency(Duration::from_millis(200)));
+    let wait = Duration::from_millis(100);
+
+    // A write waiting for its answer; then done, and the connection in step.
+    let mut write = Box::pin(conn.execute("INSERT INTO t VALUES (1)", &[]));
+    pending_after(&mut write, wait).await;
+    assert!(in_flight.get(), "a write waits for its answer");
+    write.await.unwrap();
+    assert!(!in_flight.get(), "answered");
+
+    // A query's request is sent at once; its result's frames are read cancel-safely: not
+    // a request in flight.
+    {
+        let mut query = Box::pin(conn.query("SELECT n FROM t", &[]));
+        pending_after(&mut query, wait).await;
+        assert!(!in_flight.get(), "reading a result's frame");
+        let mut rows = query.await.unwrap();
+        let row = rows.next().await.unwrap().unwrap();
+        assert_eq!(row.values(), [Value::Integer(1)]);
+        assert!(rows.next().await.unwrap().is_none());
+    }
+
+    // A pipelined batch with several answers due: cut off, it breaks the connection
+    // whatever one answer does, so it is not shown.
+    conn.execute("BEGIN", &[]).await.unwrap();
+    let insert = conn.prepare("INSERT INTO t VALUES (?)").await.unwrap();
+    let params: Vec<[Value; 1]> = (2..10).map(|n| [Value::Integer(n)]).collect();
+    let mut batch = Box::pin(conn.execute_prepared_many(&insert, &params, 8));
+    pending_after(&mut batch, wait).await;
+    assert!(!in_flight.get(), "several answers due");
+    batch.await.unwrap();
+    conn.finalize(insert).await.unwrap();
+    conn.execute("COMMIT", &[]).await.unwrap();
+
+    // A request cut off while it waits: the connection is broken, and it stays shown.
+    let mut cut = Box::pin(conn.execute("INSERT INTO t VALUES (10)", &[]));
+    pending_after(&mut cut, wait).await;
+    assert!(in_flight.get());
+    drop(cut);
+    assert!(conn.is_broken());
+    assert!(in_flight.get());
+    proxy.set_fault(Fault::None);
+}
