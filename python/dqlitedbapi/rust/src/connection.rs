@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dqlite_client::Value;
+use dqlite_client::{RequestInFlight, Value};
 use pyo3::BoundObject;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -26,7 +26,9 @@ use crate::tls::PyTlsConfig;
 /// How a connection's operations are driven.
 #[derive(Clone)]
 enum Driver {
-    Blocking(Arc<BlockingRuntime>),
+    /// On the connection's own runtime, which holds a Ctrl-C back while the connection has
+    /// a request in flight.
+    Blocking(Arc<BlockingRuntime>, RequestInFlight),
     Async(Arc<Reactor>),
 }
 
@@ -74,11 +76,11 @@ impl Conn {
         }
     }
 
-    fn blocking_rt(&self) -> PyResult<Arc<BlockingRuntime>> {
+    fn blocking_rt(&self) -> PyResult<(&BlockingRuntime, &RequestInFlight)> {
         self.check_process()?;
         self.check_thread()?;
         match &self.driver {
-            Driver::Blocking(rt) => Ok(rt.clone()),
+            Driver::Blocking(rt, in_flight) => Ok((rt, in_flight)),
             Driver::Async(_) => Err(DbError::interface(
                 "this connection is asynchronous; use the dqlitedbapi.aio API",
             )
@@ -94,7 +96,7 @@ impl Conn {
                 reactor.check_usable()?;
                 Ok(reactor)
             }
-            Driver::Blocking(_) => Err(DbError::interface(
+            Driver::Blocking(..) => Err(DbError::interface(
                 "this connection is synchronous; use the blocking API",
             )
             .into()),
@@ -107,12 +109,12 @@ impl Conn {
         T: Send,
         F: AsyncFnOnce(&mut Session) -> Result<T, DbError> + Send,
     {
-        let rt = self.blocking_rt()?;
-        let session = self.session.clone();
+        let (rt, in_flight) = self.blocking_rt()?;
+        let session = &self.session;
         crate::logging::before_call(py);
         let out = py.detach(move || {
             let mut guard = session.blocking_lock();
-            rt.run(std::pin::pin!(op(&mut guard)))
+            rt.run_watching(std::pin::pin!(op(&mut guard)), Some(in_flight))
         });
         crate::logging::after_call(py);
         out.map_err(PyErr::from)
@@ -296,9 +298,10 @@ impl NativeConnection {
         });
         crate::logging::after_call(py);
         let session = connected.map_err(PyErr::from)?;
+        let in_flight = session.request_in_flight();
         Ok(NativeConnection::new(
             session,
-            Driver::Blocking(rt),
+            Driver::Blocking(rt, in_flight),
             owner,
             limits,
         ))

@@ -1,11 +1,14 @@
 //! The blocking driver: each blocking connection has its own current-thread tokio
 //! runtime, run on the calling thread with the GIL released. Ctrl-C is checked while a
 //! call waits; long loops inside a call give control back now and then so that it can be.
+//! A Ctrl-C that comes while a request waits for its answer is held back a little, for the
+//! answer, so that the connection need not be closed (see [`ANSWER_GRACE`]).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use dqlite_client::RequestInFlight;
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
 
@@ -36,6 +39,16 @@ impl From<Failure> for PyErr {
 /// How often a blocking call checks for signals (Ctrl-C).
 const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 
+/// How long a blocking call interrupted (Ctrl-C) in the middle of a request still waits for
+/// its answer, so that the connection stays in step with the node (see
+/// [`BlockingRuntime::run_watching`]).
+///
+/// A round trip takes a millisecond or two on a quiet network; a replicated write on a
+/// loaded cluster, or a query that runs long on the node, can take hundreds. A second is
+/// long enough for an answer that is merely slow, and short enough that a person pressing
+/// Ctrl-C at a node that stopped answering is not left waiting (and can press again).
+pub const ANSWER_GRACE: Duration = Duration::from_secs(1);
+
 /// A current-thread runtime for one blocking connection. Dropped on another thread when
 /// the last reference goes away inside an async context (tokio refuses that there); leaked
 /// in a forked child (see [`crate::fork`]).
@@ -57,16 +70,40 @@ impl BlockingRuntime {
     }
 
     /// Runs `future` to completion, checking for signals (Ctrl-C) every 100 ms; a signal
-    /// whose handler raises stops the wait and the exception is returned. The connection
-    /// then either is still in sync (a result read is cancel-safe) or was marked broken
-    /// by the client, and is closed on next use.
-    ///
-    /// The future is taken pinned where the caller built it: a statement's future is
-    /// large, and moving it in here would copy it on every call.
-    pub fn run<T, F>(&self, mut future: Pin<&mut F>) -> Result<T, Failure>
+    /// whose handler raises stops the wait and the exception is returned. For a future that
+    /// uses no connection, or one that can be cut off anywhere (see
+    /// [`run_watching`](Self::run_watching)).
+    pub fn run<T, F>(&self, future: Pin<&mut F>) -> Result<T, Failure>
     where
         F: Future<Output = Result<T, DbError>>,
     {
+        self.run_watching(future, None)
+    }
+
+    /// Runs `future`, a call on the connection `in_flight` watches, to completion, checking
+    /// for signals (Ctrl-C) every 100 ms. A signal whose handler raises stops the call and
+    /// the exception is returned; the connection then either is still in step (nothing was
+    /// in flight, or a result read, which is cancel-safe, was cut off) or was marked broken
+    /// by the client, and is closed on next use.
+    ///
+    /// When the exception comes while a request is in flight, the call goes on for at most
+    /// [`ANSWER_GRACE`] (or until its own deadline, which ends it sooner), and stops at the
+    /// first moment no request is in flight: the answer was read and the connection stays
+    /// usable. Past the grace (or at a second exception) it stops there, breaking the
+    /// connection, so that a node that never answers does not hold Ctrl-C back. The
+    /// exception is returned whatever the call's own outcome meanwhile.
+    ///
+    /// The future is taken pinned where the caller built it: a statement's future is
+    /// large, and moving it in here would copy it on every call.
+    pub fn run_watching<T, F>(
+        &self,
+        mut future: Pin<&mut F>,
+        in_flight: Option<&RequestInFlight>,
+    ) -> Result<T, Failure>
+    where
+        F: Future<Output = Result<T, DbError>>,
+    {
+        use std::task::Poll;
         let Some(rt) = &self.rt else {
             return Err(DbError::interface("the connection's runtime is gone").into());
         };
@@ -81,31 +118,54 @@ impl BlockingRuntime {
         {
             let _context = rt.enter();
             let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-            if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
                 return out.map_err(Failure::Db);
             }
         }
+        let request_in_flight = || in_flight.is_some_and(RequestInFlight::get);
         // Signals are checked on a clock, not on a timer restarted at each wake-up: a call
         // that keeps receiving data (a long fetch) is woken far more often than a timer of
         // that length would ever fire.
         let mut next_check = tokio::time::Instant::now() + SIGNAL_CHECK;
+        // The exception a signal handler raised while a request was in flight, and the end
+        // of the wait for its answer.
+        let mut interrupted: Option<(PyErr, tokio::time::Instant)> = None;
         rt.block_on(async {
             let mut tick = std::pin::pin!(tokio::time::sleep_until(next_check));
             std::future::poll_fn(|cx| {
-                if let std::task::Poll::Ready(out) = future.as_mut().poll(cx) {
-                    return std::task::Poll::Ready(out.map_err(Failure::Db));
+                if let Poll::Ready(out) = future.as_mut().poll(cx) {
+                    return Poll::Ready(match interrupted.take() {
+                        Some((e, _)) => Err(Failure::Py(e)),
+                        None => out.map_err(Failure::Db),
+                    });
                 }
                 let now = tokio::time::Instant::now();
+                if let Some((_, until)) = &interrupted
+                    && (now >= *until || !request_in_flight())
+                    && let Some((e, _)) = interrupted.take()
+                {
+                    return Poll::Ready(Err(Failure::Py(e)));
+                }
                 if now >= next_check || tick.as_mut().poll(cx).is_ready() {
                     if let Err(e) = Python::attach(|py| py.check_signals()) {
-                        return std::task::Poll::Ready(Err(Failure::Py(e)));
+                        match interrupted.take() {
+                            // A second Ctrl-C: no more waiting.
+                            Some((first, _)) => return Poll::Ready(Err(Failure::Py(first))),
+                            None if request_in_flight() => {
+                                interrupted = Some((e, now + ANSWER_GRACE));
+                            }
+                            None => return Poll::Ready(Err(Failure::Py(e))),
+                        }
                     }
                     next_check = now + SIGNAL_CHECK;
+                    if let Some((_, until)) = &interrupted {
+                        next_check = next_check.min(*until);
+                    }
                     tick.as_mut().reset(next_check);
                     // Registers the wake-up for the new deadline.
                     let _ = tick.as_mut().poll(cx);
                 }
-                std::task::Poll::Pending
+                Poll::Pending
             })
             .await
         })

@@ -169,6 +169,15 @@ impl Session {
         })
     }
 
+    /// Whether a call on the connection is in the middle of a request (see
+    /// `dqlite_client::RequestInFlight`).
+    pub fn request_in_flight(&self) -> dqlite_client::RequestInFlight {
+        self.conn
+            .as_ref()
+            .map(Connection::request_in_flight)
+            .unwrap_or_default()
+    }
+
     /// The session's status, as its getters read it.
     pub fn status(&self) -> Arc<Status> {
         self.status.clone()
