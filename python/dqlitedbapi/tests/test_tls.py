@@ -8,8 +8,11 @@ The test kit's TLS clusters share one self-signed certificate and demand it from
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import ssl
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -93,6 +96,33 @@ async def test_asyncio_over_tls(tls_cluster: Cluster, dbname: str) -> None:
     cur = await conn.execute("SELECT count(*), sum(n) FROM t")
     assert await cur.fetchone() == (500, 124750)
     await conn.close()
+
+
+async def test_a_closed_asyncio_tls_connection_leaves_nothing_on_its_loop(
+    tls_cluster: Cluster, dbname: str
+) -> None:
+    # A TLS socket stays with the client's own reactor: the loop only watches the
+    # connection's wake-up pipe. Once the connection is gone that reader must go too; left
+    # registered with its writing end closed, it is readable for good and the loop calls
+    # it at every turn (a busy loop, which also swallows pytest-timeout's signal).
+    loop = asyncio.get_running_loop()
+    registered = loop._selector.get_map()  # type: ignore[attr-defined]
+    before = set(registered)
+    cert, key = files(tls_cluster)
+    conn = await aconnect(tls_cluster.address, database=dbname, tls=TLSConfig(cert=cert, key=key))
+    await conn.execute("SELECT 1")
+    assert len(set(registered) - before) == 1
+    await conn.close()
+    del conn
+    gc.collect()
+    give_up = time.monotonic() + 5
+    while set(registered) != before and time.monotonic() < give_up:
+        await asyncio.sleep(0.01)
+    assert set(registered) == before
+    # And the loop is idle again: a second of sleep costs next to no CPU.
+    started = time.process_time()
+    await asyncio.sleep(1)
+    assert time.process_time() - started < 0.1
 
 
 def test_a_wrong_ca_is_refused_with_an_operational_error(

@@ -16,7 +16,7 @@
 //! The client's timers run on the [`background`] runtime; their wake-ups reach the loop
 //! through a socket pair registered with `add_reader`. The [`Reactor`] is the link to
 //! the loop: its callbacks, the registrations, and their release (also when the loop is
-//! closed under a running operation, and in a forked child).
+//! closed under a running operation, in a forked child, and after the reactor is gone).
 
 mod background;
 mod executor;
@@ -63,6 +63,11 @@ enum Event {
     Close,
 }
 
+/// The reading end of a reactor's wake-up socket pair, shared by the reactor and the
+/// loop's callback for it: a reactor dropped while the reader is registered leaves it to
+/// the callback, which unregisters and closes it (see [`LoopCallback::orphaned`]).
+type WakeupReader = Arc<Mutex<Option<UnixStream>>>;
+
 /// A callback registered with the event loop.
 #[pyclass(frozen, module = "dqlitedbapi._native")]
 pub struct LoopCallback {
@@ -71,22 +76,55 @@ pub struct LoopCallback {
     /// Keeps the reactor alive until a close scheduled from another thread has run.
     keep: Option<Arc<Reactor>>,
     event: Event,
+    /// The wake-up reader (the `Notified` callback's only).
+    wakeup: Option<WakeupReader>,
 }
 
 impl LoopCallback {
-    fn new(py: Python<'_>, event: Event) -> PyResult<Py<LoopCallback>> {
+    fn new(
+        py: Python<'_>,
+        event: Event,
+        wakeup: Option<WakeupReader>,
+    ) -> PyResult<Py<LoopCallback>> {
         Py::new(
             py,
             LoopCallback {
                 reactor: OnceLock::new(),
                 keep: None,
                 event,
+                wakeup,
             },
         )
     }
 
     fn reactor(&self) -> Option<Arc<Reactor>> {
         self.reactor.get().and_then(Weak::upgrade)
+    }
+
+    /// Called by the loop after the reactor was dropped (with a connection whose socket
+    /// never moved to the loop, as a TLS one): the dropped reactor closed the writing end,
+    /// so the reader is readable for good, and the loop would call this again at every
+    /// turn. It unregisters the reader (this runs on the loop, which is the running one)
+    /// and closes it.
+    fn orphaned(&self, py: Python<'_>) {
+        let Some(rx) = self.wakeup.as_ref().and_then(|w| lock(w).take()) else {
+            return;
+        };
+        let removed = py
+            .import(intern!(py, "asyncio"))
+            .and_then(|asyncio| asyncio.call_method0(intern!(py, "get_running_loop")))
+            .and_then(|event_loop| {
+                event_loop.call_method1(intern!(py, "remove_reader"), (rx.as_raw_fd(),))
+            });
+        match removed {
+            Ok(_) => drop(rx),
+            Err(e) => {
+                // Still registered somewhere: an open descriptor is safer than a number
+                // the loop could confuse with a new one.
+                std::mem::forget(rx);
+                e.write_unraisable(py, None);
+            }
+        }
     }
 }
 
@@ -97,6 +135,8 @@ impl LoopCallback {
             reactor.on_event(py, self.event);
         } else if let Some(reactor) = self.reactor() {
             reactor.on_event(py, self.event);
+        } else {
+            self.orphaned(py);
         }
     }
 }
@@ -158,7 +198,7 @@ pub struct Reactor {
     executor: Arc<Executor<LoopLink>>,
     io: Mutex<IoState>,
     /// The reading end of the wake-up socket pair.
-    notify_rx: Mutex<Option<UnixStream>>,
+    notify_rx: WakeupReader,
     readable: Py<LoopCallback>,
     writable: Py<LoopCallback>,
 }
@@ -178,13 +218,10 @@ impl Reactor {
         notify_tx.set_nonblocking(true)?;
         notify_rx.set_nonblocking(true)?;
         let notify_fd = notify_rx.as_raw_fd();
-        let [readable, writable, drain, watch] = [
-            Event::Readable,
-            Event::Writable,
-            Event::Drain,
-            Event::Notified,
-        ]
-        .map(|event| LoopCallback::new(py, event));
+        let notify_rx: WakeupReader = Arc::new(Mutex::new(Some(notify_rx)));
+        let [readable, writable, drain] = [Event::Readable, Event::Writable, Event::Drain]
+            .map(|event| LoopCallback::new(py, event, None));
+        let watch = LoopCallback::new(py, Event::Notified, Some(notify_rx.clone()));
         let (readable, writable, drain, watch) = (readable?, writable?, drain?, watch?);
         let callbacks = [&readable, &writable, &drain, &watch].map(|cb| cb.clone_ref(py));
         let reactor = Arc::new(Reactor {
@@ -201,7 +238,7 @@ impl Reactor {
             ready_queue: ready_queue(event_loop.bind(py)),
             event_loop,
             io: Mutex::new(IoState::default()),
-            notify_rx: Mutex::new(Some(notify_rx)),
+            notify_rx,
             readable,
             writable,
         });
@@ -415,6 +452,7 @@ impl Reactor {
                 reactor: OnceLock::from(Arc::downgrade(self)),
                 keep: Some(self.clone()),
                 event: Event::Close,
+                wakeup: None,
             };
             let scheduled =
                 self.event_loop
@@ -485,13 +523,8 @@ impl Drop for Reactor {
         {
             std::mem::forget(socket);
         }
-        let rx = self
-            .notify_rx
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(rx) = rx.take() {
-            std::mem::forget(rx);
-        }
+        // A wake-up reader still registered stays with its callback, which the loop calls
+        // at once (the writing end closes with the executor) to unregister and close it.
     }
 }
 
