@@ -49,9 +49,8 @@ const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 /// Ctrl-C at a node that stopped answering is not left waiting (and can press again).
 pub const ANSWER_GRACE: Duration = Duration::from_secs(1);
 
-/// A current-thread runtime for one blocking connection. Dropped on another thread when
-/// the last reference goes away inside an async context (tokio refuses that there); leaked
-/// in a forked child (see [`crate::fork`]).
+/// A current-thread runtime for one blocking connection. Dropped without waiting for its
+/// blocking pool's threads; leaked in a forked child (see [`crate::fork`]).
 pub struct BlockingRuntime {
     rt: Option<Runtime>,
     process: Process,
@@ -175,13 +174,16 @@ impl BlockingRuntime {
 impl Drop for BlockingRuntime {
     fn drop(&mut self) {
         if let Some(rt) = self.rt.take() {
-            if !self.process.is_current() {
+            if self.process.is_current() {
+                // Not `drop`, which waits for the blocking pool's threads without a bound,
+                // here usually holding the GIL: work left there (a host name being looked
+                // up for a node that lost the race for the leader) is wanted by nobody any
+                // more and ends on its own. Waiting for nothing, this is also allowed
+                // inside an async context.
+                rt.shutdown_background();
+            } else {
                 // Its shutdown would wait for blocking-pool threads that were not forked.
                 std::mem::forget(rt);
-            } else if tokio::runtime::Handle::try_current().is_ok() {
-                std::thread::spawn(move || drop(rt));
-            } else {
-                drop(rt);
             }
         }
     }

@@ -7,10 +7,12 @@ function returning) an asyncio ``(StreamReader, StreamWriter)`` pair, as the ref
 does, or a connected ``socket.socket``. The driver reads and writes the socket itself:
 it takes the socket (TCP or Unix; not one under asyncio TLS) and closes the pair.
 
-The native client calls :func:`native_dialer`'s callable on a thread of its own with a
-placeholder file descriptor, which the dialed socket replaces (``os.dup2``). For an
-asyncio connection ``dial_func`` runs on the connection's event loop; for a blocking one,
-on a fresh event loop in that thread.
+The native client has :func:`native_dialer`'s callable called with a placeholder file
+descriptor, which the dialed socket replaces (``os.dup2``), on a daemon thread of its own
+(:func:`start_call`), whose end it learns through a callback and never waits for: a call
+for a node that lost the race for the leader may outlive its connection. For an asyncio
+connection ``dial_func`` runs on the connection's event loop; for a blocking one, on a
+fresh event loop in that thread.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 
 from dqlitedbapi import exceptions as exc
 
-__all__ = ["native_dialer"]
+__all__ = ["native_dialer", "start_call"]
 
 _FAMILIES = (socket.AF_INET, socket.AF_INET6, socket.AF_UNIX)
 
@@ -114,13 +116,44 @@ def native_dialer(
 
                 asyncio.run(bounded())
                 return
-            future = asyncio.run_coroutine_threadsafe(_dial_into(dial_func, address, slot), loop)
+            coro = _dial_into(dial_func, address, slot)
             try:
+                future = asyncio.run_coroutine_threadsafe(coro, loop)
                 future.result(timeout)
             except concurrent.futures.TimeoutError:
                 future.cancel()
                 raise TimeoutError(f"dial_func({address!r}) took more than {timeout} s") from None
+            finally:
+                # A call that outlived its connection may find the loop closed, before or
+                # after it was handed the coroutine: never run, it is closed here (else it
+                # warns that it was never awaited).
+                if loop.is_closed() and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+                    coro.close()
         finally:
             slot.give_up()
 
     return dial
+
+
+def start_call(
+    dialer: Callable[[str, int], None],
+    address: str,
+    fd: int,
+    done: Callable[[str | None], None],
+) -> None:
+    """Calls ``dialer(address, fd)`` on a new daemon thread, then ``done(error)``.
+
+    ``error`` is ``None`` when the call returned, else what it raised (for the driver's
+    error). Called by the native client, which never waits for this thread (see the
+    module's docstring).
+    """
+
+    def run() -> None:
+        error: str | None = None
+        try:
+            dialer(address, fd)
+        except BaseException as e:  # handed to the driver, which raises it
+            error = f"{type(e).__name__}: {e}"
+        done(error)
+
+    threading.Thread(target=run, name=f"dqlitedbapi-dial {address}", daemon=True).start()
