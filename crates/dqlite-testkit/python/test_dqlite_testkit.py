@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from dqlite_testkit import Cluster, ClusterError, make_fixture
@@ -65,3 +69,34 @@ def test_tls_cluster_reports_its_certificate() -> None:
         with open(cluster.ca) as f:
             assert "BEGIN CERTIFICATE" in f.read()
         assert cluster.leader() is not None
+
+
+# A test that blocks in native code holding the GIL (ctypes.PyDLL keeps it during the call):
+# no signal handler and no Python thread can run in its process any more.
+STUCK_HOLDING_THE_GIL = """
+import ctypes
+
+def test_stuck_holding_the_gil():
+    ctypes.PyDLL(None).pause()
+"""
+
+
+def test_a_test_stuck_holding_the_gil_ends_its_process(tmp_path: Path) -> None:
+    (tmp_path / "test_stuck.py").write_text(STUCK_HOLDING_THE_GIL)
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\ntimeout = 1\ntimeout_method = thread\ndqlite_exit_timeout = 3\n"
+    )
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", tmp_path],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # pytest-timeout's thread (at 1 s) needs the GIL: the watchdog ends it at 3 s.
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert time.monotonic() - started < 60
+    assert "Timeout (0:00:03)!" in proc.stderr
+    assert "in test_stuck_holding_the_gil" in proc.stderr

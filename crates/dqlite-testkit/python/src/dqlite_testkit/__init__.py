@@ -26,6 +26,9 @@ plugin (entry point ``pytest11``), whose fixtures any test can ask for:
   machine at a time: tests that kill its nodes restart them afterwards;
 * ``dqlite_database``: a database name of the test's own (derived from the test's name).
 
+It also ends a test stuck for good (even holding the GIL), with every thread's stack,
+30 s after pytest-timeout's timeout (see :mod:`dqlite_testkit.watchdog`).
+
 The CLI is built with cargo first when it is missing and the module runs from the
 repository. ``make_fixture`` makes other shapes::
 
@@ -52,6 +55,9 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import pytest
+
+# Hooks of this plugin kept in modules of their own.
+pytest_plugins = ["dqlite_testkit.watchdog"]
 
 __all__ = [
     "Cluster",

@@ -28,6 +28,8 @@ ACCOUNTS = 5
 INITIAL = 100
 WORKLOADS = ("set", "register", "append", "bank")
 FINAL_PROCESS = 99
+CHECK_TIMEOUT = 600
+"""Seconds ``dqlite-testkit check`` may take on one history."""
 
 T = TypeVar("T")
 
@@ -147,6 +149,9 @@ class History:
                 check=True,
                 capture_output=True,
                 text=True,
+                # A checker that never ends (a history it explores without bound) fails
+                # the test, with the checker killed, instead of hanging the run.
+                timeout=CHECK_TIMEOUT,
             )
         verdict: dict[str, Any] = json.loads(out.stdout)
         return verdict
