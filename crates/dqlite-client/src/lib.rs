@@ -95,7 +95,7 @@ pub use store::{YamlNodeStore, open_go_store};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 pub use transaction::{Transaction, TransactionTarget};
-pub use transport::{CustomStream, DialFuture, Dialer};
+pub use transport::{AbortHandle, CustomStream, DialFuture, Dialer};
 pub use types::FromValue;
 
 /// The README's examples, compiled as doctests.

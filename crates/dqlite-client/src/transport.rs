@@ -240,6 +240,32 @@ impl AsyncWrite for Stream {
     }
 }
 
+/// Ends the I/O of a [`Connection`](crate::Connection) from another thread, while a call
+/// may be running on it (see
+/// [`Connection::abort_handle`](crate::Connection::abort_handle)).
+///
+/// [`abort`](Self::abort) shuts the connection's socket down both ways: a call waiting on
+/// it fails at once (its wait ends within a system call, not at its deadline), as does
+/// every later one, and the connection is broken. A write it cuts off after the request
+/// left is reported in doubt ([`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown)), as
+/// for any connection lost mid-request. The handle does not keep the socket open: once
+/// the connection is dropped, `abort` does nothing.
+#[derive(Debug, Clone)]
+pub struct AbortHandle {
+    socket: std::sync::Weak<socket2::Socket>,
+}
+
+impl AbortHandle {
+    /// Shuts the connection's socket down (reading and writing); idempotent, never fails
+    /// (a socket already closed or shut down is left as it is).
+    pub fn abort(&self) {
+        if let Some(socket) = self.socket.upgrade() {
+            // An error only says the socket was not connected any more: nothing to end.
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
 /// How long one blocking system call of a [`BlockingSocket`] may wait before it gives
 /// control back to its poller (which then checks its deadlines and polls again).
 pub(crate) const BLOCKING_SLICE: Duration = Duration::from_millis(50);
@@ -257,7 +283,9 @@ const BLOCKING_READ: usize = 64 * 1024;
 /// API); on a shared runtime it would stall every other task.
 #[derive(Debug)]
 pub(crate) struct BlockingSocket {
-    socket: socket2::Socket,
+    /// Shared only with the [`AbortHandle`]s handed out, which hold it weakly: the socket
+    /// closes when the connection drops it.
+    socket: std::sync::Arc<socket2::Socket>,
     /// Where `recv` writes before the bytes are copied into the caller's buffer (whose
     /// spare capacity is uninitialised, and filling it directly would need `unsafe`).
     scratch: Vec<u8>,
@@ -271,17 +299,31 @@ impl BlockingSocket {
         socket.set_read_timeout(Some(BLOCKING_SLICE))?;
         socket.set_write_timeout(Some(BLOCKING_SLICE))?;
         Ok(BlockingSocket {
-            socket,
+            socket: std::sync::Arc::new(socket),
             scratch: Vec::new(),
         })
     }
 
     /// The socket back in non-blocking mode, without timeouts.
     fn into_nonblocking(self) -> io::Result<std::os::fd::OwnedFd> {
-        self.socket.set_read_timeout(None)?;
-        self.socket.set_write_timeout(None)?;
-        self.socket.set_nonblocking(true)?;
-        Ok(self.socket.into())
+        // Shared only for the instant an abort takes to shut the socket down.
+        let socket = std::sync::Arc::try_unwrap(self.socket).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the connection was aborted",
+            )
+        })?;
+        socket.set_read_timeout(None)?;
+        socket.set_write_timeout(None)?;
+        socket.set_nonblocking(true)?;
+        Ok(socket.into())
+    }
+
+    /// A handle that shuts this socket down from another thread.
+    pub(crate) fn abort_handle(&self) -> AbortHandle {
+        AbortHandle {
+            socket: std::sync::Arc::downgrade(&self.socket),
+        }
     }
 
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
@@ -293,7 +335,7 @@ impl BlockingSocket {
             self.scratch.resize(want, 0);
         }
         let scratch = self.scratch.get_mut(..want).unwrap_or_default();
-        match io::Read::read(&mut &self.socket, scratch) {
+        match io::Read::read(&mut &*self.socket, scratch) {
             Ok(n) => {
                 buf.put_slice(scratch.get(..n).unwrap_or_default());
                 Poll::Ready(Ok(()))
@@ -303,7 +345,7 @@ impl BlockingSocket {
     }
 
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match io::Write::write(&mut &self.socket, buf) {
+        match io::Write::write(&mut &*self.socket, buf) {
             Ok(n) => Poll::Ready(Ok(n)),
             Err(e) => slice_over(cx, e),
         }

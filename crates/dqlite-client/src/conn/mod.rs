@@ -215,6 +215,19 @@ impl Connection {
         Ok(true)
     }
 
+    /// A handle that ends this connection's I/O from another thread, even while a call
+    /// runs on it (see [`AbortHandle`](crate::AbortHandle)): for a blocking connection (see
+    /// [`use_blocking_io`](Self::use_blocking_io)), whose calls wait in system calls that
+    /// only a shut-down socket ends early. `None` for any other stream (a tokio one is
+    /// ended by dropping the call's future instead). A handle taken before the socket is
+    /// handed over ends nothing afterwards.
+    pub fn abort_handle(&self) -> Option<crate::AbortHandle> {
+        match &self.stream {
+            Stream::Blocking(socket) => Some(socket.abort_handle()),
+            _ => None,
+        }
+    }
+
     /// Whether a call on this connection is in the middle of a request, readable while the
     /// call holds the connection: for a caller deciding whether dropping the call now would
     /// break the connection (see [`RequestInFlight`]). Take it once; it follows the

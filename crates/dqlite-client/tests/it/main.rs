@@ -17,6 +17,7 @@
     clippy::cast_sign_loss
 )]
 
+mod abort;
 mod admin;
 mod batch;
 mod buffers;

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dqlite_client::{RequestInFlight, Value};
+use dqlite_client::{AbortHandle, RequestInFlight, Value};
 use pyo3::BoundObject;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -27,10 +27,44 @@ use crate::tls::PyTlsConfig;
 #[derive(Clone)]
 enum Driver {
     /// On the connection's own runtime, which holds a Ctrl-C back while the connection has
-    /// a request in flight.
-    Blocking(Arc<BlockingRuntime>, RequestInFlight),
+    /// a request in flight; with the handle that ends a running call's I/O from another
+    /// thread (none over TLS).
+    Blocking(Arc<BlockingRuntime>, RequestInFlight, Option<AbortHandle>),
     Async(Arc<Reactor>),
 }
+
+impl Driver {
+    /// Makes the I/O of the call running on the connection fail at once (for `close()`
+    /// from elsewhere); the call then closes the session as it ends (see
+    /// `Session::after_call`). Over TLS, a blocking call runs on to its own end.
+    fn abort(&self) {
+        match self {
+            Driver::Blocking(_, _, Some(handle)) => handle.abort(),
+            Driver::Blocking(_, _, None) => {}
+            Driver::Async(reactor) => reactor.abort("the connection was closed"),
+        }
+    }
+}
+
+/// Waits at most `wait` for the call holding `session` to end, then closes the session
+/// (the call closes it itself if it ends later).
+fn close_within(session: &TokioMutex<Session>, wait: Duration) {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        if let Ok(mut session) = session.try_lock() {
+            session.close();
+            return;
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(CLOSE_POLL));
+    }
+}
+
+/// How often `close()` looks whether the call it interrupted has ended.
+const CLOSE_POLL: Duration = Duration::from_millis(2);
 
 /// A connection as its Python objects share it: the session (behind one lock), how its
 /// operations are run, and the process it was opened in.
@@ -80,7 +114,7 @@ impl Conn {
         self.check_process()?;
         self.check_thread()?;
         match &self.driver {
-            Driver::Blocking(rt, in_flight) => Ok((rt, in_flight)),
+            Driver::Blocking(rt, in_flight, _) => Ok((rt, in_flight)),
             Driver::Async(_) => Err(DbError::interface(
                 "this connection is asynchronous; use the dqlitedbapi.aio API",
             )
@@ -114,7 +148,13 @@ impl Conn {
         crate::logging::before_call(py);
         let out = py.detach(move || {
             let mut guard = session.blocking_lock();
-            rt.run_watching(std::pin::pin!(op(&mut guard)), Some(in_flight))
+            let mut out = rt.run_watching(std::pin::pin!(op(&mut guard)), Some(in_flight));
+            let error = match &mut out {
+                Err(crate::runtime::Failure::Db(e)) => Some(e),
+                _ => None,
+            };
+            guard.after_call(error);
+            out
         });
         crate::logging::after_call(py);
         out.map_err(PyErr::from)
@@ -150,7 +190,8 @@ impl Conn {
         let session = self.session.clone();
         async move {
             let mut guard = session.lock_owned().await;
-            let out = op(&mut guard).await;
+            let mut out = op(&mut guard).await;
+            guard.after_call(out.as_mut().err());
             drop(guard);
             let value = out.map_err(DbError::into_pyerr)??;
             Python::attach(|py| {
@@ -299,9 +340,10 @@ impl NativeConnection {
         crate::logging::after_call(py);
         let session = connected.map_err(PyErr::from)?;
         let in_flight = session.request_in_flight();
+        let abort = session.abort_handle();
         Ok(NativeConnection::new(
             session,
-            Driver::Blocking(rt, in_flight),
+            Driver::Blocking(rt, in_flight, abort),
             owner,
             limits,
         ))
@@ -508,8 +550,16 @@ impl NativeConnection {
         })
     }
 
-    /// Closes the connection, blocking until a running operation ends.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
+    /// Closes the connection. A call running meanwhile (on another thread, or as a task
+    /// on another event loop) is made to fail at once: its socket is shut down (a blocking
+    /// connection over TLS is the exception: its call runs on to its end). With `timeout`,
+    /// waits that long at most for a blocking call so interrupted to end; the call closes
+    /// the connection itself when it ends later.
+    #[pyo3(signature = (timeout = None))]
+    fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        let wait = timeout
+            .map(|t| seconds("close_timeout", t, true))
+            .transpose()?;
         if !self.conn.process.is_current() {
             // Inherited through fork(): nothing to close in this process (dropping the
             // object closes this process's copy of the socket, see `fork`).
@@ -520,17 +570,14 @@ impl NativeConnection {
             c.close();
             return Ok(());
         }
-        if let Driver::Async(reactor) = &self.conn.driver {
-            // An operation is running on the event loop: make its I/O fail; the session
-            // then closes the connection.
-            reactor.abort("the connection was closed");
-            return Ok(());
+        // A call holds the session: it closes it as it ends, which its I/O failing now
+        // makes soon.
+        self.conn.status.request_close();
+        self.conn.driver.abort();
+        if let (Driver::Blocking(..), Some(wait)) = (&self.conn.driver, wait) {
+            py.detach(move || close_within(&session, wait));
+            crate::logging::after_call(py);
         }
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(DbError::interface("close() called inside a tokio runtime").into());
-        }
-        py.detach(move || session.blocking_lock().close());
-        crate::logging::after_call(py);
         Ok(())
     }
 

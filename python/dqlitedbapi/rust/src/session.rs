@@ -92,6 +92,9 @@ pub struct Session {
 pub struct Status {
     in_transaction: AtomicBool,
     closed: AtomicBool,
+    /// `close()` was called while a call held the session: that call closes it when it
+    /// ends (see [`Session::after_call`]).
+    close_requested: AtomicBool,
     /// The busy timeout (nanoseconds) the next statement applies: set by Python at any
     /// time (`PRAGMA busy_timeout = N`, the property), read when a statement starts.
     busy_timeout: AtomicU64,
@@ -109,9 +112,14 @@ impl Status {
         self.in_transaction.load(Ordering::Acquire)
     }
 
-    /// True once the session was closed.
+    /// True once the session was closed (or `close()` asked for it under a running call).
     pub fn closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+        self.closed.load(Ordering::Acquire) || self.close_requested.load(Ordering::Acquire)
+    }
+
+    /// `close()` was called while a call holds the session: the call closes it as it ends.
+    pub fn request_close(&self) {
+        self.close_requested.store(true, Ordering::Release);
     }
 }
 
@@ -169,6 +177,12 @@ impl Session {
         })
     }
 
+    /// Ends the connection's I/O from another thread while a call runs on it (see
+    /// `dqlite_client::AbortHandle`): for a blocking socket only.
+    pub fn abort_handle(&self) -> Option<dqlite_client::AbortHandle> {
+        self.conn.as_ref().and_then(Connection::abort_handle)
+    }
+
     /// Whether a call on the connection is in the middle of a request (see
     /// `dqlite_client::RequestInFlight`).
     pub fn request_in_flight(&self) -> dqlite_client::RequestInFlight {
@@ -214,6 +228,9 @@ impl Session {
     /// Before a statement: fails when the connection is closed, and gives the connection
     /// the busy timeout asked for since the last statement.
     fn start(&mut self) -> Result<(), DbError> {
+        if self.status.close_requested.load(Ordering::Acquire) {
+            self.close();
+        }
         self.check_open()?;
         let wanted = self.status.busy_timeout.load(Ordering::Relaxed);
         if wanted != self.busy_timeout
@@ -247,6 +264,37 @@ impl Session {
     /// Closes the connection. Results still open end with an error.
     pub fn close(&mut self) {
         self.close_with(CLOSED_BY_USER.to_owned());
+    }
+
+    /// Ends a call: when `close()` was called meanwhile, closes the session, and the error
+    /// the call failed with (its I/O was cut off by the close) says so: a write in doubt
+    /// stays `OutcomeUnknownError`; any other failure without a server answer becomes
+    /// `InterfaceError` (as in the pure-Python driver, whose close fails the operations
+    /// in flight so).
+    pub fn after_call(&mut self, error: Option<&mut DbError>) {
+        if !self.status.close_requested.load(Ordering::Acquire) {
+            return;
+        }
+        // Closed before the call started (see `start`): its error says so already.
+        let closed_before = self.closed.as_deref() == Some(CLOSED_BY_USER);
+        self.close();
+        let Some(error) = error.filter(|_| !closed_before) else {
+            return;
+        };
+        error.connection_lost = true;
+        if error.class == Class::OutcomeUnknown {
+            error.message = format!(
+                "the connection was closed while a write was in flight, its outcome is \
+                 unknown: {}",
+                error.message
+            );
+        } else if error.code.is_none() {
+            error.class = Class::Interface;
+            error.message = format!(
+                "Connection closed while an operation was in flight: {}",
+                error.message
+            );
+        }
     }
 
     fn close_with(&mut self, reason: String) {

@@ -35,7 +35,8 @@ DEFAULT_TIMEOUT_SECONDS: Final = 10.0
 """``timeout``: seconds for finding the leader, and for each network wait afterwards."""
 
 DEFAULT_CLOSE_TIMEOUT_SECONDS: Final = 0.5
-"""``close_timeout``: seconds ``close()`` may wait for the connection to end cleanly."""
+"""``close_timeout``: seconds a blocking ``close()`` waits for a call it interrupted (one running
+on another thread) to end."""
 
 DEFAULT_BUSY_TIMEOUT_SECONDS: Final = 5.0
 """``busy_timeout``: seconds "database is locked" answers are retried."""
