@@ -209,7 +209,9 @@ class Connection(ConnectionBase):
         native, self._native = self._native, None
         if native is None:
             return
-        native.close()
+        # A call running on another thread fails at once; close_timeout bounds the
+        # wait for it to end.
+        native.close(self._options.close_timeout)
 
     def __enter__(self) -> Self:
         """The connection itself."""

@@ -246,7 +246,9 @@ class AsyncConnection(ConnectionBase):
             else:
                 await native.aclose()
         else:
-            native.close()
+            # A call running on another thread fails at once; close_timeout bounds the
+            # wait for it to end.
+            native.close(self._options.close_timeout)
 
     async def aclose(self) -> None:  # ASYNC
         """Closes the connection (as ``close()``, for ``contextlib.aclosing``)."""
