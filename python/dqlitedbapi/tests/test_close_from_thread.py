@@ -171,38 +171,3 @@ def test_close_with_no_call_running_is_immediate(proxied: Proxied) -> None:
     proxied.fault("blackhole")
     assert close_timed(proxied.conn) < 0.1
     assert_closed_for_good(proxied.conn)
-
-
-# About five seconds of work for the server.
-SLOW = (
-    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 15000000) "
-    "SELECT count(*) FROM c"
-)
-
-
-def test_close_over_tls_waits_close_timeout_for_the_call(
-    dqlite_tls_cluster: Cluster, dbname: str
-) -> None:
-    # A TLS call cannot be interrupted (its stream is not a blocking socket): close()
-    # waits for it close_timeout, no longer, and the call closes the connection as it
-    # ends.
-    assert dqlite_tls_cluster.ca is not None
-    assert dqlite_tls_cluster.key is not None
-    conn = dqlitedbapi.connect(
-        dqlite_tls_cluster.address,
-        database=dbname,
-        timeout=60.0,
-        close_timeout=CLOSE_TIMEOUT,
-        check_same_thread=False,
-        tls=dqlitedbapi.TLSConfig(cert=dqlite_tls_cluster.ca, key=dqlite_tls_cluster.key),
-    )
-    running = Running(lambda: conn.execute(SLOW))
-    time.sleep(0.3)
-    took = close_timed(conn)
-    assert CLOSE_TIMEOUT - 0.05 <= took < CLOSE_TIMEOUT + 1.0, took
-    running.thread.join(60)
-    assert not running.thread.is_alive()
-    # The call ran to its end.
-    assert running.error is None, running.error
-    assert running.ended - running.started > took
-    assert_closed_for_good(conn)

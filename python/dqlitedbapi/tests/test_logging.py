@@ -12,7 +12,6 @@ import pytest
 from dqlite_testkit import Cluster, make_fixture
 
 import dqlitedbapi
-from dqlitedbapi import TLSConfig
 from dqlitedbapi.aio import aconnect
 
 SECRET = "hunter2-never-logged"
@@ -123,34 +122,6 @@ async def test_a_leader_failover_is_logged_from_asyncio(
     assert fields(connected[-1])["leader"] not in (None, old)
     assert_no_secret(caplog)
     await again.close()
-
-
-async def test_records_of_the_background_thread_reach_logging_on_the_loop(
-    dqlite_tls_cluster: Cluster, dbname: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    """asyncio over TLS: the connection's requests run on the driver's background I/O
-    thread, which must not enter Python; its records come out on the loop's thread."""
-    caplog.set_level(logging.DEBUG, logger="dqlitedbapi")
-    cluster = dqlite_tls_cluster
-    assert cluster.ca is not None
-    assert cluster.key is not None
-    tls = TLSConfig(cert=cluster.ca, key=cluster.key)
-    conn = await aconnect(cluster.address, database=dbname, tls=tls)
-    await conn.execute("CREATE TABLE t (v TEXT)")
-    await conn.execute("INSERT INTO t VALUES (?)", (SECRET,))
-    cur = await conn.execute("SELECT v FROM t WHERE v = ?", (SECRET,))
-    assert await cur.fetchall() == [(SECRET,)]
-    # The query's event was queued before the request went out: it is handed over by the
-    # time the answer reaches the awaiting task.
-    (query,) = [
-        r
-        for r in of(caplog, "dqlitedbapi.sql")
-        if r.message.startswith("query") and fields(r)["sql"] == "SELECT v FROM t WHERE v = ?"
-    ]
-    assert query.thread == threading.get_ident()
-    assert fields(query)["params"] == 1
-    await conn.close()
-    assert_no_secret(caplog)
 
 
 def test_levels_follow_the_configuration_of_an_open_connection(

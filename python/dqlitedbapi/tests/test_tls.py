@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +24,14 @@ from dqlite_testkit import Cluster
 import dqlitedbapi
 from dqlitedbapi import TLSConfig
 from dqlitedbapi.aio import aconnect
+
+from .test_close_from_thread import (
+    CLOSE_TIMEOUT,
+    Running,
+    assert_closed_for_good,
+    close_timed,
+)
+from .test_logging import SECRET, assert_no_secret, fields, of
 
 
 @pytest.fixture(scope="module")
@@ -247,3 +257,70 @@ def test_an_ssl_context_is_refused_cleanly() -> None:
         dqlitedbapi.connect("127.0.0.1:9", tls=ssl.create_default_context())  # type: ignore[arg-type]
     with pytest.raises(dqlitedbapi.ProgrammingError, match="TLSConfig"):
         dqlitedbapi.connect("127.0.0.1:9", tls=True)  # type: ignore[arg-type]
+
+
+# The two tests below are here rather than in test_close_from_thread.py and
+# test_logging.py: the TLS cluster is one per pytest worker and per machine at a time, and
+# this file (one worker) already has it; another file's would wait for it.
+
+# About five seconds of work for the server.
+SLOW = (
+    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 15000000) "
+    "SELECT count(*) FROM c"
+)
+
+
+def test_close_over_tls_waits_close_timeout_for_the_call(
+    dqlite_tls_cluster: Cluster, dbname: str
+) -> None:
+    # A TLS call cannot be interrupted (its stream is not a blocking socket): close()
+    # waits for it close_timeout, no longer, and the call closes the connection as it
+    # ends.
+    assert dqlite_tls_cluster.ca is not None
+    assert dqlite_tls_cluster.key is not None
+    conn = dqlitedbapi.connect(
+        dqlite_tls_cluster.address,
+        database=dbname,
+        timeout=60.0,
+        close_timeout=CLOSE_TIMEOUT,
+        check_same_thread=False,
+        tls=dqlitedbapi.TLSConfig(cert=dqlite_tls_cluster.ca, key=dqlite_tls_cluster.key),
+    )
+    running = Running(lambda: conn.execute(SLOW))
+    time.sleep(0.3)
+    took = close_timed(conn)
+    assert CLOSE_TIMEOUT - 0.05 <= took < CLOSE_TIMEOUT + 1.0, took
+    running.thread.join(60)
+    assert not running.thread.is_alive()
+    # The call ran to its end.
+    assert running.error is None, running.error
+    assert running.ended - running.started > took
+    assert_closed_for_good(conn)
+
+
+async def test_records_of_the_background_thread_reach_logging_on_the_loop(
+    dqlite_tls_cluster: Cluster, dbname: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """asyncio over TLS: the connection's requests run on the driver's background I/O
+    thread, which must not enter Python; its records come out on the loop's thread."""
+    caplog.set_level(logging.DEBUG, logger="dqlitedbapi")
+    cluster = dqlite_tls_cluster
+    assert cluster.ca is not None
+    assert cluster.key is not None
+    tls = TLSConfig(cert=cluster.ca, key=cluster.key)
+    conn = await aconnect(cluster.address, database=dbname, tls=tls)
+    await conn.execute("CREATE TABLE t (v TEXT)")
+    await conn.execute("INSERT INTO t VALUES (?)", (SECRET,))
+    cur = await conn.execute("SELECT v FROM t WHERE v = ?", (SECRET,))
+    assert await cur.fetchall() == [(SECRET,)]
+    # The query's event was queued before the request went out: it is handed over by the
+    # time the answer reaches the awaiting task.
+    (query,) = [
+        r
+        for r in of(caplog, "dqlitedbapi.sql")
+        if r.message.startswith("query") and fields(r)["sql"] == "SELECT v FROM t WHERE v = ?"
+    ]
+    assert query.thread == threading.get_ident()
+    assert fields(query)["params"] == 1
+    await conn.close()
+    assert_no_secret(caplog)
