@@ -224,9 +224,10 @@ impl Node {
         }
     }
 
+    /// Whether the node exited because its TCP address was taken between the test kit
+    /// picking the port and the node binding it (see [`crate::util::lost_port_race`]).
     pub(crate) fn lost_port_race(&self) -> bool {
-        let log = self.recent_log();
-        log.contains("address already in use") || log.contains("in use")
+        crate::util::lost_port_race(&self.recent_log(), &self.address())
     }
 
     /// The command that runs this node; `join` is node 0's address (dqlite-demo).
@@ -318,5 +319,73 @@ impl Node {
         self.paused = false;
         self.spawned_at = spawned_at;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::net::TcpListener;
+    use std::time::Instant;
+
+    use super::*;
+    use crate::install::{ServerVersion, install};
+
+    /// Runs `program` of the version under test with its database port held by another
+    /// socket, and returns the node once it has exited.
+    fn node_on_a_taken_port(program: NodeProgram, dir: &Path) -> Node {
+        let launcher = Launcher {
+            installation: install(ServerVersion::from_env()).unwrap(),
+            program,
+            tls: None,
+            verbose: false,
+            latency: None,
+            snapshots: None,
+            bare_binary: match program {
+                NodeProgram::Bare => Some(crate::unjoined::node_binary().unwrap()),
+                NodeProgram::Demo => None,
+            },
+        };
+        let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let mut node = Node::new(0, Ipv4Addr::LOCALHOST, dir);
+        node.db_port = taken.local_addr().unwrap().port();
+        node.api_port = crate::util::free_port().unwrap();
+        node.id = Some(1);
+        node.spawn(&launcher, "").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while node.check_exited().is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "{program:?} still runs on a taken port: {}",
+                node.recent_log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        node
+    }
+
+    /// CI once failed on dqlite 1.18 because `dqlite-demo`'s message for a taken port
+    /// (`failed to set bind address "127.0.0.1:35353": 1`) was not read as a lost race, so
+    /// the cluster start gave up instead of picking new ports.
+    #[test]
+    fn a_node_on_a_taken_port_lost_a_port_race() {
+        for program in [NodeProgram::Demo, NodeProgram::Bare] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut node = node_on_a_taken_port(program, dir.path());
+            assert!(
+                node.lost_port_race(),
+                "{program:?}: not read as a port race: {}",
+                node.recent_log()
+            );
+            // The message must name this node's address: the same log read for a node
+            // on another port is no race of its own.
+            node.db_port = node.db_port.wrapping_add(1);
+            let log = node.recent_log();
+            assert!(
+                log.contains("in use") || !node.lost_port_race(),
+                "{program:?}: another address's failure read as a race: {log}"
+            );
+        }
     }
 }

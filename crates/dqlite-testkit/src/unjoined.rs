@@ -137,7 +137,7 @@ impl UnjoinedNode {
                         let _ = child.wait();
                     }
                     // Another process may have taken the port: try a new one.
-                    if !file_tail(&log, 4000).contains("in use") {
+                    if !crate::util::lost_port_race(&file_tail(&log, 4000), &address) {
                         return Err(e);
                     }
                     last_error = Some(e);

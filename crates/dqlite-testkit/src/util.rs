@@ -90,6 +90,21 @@ pub(crate) fn free_port_on(host: Ipv4Addr) -> Result<u16> {
     Ok(port)
 }
 
+/// Whether a node's `log` says it could not bind `address` (host:port), which for a port
+/// [`free_port`] picked means another process took it first: start again on a new port.
+///
+/// Older `dqlite-demo` builds say "address already in use" (the API port always does).
+/// go-dqlite 2.0's over dqlite 1.18, and 1.11's for the database port, say only
+/// `failed to set bind address "<address>": 1`; our bare node says
+/// `dqlite_node_set_bind_address(<address>): 1` with an empty message. Those two must name
+/// `address`, so an abstract-socket failure (the TLS bootstrap name, see
+/// `tls::BootstrapSocketLock`) or an earlier attempt's port is not taken for this one.
+pub(crate) fn lost_port_race(log: &str, address: &str) -> bool {
+    log.contains("in use")
+        || log.contains(&format!("failed to set bind address \"{address}\""))
+        || log.contains(&format!("dqlite_node_set_bind_address({address})"))
+}
+
 /// Sends `signal` to process `pid`.
 pub(crate) fn send_signal(pid: u32, signal: libc::c_int) -> Result<()> {
     let pid = libc::pid_t::try_from(pid)
