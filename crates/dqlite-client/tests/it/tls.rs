@@ -114,7 +114,25 @@ fn stunnel(dir: &Path, target: &str, require_client_cert: bool) -> Stunnel {
 }
 
 /// stunnel presenting `<identity>.pem` and `<identity>.key` from `dir`.
+///
+/// The port is one that was free a moment ago; another process may take it before stunnel
+/// binds it, and stunnel then exits: start it again on a new port.
 fn stunnel_with(dir: &Path, target: &str, require_client_cert: bool, identity: &str) -> Stunnel {
+    for _ in 0..5 {
+        if let Some(stunnel) = try_stunnel(dir, target, require_client_cert, identity) {
+            return stunnel;
+        }
+    }
+    panic!("stunnel exited five times on start (ports taken?)");
+}
+
+/// One attempt of [`stunnel_with`]: `None` when stunnel exited before it listened.
+fn try_stunnel(
+    dir: &Path,
+    target: &str,
+    require_client_cert: bool,
+    identity: &str,
+) -> Option<Stunnel> {
     let port = free_port();
     let verify = if require_client_cert {
         format!(
@@ -132,18 +150,26 @@ fn stunnel_with(dir: &Path, target: &str, require_client_cert: bool, identity: &
     );
     let path: PathBuf = dir.join(format!("stunnel-{port}.conf"));
     std::fs::write(&path, conf).unwrap();
-    let child = Command::new("stunnel4")
+    let mut child = Command::new("stunnel4")
         .arg(&path)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("stunnel4 is installed by scripts/setup.sh");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    loop {
+        // Checked after a connect too: one that succeeds while stunnel has exited reached
+        // whatever took the port.
+        let listening = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        if child.try_wait().unwrap().is_some() {
+            return None;
+        }
+        if listening {
+            return Some(Stunnel { child, port });
+        }
         assert!(Instant::now() < deadline, "stunnel did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Stunnel { child, port }
 }
 
 async fn round_trip(address: &str, config: &Config) -> dqlite_client::Result<Vec<Value>> {
