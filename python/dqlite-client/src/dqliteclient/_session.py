@@ -232,11 +232,16 @@ class SessionHolder:
     def __reduce__(self) -> NoReturn:
         raise TypeError(f"cannot pickle {type(self).__name__!r}: it owns a live socket")
 
-    def _invalidate(self) -> None:
+    def _invalidate(self) -> _native.NativeSession | None:
+        """Closes the session; a call running on it (another thread's or task's) is cut off.
+
+        Returns the session when that call still holds it: ``wait_closed`` waits for it.
+        """
         session, self._session = self._session, None
         self._tracker.in_transaction = False
-        if session is not None:
-            session.close()
+        if session is None or session.close():
+            return None
+        return session
 
     @contextlib.contextmanager
     def _request(self) -> Iterator[_native.NativeSession]:

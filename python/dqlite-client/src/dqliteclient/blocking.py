@@ -163,9 +163,17 @@ class DqliteConnection(SessionHolder):
                 raise self._settings.connect_error(failure) from None
 
     def close(self) -> None:
-        """Closes the connection. Idempotent."""
+        """Closes the connection. Idempotent; any thread may call it.
+
+        A request running meanwhile on another thread is cut off: it raises
+        ``DqliteConnectionError`` ("Connection closed while an operation was in flight", or,
+        for a write already sent, that its outcome is unknown), and ``close()`` waits at
+        most ``close_timeout`` seconds for it to end.
+        """
         self._closed = True
-        self._invalidate()
+        running = self._invalidate()
+        if running is not None and get_current_pid() == self._pid:
+            running.wait_closed(self._settings.close_timeout)
 
     def _detach(self) -> _native.NativeSession | None:
         session, self._session = self._session, None

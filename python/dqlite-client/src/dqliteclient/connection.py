@@ -203,14 +203,27 @@ class DqliteConnection(SessionHolder):
             )
 
     def terminate(self) -> None:
-        """Closes the session at once (after a running request); never raises."""
+        """Closes the session at once, cutting off a running request; never raises.
+
+        The request (another task's) raises ``DqliteConnectionError``.
+        """
         self._state.closed = True
         self._finalizer.detach()
         self._invalidate()
 
     async def close(self) -> None:
-        """Closes the connection. Idempotent."""
-        self.terminate()
+        """Closes the connection. Idempotent.
+
+        A request running meanwhile (another task's) is cut off: it raises
+        ``DqliteConnectionError`` ("Connection closed while an operation was in flight", or,
+        for a write already sent, that its outcome is unknown), and ``close()`` waits at
+        most ``close_timeout`` seconds for it to end.
+        """
+        self._state.closed = True
+        self._finalizer.detach()
+        running = self._invalidate()
+        if running is not None and os.getpid() == self._state.pid:
+            await running.wait_closed(self._settings.close_timeout)
 
     def _detach(self) -> "_native.NativeSession | None":
         """Takes the session out (a pool gives it back); this object is closed after."""

@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use tokio::sync::Mutex as TokioMutex;
 
 use crate::asyncio::{AsyncioStream, Reactor};
+use crate::closing::{Interrupt, close_within};
 use crate::describe::DescriptionCache;
 use crate::dial::PyDialer;
 use crate::errors::DbError;
@@ -34,37 +35,16 @@ enum Driver {
 }
 
 impl Driver {
-    /// Makes the I/O of the call running on the connection fail at once (for `close()`
-    /// from elsewhere); the call then closes the session as it ends (see
-    /// `Session::after_call`). Over TLS, a blocking call runs on to its own end.
-    fn abort(&self) {
+    /// How `close()` from elsewhere ends the I/O of the call running on the connection;
+    /// the call then closes the session as it ends (see `Session::after_call`). Over TLS,
+    /// a blocking call runs on to its own end.
+    fn interrupt(&self) -> Interrupt<'_> {
         match self {
-            Driver::Blocking(_, _, Some(handle)) => handle.abort(),
-            Driver::Blocking(_, _, None) => {}
-            Driver::Async(reactor) => reactor.abort("the connection was closed"),
+            Driver::Blocking(_, _, handle) => Interrupt::Socket(handle.as_ref()),
+            Driver::Async(reactor) => Interrupt::Reactor(reactor),
         }
     }
 }
-
-/// Waits at most `wait` for the call holding `session` to end, then closes the session
-/// (the call closes it itself if it ends later).
-fn close_within(session: &TokioMutex<Session>, wait: Duration) {
-    let deadline = std::time::Instant::now() + wait;
-    loop {
-        if let Ok(mut session) = session.try_lock() {
-            session.close();
-            return;
-        }
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return;
-        }
-        std::thread::sleep(left.min(CLOSE_POLL));
-    }
-}
-
-/// How often `close()` looks whether the call it interrupted has ended.
-const CLOSE_POLL: Duration = Duration::from_millis(2);
 
 /// A connection as its Python objects share it: the session (behind one lock), how its
 /// operations are run, and the process it was opened in.
@@ -572,10 +552,12 @@ impl NativeConnection {
         }
         // A call holds the session: it closes it as it ends, which its I/O failing now
         // makes soon.
-        self.conn.status.request_close();
-        self.conn.driver.abort();
+        self.conn
+            .status
+            .close_request()
+            .request(self.conn.driver.interrupt());
         if let (Driver::Blocking(..), Some(wait)) = (&self.conn.driver, wait) {
-            py.detach(move || close_within(&session, wait));
+            py.detach(move || close_within(&session, wait, Session::close));
             crate::logging::after_call(py);
         }
         Ok(())

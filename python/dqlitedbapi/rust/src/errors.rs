@@ -57,6 +57,15 @@ pub struct DbError {
 }
 
 impl DbError {
+    /// The error of a call that `close()` cut off (see [`crate::closing::reword`]).
+    pub fn cut_off_by_close(&mut self) {
+        self.connection_lost = true;
+        let in_doubt = self.class == Class::OutcomeUnknown;
+        if crate::closing::reword(&mut self.message, in_doubt, self.code.is_some()) {
+            self.class = Class::Interface;
+        }
+    }
+
     pub fn new(class: Class, message: impl Into<String>) -> Self {
         DbError {
             class,

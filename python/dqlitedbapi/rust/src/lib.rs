@@ -16,6 +16,7 @@
 //! * `logging`: the client's tracing events and spans, handed to Python's `logging`.
 
 mod asyncio;
+mod closing;
 mod connection;
 mod convert;
 mod describe;

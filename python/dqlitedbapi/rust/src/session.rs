@@ -21,6 +21,7 @@ use dqlite_client::sql::{self, StatementKind};
 use dqlite_client::{Cluster, Config, Connection, Error, ExecResult, RowStream, Value};
 use dqlite_wire::RowsFrame;
 
+use crate::closing::CloseRequest;
 use crate::errors::{Class, DbError, map_error};
 use crate::parked::{CutOff, PARK_LIMIT, ResultShared, lost_rest};
 use crate::runtime::{GIVE_BACK_EVERY, give_control_back};
@@ -94,7 +95,7 @@ pub struct Status {
     closed: AtomicBool,
     /// `close()` was called while a call held the session: that call closes it when it
     /// ends (see [`Session::after_call`]).
-    close_requested: AtomicBool,
+    close: CloseRequest,
     /// The busy timeout (nanoseconds) the next statement applies: set by Python at any
     /// time (`PRAGMA busy_timeout = N`, the property), read when a statement starts.
     busy_timeout: AtomicU64,
@@ -114,12 +115,12 @@ impl Status {
 
     /// True once the session was closed (or `close()` asked for it under a running call).
     pub fn closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire) || self.close_requested.load(Ordering::Acquire)
+        self.closed.load(Ordering::Acquire) || self.close.is_requested()
     }
 
-    /// `close()` was called while a call holds the session: the call closes it as it ends.
-    pub fn request_close(&self) {
-        self.close_requested.store(true, Ordering::Release);
+    /// For `close()` while a call holds the session: the call closes it as it ends.
+    pub fn close_request(&self) -> &CloseRequest {
+        &self.close
     }
 }
 
@@ -228,7 +229,7 @@ impl Session {
     /// Before a statement: fails when the connection is closed, and gives the connection
     /// the busy timeout asked for since the last statement.
     fn start(&mut self) -> Result<(), DbError> {
-        if self.status.close_requested.load(Ordering::Acquire) {
+        if self.status.close.is_requested() {
             self.close();
         }
         self.check_open()?;
@@ -267,33 +268,19 @@ impl Session {
     }
 
     /// Ends a call: when `close()` was called meanwhile, closes the session, and the error
-    /// the call failed with (its I/O was cut off by the close) says so: a write in doubt
-    /// stays `OutcomeUnknownError`; any other failure without a server answer becomes
-    /// `InterfaceError` (as in the pure-Python driver, whose close fails the operations
-    /// in flight so).
+    /// the call failed with (its I/O was cut off by the close) says so (see
+    /// [`crate::closing::reword`]): a write in doubt stays `OutcomeUnknownError`; any
+    /// other failure without a server answer becomes `InterfaceError` (as in the
+    /// pure-Python driver, whose close fails the operations in flight so).
     pub fn after_call(&mut self, error: Option<&mut DbError>) {
-        if !self.status.close_requested.load(Ordering::Acquire) {
+        if !self.status.close.is_requested() {
             return;
         }
         // Closed before the call started (see `start`): its error says so already.
         let closed_before = self.closed.as_deref() == Some(CLOSED_BY_USER);
         self.close();
-        let Some(error) = error.filter(|_| !closed_before) else {
-            return;
-        };
-        error.connection_lost = true;
-        if error.class == Class::OutcomeUnknown {
-            error.message = format!(
-                "the connection was closed while a write was in flight, its outcome is \
-                 unknown: {}",
-                error.message
-            );
-        } else if error.code.is_none() {
-            error.class = Class::Interface;
-            error.message = format!(
-                "Connection closed while an operation was in flight: {}",
-                error.message
-            );
+        if let Some(error) = error.filter(|_| !closed_before) {
+            error.cut_off_by_close();
         }
     }
 

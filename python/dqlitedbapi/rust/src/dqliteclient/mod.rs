@@ -63,6 +63,15 @@ impl ClientError {
         }
     }
 
+    /// The failure of a call that `close()` cut off (see [`crate::closing::reword`]).
+    pub(crate) fn cut_off_by_close(&mut self) {
+        self.connection_lost = true;
+        let in_doubt = self.kind == "outcome_unknown";
+        if crate::closing::reword(&mut self.message, in_doubt, self.code.is_some()) {
+            self.kind = "closed";
+        }
+    }
+
     /// The Python exception.
     pub(crate) fn into_pyerr(self, py: Python<'_>) -> PyErr {
         let err = ClientFailure::new_err(self.message.clone());

@@ -6,7 +6,6 @@ use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use dqlite_client::sql::{self, TransactionEffect};
 use dqlite_client::{Address, Config, Connection, PooledConnection};
@@ -17,6 +16,7 @@ use tokio::sync::Mutex as TokioMutex;
 use super::cluster::seconds;
 use super::run::{self, Mode};
 use super::{ClientError, values};
+use crate::closing::{CloseRequest, Interrupt, close_within};
 use crate::dial::PyDialer;
 
 /// The connection a session holds: its own, or one checked out of a pool.
@@ -54,12 +54,19 @@ impl Held {
     }
 }
 
+/// Closes the connection `held` has, if any (a pooled one leaves its pool).
+fn discard(held: &mut Option<Held>) {
+    if let Some(conn) = held.take() {
+        conn.discard();
+    }
+}
+
 /// The state one session's calls share.
 struct State {
     held: Arc<TokioMutex<Option<Held>>>,
-    /// Close once the running call ends (a call is cut off only by its deadline: a task
-    /// on the event loop runs to its end even when its awaiter is cancelled).
-    close_requested: AtomicBool,
+    /// `close()` was called: the running call is cut off (its future dropped where it is
+    /// polled, on whichever thread or event loop), and the connection closed as it ends.
+    close: CloseRequest,
 }
 
 /// A session with one node (see the module documentation).
@@ -78,14 +85,15 @@ impl NativeSession {
             address: held.address().to_string(),
             state: Arc::new(State {
                 held: Arc::new(TokioMutex::new(Some(held))),
-                close_requested: AtomicBool::new(false),
+                close: CloseRequest::default(),
             }),
         }
     }
 
-    /// Runs `op` on the connection. A failure that leaves the connection unusable, or a
-    /// close requested meanwhile, closes it.
-    fn call<T, F, C>(&self, py: Python<'_>, op: F, convert: C) -> PyResult<Py<PyAny>>
+    /// Runs `op` on the connection (`writes`: a statement that may change data). A
+    /// failure that leaves the connection unusable closes it; so does a close requested
+    /// meanwhile, which cuts the call off (see [`crate::closing`]).
+    fn call<T, F, C>(&self, py: Python<'_>, writes: bool, op: F, convert: C) -> PyResult<Py<PyAny>>
     where
         T: Send + 'static,
         F: for<'a> FnOnce(&'a mut Connection) -> SessionFuture<'a, T> + Send + 'static,
@@ -96,20 +104,45 @@ impl NativeSession {
             py,
             async move {
                 let mut guard = state.held.clone().lock_owned().await;
+                if state.close.is_requested() {
+                    discard(&mut guard);
+                }
                 let Some(held) = guard.as_mut() else {
                     return Err(ClientError::new("closed", "Not connected"));
                 };
-                let out = op(held).await;
-                let lost = out.as_ref().is_err_and(|e| e.connection_lost);
-                if (lost || state.close_requested.load(Ordering::Acquire))
-                    && let Some(held) = guard.take()
-                {
-                    held.discard();
+                let mut out = match state.close.watch(op(held)).await {
+                    Some(out) => out,
+                    // Cut off: in the middle of a request, the client broke the connection.
+                    None => Err(cut_off(writes && held.is_broken())),
+                };
+                let closing = state.close.is_requested();
+                if closing && let Err(e) = &mut out {
+                    e.cut_off_by_close();
+                }
+                if closing || out.as_ref().is_err_and(|e| e.connection_lost) {
+                    discard(&mut guard);
                 }
                 out
             },
             convert,
         )
+    }
+}
+
+/// The failure of a call that `close()` cut off (then worded by `cut_off_by_close`):
+/// `in_doubt` when a write's request was in flight.
+fn cut_off(in_doubt: bool) -> ClientError {
+    let (kind, message) = if in_doubt {
+        (
+            "outcome_unknown",
+            "the request was sent and its answer not read",
+        )
+    } else {
+        ("closed", "its answer was not read")
+    };
+    ClientError {
+        connection_lost: true,
+        ..ClientError::new(kind, message)
     }
 }
 
@@ -223,7 +256,7 @@ impl NativeSession {
     fn is_connected(&self) -> bool {
         match self.state.held.try_lock() {
             Ok(held) => held.as_ref().is_some_and(|c| !c.is_broken()),
-            Err(_) => !self.state.close_requested.load(Ordering::Acquire),
+            Err(_) => !self.state.close.is_requested(),
         }
     }
 
@@ -238,6 +271,7 @@ impl NativeSession {
         let values = values::to_values(params).map_err(|e| e.into_pyerr(py))?;
         self.call(
             py,
+            true,
             move |conn| {
                 Box::pin(async move {
                     let result = if values.is_empty() && sql::split_statements(&sql).len() > 1 {
@@ -266,6 +300,7 @@ impl NativeSession {
         let values = values::to_values(params).map_err(|e| e.into_pyerr(py))?;
         self.call(
             py,
+            false,
             move |conn| {
                 Box::pin(
                     async move { read_result(conn, &sql, &values, max_rows, max_frames).await },
@@ -278,23 +313,55 @@ impl NativeSession {
         )
     }
 
-    /// Closes the connection now, or when the running call ends. A pooled connection
-    /// leaves its pool.
-    fn close(&self) {
-        self.state.close_requested.store(true, Ordering::Release);
-        if let Ok(mut held) = self.state.held.try_lock()
-            && let Some(conn) = held.take()
-        {
-            conn.discard();
+    /// Closes the connection: now, or, while a call runs on it (on another thread or
+    /// task), by cutting that call off, which then fails and closes it as it ends. A
+    /// pooled connection leaves its pool. True when the connection was closed now; False
+    /// while the call it interrupted holds it (see `wait_closed`).
+    fn close(&self) -> bool {
+        self.state.close.request(Interrupt::Future);
+        match self.state.held.try_lock() {
+            Ok(mut held) => {
+                discard(&mut held);
+                true
+            }
+            Err(_) => false,
         }
     }
 
-    /// Gives a pooled connection back to its pool (a connection of its own is closed).
-    /// Returns False, changing nothing, while a call runs.
+    /// After `close()`: waits at most `timeout` seconds for the call it interrupted to
+    /// end, then closes the connection (the call closes it itself if it ends later). An
+    /// awaitable when asynchronous.
+    fn wait_closed(&self, py: Python<'_>, timeout: f64) -> PyResult<Py<PyAny>> {
+        let wait = seconds("close_timeout", timeout)?;
+        let held = self.state.held.clone();
+        match &self.mode {
+            Mode::Blocking(_) => {
+                py.detach(move || close_within(&held, wait, discard));
+                crate::logging::after_call(py);
+                Ok(py.None())
+            }
+            Mode::Async => self.mode.finish(
+                py,
+                async move {
+                    if let Ok(mut held) = tokio::time::timeout(wait, held.lock()).await {
+                        discard(&mut held);
+                    }
+                    Ok(())
+                },
+                run::none,
+            ),
+        }
+    }
+
+    /// Gives a pooled connection back to its pool (a connection of its own is closed; so
+    /// is one that `close()` was called on). Returns False, changing nothing, while a
+    /// call runs.
     fn release(&self) -> bool {
         match self.state.held.try_lock() {
             Ok(mut held) => {
-                self.state.close_requested.store(true, Ordering::Release);
+                if self.state.close.is_requested() {
+                    discard(&mut held);
+                }
                 drop(held.take());
                 true
             }
