@@ -14,8 +14,10 @@
 //! dqlite-bench list
 //! dqlite-bench prepare ADDRESS
 //! dqlite-bench worker CLIENT WORKLOAD ADDRESS SIZE
+//! dqlite-bench callgrind [--workload w1|w2] [--sizes SMALL,LARGE] [--keep DIR] [CLIENT..]
 //! ```
 
+mod callgrind;
 mod plan;
 mod prepare;
 mod report;
@@ -28,7 +30,9 @@ fn usage() -> ! {
     eprintln!(
         "usage: dqlite-bench [--quick] [--reps N] [--only W,..] [--out PATH] [--python PATH] \
          [--no-setup]\n       dqlite-bench list\n       dqlite-bench prepare ADDRESS\n       \
-         dqlite-bench worker CLIENT WORKLOAD ADDRESS SIZE"
+         dqlite-bench worker CLIENT WORKLOAD ADDRESS SIZE\n       \
+         dqlite-bench callgrind [--workload w1|w2] [--sizes SMALL,LARGE] [--keep DIR] \
+         [CLIENT..]"
     );
     std::process::exit(2)
 }
@@ -39,6 +43,12 @@ fn main() {
         Some("worker") => worker_main(&args),
         Some("list") => list(),
         Some("prepare") => prepare_main(&args),
+        Some("callgrind") => {
+            if let Err(e) = callgrind::run(args.get(1..).unwrap_or_default()) {
+                eprintln!("dqlite-bench callgrind: {e}");
+                std::process::exit(1)
+            }
+        }
         _ => suite_main(&args),
     }
 }
