@@ -6,7 +6,8 @@ use std::time::Duration;
 use dqlite_wire::{Request, Value};
 use tokio::time::Instant;
 
-use super::exchange::{Deadline, InFlight, encode};
+use super::deadline::Deadline;
+use super::exchange::{InFlight, encode};
 use super::statements::{ExecResult, Statement, check_param_count};
 use super::{CUT_OFF, Connection, State};
 use crate::error::{Error, Result};

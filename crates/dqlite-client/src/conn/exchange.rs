@@ -10,6 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use dqlite_wire::{FrameDecoder, Header, Request, Response};
 
+use super::deadline::{Deadline, within};
 use super::{CUT_OFF, Connection, State};
 use crate::error::{Error, ErrorKind, Result, ServerError};
 
@@ -24,29 +25,6 @@ const BUSY_PAUSES: [u64; 12] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
 pub(super) const READ_CHUNK: usize = 16 * 1024;
 /// The send buffer's size when new.
 pub(super) const WRITE_CHUNK: usize = 4 * 1024;
-
-/// When a call must be over: one request timeout after it started. (Kept small: a copy
-/// sits in each layer of a request's future.)
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Deadline(tokio::time::Instant);
-
-impl Deadline {
-    /// `timeout` from now.
-    pub(crate) fn after(timeout: Duration) -> Deadline {
-        Deadline::at(tokio::time::Instant::now() + timeout)
-    }
-
-    /// At `instant`.
-    pub(crate) fn at(instant: tokio::time::Instant) -> Deadline {
-        Deadline(instant)
-    }
-
-    /// The time left, zero once passed.
-    pub(crate) fn remaining(&self) -> Duration {
-        self.0
-            .saturating_duration_since(tokio::time::Instant::now())
-    }
-}
 
 /// What the connection's state is while I/O runs (see [`Connection::guarded`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +103,11 @@ impl Connection {
             InFlight::Pipelined => State::Broken(CUT_OFF.into()),
             InFlight::ResultFrame => State::InQuery,
         };
-        let outcome = within(deadline, op(self)).await;
+        // Taken out while `op` holds the connection; a call dropped here drops it (the
+        // next wait arms a new one).
+        let mut timer = self.timer.take();
+        let outcome = within(deadline, &mut timer, op(self)).await;
+        self.timer = timer;
         // A relaxed store (a plain move), cheaper than a branch on `in_flight`.
         self.request_in_flight.set(false);
         match outcome {
@@ -428,82 +410,8 @@ impl Connection {
     }
 }
 
-/// The deadline passed before the future completed (see [`within`]).
-#[derive(Debug)]
-pub(super) struct Elapsed;
-
-/// `tokio::time::timeout_at` without its costs: the timer is only set up if `future` has
-/// to wait (with blocking socket calls, most requests are done at the first poll), and the
-/// future is not polled a second time when the timer is set up (a wait on a socket would
-/// try the read again for nothing).
-pub(super) async fn within<F: std::future::Future>(
-    deadline: Deadline,
-    future: F,
-) -> std::result::Result<F::Output, Elapsed> {
-    use std::task::Poll;
-    let mut future = std::pin::pin!(future);
-    let first = std::future::poll_fn(|cx| {
-        Poll::Ready(match future.as_mut().poll(cx) {
-            Poll::Ready(out) => Some(out),
-            Poll::Pending => None,
-        })
-    })
-    .await;
-    if let Some(out) = first {
-        return Ok(out);
-    }
-    let mut timer = std::pin::pin!(tokio::time::sleep_until(deadline.0));
-    // The future's wake-up is registered by the poll above, in this same poll of the task:
-    // the first round only arms the timer.
-    let mut armed = false;
-    std::future::poll_fn(|cx| {
-        if armed && let Poll::Ready(out) = future.as_mut().poll(cx) {
-            return Poll::Ready(Ok(out));
-        }
-        armed = true;
-        match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(Elapsed)),
-            Poll::Pending => Poll::Pending,
-        }
-    })
-    .await
-}
-
 pub(super) fn encode(request: &Request<'_>, out: &mut BytesMut) -> Result<()> {
     request
         .encode(out)
         .map_err(|e| Error::InvalidInput(e.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::{Deadline, within};
-
-    #[tokio::test]
-    async fn within_completes_a_future_woken_after_its_first_poll() {
-        // The first poll registers the waker; the timer's set-up does not poll again.
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            let _ = tx.send(7);
-        });
-        let out = within(Deadline::after(Duration::from_secs(30)), rx).await;
-        assert!(matches!(out, Ok(Ok(7))), "{out:?}");
-    }
-
-    #[tokio::test]
-    async fn within_gives_up_at_the_deadline() {
-        let pending = std::future::pending::<()>();
-        let out = within(Deadline::after(Duration::from_millis(20)), pending).await;
-        assert!(out.is_err());
-    }
-
-    #[tokio::test]
-    async fn within_returns_a_ready_future_at_once() {
-        // A deadline in the past: no timer is set up when the future is ready.
-        let out = within(Deadline::after(Duration::ZERO), async { 5 }).await;
-        assert!(matches!(out, Ok(5)));
-    }
 }

@@ -19,12 +19,13 @@ use crate::transport::{self, BlockingSocket, CustomStream, Stream};
 
 mod batch;
 mod capabilities;
+mod deadline;
 mod exchange;
 mod statements;
 mod trim;
 
 use capabilities::Capabilities;
-pub(crate) use exchange::Deadline;
+pub(crate) use deadline::Deadline;
 pub use exchange::RequestInFlight;
 use exchange::{InFlight, encode};
 
@@ -107,6 +108,9 @@ pub struct Connection {
     caps: Capabilities,
     /// Shared with whoever asked (see [`request_in_flight`](Self::request_in_flight)).
     request_in_flight: RequestInFlight,
+    /// The timer of this connection's network waits, kept between them (armed at the
+    /// first wait).
+    timer: Option<deadline::Timer>,
 }
 
 impl Connection {
@@ -141,6 +145,7 @@ impl Connection {
             rollback_pending: false,
             caps: Capabilities::default(),
             request_in_flight: RequestInFlight::default(),
+            timer: None,
         };
         conn.write_buf
             .extend_from_slice(&dqlite_wire::PROTOCOL_VERSION.to_le_bytes());
