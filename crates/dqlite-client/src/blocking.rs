@@ -21,6 +21,7 @@
 //! # Ok::<(), dqlite_client::Error>(())
 //! ```
 
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 
 use tokio::runtime::Runtime;
@@ -50,14 +51,15 @@ fn runtime() -> Result<Runtime> {
 /// The future is first polled once directly, inside the runtime's context: with blocking
 /// socket calls, a request usually completes in that one poll, and the cost of
 /// `block_on` (entering the scheduler, parking) is paid only by calls that must wait.
-fn block_on<F: std::future::Future>(rt: &Runtime, future: F) -> Result<F::Output> {
+/// Pinned by the caller: a future passed by value would be copied into this frame, and a
+/// request's future is large enough for the copy to show.
+fn block_on<F: std::future::Future>(rt: &Runtime, mut future: Pin<&mut F>) -> Result<F::Output> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(Error::InvalidInput(
             "the blocking client was called inside an async runtime; use the async API there"
                 .into(),
         ));
     }
-    let mut future = std::pin::pin!(future);
     {
         let _context = rt.enter();
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -123,7 +125,7 @@ impl Connection {
     pub fn to_node(address: &str, config: &Config) -> Result<Connection> {
         let address: crate::Address = address.parse()?;
         let rt = runtime()?;
-        let inner = block_on(&rt, crate::Connection::handshake(&address, config))??;
+        let inner = block_on(&rt, pin!(crate::Connection::handshake(&address, config)))??;
         Connection::new(inner, rt)
     }
 
@@ -138,7 +140,7 @@ impl Connection {
 
     /// Runs one statement that returns no rows.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<ExecResult> {
-        block_on(&self.rt, self.inner.execute(sql, params))?
+        block_on(&self.rt, pin!(self.inner.execute(sql, params)))?
     }
 
     /// Starts a transaction: see [`crate::Connection::transaction`]. Dropped without
@@ -150,7 +152,7 @@ impl Connection {
 
     /// Runs every statement of a script.
     pub fn execute_script(&mut self, script: &str) -> Result<ExecResult> {
-        block_on(&self.rt, self.inner.execute_script(script))?
+        block_on(&self.rt, pin!(self.inner.execute_script(script)))?
     }
 
     /// Runs a statement once per parameter row with up to `window` requests in flight;
@@ -161,12 +163,12 @@ impl Connection {
         rows: impl IntoIterator<Item = P>,
         window: usize,
     ) -> Result<ExecResult> {
-        block_on(&self.rt, self.inner.execute_many(sql, rows, window))?
+        block_on(&self.rt, pin!(self.inner.execute_many(sql, rows, window)))?
     }
 
     /// Runs a query; the rows are read frame by frame as the iterator advances.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows<'_>> {
-        let rows = block_on(&self.rt, self.inner.query(sql, params))??;
+        let rows = block_on(&self.rt, pin!(self.inner.query(sql, params)))??;
         Ok(Rows {
             rt: &self.rt,
             inner: rows,
@@ -175,12 +177,12 @@ impl Connection {
 
     /// Runs a query and collects every row.
     pub fn query_all(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
-        block_on(&self.rt, self.inner.query_all(sql, params))?
+        block_on(&self.rt, pin!(self.inner.query_all(sql, params)))?
     }
 
     /// Compiles a statement on the server.
     pub fn prepare(&mut self, sql: &str) -> Result<Statement> {
-        block_on(&self.rt, self.inner.prepare(sql))?
+        block_on(&self.rt, pin!(self.inner.prepare(sql)))?
     }
 
     /// Runs a prepared statement that returns no rows.
@@ -189,12 +191,15 @@ impl Connection {
         statement: &Statement,
         params: &[Value],
     ) -> Result<ExecResult> {
-        block_on(&self.rt, self.inner.execute_prepared(statement, params))?
+        block_on(
+            &self.rt,
+            pin!(self.inner.execute_prepared(statement, params)),
+        )?
     }
 
     /// Runs a prepared query.
     pub fn query_prepared(&mut self, statement: &Statement, params: &[Value]) -> Result<Rows<'_>> {
-        let rows = block_on(&self.rt, self.inner.query_prepared(statement, params))??;
+        let rows = block_on(&self.rt, pin!(self.inner.query_prepared(statement, params)))??;
         Ok(Rows {
             rt: &self.rt,
             inner: rows,
@@ -203,52 +208,52 @@ impl Connection {
 
     /// Frees a prepared statement.
     pub fn finalize(&mut self, statement: Statement) -> Result<()> {
-        block_on(&self.rt, self.inner.finalize(statement))?
+        block_on(&self.rt, pin!(self.inner.finalize(statement)))?
     }
 
     /// Which node leads, as this node knows it.
     pub fn leader(&mut self) -> Result<Option<(u64, String)>> {
-        block_on(&self.rt, self.inner.leader())?
+        block_on(&self.rt, pin!(self.inner.leader()))?
     }
 
     /// The cluster's members.
     pub fn cluster(&mut self) -> Result<Vec<NodeInfo>> {
-        block_on(&self.rt, self.inner.cluster())?
+        block_on(&self.rt, pin!(self.inner.cluster()))?
     }
 
     /// Adds a node as a spare (leader only).
     pub fn add_node(&mut self, id: u64, address: &str) -> Result<()> {
-        block_on(&self.rt, self.inner.add_node(id, address))?
+        block_on(&self.rt, pin!(self.inner.add_node(id, address)))?
     }
 
     /// Gives a node a role (leader only).
     pub fn assign_role(&mut self, id: u64, role: Role) -> Result<()> {
-        block_on(&self.rt, self.inner.assign_role(id, role))?
+        block_on(&self.rt, pin!(self.inner.assign_role(id, role)))?
     }
 
     /// Removes a node (leader only).
     pub fn remove_node(&mut self, id: u64) -> Result<()> {
-        block_on(&self.rt, self.inner.remove_node(id))?
+        block_on(&self.rt, pin!(self.inner.remove_node(id)))?
     }
 
     /// Transfers leadership (leader only).
     pub fn transfer_leadership(&mut self, id: Option<u64>) -> Result<()> {
-        block_on(&self.rt, self.inner.transfer_leadership(id))?
+        block_on(&self.rt, pin!(self.inner.transfer_leadership(id)))?
     }
 
     /// This node's failure domain and weight.
     pub fn describe(&mut self) -> Result<NodeMetadata> {
-        block_on(&self.rt, self.inner.describe())?
+        block_on(&self.rt, pin!(self.inner.describe()))?
     }
 
     /// Sets this node's weight.
     pub fn set_weight(&mut self, weight: u64) -> Result<()> {
-        block_on(&self.rt, self.inner.set_weight(weight))?
+        block_on(&self.rt, pin!(self.inner.set_weight(weight)))?
     }
 
     /// The files of a database as this node holds them.
     pub fn dump(&mut self, name: &str) -> Result<Vec<DumpFile>> {
-        block_on(&self.rt, self.inner.dump(name))?
+        block_on(&self.rt, pin!(self.inner.dump(name)))?
     }
 
     /// The async connection underneath (to be driven only through this wrapper's calls).
@@ -301,7 +306,7 @@ impl Iterator for Rows<'_> {
     type Item = Result<Row>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match block_on(self.rt, self.inner.next()) {
+        match block_on(self.rt, pin!(self.inner.next())) {
             Ok(Ok(Some(row))) => Some(Ok(row)),
             Ok(Ok(None)) => None,
             Ok(Err(e)) | Err(e) => Some(Err(e)),
