@@ -35,8 +35,14 @@ pub trait Dialer: Send + Sync + std::fmt::Debug {
 pub(crate) enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// TLS over TCP, with a second descriptor of the TCP socket (`dup`): the TLS state
+    /// is reachable only through the connection, the socket this way also from the
+    /// [`AbortHandle`]s, which hold it weakly (it closes with the connection).
     #[cfg(feature = "tls")]
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Tls(
+        Box<tokio_rustls::client::TlsStream<TcpStream>>,
+        std::sync::Arc<socket2::Socket>,
+    ),
     Custom(Box<dyn CustomStream>),
     /// A plain socket read and written with blocking system calls on the polling thread.
     Blocking(BlockingSocket),
@@ -49,6 +55,18 @@ fn detached() -> io::Error {
 }
 
 impl Stream {
+    /// A handle that shuts this stream's socket down from another thread: for a blocking
+    /// socket, and for TLS (whose socket's readiness then wakes the call wherever it is
+    /// polled). `None` for the others.
+    pub(crate) fn abort_handle(&self) -> Option<AbortHandle> {
+        match self {
+            Stream::Blocking(s) => Some(AbortHandle::new(&s.socket)),
+            #[cfg(feature = "tls")]
+            Stream::Tls(_, socket) => Some(AbortHandle::new(socket)),
+            _ => None,
+        }
+    }
+
     /// Takes the socket out (TCP or Unix, in non-blocking mode), leaving `Detached`.
     /// TLS and custom streams stay in place and are refused.
     pub(crate) fn take_socket(&mut self) -> io::Result<std::os::fd::OwnedFd> {
@@ -119,10 +137,11 @@ async fn dial_inner(address: &Address, config: &Config) -> io::Result<Stream> {
 async fn over_tls(tcp: TcpStream, address: &Address, config: &Config) -> io::Result<Stream> {
     #[cfg(feature = "tls")]
     if let Some(tls) = &config.tls {
+        let socket = std::sync::Arc::new(socket2::SockRef::from(&tcp).try_clone()?);
         return tls
             .wrap(tcp, &address.to_string())
             .await
-            .map(|s| Stream::Tls(Box::new(s)));
+            .map(|s| Stream::Tls(Box::new(s), socket));
     }
     #[cfg(not(feature = "tls"))]
     let _ = (address, config);
@@ -190,7 +209,7 @@ impl AsyncRead for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "tls")]
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::Tls(s, _) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Stream::Custom(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Stream::Blocking(s) => s.poll_read(cx, buf),
             Stream::Detached => Poll::Ready(Err(detached())),
@@ -208,7 +227,7 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "tls")]
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::Tls(s, _) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Stream::Custom(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Stream::Blocking(s) => s.poll_write(cx, buf),
             Stream::Detached => Poll::Ready(Err(detached())),
@@ -220,7 +239,7 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
             Stream::Unix(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "tls")]
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::Tls(s, _) => Pin::new(s.as_mut()).poll_flush(cx),
             Stream::Custom(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Stream::Blocking(_) => Poll::Ready(Ok(())),
             Stream::Detached => Poll::Ready(Err(detached())),
@@ -232,7 +251,7 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "tls")]
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::Tls(s, _) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Stream::Custom(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Stream::Blocking(s) => Poll::Ready(s.socket.shutdown(std::net::Shutdown::Write)),
             Stream::Detached => Poll::Ready(Err(detached())),
@@ -245,7 +264,8 @@ impl AsyncWrite for Stream {
 /// [`Connection::abort_handle`](crate::Connection::abort_handle)).
 ///
 /// [`abort`](Self::abort) shuts the connection's socket down both ways: a call waiting on
-/// it fails at once (its wait ends within a system call, not at its deadline), as does
+/// it fails at once (its wait ends within a system call, or its reactor reports the socket
+/// ready, not at its deadline; over TLS too, the socket under the TLS layer), as does
 /// every later one, and the connection is broken. A write it cuts off after the request
 /// left is reported in doubt ([`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown)), as
 /// for any connection lost mid-request. The handle does not keep the socket open: once
@@ -256,6 +276,12 @@ pub struct AbortHandle {
 }
 
 impl AbortHandle {
+    fn new(socket: &std::sync::Arc<socket2::Socket>) -> Self {
+        AbortHandle {
+            socket: std::sync::Arc::downgrade(socket),
+        }
+    }
+
     /// Shuts the connection's socket down (reading and writing); idempotent, never fails
     /// (a socket already closed or shut down is left as it is).
     pub fn abort(&self) {
@@ -317,13 +343,6 @@ impl BlockingSocket {
         socket.set_write_timeout(None)?;
         socket.set_nonblocking(true)?;
         Ok(socket.into())
-    }
-
-    /// A handle that shuts this socket down from another thread.
-    pub(crate) fn abort_handle(&self) -> AbortHandle {
-        AbortHandle {
-            socket: std::sync::Arc::downgrade(&self.socket),
-        }
     }
 
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import socket
 import ssl
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dqlite_testkit import Cluster
@@ -26,6 +28,7 @@ from dqlitedbapi import TLSConfig
 from dqlitedbapi.aio import aconnect
 
 from .test_close_from_thread import (
+    CALL_TIMEOUT,
     CLOSE_TIMEOUT,
     Running,
     assert_closed_for_good,
@@ -259,9 +262,9 @@ def test_an_ssl_context_is_refused_cleanly() -> None:
         dqlitedbapi.connect("127.0.0.1:9", tls=True)  # type: ignore[arg-type]
 
 
-# The two tests below are here rather than in test_close_from_thread.py and
-# test_logging.py: the TLS cluster is one per pytest worker and per machine at a time, and
-# this file (one worker) already has it; another file's would wait for it.
+# The tests below are here rather than in test_close_from_thread.py and test_logging.py:
+# the TLS cluster is one per pytest worker and per machine at a time, and this file (one
+# worker) already has it; another file's would wait for it.
 
 # About five seconds of work for the server.
 SLOW = (
@@ -270,32 +273,141 @@ SLOW = (
 )
 
 
-def test_close_over_tls_waits_close_timeout_for_the_call(
-    dqlite_tls_cluster: Cluster, dbname: str
-) -> None:
-    # A TLS call cannot be interrupted (its stream is not a blocking socket): close()
-    # waits for it close_timeout, no longer, and the call closes the connection as it
-    # ends.
-    assert dqlite_tls_cluster.ca is not None
-    assert dqlite_tls_cluster.key is not None
+def tls_of(cluster: Cluster) -> TLSConfig:
+    cert, key = files(cluster)
+    return TLSConfig(cert=cert, key=key)
+
+
+class TlsProxies:
+    """The TLS cluster behind the test kit's fault proxies, one per node, which the
+    connections reach through their ``dial_func`` (a client given a proxy's address would
+    follow the node's leader answer, which a proxy cannot rewrite inside TLS, past it)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.ids: list[int] = []
+        self.routes: dict[str, str] = {}
+        for i, address in enumerate(cluster.addresses):
+            reply = cluster.call(f"proxy {i}")
+            self.ids.append(int(reply["proxy"]))
+            self.routes[address] = reply["address"]
+        self.tls = tls_of(cluster)
+
+    def dial(self, address: str) -> socket.socket:
+        host, port = self.routes.get(address, address).rsplit(":", 1)
+        return socket.create_connection((host, int(port)), timeout=5)
+
+    def fault(self, fault: str) -> None:
+        for proxy in self.ids:
+            self.cluster.call(f"proxy-fault {proxy} {fault}")
+
+    def options(self, dbname: str) -> dict[str, Any]:
+        return {
+            "database": dbname,
+            "timeout": CALL_TIMEOUT,
+            "close_timeout": CLOSE_TIMEOUT,
+            "tls": self.tls,
+            "dial_func": self.dial,
+        }
+
+
+@pytest.fixture(scope="module")
+def tls_proxies(dqlite_tls_cluster: Cluster) -> TlsProxies:
+    return TlsProxies(dqlite_tls_cluster)
+
+
+@pytest.fixture
+def stalling(tls_proxies: TlsProxies) -> Iterator[TlsProxies]:
+    """The proxies, cleared of their fault after the test (the connections a blackhole
+    held stay silent; the next test opens its own)."""
+    try:
+        yield tls_proxies
+    finally:
+        tls_proxies.fault("none")
+
+
+def sync_through(proxies: TlsProxies, dbname: str) -> dqlitedbapi.Connection:
+    conn = dqlitedbapi.connect(
+        proxies.cluster.address, check_same_thread=False, **proxies.options(dbname)
+    )
+    conn.execute("CREATE TABLE IF NOT EXISTS t (n INTEGER)")
+    conn.commit()
+    return conn
+
+
+def test_close_over_tls_interrupts_a_slow_query(dqlite_tls_cluster: Cluster, dbname: str) -> None:
+    # The TLS socket is shut down under the call, as a plain one: the server's five
+    # seconds of work are not waited for.
     conn = dqlitedbapi.connect(
         dqlite_tls_cluster.address,
         database=dbname,
         timeout=60.0,
         close_timeout=CLOSE_TIMEOUT,
         check_same_thread=False,
-        tls=dqlitedbapi.TLSConfig(cert=dqlite_tls_cluster.ca, key=dqlite_tls_cluster.key),
+        tls=tls_of(dqlite_tls_cluster),
     )
     running = Running(lambda: conn.execute(SLOW))
     time.sleep(0.3)
     took = close_timed(conn)
-    assert CLOSE_TIMEOUT - 0.05 <= took < CLOSE_TIMEOUT + 1.0, took
-    running.thread.join(60)
-    assert not running.thread.is_alive()
-    # The call ran to its end.
-    assert running.error is None, running.error
-    assert running.ended - running.started > took
+    assert took < CLOSE_TIMEOUT + 1.0, took
+    error = running.join()
+    assert type(error) is dqlitedbapi.InterfaceError, repr(error)
+    assert "Connection closed while an operation was in flight" in str(error), error
+    assert running.ended - running.started < 2.0, running.ended - running.started
     assert_closed_for_good(conn)
+
+
+@pytest.mark.parametrize("statement", ["SELECT count(*) FROM t", "INSERT INTO t VALUES (1)"])
+def test_close_over_tls_interrupts_a_call_whose_answer_is_stalled(
+    stalling: TlsProxies, dbname: str, statement: str
+) -> None:
+    conn = sync_through(stalling, dbname)
+    stalling.fault("blackhole")
+    running = Running(lambda: conn.execute(statement).fetchall())
+    time.sleep(0.3)
+    took = close_timed(conn)
+    assert took < CLOSE_TIMEOUT + 1.0, took
+    error = running.join()
+    assert_interrupted(statement, error)
+    # Ended by the close, not by its own deadline.
+    assert running.ended - running.started < 3.0 < CALL_TIMEOUT
+    assert_closed_for_good(conn)
+
+
+def assert_interrupted(statement: str, error: BaseException) -> None:
+    """The error of a call cut off by close(), as over plain TCP."""
+    if statement.startswith("INSERT"):
+        # Sent whole before the close: whether it ran is unknown.
+        assert isinstance(error, dqlitedbapi.OutcomeUnknownError), repr(error)
+        assert "closed" in str(error), error
+    else:
+        assert type(error) is dqlitedbapi.InterfaceError, repr(error)
+        assert "Connection closed while an operation was in flight" in str(error), error
+        assert error.connection_lost
+
+
+@pytest.mark.parametrize("statement", ["SELECT count(*) FROM t", "INSERT INTO t VALUES (1)"])
+async def test_close_from_another_thread_interrupts_an_asyncio_call_over_tls(
+    stalling: TlsProxies, dbname: str, statement: str
+) -> None:
+    # The TLS stream is on the driver's background runtime, not on the loop: the close
+    # must reach its socket all the same.
+    conn = await aconnect(stalling.cluster.address, **stalling.options(dbname))
+    await conn.execute("CREATE TABLE IF NOT EXISTS t (n INTEGER)")
+    await conn.commit()
+    stalling.fault("blackhole")
+    closer = threading.Timer(0.3, lambda: asyncio.run(conn.close()))
+    started = time.monotonic()
+    closer.start()
+    with pytest.raises(dqlitedbapi.Error) as raised:
+        await (await conn.execute(statement)).fetchall()
+    took = time.monotonic() - started
+    closer.join()
+    assert_interrupted(statement, raised.value)
+    assert took < 3.0 < CALL_TIMEOUT, took
+    assert conn.closed
+    with pytest.raises(dqlitedbapi.InterfaceError, match="closed"):
+        await conn.execute("SELECT 1")
 
 
 async def test_records_of_the_background_thread_reach_logging_on_the_loop(

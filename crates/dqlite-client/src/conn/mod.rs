@@ -223,14 +223,12 @@ impl Connection {
     /// A handle that ends this connection's I/O from another thread, even while a call
     /// runs on it (see [`AbortHandle`](crate::AbortHandle)): for a blocking connection (see
     /// [`use_blocking_io`](Self::use_blocking_io)), whose calls wait in system calls that
-    /// only a shut-down socket ends early. `None` for any other stream (a tokio one is
-    /// ended by dropping the call's future instead). A handle taken before the socket is
-    /// handed over ends nothing afterwards.
+    /// only a shut-down socket ends early, and for a TLS one, wherever it is polled (a
+    /// runtime of its own or a shared one). `None` for any other stream (a plain tokio one
+    /// is ended by dropping the call's future instead). A handle taken before the socket
+    /// is handed over ends nothing afterwards.
     pub fn abort_handle(&self) -> Option<crate::AbortHandle> {
-        match &self.stream {
-            Stream::Blocking(socket) => Some(socket.abort_handle()),
-            _ => None,
-        }
+        self.stream.abort_handle()
     }
 
     /// Whether a call on this connection is in the middle of a request, readable while the
@@ -286,7 +284,7 @@ impl Connection {
             Stream::Tcp(s) => (socket2::SockRef::from(s).peek(&mut probe), false),
             Stream::Unix(s) => (socket2::SockRef::from(s).peek(&mut probe), false),
             #[cfg(feature = "tls")]
-            Stream::Tls(s) => (socket2::SockRef::from(s.get_ref().0).peek(&mut probe), true),
+            Stream::Tls(s, _) => (socket2::SockRef::from(s.get_ref().0).peek(&mut probe), true),
             // Driven by the caller's loop, which sees the peer close on its own; a blocking
             // socket is never pooled (and a peek there would wait).
             Stream::Custom(_) | Stream::Blocking(_) => return false,

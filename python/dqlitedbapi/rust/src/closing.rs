@@ -20,7 +20,8 @@ use crate::asyncio::Reactor;
 
 /// How the I/O of a call running on a connection is ended from outside.
 pub enum Interrupt<'a> {
-    /// A blocking socket, shut down (none over TLS: the call then runs on to its end).
+    /// A socket shut down through its handle: a blocking socket, or the TCP socket under a
+    /// TLS stream, wherever that is polled (none: nothing to end, the call runs on).
     Socket(Option<&'a AbortHandle>),
     /// A socket on an asyncio event loop, whose reactor fails its reads and writes.
     Reactor(&'a Reactor),

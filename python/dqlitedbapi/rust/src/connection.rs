@@ -28,22 +28,9 @@ use crate::tls::PyTlsConfig;
 #[derive(Clone)]
 enum Driver {
     /// On the connection's own runtime, which holds a Ctrl-C back while the connection has
-    /// a request in flight; with the handle that ends a running call's I/O from another
-    /// thread (none over TLS).
-    Blocking(Arc<BlockingRuntime>, RequestInFlight, Option<AbortHandle>),
+    /// a request in flight.
+    Blocking(Arc<BlockingRuntime>, RequestInFlight),
     Async(Arc<Reactor>),
-}
-
-impl Driver {
-    /// How `close()` from elsewhere ends the I/O of the call running on the connection;
-    /// the call then closes the session as it ends (see `Session::after_call`). Over TLS,
-    /// a blocking call runs on to its own end.
-    fn interrupt(&self) -> Interrupt<'_> {
-        match self {
-            Driver::Blocking(_, _, handle) => Interrupt::Socket(handle.as_ref()),
-            Driver::Async(reactor) => Interrupt::Reactor(reactor),
-        }
-    }
 }
 
 /// A connection as its Python objects share it: the session (behind one lock), how its
@@ -54,6 +41,10 @@ pub struct Conn {
     /// The session's status, readable while a call holds the session.
     status: Arc<Status>,
     driver: Driver,
+    /// Shuts the connection's socket down from another thread, for the socket that no
+    /// reactor of the driver's own polls: a blocking one, or TLS (blocking, or on the
+    /// background runtime of an asyncio connection).
+    abort: Option<AbortHandle>,
     /// The process the connection was opened in.
     process: Process,
     /// The only thread that may use a blocking connection (`check_same_thread`).
@@ -65,6 +56,15 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// How `close()` from elsewhere ends the I/O of the call running on the connection;
+    /// the call then closes the session as it ends (see `Session::after_call`).
+    fn interrupt(&self) -> Interrupt<'_> {
+        match (&self.abort, &self.driver) {
+            (None, Driver::Async(reactor)) => Interrupt::Reactor(reactor),
+            (abort, _) => Interrupt::Socket(abort.as_ref()),
+        }
+    }
+
     fn check_process(&self) -> PyResult<()> {
         if self.process.is_current() {
             Ok(())
@@ -94,7 +94,7 @@ impl Conn {
         self.check_process()?;
         self.check_thread()?;
         match &self.driver {
-            Driver::Blocking(rt, in_flight, _) => Ok((rt, in_flight)),
+            Driver::Blocking(rt, in_flight) => Ok((rt, in_flight)),
             Driver::Async(_) => Err(DbError::interface(
                 "this connection is asynchronous; use the dqlitedbapi.aio API",
             )
@@ -248,6 +248,7 @@ impl NativeConnection {
         NativeConnection {
             conn: Conn {
                 status: session.status(),
+                abort: session.abort_handle(),
                 session: Arc::new(TokioMutex::new(session)),
                 driver,
                 process: Process::current(),
@@ -320,10 +321,9 @@ impl NativeConnection {
         crate::logging::after_call(py);
         let session = connected.map_err(PyErr::from)?;
         let in_flight = session.request_in_flight();
-        let abort = session.abort_handle();
         Ok(NativeConnection::new(
             session,
-            Driver::Blocking(rt, in_flight, abort),
+            Driver::Blocking(rt, in_flight),
             owner,
             limits,
         ))
@@ -531,10 +531,9 @@ impl NativeConnection {
     }
 
     /// Closes the connection. A call running meanwhile (on another thread, or as a task
-    /// on another event loop) is made to fail at once: its socket is shut down (a blocking
-    /// connection over TLS is the exception: its call runs on to its end). With `timeout`,
-    /// waits that long at most for a blocking call so interrupted to end; the call closes
-    /// the connection itself when it ends later.
+    /// on another event loop) is made to fail at once: its socket is shut down (over TLS
+    /// too). With `timeout`, waits that long at most for a blocking call so interrupted to
+    /// end; the call closes the connection itself when it ends later.
     #[pyo3(signature = (timeout = None))]
     fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
         let wait = timeout
@@ -555,7 +554,7 @@ impl NativeConnection {
         self.conn
             .status
             .close_request()
-            .request(self.conn.driver.interrupt());
+            .request(self.conn.interrupt());
         if let (Driver::Blocking(..), Some(wait)) = (&self.conn.driver, wait) {
             py.detach(move || close_within(&session, wait, Session::close));
             crate::logging::after_call(py);

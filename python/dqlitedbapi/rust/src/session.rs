@@ -179,7 +179,7 @@ impl Session {
     }
 
     /// Ends the connection's I/O from another thread while a call runs on it (see
-    /// `dqlite_client::AbortHandle`): for a blocking socket only.
+    /// `dqlite_client::AbortHandle`): for a blocking socket, and for TLS.
     pub fn abort_handle(&self) -> Option<dqlite_client::AbortHandle> {
         self.conn.as_ref().and_then(Connection::abort_handle)
     }

@@ -198,11 +198,10 @@ class Connection(ConnectionBase):
         """Closes the connection (the server rolls back an open transaction). Idempotent.
 
         A call running on the connection meanwhile, on another thread, is interrupted: its
-        socket is shut down, the call raises InterfaceError (OutcomeUnknownError for a
-        write already sent, whose outcome is unknown), and ``close()`` waits at most
-        ``close_timeout`` seconds for it to end. Over TLS the call is not interrupted (it
-        runs to its end or its ``timeout``), and ``close()`` returns after
-        ``close_timeout`` all the same; the connection is closed for good either way.
+        socket is shut down (over TLS too), the call raises InterfaceError
+        (OutcomeUnknownError for a write already sent, whose outcome is unknown), and
+        ``close()`` waits at most ``close_timeout`` seconds for it to end; the connection
+        is closed for good.
         """
         self._closed = True
         self._lost = False
