@@ -275,6 +275,10 @@ pub(super) fn check_param_count(statement: &Statement, params: &[Value]) -> Resu
 /// first frame of rows), so its duration is the statement's latency as the caller sees it.
 /// Its fields: `kind` (`execute`, `query`, `batch`), the node, the SQL text and the number
 /// of parameters (0 for a batch), never their values. Nothing is evaluated unless a subscriber wants it.
+///
+/// With no subscriber anywhere and `log` below debug, nobody can see the span: none is
+/// made. (tracing's `log` compatibility would otherwise build and format it for `log` on
+/// every request, only for `log` to drop it: a few hundred instructions.)
 #[inline]
 pub(super) fn request_span(
     kind: &'static str,
@@ -282,6 +286,11 @@ pub(super) fn request_span(
     sql: &str,
     params: usize,
 ) -> tracing::Span {
+    if tracing::log::max_level() < tracing::log::LevelFilter::Debug
+        && tracing::dispatcher::get_default(|d| d.is::<tracing::subscriber::NoSubscriber>())
+    {
+        return tracing::Span::none();
+    }
     tracing::debug_span!("request", kind, node = %node, sql, params)
 }
 
