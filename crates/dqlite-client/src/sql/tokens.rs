@@ -47,8 +47,22 @@ impl<'a> Tokens<'a> {
     }
 }
 
+/// Which bytes make up words: letters, digits, `_`, `$` and every byte of a non-ASCII
+/// character. A table: every statement's text goes through here.
+const WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut rest: &mut [bool] = &mut table;
+    let mut byte: u8 = 0;
+    while let [slot, tail @ ..] = rest {
+        *slot = byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$' || byte >= 0x80;
+        rest = tail;
+        byte = byte.wrapping_add(1);
+    }
+    table
+};
+
 fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+    WORD_BYTES.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 impl<'a> Iterator for Tokens<'a> {
@@ -158,5 +172,32 @@ impl StatementState {
             _ => self.trigger_tail = 0,
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Token, Tokens, is_word_byte};
+
+    #[test]
+    fn word_bytes_are_letters_digits_underscore_dollar_and_non_ascii() {
+        for b in 0..=u8::MAX {
+            let expected = b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
+            assert_eq!(is_word_byte(b), expected, "byte {b:#04x}");
+        }
+    }
+
+    #[test]
+    fn words_end_at_the_first_byte_outside_a_word() {
+        let tokens: Vec<_> = Tokens::new(" sElect_$1é(x)").collect();
+        assert_eq!(
+            tokens,
+            [
+                (1, 12, Token::Word("sElect_$1é")),
+                (12, 13, Token::Open),
+                (13, 14, Token::Word("x")),
+                (14, 15, Token::Close),
+            ]
+        );
     }
 }
