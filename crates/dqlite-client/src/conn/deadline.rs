@@ -40,8 +40,9 @@ pub(super) struct Elapsed;
 /// re-file it in tokio's wheel) every time, the wait leaves it at the earlier deadline and
 /// moves it on only when that one passes, at most once per request timeout. Between
 /// requests it may hold the waker of the task that waited last, and wake it once when its
-/// deadline passes: a spurious wake-up, which futures allow. A timer registered with another runtime than the one polling (a connection used
-/// from a second runtime, or after its first one shut down) is replaced, never polled.
+/// deadline passes: a spurious wake-up, which futures allow. A timer registered with
+/// another runtime than the one polling (a connection used from a second runtime, or
+/// after its first one shut down) is replaced, never polled.
 #[derive(Debug)]
 pub(crate) struct Timer {
     runtime: tokio::runtime::Id,
