@@ -78,7 +78,7 @@ pub use cluster::{Cluster, FileNodeStore, MemoryNodeStore, NodeInfo, NodeStore, 
 pub use config::{
     Address, Config, ConnectionSettings, DEFAULT_MAX_FRAME_LEN, Timeouts, parse_duration,
 };
-pub use conn::{Connection, ExecResult, RequestInFlight, Statement};
+pub use conn::{ClassifiedSql, Connection, ExecResult, RequestInFlight, Statement};
 pub use dqlite_wire::{RowCursor, RowRef, RowsFrame, Value, ValueRef, ValueType};
 pub use error::codes::{self, code_name};
 pub use error::{Error, ErrorKind, Result, ServerError};

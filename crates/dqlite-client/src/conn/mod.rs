@@ -33,7 +33,7 @@ use exchange::{InFlight, encode};
 /// connection's serial and the number of the result on it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct ResultId(u64, u64);
-pub use statements::{ExecResult, Statement};
+pub use statements::{ClassifiedSql, ExecResult, Statement};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum State {

@@ -56,6 +56,55 @@ impl Statement {
     }
 }
 
+/// The text of one statement with what the client decides from it (how it is sent, whether
+/// its change count means something), worked out once: for a caller that runs the same
+/// text many times ([`Connection::execute_classified`], [`Connection::query_classified`]).
+/// Only made from the text itself, so its kind is the one [`sql::classify`] gives.
+#[derive(Debug, Clone)]
+pub struct ClassifiedSql {
+    text: Box<str>,
+    /// The statement trimmed as [`single_statement`] does; `None` when the text holds no
+    /// statement or several (its error is made when it is run).
+    single: Option<Box<str>>,
+    kind: StatementKind,
+    dml: bool,
+}
+
+impl ClassifiedSql {
+    /// Classifies `text`.
+    pub fn new(text: &str) -> ClassifiedSql {
+        ClassifiedSql {
+            text: text.into(),
+            single: single_statement(text).ok().map(Box::from),
+            kind: sql::classify(text),
+            dml: sql::is_dml(text),
+        }
+    }
+
+    /// The text, as given.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// How the statement is sent ([`sql::classify`]).
+    pub fn kind(&self) -> StatementKind {
+        self.kind
+    }
+
+    /// True for INSERT, UPDATE, DELETE and REPLACE ([`sql::is_dml`]).
+    pub fn is_dml(&self) -> bool {
+        self.dml
+    }
+
+    /// The one statement, trimmed; the error of [`single_statement`] otherwise.
+    fn single(&self) -> Result<&str> {
+        match &self.single {
+            Some(text) => Ok(text),
+            None => single_statement(&self.text),
+        }
+    }
+}
+
 impl Connection {
     /// Runs one statement that returns no rows (INSERT, UPDATE, DDL, BEGIN...).
     ///
@@ -69,6 +118,20 @@ impl Connection {
         let _span = request_span("execute", &self.address, text, params.len());
         let deadline = self.deadline();
         self.exec(Source::Text(text), params, deadline).await
+    }
+
+    /// [`execute`](Self::execute) of a statement classified beforehand.
+    pub async fn execute_classified(
+        &mut self,
+        sql: &ClassifiedSql,
+        params: &[Value],
+    ) -> Result<ExecResult> {
+        let text = sql.single()?;
+        tracing::debug!(node = %self.address, sql = text, params = params.len(), "execute");
+        let _span = request_span("execute", &self.address, text, params.len());
+        let deadline = self.deadline();
+        self.exec(Source::Classified(text, sql), params, deadline)
+            .await
     }
 
     /// Runs every statement of a script in order, each in its own autocommit unless the
@@ -110,6 +173,19 @@ impl Connection {
         let _span = request_span("query", &conn.address, text, params.len());
         let deadline = conn.deadline();
         Connection::rows(conn, Source::Text(text), params, deadline).await
+    }
+
+    /// [`query`](Self::query) of a statement classified beforehand.
+    pub async fn query_classified(
+        &mut self,
+        sql: &ClassifiedSql,
+        params: &[Value],
+    ) -> Result<Rows<&mut Connection>> {
+        let text = sql.single()?;
+        tracing::debug!(node = %self.address, sql = text, params = params.len(), "query");
+        let _span = request_span("query", &self.address, text, params.len());
+        let deadline = self.deadline();
+        Connection::rows(self, Source::Classified(text, sql), params, deadline).await
     }
 
     /// Runs a query and collects every row. One request timeout bounds the whole call,
@@ -298,6 +374,8 @@ pub(super) fn request_span(
 #[derive(Clone, Copy)]
 enum Source<'a> {
     Text(&'a str),
+    /// The trimmed statement of a [`ClassifiedSql`], and the statement.
+    Classified(&'a str, &'a ClassifiedSql),
     Prepared(&'a Statement),
 }
 
@@ -305,6 +383,7 @@ impl<'a> Source<'a> {
     fn kind(self) -> StatementKind {
         match self {
             Source::Text(text) => sql::classify(text),
+            Source::Classified(_, classified) => classified.kind,
             Source::Prepared(statement) => statement.kind,
         }
     }
@@ -312,13 +391,14 @@ impl<'a> Source<'a> {
     fn is_dml(self) -> bool {
         match self {
             Source::Text(text) => sql::is_dml(text),
+            Source::Classified(_, classified) => classified.dml,
             Source::Prepared(statement) => statement.dml,
         }
     }
 
     fn exec_request(self, params: &'a [Value], schema: u8) -> Request<'a> {
         match self {
-            Source::Text(sql) => Request::ExecSql {
+            Source::Text(sql) | Source::Classified(sql, _) => Request::ExecSql {
                 db_id: 0,
                 sql,
                 params: params.into(),
@@ -335,7 +415,7 @@ impl<'a> Source<'a> {
 
     fn query_request(self, params: &'a [Value], schema: u8) -> Request<'a> {
         match self {
-            Source::Text(sql) => Request::QuerySql {
+            Source::Text(sql) | Source::Classified(sql, _) => Request::QuerySql {
                 db_id: 0,
                 sql,
                 params: params.into(),
@@ -386,6 +466,31 @@ mod tests {
         match sql::split_statements(text).as_slice() {
             [one] => Some(sql::trim_tail(one)),
             _ => None,
+        }
+    }
+
+    #[test]
+    fn a_classified_statement_is_what_the_text_gives_each_time() {
+        for text in [
+            "SELECT 1",
+            "  select 1 \n",
+            "INSERT INTO t VALUES (1) RETURNING id",
+            "WITH a AS (SELECT 1) DELETE FROM t",
+            "PRAGMA user_version = 5",
+            "BEGIN",
+            "SELECT 1; SELECT 2",
+            "-- only a comment",
+            "",
+        ] {
+            let classified = ClassifiedSql::new(text);
+            assert_eq!(classified.text(), text);
+            assert_eq!(classified.kind(), sql::classify(text), "{text:?}");
+            assert_eq!(classified.is_dml(), sql::is_dml(text), "{text:?}");
+            assert_eq!(
+                classified.single().map_err(|e| e.to_string()),
+                single_statement(text).map_err(|e| e.to_string()),
+                "{text:?}"
+            );
         }
     }
 

@@ -430,12 +430,10 @@ impl NativeConnection {
     ) -> PyResult<NativeResult> {
         let info = SqlInfo::of(sql);
         let values = info.placeholders.bind(params)?;
-        // `sql` borrows the caller's str (its UTF-8 form, immutable and kept alive by the
-        // call's argument) while the GIL is released.
         let count_rows = !info.pragma;
-        let outcome = self.conn.block(py, async move |session| {
-            session.run(sql, &info, values).await
-        })?;
+        let outcome = self
+            .conn
+            .block(py, async move |session| session.run(&info, values).await)?;
         NativeResult::from_outcome(py, self.conn.clone(), outcome, count_rows)
     }
 
@@ -445,16 +443,16 @@ impl NativeConnection {
     fn aexecute<'py>(
         &self,
         py: Python<'py>,
-        sql: String,
+        sql: &str,
         params: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let info = SqlInfo::of(&sql);
+        let info = SqlInfo::of(sql);
         let values = info.placeholders.bind(params)?;
         let conn = self.conn.clone();
         let count_rows = !info.pragma;
         self.conn.run_or_spawn(py, move |session| {
             Box::pin(async move {
-                let outcome = session.run(&sql, &info, values).await?;
+                let outcome = session.run(&info, values).await?;
                 Ok(Python::attach(|py| {
                     NativeResult::from_outcome(py, conn, outcome, count_rows)
                 }))
@@ -471,7 +469,7 @@ impl NativeConnection {
     ) -> PyResult<NativeResult> {
         let info = SqlInfo::of(&sql);
         let sets = bind_many(&info, seq_of_params)?;
-        let dml = info.dml;
+        let dml = info.statement.is_dml();
         let result = self
             .conn
             .block(py, async move |session| session.run_many(&sql, sets).await)?;
@@ -487,7 +485,7 @@ impl NativeConnection {
     ) -> PyResult<Bound<'py, PyAny>> {
         let info = SqlInfo::of(&sql);
         let sets = bind_many(&info, seq_of_params)?;
-        let dml = info.dml;
+        let dml = info.statement.is_dml();
         let conn = self.conn.clone();
         self.conn.spawn(py, move |session| {
             Box::pin(async move {

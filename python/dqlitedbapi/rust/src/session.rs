@@ -18,7 +18,9 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use dqlite_client::sql::{self, StatementKind};
-use dqlite_client::{Cluster, Config, Connection, Error, ExecResult, RowStream, Value};
+use dqlite_client::{
+    ClassifiedSql, Cluster, Config, Connection, Error, ExecResult, RowStream, Value,
+};
 use dqlite_wire::RowsFrame;
 
 use crate::closing::CloseRequest;
@@ -420,34 +422,30 @@ impl Session {
     }
 
     /// Runs one statement.
-    pub async fn run(
-        &mut self,
-        sql: &str,
-        info: &SqlInfo,
-        params: Vec<Value>,
-    ) -> Result<Outcome, DbError> {
+    pub async fn run(&mut self, info: &SqlInfo, params: Vec<Value>) -> Result<Outcome, DbError> {
         self.start()?;
         self.park().await;
         self.check_open()?;
         let was_in_tx = self.tx.in_tx;
-        let result = match info.kind {
+        let statement = &info.statement;
+        let result = match statement.kind() {
             StatementKind::Query | StatementKind::WriteReturning => {
-                self.start_rows(sql, &params).await
+                self.start_rows(statement, &params).await
             }
             _ => self
                 .conn()?
-                .execute(sql, &params)
+                .execute_classified(statement, &params)
                 .await
                 .map(|result| Outcome::Exec {
                     result,
-                    dml: info.dml,
+                    dml: statement.is_dml(),
                     insert: info.insert,
                 }),
         };
         match result {
             Ok(outcome) => {
                 if info.tx_control {
-                    self.track(sql);
+                    self.track(statement.text());
                 }
                 Ok(outcome)
             }
@@ -455,13 +453,17 @@ impl Session {
         }
     }
 
-    async fn start_rows(&mut self, sql: &str, params: &[Value]) -> Result<Outcome, Error> {
+    async fn start_rows(
+        &mut self,
+        statement: &ClassifiedSql,
+        params: &[Value],
+    ) -> Result<Outcome, Error> {
         let Ok(conn) = self.conn() else {
             return Err(Error::Closed {
                 reason: "the connection is closed".into(),
             });
         };
-        let mut rows = conn.query(sql, params).await?;
+        let mut rows = conn.query_classified(statement, params).await?;
         let columns = rows.columns().to_vec();
         let first = rows.next_frame().await?;
         let more = !rows.is_done();
@@ -625,10 +627,7 @@ impl Session {
             return Ok(());
         }
         let statement = if commit { "COMMIT" } else { "ROLLBACK" };
-        match self
-            .run(statement, &SqlInfo::of(statement), Vec::new())
-            .await
-        {
+        match self.run(&SqlInfo::of(statement), Vec::new()).await {
             Ok(_) => Ok(()),
             // SQLite ended the transaction by itself (after some errors): nothing to end.
             Err(e) if e.no_transaction => {

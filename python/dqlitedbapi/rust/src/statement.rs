@@ -5,16 +5,17 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use dqlite_client::sql::{self, StatementKind};
+use dqlite_client::ClassifiedSql;
+use dqlite_client::sql;
 use pyo3::prelude::*;
 
 use crate::params::Placeholders;
 
 /// What the driver needs to know about a statement's text, parsed once per distinct text.
 pub struct SqlInfo {
+    /// The text, with how it is sent and whether it is DML, as the client decides them.
+    pub statement: ClassifiedSql,
     pub placeholders: Placeholders,
-    pub kind: StatementKind,
-    pub dml: bool,
     /// An INSERT or REPLACE (after a WITH clause or not): the statements that set the
     /// cursor's `lastrowid`.
     pub insert: bool,
@@ -42,9 +43,8 @@ impl SqlInfo {
         }
         let first = leading_words(sql, 1);
         let info = Arc::new(SqlInfo {
+            statement: ClassifiedSql::new(sql),
             placeholders: Placeholders::of(sql),
-            kind: sql::classify(sql),
-            dml: sql::is_dml(sql),
             insert: sql::verb(sql).is_some_and(|v| {
                 v.eq_ignore_ascii_case("INSERT") || v.eq_ignore_ascii_case("REPLACE")
             }),
@@ -114,7 +114,7 @@ pub fn complete_statement(sql: &str) -> bool {
 /// True when the first statement is INSERT, UPDATE, DELETE or REPLACE.
 #[pyfunction]
 pub fn is_dml(sql: &str) -> bool {
-    SqlInfo::of(sql).dml
+    SqlInfo::of(sql).statement.is_dml()
 }
 
 #[cfg(test)]
