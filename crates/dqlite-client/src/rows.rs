@@ -266,6 +266,12 @@ impl RowStream {
         &self.columns
     }
 
+    /// The column names, moved out of a stream read to its end (no copy); `None` while
+    /// frames may follow, whose reading needs them.
+    pub fn take_columns(&mut self) -> Option<Vec<String>> {
+        self.is_done().then(|| std::mem::take(&mut self.columns))
+    }
+
     /// True once every frame of the result was read.
     pub fn is_done(&self) -> bool {
         self.done && self.frame.is_none()

@@ -65,3 +65,34 @@ async fn a_detached_result_is_refused_once_its_connection_moved_on() {
     let third = conn.query_all("SELECT 7", &[]).await.unwrap();
     assert_eq!(third.rows[0].value(0), Some(&Value::Integer(7)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_column_names_are_given_up_only_by_a_result_read_to_its_end() {
+    let cluster = common::start(1);
+    let mut conn = common::client(&cluster, "take_columns")
+        .connect()
+        .await
+        .unwrap();
+    let mut long = conn
+        .query(COUNT, &[Value::Integer(5_000)])
+        .await
+        .unwrap()
+        .detach();
+    // Frames follow: their reading needs the names, which stay.
+    assert_eq!(long.take_columns(), None);
+    assert_eq!(long.columns().len(), 2);
+    while long.next_frame(&mut conn).await.unwrap().is_some() {}
+    assert_eq!(
+        long.take_columns(),
+        Some(vec!["n".to_owned(), "printf('%0100d', n)".to_owned()])
+    );
+    assert!(long.columns().is_empty());
+
+    let mut rows = conn.query("SELECT 1 AS one", &[]).await.unwrap();
+    assert!(rows.next_frame().await.unwrap().is_some());
+    let mut short = rows.detach();
+    assert_eq!(short.take_columns(), Some(vec!["one".to_owned()]));
+    // The connection is in step.
+    let after = conn.query_all("SELECT 7", &[]).await.unwrap();
+    assert_eq!(after.rows[0].value(0), Some(&Value::Integer(7)));
+}

@@ -33,9 +33,9 @@ enum Driver {
     Async(Arc<Reactor>),
 }
 
-/// A connection as its Python objects share it: the session (behind one lock), how its
-/// operations are run, and the process it was opened in.
-#[derive(Clone)]
+/// A connection as its Python objects share it (behind one `Arc`: a result holds it too):
+/// the session (behind one lock), how its operations are run, and the process it was
+/// opened in.
 pub struct Conn {
     pub session: Arc<TokioMutex<Session>>,
     /// The session's status, readable while a call holds the session.
@@ -50,7 +50,7 @@ pub struct Conn {
     /// The only thread that may use a blocking connection (`check_same_thread`).
     pub owner: Option<std::thread::ThreadId>,
     /// The description of the last result with rows.
-    pub described: Arc<DescriptionCache>,
+    pub described: DescriptionCache,
     /// Caps on each query's result.
     pub limits: ResultLimits,
 }
@@ -127,7 +127,13 @@ impl Conn {
         let session = &self.session;
         crate::logging::before_call(py);
         let out = py.detach(move || {
-            let mut guard = session.blocking_lock();
+            // Uncontended (the usual case), the lock is taken without a blocking wait's
+            // set-up; tokio's lock hands a released permit to its waiters first, so this
+            // never jumps the queue.
+            let mut guard = match session.try_lock() {
+                Ok(guard) => guard,
+                Err(_) => session.blocking_lock(),
+            };
             let mut out = rt.run_watching(std::pin::pin!(op(&mut guard)), Some(in_flight));
             let error = match &mut out {
                 Err(crate::runtime::Failure::Db(e)) => Some(e),
@@ -169,7 +175,11 @@ impl Conn {
     {
         let session = self.session.clone();
         async move {
-            let mut guard = session.lock_owned().await;
+            // As in `block`: uncontended, no wait is set up.
+            let mut guard = match session.clone().try_lock_owned() {
+                Ok(guard) => guard,
+                Err(_) => session.lock_owned().await,
+            };
             let mut out = op(&mut guard).await;
             guard.after_call(out.as_mut().err());
             drop(guard);
@@ -235,7 +245,7 @@ fn connect_options(
 /// A connection to the leader of a dqlite cluster, with one database open.
 #[pyclass(frozen, module = "dqlitedbapi._native")]
 pub struct NativeConnection {
-    conn: Conn,
+    conn: Arc<Conn>,
 }
 
 impl NativeConnection {
@@ -246,16 +256,16 @@ impl NativeConnection {
         limits: ResultLimits,
     ) -> Self {
         NativeConnection {
-            conn: Conn {
+            conn: Arc::new(Conn {
                 status: session.status(),
                 abort: session.abort_handle(),
                 session: Arc::new(TokioMutex::new(session)),
                 driver,
                 process: Process::current(),
                 owner,
-                described: Arc::default(),
+                described: DescriptionCache::default(),
                 limits,
-            },
+            }),
         }
     }
 }

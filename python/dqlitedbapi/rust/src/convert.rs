@@ -99,15 +99,15 @@ pub fn names<'py>(py: Python<'py>, columns: &[String]) -> PyResult<Bound<'py, Py
     PyTuple::new(py, columns.iter().map(|c| PyString::new(py, c)))
 }
 
-/// The wire type of each column: the type of its first non-NULL value in `frame` (as the
-/// pure-Python dqlite-dbapi reports it), or `None` when the frame has none (no rows, or
-/// NULLs only): the description then shows `dqlitedbapi.types.UNKNOWN`.
-pub fn type_codes(frame: Option<&RowsFrame>, columns: usize) -> Vec<Option<u8>> {
-    // Not vec![None; n]: a zeroed allocation (calloc) skips the allocator's fast path.
-    let mut codes = Vec::with_capacity(columns);
+/// The wire type of each column into `codes` (emptied first): the type of its first
+/// non-NULL value in `frame` (as the pure-Python dqlite-dbapi reports it), or `None` when
+/// the frame has none (no rows, or NULLs only): the description then shows
+/// `dqlitedbapi.types.UNKNOWN`. `codes` keeps its allocation from one result to the next.
+pub fn type_codes_into(frame: Option<&RowsFrame>, columns: usize, codes: &mut Vec<Option<u8>>) {
+    codes.clear();
     codes.extend(std::iter::repeat_n(None, columns));
     let Some(frame) = frame else {
-        return codes;
+        return;
     };
     let mut missing = columns;
     for row in frame.rows() {
@@ -124,5 +124,4 @@ pub fn type_codes(frame: Option<&RowsFrame>, columns: usize) -> Vec<Option<u8>> 
             break;
         }
     }
-    codes
 }

@@ -4,6 +4,7 @@
 
 use std::sync::Mutex;
 
+use dqlite_wire::RowsFrame;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -11,7 +12,14 @@ use crate::convert;
 
 /// The description of the last result with rows of a connection.
 #[derive(Default)]
-pub struct DescriptionCache(Mutex<Option<Described>>);
+pub struct DescriptionCache(Mutex<Cache>);
+
+#[derive(Default)]
+struct Cache {
+    last: Option<Described>,
+    /// The type codes of the result being described (kept: no allocation per result).
+    codes: Vec<Option<u8>>,
+}
 
 struct Described {
     columns: Vec<String>,
@@ -25,20 +33,22 @@ struct Described {
 pub type Description = (Py<PyTuple>, Py<PyTuple>, Py<PyTuple>);
 
 impl DescriptionCache {
-    /// The description of a result with these columns and first-row type codes.
+    /// The description of a result with these columns, whose first frame is `first`.
     pub fn describe(
         &self,
         py: Python<'_>,
         columns: Vec<String>,
-        codes: Vec<Option<u8>>,
+        first: Option<&RowsFrame>,
     ) -> PyResult<Description> {
-        let mut cache = self
+        let mut guard = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(d) = cache.as_ref()
+        let cache = &mut *guard;
+        convert::type_codes_into(first, columns.len(), &mut cache.codes);
+        if let Some(d) = cache.last.as_ref()
             && d.columns == columns
-            && d.codes == codes
+            && d.codes == cache.codes
         {
             return Ok((
                 d.names.clone_ref(py),
@@ -46,6 +56,7 @@ impl DescriptionCache {
                 d.description.clone_ref(py),
             ));
         }
+        let codes = cache.codes.clone();
         let names = convert::names(py, &columns)?;
         let type_codes = PyTuple::new(py, &codes)?;
         let none = py.None();
@@ -74,7 +85,7 @@ impl DescriptionCache {
             type_codes.clone().unbind(),
             description.clone().unbind(),
         );
-        *cache = Some(Described {
+        cache.last = Some(Described {
             columns,
             codes,
             names: names.unbind(),

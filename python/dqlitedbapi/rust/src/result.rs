@@ -129,7 +129,7 @@ impl ReadState {
 /// count and last rowid.
 #[pyclass(frozen, module = "dqlitedbapi._native")]
 pub struct NativeResult {
-    conn: Conn,
+    conn: Arc<Conn>,
     shared: Arc<ResultShared>,
     names: Option<Py<PyTuple>>,
     type_codes: Option<Py<PyTuple>>,
@@ -145,7 +145,7 @@ pub struct NativeResult {
 impl NativeResult {
     pub fn from_outcome(
         py: Python<'_>,
-        conn: Conn,
+        conn: Arc<Conn>,
         outcome: Outcome,
         count_rows: bool,
     ) -> PyResult<Self> {
@@ -162,9 +162,8 @@ impl NativeResult {
                     shared.abandon();
                     return Err(e.into());
                 }
-                let codes = convert::type_codes(first.as_ref(), columns.len());
                 let (names, type_codes, description) =
-                    conn.described.describe(py, columns, codes)?;
+                    conn.described.describe(py, columns, first.as_ref())?;
                 NativeResult {
                     conn,
                     shared,
@@ -187,7 +186,12 @@ impl NativeResult {
 
     /// The result of a statement without rows; the last insert rowid is kept for an
     /// INSERT or REPLACE only (other statements leave a cursor's `lastrowid` as it was).
-    pub fn exec(conn: Conn, result: dqlite_client::ExecResult, dml: bool, insert: bool) -> Self {
+    pub fn exec(
+        conn: Arc<Conn>,
+        result: dqlite_client::ExecResult,
+        dml: bool,
+        insert: bool,
+    ) -> Self {
         NativeResult {
             conn,
             shared: Arc::new(ResultShared::default()),

@@ -464,10 +464,14 @@ impl Session {
             });
         };
         let mut rows = conn.query_classified(statement, params).await?;
-        let columns = rows.columns().to_vec();
         let first = rows.next_frame().await?;
         let more = !rows.is_done();
-        let rows = rows.detach();
+        let mut rows = rows.detach();
+        // A result of one frame gives its names up; one still being read keeps them.
+        let columns = match rows.take_columns() {
+            Some(columns) => columns,
+            None => rows.columns().to_vec(),
+        };
         let shared = Arc::new(ResultShared::default());
         if more {
             self.active = Some(Active {
