@@ -9,6 +9,7 @@ use dqlite_client::{AbortHandle, RequestInFlight, Value};
 use pyo3::BoundObject;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 use tokio::sync::Mutex as TokioMutex;
 
 use crate::asyncio::{AsyncioStream, Reactor};
@@ -21,7 +22,7 @@ use crate::limits::ResultLimits;
 use crate::result::NativeResult;
 use crate::runtime::BlockingRuntime;
 use crate::session::{ConnectOptions, Session, Status};
-use crate::statement::SqlInfo;
+use crate::statement::{LastStatement, SqlInfo};
 use crate::tls::PyTlsConfig;
 
 /// How a connection's operations are driven.
@@ -51,6 +52,8 @@ pub struct Conn {
     pub owner: Option<std::thread::ThreadId>,
     /// The description of the last result with rows.
     pub described: DescriptionCache,
+    /// The statement run last.
+    last_statement: LastStatement,
     /// Caps on each query's result.
     pub limits: ResultLimits,
 }
@@ -264,6 +267,7 @@ impl NativeConnection {
                 process: Process::current(),
                 owner,
                 described: DescriptionCache::default(),
+                last_statement: LastStatement::default(),
                 limits,
             }),
         }
@@ -435,10 +439,10 @@ impl NativeConnection {
     fn execute(
         &self,
         py: Python<'_>,
-        sql: &str,
+        sql: &Bound<'_, PyString>,
         params: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<NativeResult> {
-        let info = SqlInfo::of(sql);
+        let info = self.conn.last_statement.info(sql)?;
         let values = info.placeholders.bind(params)?;
         let count_rows = !info.pragma;
         let outcome = self
@@ -453,10 +457,10 @@ impl NativeConnection {
     fn aexecute<'py>(
         &self,
         py: Python<'py>,
-        sql: &str,
+        sql: &Bound<'_, PyString>,
         params: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let info = SqlInfo::of(sql);
+        let info = self.conn.last_statement.info(sql)?;
         let values = info.placeholders.bind(params)?;
         let conn = self.conn.clone();
         let count_rows = !info.pragma;

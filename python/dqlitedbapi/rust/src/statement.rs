@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use dqlite_client::ClassifiedSql;
 use dqlite_client::sql;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
 use crate::params::Placeholders;
 
@@ -59,6 +60,30 @@ impl SqlInfo {
         }
         cache.insert(sql.to_owned(), info.clone());
         info
+    }
+}
+
+/// The statement a connection ran last, by its Python str: the same str object run again
+/// (the usual case: a program's statements are constants) is known without a look-up in
+/// the cache of texts. The str is held, so its identity stands for its text.
+#[derive(Default)]
+pub struct LastStatement(Mutex<Option<(Py<PyString>, Arc<SqlInfo>)>>);
+
+impl LastStatement {
+    /// The information about `sql`.
+    pub fn info(&self, sql: &Bound<'_, PyString>) -> PyResult<Arc<SqlInfo>> {
+        let mut last = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((text, info)) = last.as_ref()
+            && text.is(sql)
+        {
+            return Ok(info.clone());
+        }
+        let info = SqlInfo::of(sql.to_str()?);
+        *last = Some((sql.clone().unbind(), info.clone()));
+        Ok(info)
     }
 }
 
