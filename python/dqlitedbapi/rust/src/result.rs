@@ -12,7 +12,7 @@ use crate::connection::Conn;
 use crate::convert;
 use crate::errors::DbError;
 use crate::limits::ResultLimits;
-use crate::parked::ResultShared;
+use crate::parked::{ResultShared, lost_rest};
 use crate::session::{Outcome, Session};
 
 /// The state of a result on the Python side.
@@ -130,7 +130,9 @@ impl ReadState {
 #[pyclass(frozen, module = "dqlitedbapi._native")]
 pub struct NativeResult {
     conn: Arc<Conn>,
-    shared: Arc<ResultShared>,
+    /// What the result shares with the session while frames may remain (none for a
+    /// result complete at once).
+    shared: Option<Arc<ResultShared>>,
     names: Option<Py<PyTuple>>,
     type_codes: Option<Py<PyTuple>>,
     description: Option<Py<PyTuple>>,
@@ -159,7 +161,9 @@ impl NativeResult {
                 let limits = conn.limits;
                 let rows = first.as_ref().map_or(0, RowsFrame::row_count);
                 if let Err(e) = limits.check(rows, 1) {
-                    shared.abandon();
+                    if let Some(shared) = &shared {
+                        shared.abandon();
+                    }
                     return Err(e.into());
                 }
                 let (names, type_codes, description) =
@@ -194,7 +198,7 @@ impl NativeResult {
     ) -> Self {
         NativeResult {
             conn,
-            shared: Arc::new(ResultShared::default()),
+            shared: None,
             names: None,
             type_codes: None,
             description: None,
@@ -212,6 +216,12 @@ impl NativeResult {
             ))),
         }
     }
+}
+
+/// Where the frames still to come of a result are read from; every result that has more
+/// frames has it (see `Session::start_rows`), so its absence is an error, never an end.
+fn rest_of(shared: Option<&Arc<ResultShared>>) -> PyResult<&Arc<ResultShared>> {
+    shared.ok_or_else(|| lost_rest("its end never arrived").into())
 }
 
 fn busy_cursor() -> PyErr {
@@ -338,7 +348,8 @@ impl NativeResult {
                         (state, out)
                     }
                 };
-                let filled = fill_async(&session, &shared, &mut state, &names, want, &out).await;
+                let filled =
+                    fill_async(&session, shared.as_ref(), &mut state, &names, want, &out).await;
                 Python::attach(|py| {
                     // Rows nobody will receive stay with the result.
                     let cancelled = py_future
@@ -357,7 +368,9 @@ impl NativeResult {
 
     /// Gives up the rest of the result; the connection discards it.
     fn close(&self) {
-        self.shared.abandon();
+        if let Some(shared) = &self.shared {
+            shared.abandon();
+        }
         if let Ok(mut state) = self.state.try_lock() {
             state.frame = None;
             state.more = false;
@@ -389,12 +402,13 @@ impl NativeResult {
             }
             // Between frames: a long fetch stays interruptible (the rows taken are kept).
             py.check_signals()?;
-            let shared = self.shared.clone();
+            let shared = rest_of(self.shared.as_ref())?.clone();
+            let for_call = shared.clone();
             let frame = self.conn.block(py, async move |session| {
-                session.next_frame_for(&shared).await
+                session.next_frame_for(&for_call).await
             })?;
             match frame {
-                Some(frame) => state.receive(frame, &self.shared)?,
+                Some(frame) => state.receive(frame, &shared)?,
                 None => state.more = false,
             }
         }
@@ -405,7 +419,7 @@ impl NativeResult {
 /// [`NativeResult::fill`] on the event loop: frames are read through the session's lock.
 async fn fill_async(
     session: &TokioMutex<Session>,
-    shared: &Arc<ResultShared>,
+    shared: Option<&Arc<ResultShared>>,
     state: &mut ReadState,
     names: &Py<PyTuple>,
     want: usize,
@@ -422,6 +436,7 @@ async fn fill_async(
         if !more {
             return Ok(());
         }
+        let shared = rest_of(shared)?;
         let frame = {
             let mut session = session.lock().await;
             session.next_frame_for(shared).await

@@ -44,7 +44,8 @@ pub enum Outcome {
         first: Option<RowsFrame>,
         /// More frames may follow (read through [`Session::next_frame_for`]).
         more: bool,
-        shared: Arc<ResultShared>,
+        /// What the result shares with the session, when more frames may follow.
+        shared: Option<Arc<ResultShared>>,
     },
     /// A statement without rows; `insert` for an INSERT or REPLACE (whose last insert
     /// rowid the cursor reports).
@@ -472,15 +473,15 @@ impl Session {
             Some(columns) => columns,
             None => rows.columns().to_vec(),
         };
-        let shared = Arc::new(ResultShared::default());
-        if more {
+        // Only a result still being read needs what it shares with the session.
+        let shared = more.then(|| {
+            let shared = Arc::new(ResultShared::default());
             self.active = Some(Active {
                 rows,
                 owner: Arc::downgrade(&shared),
             });
-        } else {
-            shared.finish();
-        }
+            shared
+        });
         Ok(Outcome::Rows {
             columns,
             first,
