@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use crate::cluster::TestCluster;
 use crate::error::{Error, Result};
-use crate::node::NodeProgram;
-use crate::probe::{Probe, Role};
+use crate::node::{NodeProgram, NodeState};
+use crate::probe::{Member, Probe, Role};
 
 /// How long ADD/ASSIGN/REMOVE may take (ASSIGN to voter waits for the node to catch up).
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(20);
@@ -134,15 +134,15 @@ impl TestCluster {
         Ok(())
     }
 
-    /// Hands leadership to voter node `to` (TRANSFER), or to a voter the leader picks when
-    /// `to` is `None`.
+    /// Hands leadership to voter node `to` (TRANSFER), or to a voter the test kit picks when
+    /// `to` is `None`, once that node has the leader's configuration on its disk: 1.11's
+    /// Raft otherwise loses a configuration change the target was still writing (a node
+    /// added or promoted just before the transfer is missing or a spare under the new
+    /// leader).
     pub fn transfer_leadership(&self, to: Option<usize>) -> Result<()> {
-        let id = match to {
-            Some(index) => self.id_of(index)?,
-            None => 0,
-        };
         let deadline = Instant::now() + ADMIN_TIMEOUT;
         loop {
+            let id = self.transferee(to, deadline)?;
             match self.through_leader("TRANSFER", deadline, |p| p.transfer(id)) {
                 // Raft gives a transfer up when its target does not catch up in time (a
                 // voter just added, a loaded machine): "leadership transfer failed". It
@@ -156,6 +156,75 @@ impl TestCluster {
                 other => return other,
             }
         }
+    }
+
+    /// Waits until the node leadership will go to has the leader's configuration: `to`,
+    /// or for `None` any running voter other than the leader. Returns its raft id (0, for
+    /// the leader to pick, when there is no other voter: the leader then refuses).
+    ///
+    /// The 1.11 server's Raft (libraft 0.15) sends TimeoutNow once it has *sent* the
+    /// target its last entries, and the target campaigns at once, even while those
+    /// entries are still being written. A configuration entry among them is then never
+    /// applied (its write completes after the node left the follower state), so the new
+    /// leader runs on the configuration before it: a node added or promoted just before
+    /// the transfer is missing or a spare again, and the leader's next change commits that
+    /// everywhere.
+    /// A node's CLUSTER answer includes a configuration entry once it is on its disk.
+    fn transferee(&self, to: Option<usize>, deadline: Instant) -> Result<u64> {
+        loop {
+            let last = match self.transferee_now(to) {
+                Ok(id) => return Ok(id),
+                Err(state) => state,
+            };
+            if Instant::now() >= deadline {
+                return Err(Error::Timeout {
+                    what: format!("a transfer target with the leader's configuration: {last}"),
+                    seconds: ADMIN_TIMEOUT.as_secs_f64(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// One look for [`TestCluster::transferee`]: the id, or why there is none yet.
+    fn transferee_now(&self, to: Option<usize>) -> std::result::Result<u64, String> {
+        let sorted = |mut members: Vec<Member>| {
+            members.sort_by_key(|m| m.id);
+            members
+        };
+        let leader = self.leader().ok_or("no leader")?;
+        let wanted = self
+            .ask_members(leader)
+            .map(sorted)
+            .map_err(|e| format!("CLUSTER from leader {leader}: {e}"))?;
+        // (index, raft id) of the nodes that may take leadership.
+        let candidates: Vec<(usize, u64)> = match to {
+            Some(index) => vec![(index, self.id_of(index).map_err(|e| e.to_string())?)],
+            None => wanted
+                .iter()
+                .filter(|m| m.role == Role::Voter)
+                .filter_map(|m| {
+                    let node = self.nodes.iter().find(|n| n.address() == m.address)?;
+                    (node.index != leader && node.state() == NodeState::Running)
+                        .then_some((node.index, m.id))
+                })
+                .collect(),
+        };
+        if candidates.is_empty() {
+            return Ok(0);
+        }
+        let mut seen = Vec::new();
+        for (index, id) in candidates {
+            match self.ask_members(index).map(sorted) {
+                Ok(members) if members == wanted => return Ok(id),
+                Ok(members) => seen.push(format!("node {index} has {members:?}")),
+                Err(e) => seen.push(format!("node {index}: {e}")),
+            }
+        }
+        Err(format!(
+            "leader {leader} has {wanted:?}; {}",
+            seen.join("; ")
+        ))
     }
 
     /// Whether node `index` belongs to the configuration as far as the test kit knows

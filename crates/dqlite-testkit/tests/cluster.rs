@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use dqlite_testkit::{NodeState, Role, ServerVersion, TestCluster};
+use dqlite_testkit::{NodeProgram, NodeState, Role, ServerVersion, TestCluster};
 
 const WAIT: Duration = Duration::from_secs(40);
 
@@ -201,4 +201,46 @@ fn dropping_during_a_panic_kills_every_node() {
             "node process {pid} survived the drop"
         );
     }
+}
+
+/// TRANSFER right after a promotion, to a voter that had not yet written the promotion (it
+/// was paused while the leader sent it): the new leader must still count the promoted node
+/// as a voter. 1.11's Raft lost the promotion when its target campaigned before that write
+/// completed; `transfer_leadership` waits until the target has the leader's configuration.
+#[test]
+fn transfer_right_after_a_promotion_keeps_the_promoted_voter() {
+    let mut cluster = TestCluster::builder()
+        .nodes(3)
+        .program(NodeProgram::Bare)
+        .network_latency(Duration::from_millis(30))
+        .version(ServerVersion::from_env())
+        .start()
+        .unwrap();
+    let target = cluster.grow(Role::Voter).unwrap();
+    cluster.wait_healthy(WAIT).unwrap();
+    cluster.pause(target).unwrap();
+    let promoted = cluster.grow(Role::Voter).unwrap();
+    let pid = cluster.nodes()[target].pid.unwrap().to_string();
+    // Resumed while the transfer is under way: it reads the promotion and the leader's
+    // TimeoutNow together.
+    let resumer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        std::process::Command::new("kill")
+            .args(["-CONT", &pid])
+            .status()
+            .unwrap()
+    });
+    cluster.transfer_leadership(Some(target)).unwrap();
+    assert!(resumer.join().unwrap().success());
+    cluster.resume(target).unwrap();
+    assert_eq!(cluster.wait_for_leader(WAIT).unwrap(), target);
+    let members = cluster.members().unwrap();
+    let address = &cluster.addresses()[promoted];
+    assert!(
+        members
+            .iter()
+            .any(|m| &m.address == address && m.role == Role::Voter),
+        "node {promoted} lost its promotion: {members:?}"
+    );
+    cluster.wait_healthy(WAIT).unwrap();
 }
