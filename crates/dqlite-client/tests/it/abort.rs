@@ -88,11 +88,13 @@ fn aborted<T: std::fmt::Debug>(
     call: impl std::future::Future<Output = Result<T, Error>>,
 ) -> Error {
     proxy.set_fault(Fault::Blackhole);
+    // Taken before the aborter starts its sleep, so the abort comes `ABORT_AFTER` or later
+    // after it (taken after the spawn, the aborter's sleep may begin first).
+    let started = Instant::now();
     let aborter = std::thread::spawn(move || {
         std::thread::sleep(ABORT_AFTER);
         handle.abort();
     });
-    let started = Instant::now();
     let err = rt.block_on(call).unwrap_err();
     let took = started.elapsed();
     aborter.join().unwrap();
