@@ -392,7 +392,8 @@ impl TestCluster {
         UnjoinedNode::start(&self.launcher.installation, id)
     }
 
-    fn dump_logs(&self) {
+    /// Prints the tail of every node's log to stderr (a failed test's output).
+    pub(crate) fn dump_logs(&self) {
         let mut err = std::io::stderr().lock();
         for node in &self.nodes {
             let _ = writeln!(

@@ -181,6 +181,21 @@ impl TestClusterBuilder {
             network,
             _tls_lock: tls_lock,
         };
+        match self.bring_up(&mut cluster, deadline) {
+            Ok(()) => Ok(cluster),
+            Err(e) => {
+                // The cluster is dropped here, before any test can panic with it, so its
+                // nodes' logs would never be shown: they say why the start failed.
+                cluster.stop();
+                eprintln!("dqlite-testkit: the cluster did not start: {e}");
+                cluster.dump_logs();
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts the nodes of `cluster` (created empty) and waits until it is healthy.
+    fn bring_up(&self, cluster: &mut TestCluster, deadline: Instant) -> Result<()> {
         for _ in 0..self.nodes {
             cluster.create_node()?;
         }
@@ -194,7 +209,6 @@ impl TestClusterBuilder {
                 cluster.join_bare(index, Role::Voter, deadline)?;
             }
         }
-        cluster.wait_healthy_until(deadline, self.start_timeout)?;
-        Ok(cluster)
+        cluster.wait_healthy_until(deadline, self.start_timeout)
     }
 }
