@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from dqlite_testkit import Cluster, make_fixture
+from dqlite_testkit import Cluster, FaultProxy, make_fixture
 
 from dqliteclient import ConnectionPool, DqliteConnection, DqliteConnectionError, InterfaceError
 from dqliteclient import blocking as sync
@@ -34,22 +34,10 @@ PROMPT = 3.0
 RUN_FIRST = 0.3
 
 
-class Proxy:
-    """The fault proxy in front of `cluster`'s node 0."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        reply = cluster.call("proxy 0")
-        self.cluster = cluster
-        self.id = int(reply["proxy"])
-        self.address: str = reply["address"]
-
-    def fault(self, fault: str) -> None:
-        self.cluster.call(f"proxy-fault {self.id} {fault}")
-
-
 @pytest.fixture
-def proxy(one_node: Cluster) -> Iterator[Proxy]:
-    p = Proxy(one_node)
+def proxy(one_node: Cluster) -> Iterator[FaultProxy]:
+    """The fault proxy in front of `one_node`'s node 0."""
+    p = one_node.proxy(0)
     try:
         yield p
     finally:
@@ -69,7 +57,7 @@ def assert_interrupted(error: BaseException | None, *, write: bool) -> None:
 
 
 @pytest.fixture
-async def aconn(proxy: Proxy, dbname: str) -> AsyncIterator[DqliteConnection]:
+async def aconn(proxy: FaultProxy, dbname: str) -> AsyncIterator[DqliteConnection]:
     conn = DqliteConnection(
         proxy.address, database=dbname, timeout=CALL_TIMEOUT, close_timeout=CLOSE_TIMEOUT
     )
@@ -110,7 +98,7 @@ async def assert_closed_for_good(conn: DqliteConnection) -> None:
 
 @pytest.mark.parametrize("write", [False, True], ids=["read", "write"])
 async def test_close_from_another_task_interrupts_a_stalled_call(
-    proxy: Proxy, aconn: DqliteConnection, write: bool
+    proxy: FaultProxy, aconn: DqliteConnection, write: bool
 ) -> None:
     proxy.fault("blackhole")
     call = aconn.execute("INSERT INTO t VALUES (1)") if write else aconn.fetchall("SELECT 1")
@@ -121,7 +109,9 @@ async def test_close_from_another_task_interrupts_a_stalled_call(
     await assert_closed_for_good(aconn)
 
 
-async def test_terminate_interrupts_a_stalled_call(proxy: Proxy, aconn: DqliteConnection) -> None:
+async def test_terminate_interrupts_a_stalled_call(
+    proxy: FaultProxy, aconn: DqliteConnection
+) -> None:
     proxy.fault("blackhole")
     error, took, ran = await interrupted_by(aconn, aconn.fetchall("SELECT 1"), aconn.terminate)
     assert took < 0.1, took
@@ -131,7 +121,7 @@ async def test_terminate_interrupts_a_stalled_call(proxy: Proxy, aconn: DqliteCo
 
 
 async def test_close_with_no_call_running_does_not_wait(
-    proxy: Proxy, aconn: DqliteConnection
+    proxy: FaultProxy, aconn: DqliteConnection
 ) -> None:
     proxy.fault("blackhole")
     started = time.monotonic()
@@ -141,7 +131,7 @@ async def test_close_with_no_call_running_does_not_wait(
 
 
 async def test_a_pooled_connection_closed_under_its_call_leaves_the_pool(
-    proxy: Proxy, dbname: str
+    proxy: FaultProxy, dbname: str
 ) -> None:
     pool = ConnectionPool(
         [proxy.address],
@@ -169,7 +159,7 @@ async def test_a_pooled_connection_closed_under_its_call_leaves_the_pool(
 
 
 async def test_pool_close_does_not_wait_for_a_call_and_fails_waiters(
-    proxy: Proxy, dbname: str
+    proxy: FaultProxy, dbname: str
 ) -> None:
     pool = ConnectionPool(
         [proxy.address], database=dbname, min_size=0, max_size=1, timeout=CALL_TIMEOUT
@@ -214,7 +204,7 @@ def run_timed(call: Callable[[], object]) -> tuple[BaseException | None, float]:
 
 
 @pytest.fixture
-def bconn(proxy: Proxy, dbname: str) -> Iterator[sync.DqliteConnection]:
+def bconn(proxy: FaultProxy, dbname: str) -> Iterator[sync.DqliteConnection]:
     conn = sync.DqliteConnection(
         proxy.address, database=dbname, timeout=CALL_TIMEOUT, close_timeout=CLOSE_TIMEOUT
     )
@@ -250,7 +240,7 @@ def assert_blocking_closed_for_good(conn: sync.DqliteConnection) -> None:
 
 @pytest.mark.parametrize("write", [False, True], ids=["read", "write"])
 def test_close_from_another_thread_interrupts_a_stalled_call(
-    proxy: Proxy, bconn: sync.DqliteConnection, write: bool
+    proxy: FaultProxy, bconn: sync.DqliteConnection, write: bool
 ) -> None:
     proxy.fault("blackhole")
     run: Callable[[str], object] = bconn.execute if write else bconn.fetchall
@@ -264,7 +254,7 @@ def test_close_from_another_thread_interrupts_a_stalled_call(
 
 
 def test_a_blocking_pooled_connection_closed_under_its_call_leaves_the_pool(
-    proxy: Proxy, dbname: str
+    proxy: FaultProxy, dbname: str
 ) -> None:
     with sync.ConnectionPool(
         [proxy.address], database=dbname, min_size=0, max_size=1, timeout=CALL_TIMEOUT

@@ -78,15 +78,13 @@ class Proxied:
     """A connection through a fault proxy in front of `cluster`'s node 0."""
 
     def __init__(self, cluster: Cluster, database: str) -> None:
-        reply = cluster.call("proxy 0")
-        self.cluster = cluster
-        self.id = int(reply["proxy"])
-        self.conn = connect(reply["address"], database)
+        self.proxy = cluster.proxy(0)
+        self.conn = connect(self.proxy.address, database)
         self.conn.execute("CREATE TABLE t (n INTEGER)")
         self.conn.commit()
 
     def fault(self, fault: str) -> None:
-        self.cluster.call(f"proxy-fault {self.id} {fault}")
+        self.proxy.fault(fault)
 
 
 @pytest.fixture

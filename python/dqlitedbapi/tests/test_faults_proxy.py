@@ -30,14 +30,13 @@ class Proxied:
     """A proxy in front of the node, and a front through it."""
 
     def __init__(self, cluster: Cluster, mode: str, database: str, timeout: float) -> None:
-        reply = cluster.call("proxy 0")
-        self.cluster = cluster
-        self.id = int(reply["proxy"])
-        self.front: DbapiFront = FRONTS[mode](reply["address"], database, timeout)
+        self.proxy = cluster.proxy(0)
+        self.id = self.proxy.id
+        self.front: DbapiFront = FRONTS[mode](self.proxy.address, database, timeout)
         self.direct: DbapiFront = FRONTS[mode](cluster.address, database, timeout)
 
     def fault(self, fault: str) -> None:
-        self.cluster.call(f"proxy-fault {self.id} {fault}")
+        self.proxy.fault(fault)
 
     async def close(self) -> None:
         self.fault("none")

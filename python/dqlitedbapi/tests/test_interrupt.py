@@ -205,15 +205,14 @@ class Proxied:
     """A blocking connection through a fault proxy in front of `cluster`'s node 0."""
 
     def __init__(self, cluster: Cluster, database: str, timeout: float) -> None:
-        reply = cluster.call("proxy 0")
+        self.proxy = cluster.proxy(0)
         self.cluster = cluster
-        self.id = int(reply["proxy"])
         self.database = database
-        self.conn = dqlitedbapi.connect(reply["address"], database=database, timeout=timeout)
+        self.conn = dqlitedbapi.connect(self.proxy.address, database=database, timeout=timeout)
         self.conn.execute("CREATE TABLE t (n INTEGER)")
 
     def fault(self, fault: str) -> None:
-        self.cluster.call(f"proxy-fault {self.id} {fault}")
+        self.proxy.fault(fault)
 
     def count(self) -> int:
         """The rows of t, read past the proxy."""

@@ -285,12 +285,11 @@ class TlsProxies:
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
-        self.ids: list[int] = []
-        self.routes: dict[str, str] = {}
-        for i, address in enumerate(cluster.addresses):
-            reply = cluster.call(f"proxy {i}")
-            self.ids.append(int(reply["proxy"]))
-            self.routes[address] = reply["address"]
+        self.proxies = [cluster.proxy(i) for i in range(len(cluster.addresses))]
+        self.routes = {
+            address: proxy.address
+            for address, proxy in zip(cluster.addresses, self.proxies, strict=True)
+        }
         self.tls = tls_of(cluster)
 
     def dial(self, address: str) -> socket.socket:
@@ -298,8 +297,8 @@ class TlsProxies:
         return socket.create_connection((host, int(port)), timeout=5)
 
     def fault(self, fault: str) -> None:
-        for proxy in self.ids:
-            self.cluster.call(f"proxy-fault {proxy} {fault}")
+        for proxy in self.proxies:
+            proxy.fault(fault)
 
     def options(self, dbname: str) -> dict[str, Any]:
         return {

@@ -62,6 +62,7 @@ pytest_plugins = ["dqlite_testkit.watchdog"]
 __all__ = [
     "Cluster",
     "ClusterError",
+    "FaultProxy",
     "default_binary",
     "dqlite_cluster",
     "dqlite_database",
@@ -208,6 +209,11 @@ class Cluster:
             raise ClusterError(f"{command}: {reply['error']}")
         return reply
 
+    def proxy(self, index: int = 0) -> FaultProxy:
+        """A new fault proxy in front of node ``index`` (see :class:`FaultProxy`)."""
+        reply = self.call(f"proxy {index}")
+        return FaultProxy(self, int(reply["proxy"]), str(reply["address"]))
+
     def leader(self) -> int | None:
         """Index of the node that claims leadership now, or None."""
         leader = self.call("leader")["leader"]
@@ -285,6 +291,23 @@ class Cluster:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class FaultProxy:
+    """A fault proxy the test kit runs in front of one node (:meth:`Cluster.proxy`).
+
+    Clients connect to ``address``; :meth:`fault` changes what the proxy does to the
+    traffic (``none``, ``blackhole``, ``latency MS``...: the test kit's ``proxy-fault``).
+    """
+
+    def __init__(self, cluster: Cluster, proxy_id: int, address: str) -> None:
+        self.cluster = cluster
+        self.id = proxy_id
+        self.address = address
+
+    def fault(self, fault: str) -> None:
+        """Set the proxy's fault (``none`` to pass traffic through again)."""
+        self.cluster.call(f"proxy-fault {self.id} {fault}")
 
 
 def make_fixture(
