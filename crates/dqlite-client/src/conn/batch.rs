@@ -91,9 +91,15 @@ impl Connection {
                 }
                 last_turn = Instant::now();
             }
-            // Fill the window with one write.
+            // Fill the window with one write, once the answers that have already arrived
+            // are read: the server answers in bursts, and refilling after each of them
+            // would cost one write (and its system call) per row. The window is refilled
+            // whenever no whole answer is buffered, never later: the client's writes carry
+            // its ACKs, and a server that waits for them (Nagle) would stall for the
+            // delayed-ACK timeout.
             self.write_buf.clear();
-            while failure.is_none() && sent - answered < window {
+            let drain_first = sent > answered && self.frame_buffered();
+            while !drain_first && failure.is_none() && sent - answered < window {
                 let Some(row) = rows.next() else { break };
                 let params = row.as_ref();
                 let checked = if owned {

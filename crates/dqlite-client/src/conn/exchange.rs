@@ -358,6 +358,15 @@ impl Connection {
         })
     }
 
+    /// Whether `read_buf` already holds a whole frame, so that the next
+    /// [`read_frame`](Self::read_frame) needs no read from the socket. A header over the cap
+    /// counts as not buffered: `read_frame` reports it.
+    pub(super) fn frame_buffered(&self) -> bool {
+        FrameDecoder::new(self.max_frame_len)
+            .needed(&self.read_buf)
+            .is_ok_and(|needed| needed <= self.read_buf.len())
+    }
+
     /// Reads one whole frame of at most `max_frame_len` bytes. Cancel-safe: bytes read so
     /// far stay in `read_buf`.
     ///
