@@ -23,7 +23,8 @@
 //! and bypass the proxy. [`FaultProxy::advertise_self`] makes the proxy rewrite its
 //! target's address into its own in SERVER frames (the answer to LEADER), so that leader
 //! discovery, and a pool built on it, stays behind the proxy. CLUSTER answers are not
-//! rewritten. Without it, tests open connections through the proxy directly (handshake,
+//! rewritten, nor is a connection whose client opened with TLS (ciphertext can look like
+//! a frame). Without it, tests open connections through the proxy directly (handshake,
 //! then OPEN).
 //!
 //! Plain threads, no runtime: two per connection, each polling its socket every 10 ms so
@@ -41,6 +42,9 @@ use std::time::Duration;
 const POLL: Duration = Duration::from_millis(10);
 /// Dial timeout towards the target.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(1);
+/// The first byte of a TLS connection (a handshake record); a dqlite client starts with
+/// its protocol version instead (`0xe5`, or `0x01` for the legacy one).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// A fault the proxy injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -99,6 +103,8 @@ struct LinkState {
     blackholed: bool,
     /// Set when the connection must end (or has ended).
     end: Option<End>,
+    /// The client opened with a TLS record: the bytes are ciphertext, never rewritten.
+    tls: bool,
 }
 
 impl LinkState {
@@ -410,6 +416,7 @@ fn pump(
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     let mut rewriter = Rewriter::default();
+    let mut first = direction == Direction::ToServer;
     let end = loop {
         if let Some(end) = link.state().end {
             break end;
@@ -431,19 +438,28 @@ fn pump(
         if blackholed {
             continue;
         }
+        if first {
+            // Seen before anything is forwarded, so before the server can answer.
+            first = false;
+            if buf.first() == Some(&TLS_HANDSHAKE_RECORD) {
+                link.state().tls = true;
+            }
+        }
         if !latency.is_zero() {
             std::thread::sleep(latency);
         }
         let chunk = buf.get(..n).unwrap_or_default();
-        let out: Cow<'_, [u8]> =
-            if direction == Direction::ToClient && shared.advertise.load(Ordering::Acquire) {
-                let target = Shared::lock(&shared.target).clone();
-                let mut out = Vec::with_capacity(n);
-                rewriter.feed(chunk, &target, &shared.own_address, &mut out);
-                Cow::Owned(out)
-            } else {
-                Cow::Borrowed(chunk)
-            };
+        let out: Cow<'_, [u8]> = if direction == Direction::ToClient
+            && shared.advertise.load(Ordering::Acquire)
+            && !link.state().tls
+        {
+            let target = Shared::lock(&shared.target).clone();
+            let mut out = Vec::with_capacity(n);
+            rewriter.feed(chunk, &target, &shared.own_address, &mut out);
+            Cow::Owned(out)
+        } else {
+            Cow::Borrowed(chunk)
+        };
         // How much of this chunk may pass, and whether the fault fires after it.
         let (allowed, fire) = {
             let mut state = link.state();

@@ -98,3 +98,46 @@ fn a_blackhole_accepts_and_never_answers() {
     assert!(is_timeout(&err), "{err}");
     assert_eq!(proxy.stats().bytes_to_server, 0);
 }
+
+/// A node that reads the client's first 8 bytes, then answers a frame of another type and
+/// a SERVER frame naming itself as leader, through a proxy that advertises itself. Returns
+/// the answer the client received and the one it would if the proxy rewrote it.
+fn leader_answer_through_proxy(client_start: [u8; 8]) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let (listener, node) = echo_server();
+    let mut other = [2u8, 0, 0, 0, 7, 0, 0, 0].to_vec();
+    other.extend([9u8; 16]);
+    let answer = [other.clone(), server_frame(1, &node)].concat();
+    let sent = answer.clone();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.read_exact(&mut [0u8; 8]).unwrap();
+        s.write_all(&sent).unwrap();
+        // Open until the client is done.
+        let _ = s.read(&mut [0u8; 1]);
+    });
+    let proxy = FaultProxy::start(node).unwrap();
+    proxy.advertise_self(true);
+    let rewritten = [other, server_frame(1, proxy.address())].concat();
+    let mut c = TcpStream::connect(proxy.address()).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c.write_all(&client_start).unwrap();
+    let mut got = vec![0u8; answer.len().min(rewritten.len())];
+    c.read_exact(&mut got).unwrap();
+    (got, answer, rewritten)
+}
+
+#[test]
+fn a_plain_client_sees_the_proxy_as_leader() {
+    let version = 0x8610_4dd7_6043_3fe5u64.to_le_bytes();
+    let (got, _, rewritten) = leader_answer_through_proxy(version);
+    assert_eq!(got, rewritten);
+}
+
+#[test]
+fn a_tls_connection_is_never_rewritten() {
+    // The start of a ClientHello: the bytes that follow are ciphertext, which can look like
+    // a SERVER frame.
+    let client_hello = [TLS_HANDSHAKE_RECORD, 3, 1, 0, 0xc8, 1, 0, 0];
+    let (got, answer, _) = leader_answer_through_proxy(client_hello);
+    assert_eq!(got, answer);
+}
