@@ -199,6 +199,16 @@ fn connect_abstract(_name: &str) -> io::Result<Stream> {
     ))
 }
 
+impl Stream {
+    /// Tells the stream that at least `bytes` more bytes are on their way (the rest of the
+    /// frame being read), so that a blocking socket can read them without a bounce buffer.
+    pub(crate) fn expect(&mut self, bytes: usize) {
+        if let Stream::Blocking(s) = self {
+            s.expected = bytes;
+        }
+    }
+}
+
 impl AsyncRead for Stream {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -296,8 +306,13 @@ impl AbortHandle {
 /// control back to its poller (which then checks its deadlines and polls again).
 pub(crate) const BLOCKING_SLICE: Duration = Duration::from_millis(50);
 
-/// Largest read of one `recv` on a [`BlockingSocket`].
+/// Largest read of one `recv` on a [`BlockingSocket`] through its bounce buffer.
 const BLOCKING_READ: usize = 64 * 1024;
+/// When at least this many bytes are expected, a [`BlockingSocket`] reads straight into
+/// the caller's buffer (zeroing it first, which costs less than copying it after).
+const DIRECT_READ_MIN: usize = 128 * 1024;
+/// Largest read of one `recv` straight into the caller's buffer.
+const DIRECT_READ: usize = 1024 * 1024;
 
 /// A plain TCP or Unix socket in blocking mode, read and written by the thread that polls
 /// it: one system call per send and per receive, with no readiness wait through a reactor.
@@ -315,6 +330,8 @@ pub(crate) struct BlockingSocket {
     /// Where `recv` writes before the bytes are copied into the caller's buffer (whose
     /// spare capacity is uninitialised, and filling it directly would need `unsafe`).
     scratch: Vec<u8>,
+    /// Bytes the reader said are on their way (see [`Stream::expect`]).
+    expected: usize,
 }
 
 impl BlockingSocket {
@@ -327,6 +344,7 @@ impl BlockingSocket {
         Ok(BlockingSocket {
             socket: std::sync::Arc::new(socket),
             scratch: Vec::new(),
+            expected: 0,
         })
     }
 
@@ -346,6 +364,18 @@ impl BlockingSocket {
     }
 
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let direct = buf.remaining().min(self.expected).min(DIRECT_READ);
+        if direct >= DIRECT_READ_MIN {
+            let dst = buf.initialize_unfilled_to(direct);
+            return match io::Read::read(&mut &*self.socket, dst) {
+                Ok(n) => {
+                    buf.advance(n);
+                    self.expected = self.expected.saturating_sub(n);
+                    Poll::Ready(Ok(()))
+                }
+                Err(e) => slice_over(cx, e),
+            };
+        }
         let want = buf.remaining().min(BLOCKING_READ);
         if want == 0 {
             return Poll::Ready(Ok(()));

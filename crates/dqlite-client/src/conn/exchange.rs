@@ -398,6 +398,7 @@ impl Connection {
             let missing = needed.saturating_sub(self.read_buf.len());
             self.read_buf
                 .reserve(missing.clamp(READ_CHUNK, self.read_buf.len().max(READ_CHUNK)));
+            self.stream.expect(missing);
             let n = self
                 .stream
                 .read_buf(&mut self.read_buf)

@@ -216,3 +216,52 @@ fn blocking_api_streams_large_results_and_pipelines_batches() {
     assert_eq!((count, sum), (20_000, (0..20_000).sum::<i64>()));
     assert_eq!(text_bytes, 20_000 * 200);
 }
+
+/// Frames far over the bounce buffer (read straight into the connection's buffer) come
+/// back byte for byte through the blocking API, and the frames after them stay in step.
+#[test]
+fn blocking_api_reads_large_frames_whole() {
+    let cluster = common::start(1);
+    let client = blocking::Cluster::new(common::config(&cluster, "blocking-blobs")).unwrap();
+    let mut conn = client.connect().unwrap();
+    conn.execute("CREATE TABLE b (id INTEGER PRIMARY KEY, v BLOB)", &[])
+        .unwrap();
+    // Sizes around the direct-read threshold (128 KiB) and its largest read (1 MiB).
+    let sizes = [
+        100_000usize,
+        131_072,
+        131_073,
+        1_048_576 + 9,
+        6 * 1024 * 1024 + 3,
+    ];
+    let blobs: Vec<Vec<u8>> = sizes
+        .iter()
+        .enumerate()
+        .map(|(k, &len)| (0..len).map(|i| ((i * 7 + k) % 253) as u8).collect())
+        .collect();
+    for (id, blob) in blobs.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO b VALUES (?, ?)",
+            &[Value::Integer(id as i64), Value::Blob(blob.clone())],
+        )
+        .unwrap();
+    }
+    for _ in 0..2 {
+        for (id, blob) in blobs.iter().enumerate() {
+            let back = conn
+                .query_all("SELECT v FROM b WHERE id = ?", &[Value::Integer(id as i64)])
+                .unwrap();
+            assert_eq!(back.rows.len(), 1);
+            assert!(
+                back.rows[0].values() == [Value::Blob(blob.clone())],
+                "blob {id} ({} bytes) differs",
+                blob.len()
+            );
+            let small = conn.query_all("SELECT ?", &[Value::Integer(7)]).unwrap();
+            assert_eq!(small.rows[0].values(), [Value::Integer(7)]);
+        }
+    }
+    let all = conn.query_all("SELECT v FROM b ORDER BY id", &[]).unwrap();
+    let values: Vec<Value> = all.rows.into_iter().flat_map(|r| r.into_values()).collect();
+    assert!(values == blobs.into_iter().map(Value::Blob).collect::<Vec<_>>());
+}
