@@ -41,6 +41,7 @@ mod error;
 mod failure;
 mod frame;
 mod header;
+mod offsets;
 mod primitive;
 mod request;
 mod response;

@@ -3,11 +3,10 @@
 //! A frame is validated once when it is decoded (structure, type codes, bounds); after
 //! that, iterating its rows and values borrows from the frame's buffer and cannot fail.
 
-use std::ops::Range;
-
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::{DecodeError, EncodeError};
+use crate::offsets::Offsets;
 use crate::primitive::{Reader, check_text, put_text};
 use crate::tuple::read_value;
 use crate::value::{Value, ValueRef, ValueType};
@@ -55,13 +54,20 @@ pub(crate) fn skip_row(r: &mut Reader<'_>, columns: usize) -> Result<(), DecodeE
     Ok(())
 }
 
+/// Offset of the first column name in a body (after the column count).
+const NAMES_START: usize = 8;
+
 /// One decoded ROWS frame. Cheap to clone (the body is reference counted).
+///
+/// Decoding a frame of a few columns and rows allocates nothing: where its names and
+/// rows are is kept inline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowsFrame {
     body: Bytes,
-    names: Vec<Range<usize>>,
-    /// Offset of each row's header, plus the offset of the end marker last.
-    row_starts: Vec<usize>,
+    columns: usize,
+    /// The end of each column name (the offset of its NUL), then the offset of each
+    /// row's header, then the offset of the end marker.
+    offsets: Offsets,
     end: RowsEnd,
 }
 
@@ -80,19 +86,18 @@ impl RowsFrame {
                 count: columns,
                 available: r.remaining(),
             })?;
-        let mut names = Vec::with_capacity(columns);
+        let mut offsets = Offsets::new();
         for _ in 0..columns {
             let start = r.position();
             let name = r.str("column name")?;
-            names.push(start..start + name.len());
+            offsets.push(start + name.len());
         }
-        let mut row_starts = Vec::new();
         let end = loop {
             let word = r
                 .peek_word()
                 .ok_or(DecodeError::MalformedRows("missing end marker"))?;
             if word == DONE_MARKER || word == PART_MARKER {
-                row_starts.push(r.position());
+                offsets.push(r.position());
                 r.word("end marker")?;
                 break if word == DONE_MARKER {
                     RowsEnd::Done
@@ -108,14 +113,14 @@ impl RowsFrame {
             if word[0] == 0xff || word[0] == 0xee {
                 return Err(DecodeError::MalformedRows("corrupt end marker"));
             }
-            row_starts.push(r.position());
+            offsets.push(r.position());
             skip_row(&mut r, columns)?;
         };
         // Anything after the marker is ignored: later revisions only append fields.
         Ok(RowsFrame {
             body,
-            names,
-            row_starts,
+            columns,
+            offsets,
             end,
         })
     }
@@ -168,28 +173,42 @@ impl RowsFrame {
 
     /// Number of columns.
     pub fn column_count(&self) -> usize {
-        self.names.len()
+        self.columns
     }
 
     /// Column names, in order. Names may repeat.
     pub fn column_names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.names.iter().map(|range| {
-            self.body
-                .get(range.clone())
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .unwrap_or("")
-        })
+        (0..self.columns).map(|index| self.column_name(index).unwrap_or(""))
     }
 
     /// Name of column `index`.
     pub fn column_name(&self, index: usize) -> Option<&str> {
-        let range = self.names.get(index)?;
-        std::str::from_utf8(self.body.get(range.clone())?).ok()
+        if index >= self.columns {
+            return None;
+        }
+        let end = self.offsets.get(index)?;
+        // Names are contiguous text fields: each starts at the word after the NUL of
+        // the one before.
+        let start = match index.checked_sub(1) {
+            Some(before) => self
+                .offsets
+                .get(before)?
+                .checked_add(1)?
+                .next_multiple_of(8),
+            None => NAMES_START,
+        };
+        std::str::from_utf8(self.body.get(start..end)?).ok()
+    }
+
+    /// Offset of the header of row `index`; of the end marker for the row after the last.
+    #[inline]
+    fn row_start(&self, index: usize) -> Option<usize> {
+        self.offsets.get(self.columns.checked_add(index)?)
     }
 
     /// Number of rows in this frame (0 is normal for the last frame).
     pub fn row_count(&self) -> usize {
-        self.row_starts.len().saturating_sub(1)
+        self.offsets.len().saturating_sub(self.columns + 1)
     }
 
     /// How the frame ends.
@@ -243,8 +262,8 @@ impl<'a> Iterator for RowIter<'a> {
         if self.index >= self.end {
             return None;
         }
-        let start = *self.frame.row_starts.get(self.index)?;
-        let end = *self.frame.row_starts.get(self.index + 1)?;
+        let start = self.frame.row_start(self.index)?;
+        let end = self.frame.row_start(self.index + 1)?;
         self.index += 1;
         let columns = self.frame.column_count();
         let bytes = self.frame.body.get(start..end)?;

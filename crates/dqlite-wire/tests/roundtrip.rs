@@ -670,7 +670,9 @@ proptest! {
         let frame = build(&spec);
         let (names, rows, end) = &spec;
         prop_assert!(frame.column_names().eq(names.iter().map(String::as_str)));
+        prop_assert_eq!(frame.column_name(names.len()), None);
         prop_assert_eq!(frame.row_count(), rows.len());
+        prop_assert!(frame.row(rows.len()).is_none());
         prop_assert_eq!(frame.end(), *end);
         let back = owned_rows(&frame);
         prop_assert_eq!(
