@@ -180,3 +180,42 @@ async def test_session_mode_execution_option(aio_url: str) -> None:
             assert raw.driver_connection.session_mode == "deferred"
     finally:
         await engine.dispose()
+
+
+async def test_no_transaction_to_end_skips_the_driver(
+    aengine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool's rollback of a connection returned without a transaction (a checkout
+    that ran nothing) does not reach the driver; a transaction's end does."""
+    import dqlitedbapi.aio
+
+    calls: list[str] = []
+    driver = dqlitedbapi.aio.AsyncConnection
+    real_commit, real_rollback = driver.commit, driver.rollback
+
+    async def commit(self: dqlitedbapi.aio.AsyncConnection) -> None:
+        calls.append("commit")
+        await real_commit(self)
+
+    async def rollback(self: dqlitedbapi.aio.AsyncConnection) -> None:
+        calls.append("rollback")
+        await real_rollback(self)
+
+    async with aengine.begin() as conn:
+        await conn.execute(text("CREATE TABLE skip (x INTEGER)"))
+    monkeypatch.setattr(driver, "commit", commit)
+    monkeypatch.setattr(driver, "rollback", rollback)
+    async with aengine.connect():
+        pass
+    conn = await aengine.connect()
+    await conn.close()
+    assert calls == []
+    # A statement begins a transaction (the dialect sends BEGIN): its end reaches the driver.
+    async with aengine.connect() as conn:
+        await conn.execute(text("INSERT INTO skip VALUES (1)"))
+    assert calls == ["rollback"]
+    async with aengine.begin() as conn:
+        await conn.execute(text("INSERT INTO skip VALUES (2)"))
+    assert calls == ["rollback", "commit"]
+    async with aengine.connect() as conn:
+        assert (await conn.execute(text("SELECT sum(x) FROM skip"))).scalar() == 2

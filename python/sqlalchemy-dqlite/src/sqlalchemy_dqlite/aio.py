@@ -144,6 +144,27 @@ class AsyncAdapt_dqlite_connection(AsyncAdapt_terminate, AsyncAdapt_dbapi_connec
         """True once the connection is closed (also after a broken transport)."""
         return self._connection.closed
 
+    def commit(self) -> None:
+        """Commits; without a transaction there is nothing to do, and it returns at once."""
+        if not self._idle():
+            super().commit()
+
+    def rollback(self) -> None:
+        """Rolls back; without a transaction there is nothing to do, and it returns at once.
+
+        The pool rolls back every connection it takes back; skipping the trip through the
+        event loop (two greenlet switches) saves about a tenth of a checkout, as
+        SQLAlchemy's asyncpg adapter does. The driver would do nothing either; a closed
+        connection still goes to the driver, which raises.
+        """
+        if not self._idle():
+            super().rollback()
+
+    def _idle(self) -> bool:
+        """Open, and no transaction to end (the driver's ``commit``/``rollback`` no-op)."""
+        connection = self._connection
+        return not connection.in_transaction and not connection.closed
+
     def close(self) -> None:
         await_(self._connection.close())
 
