@@ -30,27 +30,46 @@ impl Offsets {
     /// moves to the heap.
     #[inline]
     pub(crate) fn push(&mut self, offset: usize) {
-        if let Offsets::Inline { len, items } = self
-            && let Some(slot) = items.get_mut(usize::from(*len))
-            && let Ok(small) = u32::try_from(offset)
-        {
-            *slot = small;
-            *len += 1;
-            return;
+        match self {
+            Offsets::Heap(vec) => vec.push(offset),
+            Offsets::Inline { len, items } => {
+                if let Some(slot) = items.get_mut(usize::from(*len))
+                    && let Ok(small) = u32::try_from(offset)
+                {
+                    *slot = small;
+                    *len += 1;
+                } else {
+                    self.move_to_heap(offset);
+                }
+            }
         }
-        self.push_to_heap(offset);
     }
 
+    /// Moves the entries to the heap, then appends `offset`.
     #[cold]
-    fn push_to_heap(&mut self, offset: usize) {
-        if let Offsets::Heap(vec) = self {
-            vec.push(offset);
-            return;
-        }
+    fn move_to_heap(&mut self, offset: usize) {
         let mut vec = Vec::with_capacity(INLINE * 4);
-        vec.extend((0..self.len()).filter_map(|index| self.get(index)));
+        vec.extend(self.iter());
         vec.push(offset);
         *self = Offsets::Heap(vec);
+    }
+
+    /// Entries `index` and `index + 1`.
+    #[inline]
+    pub(crate) fn pair(&self, index: usize) -> Option<(usize, usize)> {
+        match self {
+            Offsets::Inline { len, items } => {
+                let [a, b] = *items
+                    .get(..usize::from(*len))?
+                    .get(index..)?
+                    .first_chunk::<2>()?;
+                Some((a as usize, b as usize))
+            }
+            Offsets::Heap(vec) => {
+                let [a, b] = *vec.get(index..)?.first_chunk::<2>()?;
+                Some((a, b))
+            }
+        }
     }
 
     /// Number of entries.
@@ -115,6 +134,10 @@ mod tests {
                 (0..=n).map(|i| i * 8).collect::<Vec<_>>()
             );
             assert_eq!(offsets.get(n + 1), None);
+            assert_eq!(offsets.pair(n), None);
+            if n > 0 {
+                assert_eq!(offsets.pair(n - 1), Some(((n - 1) * 8, n * 8)));
+            }
             assert_eq!(matches!(offsets, Offsets::Heap(_)), n >= INLINE);
         }
         let mut inline = Offsets::new();

@@ -200,10 +200,11 @@ impl RowsFrame {
         std::str::from_utf8(self.body.get(start..end)?).ok()
     }
 
-    /// Offset of the header of row `index`; of the end marker for the row after the last.
+    /// Where row `index` starts and ends (its header's offset, and the next row's or the
+    /// end marker's).
     #[inline]
-    fn row_start(&self, index: usize) -> Option<usize> {
-        self.offsets.get(self.columns.checked_add(index)?)
+    fn row_bounds(&self, index: usize) -> Option<(usize, usize)> {
+        self.offsets.pair(self.columns.checked_add(index)?)
     }
 
     /// Number of rows in this frame (0 is normal for the last frame).
@@ -262,8 +263,7 @@ impl<'a> Iterator for RowIter<'a> {
         if self.index >= self.end {
             return None;
         }
-        let start = self.frame.row_start(self.index)?;
-        let end = self.frame.row_start(self.index + 1)?;
+        let (start, end) = self.frame.row_bounds(self.index)?;
         self.index += 1;
         let columns = self.frame.column_count();
         let bytes = self.frame.body.get(start..end)?;
