@@ -65,6 +65,10 @@ impl Connection {
         let mut total = ExecResult::default();
         let (mut sent, mut answered) = (0usize, 0usize);
         let mut failure: Option<(usize, Error)> = None;
+        // A row the client refused before sending it: reported once the rows sent before
+        // it are answered (unless one of them failed first), so that no answer is left
+        // unread on the connection.
+        let mut refused: Option<(usize, Error)> = None;
         let mut deadline = self.deadline();
         self.recover_by(deadline).await?;
         // Checked once: the batch holds the connection, so this cannot change.
@@ -99,7 +103,8 @@ impl Connection {
             // delayed-ACK timeout.
             self.write_buf.clear();
             let drain_first = sent > answered && self.frame_buffered();
-            while !drain_first && failure.is_none() && sent - answered < window {
+            while !drain_first && failure.is_none() && refused.is_none() && sent - answered < window
+            {
                 let Some(row) = rows.next() else { break };
                 let params = row.as_ref();
                 let checked = if owned {
@@ -107,28 +112,27 @@ impl Connection {
                 } else {
                     self.check_owned(statement)
                 };
-                checked
-                    .and_then(|()| {
-                        if params.len() > crate::limits::MAX_PARAMS_ANY_SERVER {
-                            return Err(Error::Unsupported(format!(
-                                "execute_many takes at most {} parameters per row",
-                                crate::limits::MAX_PARAMS_ANY_SERVER
-                            )));
-                        }
-                        encode(
-                            &Request::Exec {
-                                db_id: 0,
-                                stmt_id: statement.id,
-                                params: params.into(),
-                                schema: 0,
-                            },
-                            &mut self.write_buf,
-                        )
-                    })
-                    .map_err(|e| Error::Batch {
-                        row: sent,
-                        source: Box::new(e),
-                    })?;
+                let encoded = checked.and_then(|()| {
+                    if params.len() > crate::limits::MAX_PARAMS_ANY_SERVER {
+                        return Err(Error::Unsupported(format!(
+                            "execute_many takes at most {} parameters per row",
+                            crate::limits::MAX_PARAMS_ANY_SERVER
+                        )));
+                    }
+                    encode(
+                        &Request::Exec {
+                            db_id: 0,
+                            stmt_id: statement.id,
+                            params: params.into(),
+                            schema: 0,
+                        },
+                        &mut self.write_buf,
+                    )
+                });
+                if let Err(e) = encoded {
+                    refused = Some((sent, e));
+                    break;
+                }
                 sent += 1;
             }
             if sent == answered {
@@ -181,7 +185,7 @@ impl Connection {
                 break;
             }
         }
-        match failure {
+        match failure.or(refused) {
             Some((row, e)) => Err(Error::Batch {
                 row,
                 source: Box::new(e),

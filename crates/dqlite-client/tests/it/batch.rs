@@ -147,3 +147,40 @@ fn assert_invalid_input_at(err: &Error, row: usize) {
         other => panic!("expected a batch error at row {row}, got {other}"),
     }
 }
+
+/// A row the client refuses while earlier rows are still in flight: the batch still reads
+/// their answers before it returns, so the connection's next request gets its own answer
+/// (not the answer of a row of the batch) and the rows before the refused one all ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_refused_mid_window_leaves_no_answer_behind() {
+    let cluster = common::start(1);
+    let mut conn = common::client(&cluster, "batch-refused")
+        .connect()
+        .await
+        .unwrap();
+    conn.execute("CREATE TABLE b (n INTEGER PRIMARY KEY)", &[])
+        .await
+        .unwrap();
+    let statement = conn.prepare("INSERT INTO b VALUES (?)").await.unwrap();
+    let mut rows: Vec<Vec<Value>> = (1..=1000).map(|n| vec![Value::Integer(n)]).collect();
+    rows[700] = vec![Value::Integer(701), Value::Integer(0)];
+    let err = conn
+        .execute_prepared_many(&statement, &rows, 32)
+        .await
+        .unwrap_err();
+    assert_invalid_input_at(&err, 700);
+    assert!(!conn.is_broken());
+    let next = conn
+        .execute("INSERT INTO b VALUES (5000)", &[])
+        .await
+        .unwrap();
+    assert_eq!(next.last_insert_id, 5000);
+    let count = conn
+        .query_all("SELECT count(*), max(n) FROM b WHERE n < 5000", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        count.rows[0].values(),
+        [Value::Integer(700), Value::Integer(700)]
+    );
+}
