@@ -153,12 +153,17 @@ impl Connection {
                 })
                 .await;
             let frame = answer.map_err(|e| {
-                // Everything from the first unanswered row on may or may not have run.
-                Error::Batch {
-                    row: answered,
-                    source: Box::new(Error::OutcomeUnknown {
+                // Everything from the first unanswered row on may or may not have run; a
+                // row that failed before it is still the first failure.
+                let (row, source) = failure.take().unwrap_or_else(|| {
+                    let unknown = Error::OutcomeUnknown {
                         source: Box::new(e),
-                    }),
+                    };
+                    (answered, unknown)
+                });
+                Error::Batch {
+                    row,
+                    source: Box::new(source),
                 }
             })?;
             let (header, body) = frame;
@@ -172,6 +177,7 @@ impl Connection {
                 Err(e) => {
                     let e = self.write_failed(e, true);
                     if self.is_broken() {
+                        let (row, e) = failure.take().unwrap_or((row, e));
                         return Err(Error::Batch {
                             row,
                             source: Box::new(e),

@@ -610,3 +610,37 @@ fn fake_node_returning_write_cut_after_sending_is_in_doubt() {
         });
     }
 }
+
+/// A batch whose row failed on the server, then lost its connection before the answers of
+/// the rows in flight behind it came: the failed row is the one reported (the doc's "first
+/// failure"), not the first row without an answer, which would pass the failed row off as
+/// applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_cut_after_a_failed_row_reports_that_row() {
+    let (_cluster, proxy) = setup(false);
+    let mut conn = direct(&proxy, "batch-cut").await;
+    conn.execute("CREATE TABLE b (n INTEGER PRIMARY KEY)", &[])
+        .await
+        .unwrap();
+    conn.execute("INSERT INTO b VALUES (5)", &[]).await.unwrap();
+    let insert = conn.prepare("INSERT INTO b VALUES (?)").await.unwrap();
+    let rows: Vec<[Value; 1]> = (0..32).map(|n| [Value::Integer(n)]).collect();
+    // RESULT answers are 24 bytes; row 5's FAILURE is under 130: the connection closes
+    // after row 5's answer and a few more, before the last row's.
+    proxy.set_fault(Fault::CloseAfterServerBytes(5 * 24 + 130));
+    let (err, _) = bounded(
+        "a batch cut after a failed row",
+        REQUEST + MARGIN,
+        conn.execute_prepared_many(&insert, &rows, 32),
+    )
+    .await;
+    let err = err.unwrap_err();
+    match &err {
+        Error::Batch { row, source } => {
+            assert_eq!(*row, 5, "{err}");
+            assert_eq!(source.kind(), ErrorKind::Constraint, "{err}");
+        }
+        other => panic!("expected a batch error, got {other}"),
+    }
+    assert_broken_then_fresh_works(&proxy, &mut conn, "batch-cut").await;
+}
