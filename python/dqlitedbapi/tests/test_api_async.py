@@ -266,6 +266,27 @@ async def test_transactions(aconn: AsyncConnection) -> None:
     assert await one(aconn, "SELECT count(*) FROM x") == (2,)
 
 
+async def test_a_byte_order_mark_is_whitespace_to_the_transaction_tracking(
+    aconn: AsyncConnection,
+) -> None:
+    # SQLite skips a UTF-8 byte order mark like a space (SQL read from a file may start
+    # with one): BEGIN behind it opens a transaction, which commit() must then commit.
+    await aconn.execute("CREATE TABLE x (n)")
+    await aconn.execute("\ufeffBEGIN")
+    assert aconn.in_transaction
+    await aconn.execute("INSERT INTO x VALUES (1)")
+    await aconn.commit()
+    assert not aconn.in_transaction
+    await aconn.execute(" \ufeff/* c */\ufeff SAVEPOINT a")
+    assert aconn.in_transaction
+    await aconn.execute("\ufeffINSERT INTO x VALUES (2)")
+    await aconn.execute("\ufeffRELEASE a")
+    assert not aconn.in_transaction
+    assert await one(aconn, "\ufeffSELECT count(*) FROM x") == (2,)
+    await aconn.rollback()
+    assert await one(aconn, "SELECT count(*) FROM x") == (2,)
+
+
 async def test_context_manager_commits_or_rolls_back(aconn: AsyncConnection) -> None:
     await aconn.execute("CREATE TABLE x (n)")
     async with aconn:

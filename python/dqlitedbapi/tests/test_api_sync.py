@@ -257,6 +257,27 @@ def test_transactions(conn: Connection) -> None:
     assert one(conn, "SELECT count(*) FROM x") == (2,)
 
 
+def test_a_byte_order_mark_is_whitespace_to_the_transaction_tracking(
+    conn: Connection,
+) -> None:
+    # SQLite skips a UTF-8 byte order mark like a space (SQL read from a file may start
+    # with one): BEGIN behind it opens a transaction, which commit() must then commit.
+    conn.execute("CREATE TABLE x (n)")
+    conn.execute("\ufeffBEGIN")
+    assert conn.in_transaction
+    conn.execute("INSERT INTO x VALUES (1)")
+    conn.commit()
+    assert not conn.in_transaction
+    conn.execute(" \ufeff/* c */\ufeff SAVEPOINT a")
+    assert conn.in_transaction
+    conn.execute("\ufeffINSERT INTO x VALUES (2)")
+    conn.execute("\ufeffRELEASE a")
+    assert not conn.in_transaction
+    assert one(conn, "\ufeffSELECT count(*) FROM x") == (2,)
+    conn.rollback()
+    assert one(conn, "SELECT count(*) FROM x") == (2,)
+
+
 def test_context_manager_commits_or_rolls_back(conn: Connection) -> None:
     conn.execute("CREATE TABLE x (n)")
     with conn:

@@ -362,6 +362,16 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_is_a_space() {
+        assert_eq!(classify("\u{feff}SELECT 1"), StatementKind::Query);
+        assert_eq!(
+            classify(" \u{feff}/* c */\u{feff}VALUES (1)"),
+            StatementKind::Query
+        );
+        assert_eq!(classify("\u{feff}"), StatementKind::Empty);
+    }
+
+    #[test]
     fn the_pragma_lists_are_sorted_for_binary_search() {
         for list in [&READ_WITHOUT_VALUE[..], &READ_WITH_ANY_VALUE[..]] {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");

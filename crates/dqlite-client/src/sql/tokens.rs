@@ -78,6 +78,11 @@ impl<'a> Iterator for Tokens<'a> {
                     self.pos += 1;
                     continue;
                 }
+                // A UTF-8 byte order mark: SQLite's tokenizer skips it as a space.
+                0xef if bytes.get(start + 1..start + 3) == Some(&[0xbb, 0xbf]) => {
+                    self.pos += 3;
+                    continue;
+                }
                 b'-' if bytes.get(start + 1) == Some(&b'-') => {
                     self.pos = bytes
                         .iter()

@@ -182,6 +182,8 @@ mod tests {
             ("BEGIN", Some(Begin)),
             ("begin deferred transaction;", Some(Begin)),
             ("/* c */ COMMIT -- x", Some(Commit)),
+            ("\u{feff}BEGIN", Some(Begin)),
+            ("SAVEPOINT \u{feff}s1", Some(Savepoint("s1".into()))),
             ("end", Some(Commit)),
             ("ROLLBACK", Some(Rollback)),
             ("ROLLBACK TRANSACTION", Some(Rollback)),

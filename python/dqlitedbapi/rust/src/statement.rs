@@ -93,7 +93,8 @@ pub fn leading_words(sql: &str, n: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = sql;
     while out.len() < n {
-        rest = rest.trim_start();
+        // SQLite skips a UTF-8 byte order mark as a space.
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
         if let Some(r) = rest.strip_prefix("--") {
             rest = r.find('\n').and_then(|i| r.get(i + 1..)).unwrap_or("");
             continue;
@@ -151,6 +152,10 @@ mod tests {
         assert_eq!(
             leading_words("  -- c\n /* x */ rollback to sp1", 4),
             vec!["ROLLBACK", "TO", "SP1"]
+        );
+        assert_eq!(
+            leading_words("\u{feff} \u{feff}/* x */\u{feff}begin", 1),
+            vec!["BEGIN"]
         );
         assert_eq!(
             leading_words("SAVEPOINT \"a b\"; x", 2),
