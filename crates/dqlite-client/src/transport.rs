@@ -308,8 +308,11 @@ pub(crate) const BLOCKING_SLICE: Duration = Duration::from_millis(50);
 
 /// Largest read of one `recv` on a [`BlockingSocket`] through its bounce buffer.
 const BLOCKING_READ: usize = 64 * 1024;
-/// When at least this many bytes are expected, a [`BlockingSocket`] reads straight into
-/// the caller's buffer (zeroing it first, which costs less than copying it after).
+/// A [`BlockingSocket`] reads straight into the caller's buffer (zeroing it first, which
+/// costs less than copying it after) when at least this many bytes are expected and the
+/// last `recv` returned at least half as many: zeroing what no `recv` fills is wasted, and
+/// on a slow link, where each `recv` returns a few kilobytes, it would cost more than the
+/// copy.
 const DIRECT_READ_MIN: usize = 128 * 1024;
 /// Largest read of one `recv` straight into the caller's buffer.
 const DIRECT_READ: usize = 1024 * 1024;
@@ -332,6 +335,8 @@ pub(crate) struct BlockingSocket {
     scratch: Vec<u8>,
     /// Bytes the reader said are on their way (see [`Stream::expect`]).
     expected: usize,
+    /// What the last `recv` returned: a direct read zeroes at most twice that.
+    last_read: usize,
 }
 
 impl BlockingSocket {
@@ -345,6 +350,7 @@ impl BlockingSocket {
             socket: std::sync::Arc::new(socket),
             scratch: Vec::new(),
             expected: 0,
+            last_read: 0,
         })
     }
 
@@ -364,13 +370,18 @@ impl BlockingSocket {
     }
 
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let direct = buf.remaining().min(self.expected).min(DIRECT_READ);
+        let direct = buf
+            .remaining()
+            .min(self.expected)
+            .min(self.last_read.saturating_mul(2))
+            .min(DIRECT_READ);
         if direct >= DIRECT_READ_MIN {
             let dst = buf.initialize_unfilled_to(direct);
             return match io::Read::read(&mut &*self.socket, dst) {
                 Ok(n) => {
                     buf.advance(n);
                     self.expected = self.expected.saturating_sub(n);
+                    self.last_read = n;
                     Poll::Ready(Ok(()))
                 }
                 Err(e) => slice_over(cx, e),
@@ -387,6 +398,7 @@ impl BlockingSocket {
         match io::Read::read(&mut &*self.socket, scratch) {
             Ok(n) => {
                 buf.put_slice(scratch.get(..n).unwrap_or_default());
+                self.last_read = n;
                 Poll::Ready(Ok(()))
             }
             Err(e) => slice_over(cx, e),
