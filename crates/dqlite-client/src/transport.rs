@@ -333,7 +333,8 @@ pub(crate) struct BlockingSocket {
     /// Where `recv` writes before the bytes are copied into the caller's buffer (whose
     /// spare capacity is uninitialised, and filling it directly would need `unsafe`).
     scratch: Vec<u8>,
-    /// Bytes the reader said are on their way (see [`Stream::expect`]).
+    /// Bytes the reader said are on their way (see [`Stream::expect`]), set before each
+    /// read.
     expected: usize,
     /// What the last `recv` returned: a direct read zeroes at most twice that.
     last_read: usize,
@@ -380,7 +381,6 @@ impl BlockingSocket {
             return match io::Read::read(&mut &*self.socket, dst) {
                 Ok(n) => {
                     buf.advance(n);
-                    self.expected = self.expected.saturating_sub(n);
                     self.last_read = n;
                     Poll::Ready(Ok(()))
                 }
