@@ -172,8 +172,14 @@ impl Connection {
             // Each answer renews the deadline: a batch runs as long as answers keep coming.
             now = Instant::now();
             deadline = Deadline::at(now + self.request_timeout);
-            match self.decode(&header, body) {
-                Ok(response) => total.then(self.exec_result(response, statement.dml)?),
+            // An answer other than RESULT (a protocol violation: the connection is broken)
+            // fails its row like any other error.
+            let outcome = match self.decode(&header, body) {
+                Ok(response) => self.exec_result(response, statement.dml),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(result) => total.then(result),
                 Err(e) => {
                     let e = self.write_failed(e, true);
                     if self.is_broken() {

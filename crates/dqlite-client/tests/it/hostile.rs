@@ -198,3 +198,54 @@ fn a_failure_mid_stream_ends_the_result_in_sync() {
         assert_eq!(rows.rows[0].values(), [Value::Integer(7)]);
     });
 }
+
+/// A batch row answered with something other than RESULT is reported as that row's
+/// failure ([`Error::Batch`], as every other failure of a batch), its outcome unknown, and
+/// the connection is not reused.
+#[test]
+fn a_batch_row_answered_with_rows_is_that_rows_failure() {
+    let node = FakeNode::start(|conn, address| {
+        lead(conn, address)?;
+        // PREPARE.
+        conn.read_request()?;
+        conn.write(&frame(&Response::Stmt {
+            db_id: 0,
+            stmt_id: 1,
+            param_count: 1,
+            tail_offset: None,
+        }))?;
+        // Row 0 is answered as an EXEC is; row 1 as a query.
+        conn.read_request()?;
+        conn.write(&frame(&Response::Result {
+            last_insert_id: 1,
+            rows_affected: 1,
+        }))?;
+        conn.read_request()?;
+        conn.write(&rows(&["n"], &[vec![Value::Integer(2)]], RowsEnd::Done))?;
+        conn.stall();
+        Ok(())
+    })
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let config = Config::new([node.address()])
+            .unwrap()
+            .request_timeout(Duration::from_secs(2));
+        let mut conn = Cluster::new(config).connect().await.unwrap();
+        let rows: Vec<Vec<Value>> = (1..=3).map(|n| vec![Value::Integer(n)]).collect();
+        let err = conn
+            .execute_many("INSERT INTO t VALUES (?)", &rows, 1)
+            .await
+            .unwrap_err();
+        let dqlite_client::Error::Batch { row, source } = &err else {
+            panic!("expected Error::Batch, got {err:?}");
+        };
+        assert_eq!(*row, 1, "{err}");
+        assert_eq!(source.kind(), ErrorKind::OutcomeUnknown, "{err}");
+        assert!(err.to_string().contains("expected RESULT"), "{err}");
+        assert!(conn.is_broken());
+    });
+}
