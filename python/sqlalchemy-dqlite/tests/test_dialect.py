@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Time,
     create_engine,
     delete,
     exc,
@@ -294,6 +295,69 @@ def test_types_round_trip(engine: Engine) -> None:
             (False, datetime.datetime(1, 1, 1), datetime.date(9999, 12, 31)),
         ]
         assert conn.execute(select(func.count()).where(t.c.flag.is_(None))).scalar() == 1
+
+
+def test_aware_datetimes_keep_their_offset(engine: Engine) -> None:
+    # As the pure-Python sqlalchemy-dqlite 0.8 stores them, so that a database written by
+    # either dialect reads the same with the other: an aware value is stored with its UTC
+    # offset; a timezone=True column reads a naive value as UTC, a timezone=False one
+    # reads an aware datetime as naive UTC (an aware time loses its offset).
+    plus2 = datetime.timezone(datetime.timedelta(hours=2))
+    t = Table(
+        "tz",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("at", DateTime(timezone=True)),
+        Column("naive", DateTime),
+        Column("tm", Time(timezone=True)),
+        Column("tmn", Time),
+    )
+    aware = datetime.datetime(2024, 1, 2, 10, 0, 0, 5, tzinfo=plus2)
+    aware_time = datetime.time(10, 0, 0, 5, tzinfo=plus2)
+    with engine.begin() as conn:
+        t.create(conn)
+        conn.execute(
+            t.insert(),
+            [
+                {"id": 1, "at": aware, "naive": aware, "tm": aware_time, "tmn": aware_time},
+                {
+                    "id": 2,
+                    "at": datetime.datetime(2024, 1, 2, 10, 0),
+                    "naive": datetime.datetime(2024, 1, 2, 10, 0),
+                    "tm": datetime.time(10, 0),
+                    "tmn": datetime.time(10, 0),
+                },
+            ],
+        )
+    with engine.connect() as conn:
+        raw = conn.exec_driver_sql("SELECT at, naive, tm, tmn FROM tz WHERE id = 1").one()
+        stored = conn.exec_driver_sql(
+            "SELECT CAST(at AS TEXT), CAST(naive AS TEXT), tm, tmn FROM tz WHERE id = 1"
+        ).one()
+        rows = conn.execute(select(t.c.at, t.c.naive, t.c.tm, t.c.tmn).order_by(t.c.id)).all()
+    assert raw[0] == aware
+    assert tuple(stored) == (
+        "2024-01-02 10:00:00.000005+02:00",
+        "2024-01-02 10:00:00.000005+02:00",
+        "10:00:00.000005+02:00",
+        "10:00:00.000005+02:00",
+    )
+    utc = datetime.UTC
+    assert rows[0] == (
+        aware,
+        datetime.datetime(2024, 1, 2, 8, 0, 0, 5),
+        aware_time,
+        datetime.time(10, 0, 0, 5),
+    )
+    assert rows[0][0].utcoffset() == datetime.timedelta(hours=2)
+    assert rows[0][2].utcoffset() == datetime.timedelta(hours=2)
+    assert rows[1] == (
+        datetime.datetime(2024, 1, 2, 10, 0, tzinfo=utc),
+        datetime.datetime(2024, 1, 2, 10, 0),
+        datetime.time(10, 0, tzinfo=utc),
+        datetime.time(10, 0),
+    )
+    assert rows[1][2].tzinfo is utc
 
 
 def test_stream_results_uses_server_side_cursor(engine: Engine) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects.sqlite.base import (
     DATE,
     DATETIME,
+    TIME,
     SQLiteCompiler,
     SQLiteExecutionContext,
     SQLiteTypeCompiler,
@@ -199,22 +200,113 @@ def _raw_connection(connection: Any) -> Any:
     return connection if inner is None else inner
 
 
+def _offset_text(value: datetime.datetime | datetime.time) -> str:
+    """The UTC offset of an aware value as sqlalchemy-dqlite 0.8 stores it.
+
+    ``+HH:MM`` (``+HH:MM:SS`` when it has seconds); ``""`` for a naive value.
+    """
+    offset = value.utcoffset()
+    if offset is None:
+        return ""
+    if offset.microseconds:
+        raise dqlitedbapi.DataError(f"the UTC offset of {value!r} has a fraction of a second")
+    seconds = int(offset.total_seconds())
+    sign = "+" if seconds >= 0 else "-"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{sign}{hours:02d}:{minutes:02d}"
+    return f"{text}:{secs:02d}" if secs else text
+
+
 class _DqliteDateTime(DATETIME):
     """SQLite's DATETIME, also taking the ``datetime`` the driver returns for DATETIME columns.
 
     dqlite sends values of columns declared DATETIME, DATE or TIMESTAMP as its ISO 8601 type,
     which the driver turns into ``datetime``; values of other expressions come back as text.
+
+    Time zones as the pure-Python sqlalchemy-dqlite 0.8 has them, so that a database written
+    by either dialect reads the same with the other: an aware value is stored with its UTC
+    offset (with the default storage format); a ``timezone=True`` column reads a naive value
+    as UTC, a ``timezone=False`` one reads an aware value as naive UTC.
     """
+
+    def bind_processor(self, dialect: Any) -> Any:
+        base = super().bind_processor(dialect)
+        if base is None or self._reg is not None:
+            return base
+
+        def process(value: Any) -> Any:
+            text = base(value)
+            if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+                text += _offset_text(value)
+            return text
+
+        return process
 
     def result_processor(self, dialect: Any, coltype: object) -> Any:
         parse = super().result_processor(dialect, coltype)
+        want_timezone = self.timezone
 
         def process(value: Any) -> Any:
-            if value is None or isinstance(value, datetime.datetime):
+            if value is None:
+                return None
+            if isinstance(value, datetime.datetime):
+                pass
+            elif isinstance(value, datetime.date):
+                value = datetime.datetime(value.year, value.month, value.day)
+            elif parse is not None:
+                value = parse(value)
+            if not isinstance(value, datetime.datetime):
                 return value
-            if isinstance(value, datetime.date):
-                return datetime.datetime(value.year, value.month, value.day)
-            return parse(value) if parse is not None else value
+            if want_timezone:
+                return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
+            if value.tzinfo is not None:
+                return value.astimezone(datetime.UTC).replace(tzinfo=None)
+            return value
+
+        return process
+
+
+class _DqliteTime(TIME):
+    """SQLite's TIME, with time zones as the pure-Python sqlalchemy-dqlite 0.8 has them.
+
+    An aware value is stored with its UTC offset (with the default storage format); a
+    ``timezone=True`` column reads a naive value as UTC, a ``timezone=False`` one drops the
+    offset of an aware value.
+    """
+
+    def bind_processor(self, dialect: Any) -> Any:
+        # SQLAlchemy 2.0 leaves TIME's processors unannotated.
+        unannotated: Any = super().bind_processor
+        base = unannotated(dialect)
+        if base is None or self._reg is not None:
+            return base
+
+        def process(value: Any) -> Any:
+            text = base(value)
+            if isinstance(value, datetime.time) and value.tzinfo is not None:
+                text += _offset_text(value)
+            return text
+
+        return process
+
+    def result_processor(self, dialect: Any, coltype: object) -> Any:
+        unannotated: Any = super().result_processor
+        parse = unannotated(dialect, coltype)
+        want_timezone = self.timezone
+
+        def process(value: Any) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, datetime.datetime):
+                value = value.timetz()
+            elif not isinstance(value, datetime.time) and parse is not None:
+                value = parse(value)
+            if not isinstance(value, datetime.time):
+                return value
+            if want_timezone:
+                return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
+            return value.replace(tzinfo=None) if value.tzinfo is not None else value
 
         return process
 
@@ -381,6 +473,7 @@ class DqliteDialect(SQLiteDialect_pysqlite):
         sqltypes.DateTime: _DqliteDateTime,
         sqltypes.TIMESTAMP: _DqliteDateTime,
         sqltypes.Date: _DqliteDate,
+        sqltypes.Time: _DqliteTime,
     }
 
     def __init__(self, **kwargs: Any) -> None:

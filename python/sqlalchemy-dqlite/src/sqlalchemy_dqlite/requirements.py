@@ -564,11 +564,13 @@ class Requirements(SuiteRequirements):
 
     @property
     def datetime_timezone(self) -> exclusions.compound:
-        return _no("SQLite's DATETIME keeps no time zone")
+        # Stored as ISO 8601 text with the UTC offset (as sqlalchemy-dqlite 0.8 does).
+        return _yes()
 
     @property
     def time_timezone(self) -> exclusions.compound:
-        return _no("SQLite's TIME keeps no time zone")
+        # Stored as ISO 8601 text with the UTC offset (as sqlalchemy-dqlite 0.8 does).
+        return _yes()
 
     @property
     def date_implicit_bound(self) -> exclusions.compound:
