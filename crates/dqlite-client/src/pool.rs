@@ -377,7 +377,8 @@ async fn reap_idle(pool: Weak<PoolInner>, idle_timeout: Duration) {
 /// A connection checked out of a [`Pool`]; returns to it when dropped.
 ///
 /// Dereferences to [`Connection`]. A connection dropped in the middle of a result stream,
-/// or with a transaction dropped unfinished, is drained and rolled back in the background
+/// or with a transaction left open (a dropped [`Transaction`](crate::Transaction), or a
+/// BEGIN without its COMMIT), is drained and rolled back in the background
 /// before it goes back to the idle list (or closed if that fails, or if there is no
 /// runtime to do it on).
 #[derive(Debug)]
@@ -425,8 +426,11 @@ fn unreachable_connection() -> ! {
 
 impl Drop for PooledConnection {
     fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
         let meta = self.meta;
+        conn.roll_back_before_reuse();
         if conn.needs_recovery() {
             // An abandoned result or a dropped transaction: settle it off the caller's
             // path, then pool the connection. A dropped transaction holds SQLite's write
@@ -440,7 +444,6 @@ impl Drop for PooledConnection {
             };
             let pool = Arc::clone(&self.pool);
             let permit = self.permit.take();
-            let mut conn = conn;
             handle.spawn(async move {
                 let _permit = permit;
                 if conn.recover().await.is_ok() {

@@ -14,6 +14,7 @@ use dqlite_wire::{Request, Response, Value};
 use crate::cluster::NodeInfo;
 use crate::config::{Address, Config};
 use crate::error::{Error, ErrorKind, Result};
+use crate::sql::TransactionEffect;
 use crate::transaction::{Transaction, TransactionTarget};
 use crate::transport::{self, BlockingSocket, CustomStream, Stream};
 
@@ -105,6 +106,10 @@ pub struct Connection {
     /// A [`Transaction`] was dropped without COMMIT or ROLLBACK: ROLLBACK goes out before
     /// the next request.
     rollback_pending: bool,
+    /// A transaction may be open: a BEGIN or SAVEPOINT went out and no COMMIT, END or
+    /// ROLLBACK has ended it since (as far as the statements' text tells). A pool rolls it
+    /// back before handing the connection to someone else.
+    tx_open: bool,
     caps: Capabilities,
     /// Shared with whoever asked (see [`request_in_flight`](Self::request_in_flight)).
     request_in_flight: RequestInFlight,
@@ -143,6 +148,7 @@ impl Connection {
             node_lost: false,
             request_written: false,
             rollback_pending: false,
+            tx_open: false,
             caps: Capabilities::default(),
             request_in_flight: RequestInFlight::default(),
             timer: None,
@@ -310,6 +316,34 @@ impl Connection {
         self.state == State::NeedsDrain || (self.rollback_pending && self.is_reusable())
     }
 
+    /// Before the connection goes back to a pool: a transaction its user left open (a
+    /// plain BEGIN never committed, a script stopped half-way) is rolled back first, as
+    /// [`needs_recovery`](Self::needs_recovery) then says. Its next user would otherwise
+    /// run inside it, and its "autocommit" writes would never be committed.
+    pub(crate) fn roll_back_before_reuse(&mut self) {
+        if self.tx_open && self.is_reusable() {
+            self.rollback_pending = true;
+        }
+    }
+
+    /// Notes what a statement that went out does to the transaction: `effect` is the
+    /// statement's. Conservative: a BEGIN counts even when it
+    /// failed, and only a COMMIT or ROLLBACK that worked (or found no transaction) ends one.
+    /// `failure` is the statement's error, `None` when it succeeded.
+    pub(super) fn track_transaction(&mut self, effect: TransactionEffect, failure: Option<&Error>) {
+        match effect {
+            TransactionEffect::Begins => self.tx_open = true,
+            TransactionEffect::Ends => {
+                let ended = failure
+                    .is_none_or(|e| matches!(e, Error::Server(e) if e.is_no_transaction_active()));
+                if ended {
+                    self.tx_open = false;
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// True once the node reported that it is not (or no longer) the leader.
     pub fn saw_leadership_change(&self) -> bool {
         self.leadership_changed
@@ -368,6 +402,7 @@ impl Connection {
                 Err(Error::Server(e)) if e.is_no_transaction_active() => {}
                 Err(e) => return Err(e),
             }
+            self.tx_open = false;
         }
         Ok(())
     }

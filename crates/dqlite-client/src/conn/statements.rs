@@ -8,7 +8,7 @@ use dqlite_wire::{Request, Response, Value};
 use super::{Connection, Deadline};
 use crate::error::{Error, Result};
 use crate::rows::{QueryResult, Rows};
-use crate::sql::{self, StatementKind};
+use crate::sql::{self, StatementKind, TransactionEffect};
 
 /// What a statement without rows did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,6 +42,7 @@ pub struct Statement {
     param_count: u64,
     pub(super) kind: StatementKind,
     pub(super) dml: bool,
+    effect: TransactionEffect,
 }
 
 impl Statement {
@@ -68,6 +69,7 @@ pub struct ClassifiedSql {
     single: Option<Box<str>>,
     kind: StatementKind,
     dml: bool,
+    effect: TransactionEffect,
 }
 
 impl ClassifiedSql {
@@ -78,6 +80,7 @@ impl ClassifiedSql {
             single: single_statement(text).ok().map(Box::from),
             kind: sql::classify(text),
             dml: sql::is_dml(text),
+            effect: sql::transaction_effect(text),
         }
     }
 
@@ -222,6 +225,7 @@ impl Connection {
                     param_count,
                     kind: sql::classify(text),
                     dml: sql::is_dml(text),
+                    effect: sql::transaction_effect(text),
                 })
             }
             other => Err(self.unexpected("STMT", &other)),
@@ -261,8 +265,12 @@ impl Connection {
     ) -> Result<ExecResult> {
         let schema = self.params_schema(params.len(), deadline).await?;
         let request = source.exec_request(params, schema);
-        let response = self.request_write(&request, deadline).await?;
-        self.exec_result(response, source.is_dml())
+        let response = self.request_write(&request, deadline).await;
+        let effect = source.effect();
+        if effect != TransactionEffect::None {
+            self.track_transaction(effect, response.as_ref().err());
+        }
+        self.exec_result(response?, source.is_dml())
     }
 
     /// Runs a statement and starts reading its rows (QUERY or QUERY_SQL); a statement
@@ -393,6 +401,14 @@ impl<'a> Source<'a> {
             Source::Text(text) => sql::is_dml(text),
             Source::Classified(_, classified) => classified.dml,
             Source::Prepared(statement) => statement.dml,
+        }
+    }
+
+    fn effect(self) -> TransactionEffect {
+        match self {
+            Source::Text(text) => sql::transaction_effect(text),
+            Source::Classified(_, classified) => classified.effect,
+            Source::Prepared(statement) => statement.effect,
         }
     }
 

@@ -123,3 +123,38 @@ async fn a_dropped_transaction_does_not_hold_the_write_lock_in_the_idle_list() {
         "the dropped transaction's row must be gone, every worker's write there"
     );
 }
+
+/// A transaction opened with a plain BEGIN (not through `transaction()`) and left open when
+/// the pooled connection is dropped must not carry over to the connection's next user: that
+/// user's "autocommit" write would land in the old transaction, never committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_left_in_a_raw_transaction_is_not_handed_out_in_it() {
+    let cluster = common::start(1);
+    let pool = Pool::new(
+        common::client(&cluster, "pool-raw-tx"),
+        PoolOptions::default().max_size(1),
+    );
+    pool.execute("CREATE TABLE r (n INTEGER)", &[])
+        .await
+        .unwrap();
+    {
+        let mut conn = pool.get().await.unwrap();
+        conn.execute("BEGIN", &[]).await.unwrap();
+        conn.execute("INSERT INTO r VALUES (1)", &[]).await.unwrap();
+        // Dropped without COMMIT or ROLLBACK, as after an error in the caller.
+    }
+    pool.execute("INSERT INTO r VALUES (2)", &[]).await.unwrap();
+    // Another client sees what is committed.
+    let other = common::client(&cluster, "pool-raw-tx");
+    let mut conn = other.connect().await.unwrap();
+    let rows = conn
+        .query_all("SELECT n FROM r ORDER BY n", &[])
+        .await
+        .unwrap();
+    let seen: Vec<_> = rows.rows.iter().map(|r| r.values().to_vec()).collect();
+    assert_eq!(
+        seen,
+        vec![vec![Value::Integer(2)]],
+        "the second write is committed alone"
+    );
+}
