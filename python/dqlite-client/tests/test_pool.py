@@ -8,7 +8,13 @@ import threading
 import pytest
 from dqlite_testkit import Cluster
 
-from dqliteclient import ConnectionPool, DqliteConnectionError, InterfaceError, create_pool
+from dqliteclient import (
+    ConnectionPool,
+    DqliteConnectionError,
+    InterfaceError,
+    OperationalError,
+    create_pool,
+)
 from dqliteclient import blocking as sync
 
 
@@ -51,6 +57,33 @@ async def test_a_transaction_left_open_is_rolled_back(cluster: Cluster, dbname: 
         with pytest.raises(InterfaceError, match="closed"):
             await conn.fetchval("SELECT 1")
         assert await pool.fetchval("SELECT count(*) FROM r") == 1
+
+
+async def test_a_script_stopped_inside_its_transaction_is_rolled_back(
+    cluster: Cluster, dbname: str
+) -> None:
+    # The script's BEGIN ran, its third statement failed: the transaction is open on the
+    # node though the script as a whole failed. The next borrower must not run inside it
+    # (its "autocommit" write would never be committed).
+    async with ConnectionPool(cluster.addresses, database=dbname, max_size=1) as pool:
+        await pool.execute("CREATE TABLE s (n)")
+        with pytest.raises(OperationalError, match="no such table"):
+            await pool.execute("BEGIN; INSERT INTO s VALUES (1); INSERT INTO nowhere VALUES (1)")
+        await pool.execute("INSERT INTO s VALUES (2)")
+        async with ConnectionPool(cluster.addresses, database=dbname, max_size=1) as fresh:
+            assert await fresh.fetchall("SELECT n FROM s") == [[2]]
+
+
+def test_a_script_stopped_inside_its_transaction_is_rolled_back_blocking(
+    cluster: Cluster, dbname: str
+) -> None:
+    with sync.ConnectionPool(cluster.addresses, database=dbname, max_size=1) as pool:
+        pool.execute("CREATE TABLE s (n)")
+        with pytest.raises(OperationalError, match="no such table"):
+            pool.execute("BEGIN; INSERT INTO s VALUES (1); INSERT INTO nowhere VALUES (1)")
+        pool.execute("INSERT INTO s VALUES (2)")
+        with sync.ConnectionPool(cluster.addresses, database=dbname, max_size=1) as fresh:
+            assert fresh.fetchall("SELECT n FROM s") == [[2]]
 
 
 async def test_the_pool_moves_to_the_new_leader_when_the_leader_dies(
