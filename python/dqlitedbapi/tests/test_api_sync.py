@@ -198,6 +198,37 @@ def test_adapters_and_converters(cluster: Any, dbname: str) -> None:
         dqlitedbapi.unregister_adapter(decimal.Decimal)
 
 
+def test_conform_of_subclasses_and_dates(conn: Connection) -> None:
+    # As in sqlite3 and dqlite-dbapi 0.8: __conform__ is asked for any value that is not
+    # exactly a built-in type (subclasses of int, str, float, bytes and datetime too), and
+    # what it returns is bound (a date or time as its ISO 8601 text).
+    class Cents(int):
+        def __conform__(self, protocol: object) -> str:
+            return f"{self / 100:.2f}"
+
+    class Tag(str):
+        def __conform__(self, protocol: object) -> str:
+            return self.upper()
+
+    class Plain(int):
+        def __conform__(self, protocol: object) -> None:
+            return None
+
+    class Stamp(datetime.datetime):
+        def __conform__(self, protocol: object) -> int:
+            return 7
+
+    class Day:
+        def __conform__(self, protocol: object) -> datetime.date:
+            return datetime.date(2024, 2, 29)
+
+    assert one(
+        conn,
+        "SELECT ?, ?, ?, ?, ?",
+        (Cents(1234), Tag("ab"), Plain(5), Stamp(2024, 1, 2), Day()),
+    ) == ("12.34", "AB", 5, 7, "2024-02-29")
+
+
 def test_row_factory(conn: Connection) -> None:
     conn.row_factory = lambda cur, row: dict(zip([d[0] for d in cur.description], row, strict=True))
     assert every(conn, "SELECT 1 AS a, 2 AS b") == [{"a": 1, "b": 2}]

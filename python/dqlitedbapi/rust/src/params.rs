@@ -173,9 +173,25 @@ pub fn to_value(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Value> {
     primitive(obj, index, true)
 }
 
+/// Whether `obj` is exactly one of the types bound directly (not a subclass of one).
+fn is_exact_builtin(obj: &Bound<'_, PyAny>) -> bool {
+    obj.is_exact_instance_of::<PyInt>()
+        || obj.is_exact_instance_of::<PyString>()
+        || obj.is_exact_instance_of::<PyFloat>()
+        || obj.is_exact_instance_of::<PyBytes>()
+        || obj.is_exact_instance_of::<PyBool>()
+        || obj.is_exact_instance_of::<PyByteArray>()
+        || obj.is_exact_instance_of::<PyMemoryView>()
+}
+
 fn primitive(obj: &Bound<'_, PyAny>, index: usize, may_adapt: bool) -> PyResult<Value> {
     if obj.is_none() {
         return Ok(Value::Null);
+    }
+    // A subclass's `__conform__` wins over the built-in type it extends (as in sqlite3).
+    if may_adapt && !is_exact_builtin(obj) && obj.hasattr(pyo3::intern!(obj.py(), "__conform__"))? {
+        let adapted = fallback(obj.py())?.call1((obj, index))?;
+        return primitive(&adapted, index, false);
     }
     if let Ok(b) = obj.cast::<PyBool>() {
         return Ok(Value::Integer(i64::from(b.is_true())));

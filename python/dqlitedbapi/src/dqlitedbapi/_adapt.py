@@ -2,10 +2,10 @@
 
 Parameters: ``None``, ``int``, ``float``, ``str``, ``bytes``, ``bytearray``, ``memoryview``
 and ``bool`` are bound by the native core directly. A type registered with
-:func:`register_adapter` (exact type match) is adapted first; anything else reaches
-:func:`adapt_fallback`, which handles ``datetime``/``date``/``time`` (ISO 8601 text;
-time-zone-aware values keep their offset, naive ones stay naive) and the ``__conform__``
-protocol.
+:func:`register_adapter` (exact type match) is adapted first; anything else (and a
+subclass of those types with a ``__conform__`` method) reaches :func:`adapt_fallback`,
+which handles the ``__conform__`` protocol and ``datetime``/``date``/``time`` (ISO 8601
+text; time-zone-aware values keep their offset, naive ones stay naive).
 
 Results: ISO8601 cells become ``datetime.datetime`` (or ``datetime.time``), UNIXTIME cells
 UTC-aware ``datetime.datetime``, as the pure-Python ``dqlite-dbapi`` does. Converters
@@ -105,11 +105,22 @@ def _time_text(hour: int, minute: int, second: int, microsecond: int) -> str:
     return f"{text}.{microsecond:06d}" if microsecond else text
 
 
+_WIRE_TYPES: Final = (int, float, str, bytes, bytearray, memoryview)
+
+
 def adapt_fallback(value: object, index: int) -> object:
     """Adapt a parameter the native core does not bind directly (called by it).
 
-    ``index`` is the 1-based parameter number, for the error message.
+    As ``sqlite3`` and the pure-Python dqlite-dbapi do: ``__conform__`` first (also for
+    subclasses of the built-in types; a ``None`` answer keeps the value), then a
+    ``datetime``/``date``/``time`` becomes its ISO 8601 text. ``index`` is the 1-based
+    parameter number, for the error message.
     """
+    conform = getattr(value, "__conform__", None)
+    if conform is not None:
+        adapted = conform(PrepareProtocol)
+        if adapted is not None:
+            value = adapted
     if isinstance(value, datetime.datetime):
         return _datetime_text(value)
     if isinstance(value, datetime.date):
@@ -122,11 +133,8 @@ def adapt_fallback(value: object, index: int) -> object:
                 raise DataError(f"{value!r}: tzinfo gives no UTC offset")
             text += _offset_text(offset)
         return text
-    conform = getattr(value, "__conform__", None)
-    if conform is not None:
-        adapted = conform(PrepareProtocol)
-        if adapted is not None:
-            return adapted
+    if value is None or isinstance(value, _WIRE_TYPES):
+        return value
     raise ProgrammingError(
         f"Error binding parameter {index}: type '{type(value).__name__}' is not supported"
         " (register an adapter with dqlitedbapi.register_adapter)"
