@@ -6,6 +6,7 @@ Source of ``test_api_sync.py`` (the same cases on the blocking API), which
 
 from __future__ import annotations
 
+import array
 import asyncio
 import datetime
 import decimal
@@ -232,6 +233,21 @@ async def test_conform_of_subclasses_and_dates(aconn: AsyncConnection) -> None:
         "SELECT ?, ?, ?, ?, ?",
         (Cents(1234), Tag("ab"), Plain(5), Stamp(2024, 1, 2), Day()),
     ) == ("12.34", "AB", 5, 7, "2024-02-29")
+
+
+async def test_memoryview_of_items_wider_than_a_byte(aconn: AsyncConnection) -> None:
+    # As dqlite-dbapi 0.8: a memoryview of wider items would be sent in the host's byte
+    # order and item size; only views of single bytes (contiguous or not) are BLOBs.
+    with pytest.raises(dqlitedbapi.DataError, match="format 'i'"):
+        await aconn.execute("SELECT ?", (memoryview(array.array("i", [1, 2])),))
+    assert await one(aconn, "SELECT ?", (memoryview(array.array("i", [1])).cast("B"),)) == (
+        array.array("i", [1]).tobytes(),
+    )
+    assert await one(
+        aconn,
+        "SELECT ?, ?, ?",
+        (memoryview(b"abcdef")[::2], memoryview(b"ab").cast("c"), memoryview(b"ab").cast("b")),
+    ) == (b"ace", b"ab", b"ab")
 
 
 async def test_row_factory(aconn: AsyncConnection) -> None:

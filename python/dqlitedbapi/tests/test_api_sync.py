@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import array
 import datetime
 import decimal
 import time
@@ -227,6 +228,21 @@ def test_conform_of_subclasses_and_dates(conn: Connection) -> None:
         "SELECT ?, ?, ?, ?, ?",
         (Cents(1234), Tag("ab"), Plain(5), Stamp(2024, 1, 2), Day()),
     ) == ("12.34", "AB", 5, 7, "2024-02-29")
+
+
+def test_memoryview_of_items_wider_than_a_byte(conn: Connection) -> None:
+    # As dqlite-dbapi 0.8: a memoryview of wider items would be sent in the host's byte
+    # order and item size; only views of single bytes (contiguous or not) are BLOBs.
+    with pytest.raises(dqlitedbapi.DataError, match="format 'i'"):
+        conn.execute("SELECT ?", (memoryview(array.array("i", [1, 2])),))
+    assert one(conn, "SELECT ?", (memoryview(array.array("i", [1])).cast("B"),)) == (
+        array.array("i", [1]).tobytes(),
+    )
+    assert one(
+        conn,
+        "SELECT ?, ?, ?",
+        (memoryview(b"abcdef")[::2], memoryview(b"ab").cast("c"), memoryview(b"ab").cast("b")),
+    ) == (b"ace", b"ab", b"ab")
 
 
 def test_row_factory(conn: Connection) -> None:

@@ -235,6 +235,19 @@ fn primitive(obj: &Bound<'_, PyAny>, index: usize, may_adapt: bool) -> PyResult<
         return Ok(Value::Blob(b.to_vec()));
     }
     if obj.is_instance_of::<PyMemoryView>() {
+        // Wider items would go in the host's byte order and item size (as dqlite-dbapi
+        // 0.8, only views of single bytes are BLOBs; a released view fails in tobytes).
+        if let Ok(format) = obj.getattr(pyo3::intern!(obj.py(), "format"))
+            && let Ok(format) = format.extract::<String>()
+            && !matches!(format.as_str(), "B" | "b" | "c")
+        {
+            return Err(DbError::data(format!(
+                "parameter {index}: a memoryview of format '{format}' would be sent in this \
+                 host's byte order and item size; bind bytes in a portable layout (for \
+                 example struct.pack with '<'), or cast the view to 'B'"
+            ))
+            .into());
+        }
         let bytes = obj.call_method0("tobytes")?;
         let bytes = bytes.cast::<PyBytes>()?;
         check_length(index, bytes.as_bytes().len())?;
