@@ -250,6 +250,37 @@ async def test_memoryview_of_items_wider_than_a_byte(aconn: AsyncConnection) -> 
     ) == (b"ace", b"ab", b"ab")
 
 
+async def test_adapter_failures_are_data_errors(aconn: AsyncConnection) -> None:
+    # As dqlite-dbapi 0.8: an adapter that raises, or that returns (as a __conform__ may)
+    # what cannot be bound, is a DataError; the adapter's own error is its cause.
+    class Boom:
+        pass
+
+    class Odd:
+        pass
+
+    class Conformed:
+        def __conform__(self, protocol: object) -> object:
+            return object()
+
+    dqlitedbapi.register_adapter(Boom, lambda v: 1 / 0)
+    dqlitedbapi.register_adapter(Odd, lambda v: object())
+    try:
+        with pytest.raises(dqlitedbapi.DataError, match="Boom") as info:
+            await aconn.execute("SELECT ?", (Boom(),))
+        assert isinstance(info.value.__cause__, ZeroDivisionError)
+        with pytest.raises(dqlitedbapi.DataError, match="Odd"):
+            await aconn.execute("SELECT ?", (Odd(),))
+        with pytest.raises(dqlitedbapi.DataError, match="Conformed"):
+            await aconn.execute("SELECT ?", (Conformed(),))
+        with pytest.raises(dqlitedbapi.ProgrammingError, match="object"):
+            await aconn.execute("SELECT ?", (object(),))
+    finally:
+        dqlitedbapi.unregister_adapter(Boom)
+        dqlitedbapi.unregister_adapter(Odd)
+    assert await one(aconn, "SELECT 1") == (1,)
+
+
 async def test_row_factory(aconn: AsyncConnection) -> None:
     aconn.row_factory = lambda cur, row: dict(
         zip([d[0] for d in cur.description], row, strict=True)

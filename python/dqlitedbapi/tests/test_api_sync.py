@@ -245,6 +245,37 @@ def test_memoryview_of_items_wider_than_a_byte(conn: Connection) -> None:
     ) == (b"ace", b"ab", b"ab")
 
 
+def test_adapter_failures_are_data_errors(conn: Connection) -> None:
+    # As dqlite-dbapi 0.8: an adapter that raises, or that returns (as a __conform__ may)
+    # what cannot be bound, is a DataError; the adapter's own error is its cause.
+    class Boom:
+        pass
+
+    class Odd:
+        pass
+
+    class Conformed:
+        def __conform__(self, protocol: object) -> object:
+            return object()
+
+    dqlitedbapi.register_adapter(Boom, lambda v: 1 / 0)
+    dqlitedbapi.register_adapter(Odd, lambda v: object())
+    try:
+        with pytest.raises(dqlitedbapi.DataError, match="Boom") as info:
+            conn.execute("SELECT ?", (Boom(),))
+        assert isinstance(info.value.__cause__, ZeroDivisionError)
+        with pytest.raises(dqlitedbapi.DataError, match="Odd"):
+            conn.execute("SELECT ?", (Odd(),))
+        with pytest.raises(dqlitedbapi.DataError, match="Conformed"):
+            conn.execute("SELECT ?", (Conformed(),))
+        with pytest.raises(dqlitedbapi.ProgrammingError, match="object"):
+            conn.execute("SELECT ?", (object(),))
+    finally:
+        dqlitedbapi.unregister_adapter(Boom)
+        dqlitedbapi.unregister_adapter(Odd)
+    assert one(conn, "SELECT 1") == (1,)
+
+
 def test_row_factory(conn: Connection) -> None:
     conn.row_factory = lambda cur, row: dict(zip([d[0] for d in cur.description], row, strict=True))
     assert every(conn, "SELECT 1 AS a, 2 AS b") == [{"a": 1, "b": 2}]

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PyMemoryView,
-    PySequence, PyString, PyTuple,
+    PySequence, PyString, PyTuple, PyType,
 };
 
 use crate::errors::DbError;
@@ -159,18 +159,50 @@ fn fallback(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     CELL.import(py, "dqlitedbapi._adapt", "adapt_fallback")
 }
 
+/// Where a value is in its adaptation.
+#[derive(Clone, Copy)]
+enum Stage<'a, 'py> {
+    /// As the caller gave it.
+    Given,
+    /// As a registered adapter for this type returned it (dates and times still become
+    /// text).
+    Adapted(&'a Bound<'py, PyType>),
+    /// As `adapt_fallback` returned it: bound as it is, or refused.
+    Final,
+}
+
 /// Converts parameter number `index` (1-based). A registered adapter for the exact type
 /// wins; then the built-in types; then `adapt_fallback` (dates and times, `__conform__`).
+/// An adapter that fails, or returns what cannot be bound, is a DataError (as
+/// dqlite-dbapi 0.8 has it).
 pub fn to_value(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<Value> {
     let py = obj.py();
     let registry = adapters(py)?;
     if !registry.is_empty()
         && let Some(adapter) = registry.get_item(obj.get_type())?
     {
-        let adapted = adapter.call1((obj,))?;
-        return primitive(&adapted, index, true);
+        let adapted = adapter.call1((obj,)).map_err(|e| {
+            let err: PyErr = DbError::data(format!(
+                "parameter {index}: the adapter for {} failed: {e}",
+                type_name(obj)
+            ))
+            .into();
+            err.set_cause(py, Some(e));
+            err
+        })?;
+        return primitive(&adapted, index, Stage::Adapted(&obj.get_type()));
     }
-    primitive(obj, index, true)
+    primitive(obj, index, Stage::Given)
+}
+
+/// `adapt_fallback(obj, index, adapted_from)`, then `obj` as adapted.
+fn adapt(obj: &Bound<'_, PyAny>, index: usize, stage: Stage<'_, '_>) -> PyResult<Value> {
+    let adapted_from = match stage {
+        Stage::Adapted(from) => Some(from),
+        _ => None,
+    };
+    let adapted = fallback(obj.py())?.call1((obj, index, adapted_from))?;
+    primitive(&adapted, index, Stage::Final)
 }
 
 /// Whether `obj` is exactly one of the types bound directly (not a subclass of one).
@@ -184,14 +216,16 @@ fn is_exact_builtin(obj: &Bound<'_, PyAny>) -> bool {
         || obj.is_exact_instance_of::<PyMemoryView>()
 }
 
-fn primitive(obj: &Bound<'_, PyAny>, index: usize, may_adapt: bool) -> PyResult<Value> {
+fn primitive(obj: &Bound<'_, PyAny>, index: usize, stage: Stage<'_, '_>) -> PyResult<Value> {
     if obj.is_none() {
         return Ok(Value::Null);
     }
     // A subclass's `__conform__` wins over the built-in type it extends (as in sqlite3).
-    if may_adapt && !is_exact_builtin(obj) && obj.hasattr(pyo3::intern!(obj.py(), "__conform__"))? {
-        let adapted = fallback(obj.py())?.call1((obj, index))?;
-        return primitive(&adapted, index, false);
+    if matches!(stage, Stage::Given)
+        && !is_exact_builtin(obj)
+        && obj.hasattr(pyo3::intern!(obj.py(), "__conform__"))?
+    {
+        return adapt(obj, index, stage);
     }
     if let Ok(b) = obj.cast::<PyBool>() {
         return Ok(Value::Integer(i64::from(b.is_true())));
@@ -253,9 +287,8 @@ fn primitive(obj: &Bound<'_, PyAny>, index: usize, may_adapt: bool) -> PyResult<
         check_length(index, bytes.as_bytes().len())?;
         return Ok(Value::Blob(bytes.as_bytes().to_vec()));
     }
-    if may_adapt {
-        let adapted = fallback(obj.py())?.call1((obj, index))?;
-        return primitive(&adapted, index, false);
+    if !matches!(stage, Stage::Final) {
+        return adapt(obj, index, stage);
     }
     Err(DbError::programming(format!(
         "Error binding parameter {index}: type '{}' is not supported",

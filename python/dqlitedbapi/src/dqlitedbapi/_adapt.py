@@ -108,19 +108,23 @@ def _time_text(hour: int, minute: int, second: int, microsecond: int) -> str:
 _WIRE_TYPES: Final = (int, float, str, bytes, bytearray, memoryview)
 
 
-def adapt_fallback(value: object, index: int) -> object:
+def adapt_fallback(value: object, index: int, adapted_from: type | None = None) -> object:
     """Adapt a parameter the native core does not bind directly (called by it).
 
     As ``sqlite3`` and the pure-Python dqlite-dbapi do: ``__conform__`` first (also for
     subclasses of the built-in types; a ``None`` answer keeps the value), then a
     ``datetime``/``date``/``time`` becomes its ISO 8601 text. ``index`` is the 1-based
-    parameter number, for the error message.
+    parameter number, for the error message; ``adapted_from`` is the type whose registered
+    adapter returned ``value`` (``__conform__`` is then not asked). What an adapter or
+    ``__conform__`` returns that cannot be bound is a ``DataError`` (as in dqlite-dbapi
+    0.8); a value of a type nothing adapts is a ``ProgrammingError``.
     """
-    conform = getattr(value, "__conform__", None)
+    conform = None if adapted_from is not None else getattr(value, "__conform__", None)
     if conform is not None:
-        adapted = conform(PrepareProtocol)
-        if adapted is not None:
-            value = adapted
+        conformed = conform(PrepareProtocol)
+        if conformed is not None:
+            adapted_from = type(value)
+            value = conformed
     if isinstance(value, datetime.datetime):
         return _datetime_text(value)
     if isinstance(value, datetime.date):
@@ -135,6 +139,11 @@ def adapt_fallback(value: object, index: int) -> object:
         return text
     if value is None or isinstance(value, _WIRE_TYPES):
         return value
+    if adapted_from is not None:
+        raise DataError(
+            f"Error binding parameter {index}: the adapter for '{adapted_from.__name__}'"
+            f" returned a '{type(value).__name__}', which cannot be bound"
+        )
     raise ProgrammingError(
         f"Error binding parameter {index}: type '{type(value).__name__}' is not supported"
         " (register an adapter with dqlitedbapi.register_adapter)"
