@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import asyncio
 import gc
 from collections.abc import AsyncIterator
@@ -88,6 +89,10 @@ async def test_bad_parameters_leave_the_session_usable(conn: DqliteConnection) -
         await conn.fetchall("SELECT ?", "x")
     with pytest.raises(DataError):
         await conn.fetchall("SELECT ?", {"a": 1})  # type: ignore[arg-type]
+    # As dqlite-wire 0.8: wider items would go in the host's byte order and item size.
+    with pytest.raises(DataError, match="format 'i'"):
+        await conn.fetchall("SELECT ?", [memoryview(array.array("i", [1, 2]))])
+    assert await conn.fetchval("SELECT ?", [memoryview(b"abcd")[::2]]) == b"ac"
     assert conn.is_connected
     assert await conn.fetchval("SELECT ?", [7]) == 7
 

@@ -60,6 +60,18 @@ pub(crate) fn to_value(obj: &Bound<'_, PyAny>, index: usize) -> Result<Value, Cl
         return Ok(Value::Blob(b.to_vec()));
     }
     if obj.is_instance_of::<PyMemoryView>() {
+        // Wider items would go in the host's byte order and item size: as dqlite-wire,
+        // only views of single bytes are BLOBs (a released view fails in tobytes).
+        if let Ok(format) = obj.getattr(pyo3::intern!(obj.py(), "format"))
+            && let Ok(format) = format.extract::<String>()
+            && !matches!(format.as_str(), "B" | "b" | "c")
+        {
+            return Err(encode_error(format!(
+                "parameter {index}: a memoryview of format '{format}' would be sent in this \
+                 host's byte order and item size; send bytes in a portable layout, or cast \
+                 the view to 'B'"
+            )));
+        }
         let bytes = obj
             .call_method0("tobytes")
             .map_err(|e| encode_error(format!("parameter {index}: {e}")))?;
