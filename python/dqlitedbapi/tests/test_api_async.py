@@ -281,6 +281,21 @@ async def test_adapter_failures_are_data_errors(aconn: AsyncConnection) -> None:
     assert await one(aconn, "SELECT 1") == (1,)
 
 
+async def test_integers_in_datetime_columns(aconn: AsyncConnection) -> None:
+    # The server sends an integer of a DATETIME, DATE or TIMESTAMP column as UNIXTIME: a
+    # UTC datetime, before 1970 too (dqlite-dbapi 0.8 raises DataError for those).
+    await aconn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, at DATETIME)")
+    await aconn.execute("INSERT INTO t (at) VALUES (0), (-1), (253402300799), (253402300800)")
+    utc = datetime.UTC
+    assert await every(aconn, "SELECT at FROM t WHERE k < 4 ORDER BY k") == [
+        (datetime.datetime(1970, 1, 1, tzinfo=utc),),
+        (datetime.datetime(1969, 12, 31, 23, 59, 59, tzinfo=utc),),
+        (datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=utc),),
+    ]
+    with pytest.raises(dqlitedbapi.DataError, match="out of range"):
+        await every(aconn, "SELECT at FROM t WHERE k = 4")
+
+
 async def test_row_factory(aconn: AsyncConnection) -> None:
     aconn.row_factory = lambda cur, row: dict(
         zip([d[0] for d in cur.description], row, strict=True)

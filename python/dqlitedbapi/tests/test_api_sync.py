@@ -276,6 +276,21 @@ def test_adapter_failures_are_data_errors(conn: Connection) -> None:
     assert one(conn, "SELECT 1") == (1,)
 
 
+def test_integers_in_datetime_columns(conn: Connection) -> None:
+    # The server sends an integer of a DATETIME, DATE or TIMESTAMP column as UNIXTIME: a
+    # UTC datetime, before 1970 too (dqlite-dbapi 0.8 raises DataError for those).
+    conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, at DATETIME)")
+    conn.execute("INSERT INTO t (at) VALUES (0), (-1), (253402300799), (253402300800)")
+    utc = datetime.UTC
+    assert every(conn, "SELECT at FROM t WHERE k < 4 ORDER BY k") == [
+        (datetime.datetime(1970, 1, 1, tzinfo=utc),),
+        (datetime.datetime(1969, 12, 31, 23, 59, 59, tzinfo=utc),),
+        (datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=utc),),
+    ]
+    with pytest.raises(dqlitedbapi.DataError, match="out of range"):
+        every(conn, "SELECT at FROM t WHERE k = 4")
+
+
 def test_row_factory(conn: Connection) -> None:
     conn.row_factory = lambda cur, row: dict(zip([d[0] for d in cur.description], row, strict=True))
     assert every(conn, "SELECT 1 AS a, 2 AS b") == [{"a": 1, "b": 2}]
