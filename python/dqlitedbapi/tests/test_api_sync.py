@@ -199,6 +199,27 @@ def test_adapters_and_converters(cluster: Any, dbname: str) -> None:
         dqlitedbapi.unregister_adapter(decimal.Decimal)
 
 
+def test_converters_get_the_stored_value(cluster: Any, dbname: str) -> None:
+    # As in sqlite3: a converter gets the value as stored, also from a column declared
+    # DATETIME (which the server sends as a date-time type); the same column without a
+    # converter still reads as a datetime.
+    dqlitedbapi.register_converter("raw", bytes)
+    try:
+        with connect(
+            cluster.address, database=dbname, detect_types=dqlitedbapi.PARSE_COLNAMES
+        ) as c:
+            c.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, d DATETIME)")
+            c.execute("INSERT INTO t (d) VALUES ('2024-01-02T03:04:05Z'), (1700000000)")
+            utc = datetime.UTC
+            assert every(c, 'SELECT d AS "d [raw]", d FROM t ORDER BY k') == [
+                (b"2024-01-02T03:04:05Z", datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=utc)),
+                (b"1700000000", datetime.datetime.fromtimestamp(1700000000, utc)),
+            ]
+            c.close()
+    finally:
+        dqlitedbapi._adapt.CONVERTERS.pop("RAW", None)
+
+
 def test_conform_of_subclasses_and_dates(conn: Connection) -> None:
     # As in sqlite3 and dqlite-dbapi 0.8: __conform__ is asked for any value that is not
     # exactly a built-in type (subclasses of int, str, float, bytes and datetime too), and

@@ -2,7 +2,8 @@
 //!
 //! INTEGER -> int, FLOAT -> float, TEXT -> str, BLOB -> bytes, NULL -> None,
 //! BOOLEAN -> bool, ISO8601 -> `datetime.datetime` (or `datetime.time`; `""` -> None),
-//! UNIXTIME -> UTC-aware `datetime.datetime`, as the pure-Python `dqlite-dbapi` does.
+//! UNIXTIME -> UTC-aware `datetime.datetime`, as the pure-Python `dqlite-dbapi` does
+//! (except in columns read raw, for converters: ISO8601 -> str, UNIXTIME -> int).
 
 use dqlite_client::ValueRef;
 use dqlite_wire::RowsFrame;
@@ -52,6 +53,7 @@ fn value<'py>(
     v: ValueRef<'_>,
     column: usize,
     names: &Bound<'py, PyTuple>,
+    raw: &[bool],
 ) -> PyResult<Bound<'py, PyAny>> {
     Ok(match v {
         ValueRef::Integer(i) => PyInt::new(py, i).into_any(),
@@ -63,30 +65,37 @@ fn value<'py>(
         ValueRef::Iso8601(b) => {
             if b.is_empty() {
                 py.None().into_bound(py)
+            } else if raw.get(column).copied().unwrap_or(false) {
+                text(py, b, column, names)?
             } else {
                 let s = text(py, b, column, names)?;
                 parse_iso8601(py)?.call1((s,))?
             }
+        }
+        ValueRef::UnixTime(t) if raw.get(column).copied().unwrap_or(false) => {
+            PyInt::new(py, t).into_any()
         }
         ValueRef::UnixTime(t) => from_unixtime(py)?.call1((t,))?,
     })
 }
 
 /// Appends up to `count` rows of `frame` from row `*pos` to `out`, as tuples; `*pos`
-/// moves past each row appended (also when a later row fails to convert).
+/// moves past each row appended (also when a later row fails to convert). The columns
+/// marked in `raw` keep their date-time cells as sent (ISO8601 as str, UNIXTIME as int).
 pub fn append_rows(
     py: Python<'_>,
     frame: &RowsFrame,
     pos: &mut usize,
     count: usize,
     names: &Bound<'_, PyTuple>,
+    raw: &[bool],
     out: &Bound<'_, PyList>,
 ) -> PyResult<()> {
     // One buffer for every row: its values are moved into the row's tuple.
     let mut values = Vec::with_capacity(frame.column_count());
     for row in frame.rows_from(*pos).take(count) {
         for v in row.values() {
-            values.push(value(py, v, values.len(), names)?);
+            values.push(value(py, v, values.len(), names, raw)?);
         }
         out.append(PyTuple::new(py, values.drain(..))?)?;
         *pos += 1;

@@ -34,6 +34,8 @@ struct ReadState {
     failed: Option<DbError>,
     /// Rows taken from the frames so far (handed to Python, or carried).
     taken: usize,
+    /// Columns whose date-time cells are kept as sent (for converters).
+    raw: Vec<bool>,
 }
 
 impl ReadState {
@@ -49,6 +51,7 @@ impl ReadState {
             taken: 0,
             limits,
             failed: None,
+            raw: Vec::new(),
         }
     }
 
@@ -115,7 +118,7 @@ impl ReadState {
             return Ok(());
         };
         let start = self.pos;
-        let taken = convert::append_rows(py, frame, &mut self.pos, want, names, out);
+        let taken = convert::append_rows(py, frame, &mut self.pos, want, names, &self.raw, out);
         self.taken += self.pos.saturating_sub(start);
         if self.pos >= frame.row_count() {
             self.frame = None;
@@ -364,6 +367,14 @@ impl NativeResult {
                 filled.map(|()| out.into_any())
             }
         })
+    }
+
+    /// Keeps the date-time cells of the columns marked True as sent (ISO8601 as str,
+    /// UNIXTIME as int) in the rows fetched from now on: a converter gets the stored value.
+    fn raw_columns(&self, mask: Vec<bool>) -> PyResult<()> {
+        let mut state = self.state.try_lock().map_err(|_| busy_cursor())?;
+        state.raw = mask;
+        Ok(())
     }
 
     /// Gives up the rest of the result; the connection discards it.

@@ -70,8 +70,9 @@ def unregister_adapter(type_: type, /) -> None:
 def register_converter(typename: str, converter: Callable[[bytes], Any], /) -> None:
     """Convert columns whose name ends with ``[typename]`` (case-insensitive).
 
-    As in ``sqlite3``, the converter receives the value as ``bytes`` (text is UTF-8
-    encoded, numbers are formatted) and is not called for NULL. Applies to connections
+    As in ``sqlite3``, the converter receives the value as stored, as ``bytes`` (text is
+    UTF-8 encoded, numbers are formatted; a column declared DATETIME gives its text or
+    integer, not a ``datetime``), and is not called for NULL. Applies to connections
     opened with ``detect_types=PARSE_COLNAMES``.
     """
     CONVERTERS[typename.upper()] = converter

@@ -425,6 +425,10 @@ class CursorBase(UnsupportedCursorApi):
         self._result = result
         if self._connection.detect_types & PARSE_COLNAMES:
             description = self._colname_types(description)
+            converters = self._converters
+            if converters is not None and isinstance(result, NativeResult):
+                # A converter gets the value as stored, not the datetime made of it.
+                result.raw_columns([c is not None for c in converters])
         self.description = description
 
     def _colname_types(
