@@ -360,6 +360,35 @@ def test_aware_datetimes_keep_their_offset(engine: Engine) -> None:
     assert rows[1][2].tzinfo is utc
 
 
+def test_dates_and_times_of_the_wrong_kind_are_data_errors(engine: Engine) -> None:
+    # As the pure-Python sqlalchemy-dqlite 0.8: a time for a DateTime or Date column, a
+    # date for a Time column, or a time-only value read from a DateTime column is a
+    # DataError (SQLAlchemy's SQLite types raise TypeError, or fail to parse).
+    t = Table(
+        "kinds",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("at", DateTime),
+        Column("day", Date),
+        Column("tm", Time),
+    )
+    with engine.begin() as conn:
+        t.create(conn)
+    for row in (
+        {"at": datetime.time(1, 2)},
+        {"day": datetime.time(1, 2)},
+        {"tm": datetime.datetime(2024, 1, 2, 1, 2)},
+        {"tm": datetime.date(2024, 1, 2)},
+    ):
+        with pytest.raises(exc.DataError), engine.begin() as conn:
+            conn.execute(t.insert(), [row])
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO kinds (id, at) VALUES (1, '10:00:00')")
+    # Raised while SQLAlchemy processes the row: the driver's class, not wrapped.
+    with pytest.raises(dqlitedbapi.DataError, match="time"), engine.connect() as conn:
+        conn.execute(select(t.c.at)).all()
+
+
 def test_stream_results_uses_server_side_cursor(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (x INTEGER)"))

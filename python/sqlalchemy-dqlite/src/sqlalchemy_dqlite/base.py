@@ -232,12 +232,15 @@ class _DqliteDateTime(DATETIME):
 
     def bind_processor(self, dialect: Any) -> Any:
         base = super().bind_processor(dialect)
-        if base is None or self._reg is not None:
-            return base
+        if base is None:
+            return None
+        with_offset = self._reg is None
 
         def process(value: Any) -> Any:
+            if isinstance(value, datetime.time):
+                raise dqlitedbapi.DataError(f"a DateTime column cannot take the time {value!r}")
             text = base(value)
-            if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+            if with_offset and isinstance(value, datetime.datetime) and value.tzinfo is not None:
                 text += _offset_text(value)
             return text
 
@@ -254,6 +257,8 @@ class _DqliteDateTime(DATETIME):
                 pass
             elif isinstance(value, datetime.date):
                 value = datetime.datetime(value.year, value.month, value.day)
+            elif isinstance(value, datetime.time):
+                raise dqlitedbapi.DataError(f"a DateTime column holds the time {value!r}")
             elif parse is not None:
                 value = parse(value)
             if not isinstance(value, datetime.datetime):
@@ -279,12 +284,17 @@ class _DqliteTime(TIME):
         # SQLAlchemy 2.0 leaves TIME's processors unannotated.
         unannotated: Any = super().bind_processor
         base = unannotated(dialect)
-        if base is None or self._reg is not None:
-            return base
+        if base is None:
+            return None
+        with_offset = self._reg is None
 
         def process(value: Any) -> Any:
+            if isinstance(value, datetime.date):
+                raise dqlitedbapi.DataError(
+                    f"a Time column cannot take {value!r}; give its .time() or .timetz()"
+                )
             text = base(value)
-            if isinstance(value, datetime.time) and value.tzinfo is not None:
+            if with_offset and isinstance(value, datetime.time) and value.tzinfo is not None:
                 text += _offset_text(value)
             return text
 
@@ -313,6 +323,18 @@ class _DqliteTime(TIME):
 
 class _DqliteDate(DATE):
     """SQLite's DATE; the driver returns DATE columns as midnight ``datetime``."""
+
+    def bind_processor(self, dialect: Any) -> Any:
+        base = super().bind_processor(dialect)
+        if base is None:
+            return None
+
+        def process(value: Any) -> Any:
+            if isinstance(value, datetime.time):
+                raise dqlitedbapi.DataError(f"a Date column cannot take the time {value!r}")
+            return base(value)
+
+        return process
 
     def result_processor(self, dialect: Any, coltype: object) -> Any:
         parse = super().result_processor(dialect, coltype)
