@@ -243,3 +243,44 @@ def test_blocking_connection(cluster: Cluster, dbname: str) -> None:
         assert conn.fetch("SELECT n FROM b") == [{"n": 1}]
         assert conn.query_raw_typed("SELECT n FROM b")[1] == [ValueType.INTEGER]
     assert conn.closed
+
+
+async def test_a_commit_refused_ends_the_transaction_block(conn: DqliteConnection) -> None:
+    # A deferred foreign key makes COMMIT fail while the transaction stays open on the node.
+    # Leaving the block by that error must not leave it open: the next statement, meant
+    # to autocommit, would run inside it and never be committed.
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("CREATE TABLE fp (id INTEGER PRIMARY KEY)")
+    await conn.execute(
+        "CREATE TABLE fc (pid INTEGER REFERENCES fp (id) DEFERRABLE INITIALLY DEFERRED)"
+    )
+    with pytest.raises(OperationalError, match="FOREIGN KEY"):
+        async with conn.transaction():
+            await conn.execute("INSERT INTO fc VALUES (1)")
+    assert not conn.in_transaction
+    await conn.execute("INSERT INTO fp VALUES (7)")
+    other = await connect(conn.address, database=conn._settings.database)
+    try:
+        assert await other.fetchall("SELECT id FROM fp") == [[7]]
+        assert await other.fetchall("SELECT pid FROM fc") == []
+    finally:
+        await other.close()
+
+
+def test_a_commit_refused_ends_the_transaction_block_blocking(
+    cluster: Cluster, dbname: str
+) -> None:
+    leader, _ = leader_and_follower(cluster)
+    with sync.DqliteConnection(leader, database=dbname) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("CREATE TABLE fp (id INTEGER PRIMARY KEY)")
+        conn.execute(
+            "CREATE TABLE fc (pid INTEGER REFERENCES fp (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        with pytest.raises(OperationalError, match="FOREIGN KEY"), conn.transaction():
+            conn.execute("INSERT INTO fc VALUES (1)")
+        assert not conn.in_transaction
+        conn.execute("INSERT INTO fp VALUES (7)")
+        with sync.DqliteConnection(leader, database=dbname) as other:
+            assert other.fetchall("SELECT id FROM fp") == [[7]]
+            assert other.fetchall("SELECT pid FROM fc") == []

@@ -239,7 +239,8 @@ class DqliteConnection(SessionHolder):
     def transaction(self) -> Iterator[None]:
         """BEGIN; COMMIT when the block ends, ROLLBACK when it raises.
 
-        Leadership lost during COMMIT raises ``AmbiguousCommitError``.
+        Leadership lost during COMMIT raises ``AmbiguousCommitError``; a COMMIT the
+        server refuses is rolled back before its error is raised.
         """
         if self._tracker.in_transaction:
             raise InterfaceError("Nested transactions are not supported; use SAVEPOINT directly")
@@ -247,21 +248,28 @@ class DqliteConnection(SessionHolder):
         try:
             yield
         except BaseException:
-            try:
-                self.execute("ROLLBACK")
-            except OperationalError as exc:
-                if not is_no_transaction_error(exc):
-                    self._invalidate()
-            except Exception:
-                self._invalidate()
+            self._rollback_after()
             raise
         try:
             self.execute("COMMIT")
         except OperationalError as exc:
             ambiguous = commit_error(exc)
-            if ambiguous is exc:
-                raise
-            raise ambiguous from exc
+            if ambiguous is not exc:
+                raise ambiguous from exc
+            # Refused (a deferred constraint, a busy database): SQLite keeps the
+            # transaction open, and the block must not leave it so.
+            if self.is_connected:
+                self._rollback_after()
+            raise
+
+    def _rollback_after(self) -> None:
+        try:
+            self.execute("ROLLBACK")
+        except OperationalError as exc:
+            if not is_no_transaction_error(exc):
+                self._invalidate()
+        except Exception:
+            self._invalidate()
 
 
 def _snapshot(store: NodeStore) -> Sequence[Any]:

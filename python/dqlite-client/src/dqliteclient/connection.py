@@ -307,7 +307,8 @@ class DqliteConnection(SessionHolder):
         """BEGIN on entry; COMMIT when the block ends, ROLLBACK when it raises.
 
         Leadership lost during COMMIT raises :class:`AmbiguousCommitError`: the
-        transaction may or may not have been applied.
+        transaction may or may not have been applied. A COMMIT the server refuses is
+        rolled back before its error is raised: the transaction never outlives the block.
         """
         if self._tracker.in_transaction:
             raise InterfaceError("Nested transactions are not supported; use SAVEPOINT directly")
@@ -321,9 +322,13 @@ class DqliteConnection(SessionHolder):
             await self.execute("COMMIT")
         except OperationalError as exc:
             ambiguous = commit_error(exc)
-            if ambiguous is exc:
-                raise
-            raise ambiguous from exc
+            if ambiguous is not exc:
+                raise ambiguous from exc
+            # Refused (a deferred constraint, a busy database): SQLite keeps the
+            # transaction open, and the block must not leave it so.
+            if self.is_connected:
+                await self._rollback_after()
+            raise
 
     async def _rollback_after(self) -> None:
         try:
