@@ -222,13 +222,22 @@ class Connection(ConnectionBase):
         exc_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Commits, or rolls back on an exception; does not close (``sqlite3`` semantics)."""
+        """Commits, or rolls back on an exception; does not close (``sqlite3`` semantics).
+
+        As in ``sqlite3``, a commit that fails (a deferred constraint, a busy database) is
+        rolled back before its error is raised: the transaction does not outlive the block.
+        """
         if self.closed:
             return
-        if exc_type is None:
-            self.commit()
-        else:
+        if exc_type is not None:
             self.rollback()
+            return
+        try:
+            self.commit()
+        except Exception:
+            if not self.closed:
+                self.rollback()
+            raise
 
 
 def refuse_sqlite3_keywords(keywords: dict[str, object]) -> None:

@@ -263,13 +263,22 @@ class AsyncConnection(ConnectionBase):
         exc_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Commits, or rolls back on an exception; does not close (``sqlite3`` semantics)."""
+        """Commits, or rolls back on an exception; does not close (``sqlite3`` semantics).
+
+        As in ``sqlite3``, a commit that fails (a deferred constraint, a busy database) is
+        rolled back before its error is raised: the transaction does not outlive the block.
+        """
         if self.closed:
             return
-        if exc_type is None:
-            await self.commit()
-        else:
+        if exc_type is not None:
             await self.rollback()
+            return
+        try:
+            await self.commit()
+        except Exception:
+            if not self.closed:
+                await self.rollback()
+            raise
 
 
 def refuse_sqlite3_keywords(keywords: dict[str, object]) -> None:
