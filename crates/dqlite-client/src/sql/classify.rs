@@ -90,14 +90,33 @@ const READ_WITH_ANY_VALUE: [&str; 10] = [
     "table_xinfo",
 ];
 
+/// PRAGMAs whose setting form (`= v` or `(v)`) changes a setting of the connection (or
+/// of the server's process), writes nothing to the database, and returns the new value as
+/// a row, as SQLite has them: sent as QUERY, so that the row comes back (as EXEC the
+/// setting applies, then the statement fails with "another row available"). Each is also
+/// in [`READ_WITHOUT_VALUE`]. Not here: `journal_mode` and `locking_mode`, which change
+/// how the database file is written. Sorted.
+const SET_AND_RETURN: [&str; 8] = [
+    "analysis_limit",
+    "hard_heap_limit",
+    "journal_size_limit",
+    "max_page_count",
+    "mmap_size",
+    "soft_heap_limit",
+    "threads",
+    "wal_autocheckpoint",
+];
+
 /// Classifies the first statement of `sql` (see [`StatementKind`]).
 ///
 /// The decision never sends a write as QUERY (on dqlite 1.11 a write through QUERY
 /// escapes replication and later crashes the leader): whatever is not known to only read
 /// is EXEC. A PRAGMA is a QUERY only in a read-only form from a fixed list: a bare name
 /// whose plain form reads (`PRAGMA user_version`, `PRAGMA main.page_count`), or a name
-/// that reads with any value (`PRAGMA table_info(t)`, `PRAGMA index_list = i`). Every
-/// other PRAGMA goes as EXEC: settings (`PRAGMA user_version = 5`,
+/// that reads with any value (`PRAGMA table_info(t)`, `PRAGMA index_list = i`), or a
+/// connection setting that returns its new value and writes nothing
+/// (`PRAGMA max_page_count = 1000`, `PRAGMA mmap_size(0)`). Every other PRAGMA goes as
+/// EXEC: settings (`PRAGMA user_version = 5`,
 /// `PRAGMA user_version(5)`), actions (`optimize`, `incremental_vacuum`,
 /// `wal_checkpoint`, `shrink_memory`), `journal_mode` (which SQLite itself counts as a
 /// write) and names it does not know. A statement sent as EXEC returns no rows.
@@ -235,8 +254,8 @@ fn pragma_kind<'a>(sql: &'a str, tokens: Tokens<'a>) -> StatementKind {
         list.binary_search_by(|probe| cmp_ignore_ascii_case(probe, name))
             .is_ok()
     };
-    let any_value = listed(&READ_WITH_ANY_VALUE);
-    let reads = match after {
+    let any_value = listed(&READ_WITH_ANY_VALUE) || listed(&SET_AND_RETURN);
+    let query = match after {
         None => any_value || listed(&READ_WITHOUT_VALUE),
         Some((Token::Other, "=")) => any_value && one_value(&mut rest) && rest.next().is_none(),
         Some((Token::Open, _)) => {
@@ -247,7 +266,7 @@ fn pragma_kind<'a>(sql: &'a str, tokens: Tokens<'a>) -> StatementKind {
         }
         Some(_) => false,
     };
-    if reads {
+    if query {
         StatementKind::Query
     } else {
         StatementKind::Exec
@@ -332,6 +351,13 @@ mod tests {
             ("PRAGMA main.", Exec),
             ("'x' SELECT 1", Exec),
             ("PRAGMA foreign_keys = ON", Exec),
+            ("PRAGMA max_page_count = 1000", Query),
+            ("PRAGMA main.mmap_size(0)", Query),
+            ("PRAGMA soft_heap_limit = -1", Query),
+            ("PRAGMA threads = 2 x", Exec),
+            ("PRAGMA journal_mode = WAL", Exec),
+            ("PRAGMA locking_mode = EXCLUSIVE", Exec),
+            ("PRAGMA cache_size = 100", Exec),
             ("WITH a AS (SELECT 1) SELECT * FROM a", Query),
             ("WITH a(x) AS (VALUES (1)) DELETE FROM t WHERE x IN a", Exec),
             (
@@ -373,12 +399,22 @@ mod tests {
 
     #[test]
     fn the_pragma_lists_are_sorted_for_binary_search() {
-        for list in [&READ_WITHOUT_VALUE[..], &READ_WITH_ANY_VALUE[..]] {
+        for list in [
+            &READ_WITHOUT_VALUE[..],
+            &READ_WITH_ANY_VALUE[..],
+            &SET_AND_RETURN[..],
+        ] {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
             assert!(
                 list.iter()
                     .all(|n| n.bytes().all(|b| !b.is_ascii_uppercase()))
             );
         }
+        // Their plain form reads too.
+        assert!(
+            SET_AND_RETURN
+                .iter()
+                .all(|n| READ_WITHOUT_VALUE.contains(n))
+        );
     }
 }
