@@ -173,16 +173,23 @@ impl Pool {
             .map_err(|_| Error::Closed {
                 reason: "the pool is closed".into(),
             })?;
-        while let Some((mut conn, meta)) = self.inner.pop_idle() {
+        while let Some((conn, meta)) = self.inner.pop_idle() {
+            let mut checkout = Checkout {
+                pool: &self.inner,
+                conn: Some(conn),
+            };
             // A connection the node closed or reset while it sat idle (a restarted node, a
             // middlebox) is dropped here, at the cost of one non-blocking peek.
-            if conn.peer_closed()
-                || (self.inner.options.test_on_checkout && conn.ping().await.is_err())
-            {
-                self.inner.discard(conn);
-                continue;
+            let usable = match checkout.conn.as_mut() {
+                Some(conn) => {
+                    !conn.peer_closed()
+                        && (!self.inner.options.test_on_checkout || conn.ping().await.is_ok())
+                }
+                None => false,
+            };
+            if usable && let Some(conn) = checkout.conn.take() {
+                return Ok(self.wrap(conn, meta, permit));
             }
-            return Ok(self.wrap(conn, meta, permit));
         }
         let conn = self.inner.cluster.connect().await?;
         self.inner.open.fetch_add(1, Ordering::Relaxed);
@@ -255,6 +262,22 @@ impl Pool {
             open: self.inner.open.load(Ordering::Relaxed),
             idle: self.inner.idle.lock().map(|i| i.len()).unwrap_or(0),
             available: self.inner.permits.available_permits(),
+        }
+    }
+}
+
+/// An idle connection being checked before it is handed out. Closed, and counted out of
+/// the pool, unless taken: when the check fails, and when the `get` is dropped during it
+/// (a ping cut short by the caller's timeout).
+struct Checkout<'a> {
+    pool: &'a PoolInner,
+    conn: Option<Connection>,
+}
+
+impl Drop for Checkout<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.discard(conn);
         }
     }
 }

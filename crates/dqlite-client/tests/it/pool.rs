@@ -158,3 +158,26 @@ async fn a_connection_left_in_a_raw_transaction_is_not_handed_out_in_it() {
         "the second write is committed alone"
     );
 }
+
+/// A `get` dropped while it checks an idle connection (a `test_on_checkout` ping to a
+/// paused node) closes that connection and counts it out of `stats().open`, which
+/// otherwise stays one too high for the pool's life.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_dropped_during_its_checkout_ping_counts_the_connection_out() {
+    let mut cluster = common::start(1);
+    let pool = Pool::new(
+        dqlite_client::Cluster::new(common::config(&cluster, "pool-ping")),
+        PoolOptions::default().max_size(2).test_on_checkout(true),
+    );
+    drop(pool.get().await.unwrap());
+    assert_eq!((pool.stats().open, pool.stats().idle), (1, 1));
+    tokio::task::block_in_place(|| cluster.pause(0)).unwrap();
+    let got = tokio::time::timeout(std::time::Duration::from_millis(300), pool.get()).await;
+    tokio::task::block_in_place(|| cluster.resume(0)).unwrap();
+    assert!(got.is_err(), "a paused node cannot have answered the ping");
+    let stats = pool.stats();
+    assert_eq!((stats.open, stats.idle), (0, 0), "{stats:?}");
+    // The pool opens a new connection, and counts it.
+    pool.query_all("SELECT 1", &[]).await.unwrap();
+    assert_eq!((pool.stats().open, pool.stats().idle), (1, 1));
+}
