@@ -36,6 +36,7 @@ from dqliteclient.exceptions import (
     DqliteError,
     InterfaceError,
     OperationalError,
+    OutcomeUnknownError,
     ProtocolError,
 )
 from dqliteclient.node_store import MemoryNodeStore, NodeInfo, NodeStore, YamlNodeStore
@@ -79,6 +80,7 @@ __all__ = [
     "NodeMetadata",
     "NodeStore",
     "OperationalError",
+    "OutcomeUnknownError",
     "ProtocolError",
     "RedirectPolicy",
     "YamlNodeStore",

@@ -12,6 +12,7 @@ from dqliteclient.exceptions import (
     DqliteError,
     InterfaceError,
     OperationalError,
+    OutcomeUnknownError,
     ProtocolError,
 )
 from dqlitedbapi._native import ClientFailure
@@ -73,4 +74,7 @@ def request_error(failure: ClientFailure, address: str | None = None) -> DqliteE
         return ClusterError(f"Could not find leader. Errors: {sanitize_for_log(text)}")
     if kind == "unsupported":
         return InterfaceError(text)
+    if kind == "outcome_unknown":
+        # A transport failure or a deadline after the request was sent (no server code).
+        return OutcomeUnknownError(f"{text}{suffix}", raw_message=failure.raw_message)
     return DqliteConnectionError(f"{text}{suffix}", code=code, raw_message=failure.raw_message)

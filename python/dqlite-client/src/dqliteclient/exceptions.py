@@ -18,6 +18,7 @@ __all__ = [
     "DqliteError",
     "InterfaceError",
     "OperationalError",
+    "OutcomeUnknownError",
     "ProtocolError",
 ]
 
@@ -61,6 +62,16 @@ class DqliteConnectionError(DqliteError):
         if self.code is None:
             return f"{type(self).__name__}({text!r})"
         return f"{type(self).__name__}({text!r}, code={self.code!r})"
+
+
+class OutcomeUnknownError(DqliteConnectionError):
+    """The connection was lost after a request that may change data was sent whole.
+
+    The node may or may not have applied it: check before running it again, or make it
+    idempotent. A ``DqliteConnectionError``, so code written for 0.8.0 catches it as
+    before; :func:`~dqliteclient.retry_with_backoff` does not retry it unless told to
+    (0.8.0 retries it, and so applies the write twice).
+    """
 
 
 class ProtocolError(DqliteError, _WireProtocolError):

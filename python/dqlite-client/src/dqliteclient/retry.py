@@ -13,6 +13,7 @@ from dqliteclient.exceptions import (
     ClusterPolicyError,
     DqliteConnectionError,
     DqliteError,
+    OutcomeUnknownError,
 )
 
 __all__ = ["retry_with_backoff"]
@@ -27,8 +28,12 @@ _DEFAULT_RETRYABLE: Final[tuple[type[BaseException], ...]] = (
     DqliteConnectionError,
     ClusterError,
 )
-# A refused redirect is refused again: not retried unless asked for.
-_DEFAULT_EXCLUDED: Final[tuple[type[BaseException], ...]] = (ClusterPolicyError,)
+# Not retried unless asked for: a refused redirect is refused again, and a write whose
+# outcome is unknown may have been applied (0.8.0 retries it: a deliberate deviation).
+_DEFAULT_EXCLUDED: Final[tuple[type[BaseException], ...]] = (
+    ClusterPolicyError,
+    OutcomeUnknownError,
+)
 # The failures of earlier attempts are chained in a group of at most this many.
 _MAX_CHAINED: Final[int] = 20
 
@@ -146,8 +151,10 @@ async def retry_with_backoff(
     ``excluded_exceptions``; an exception group is retried when all its members are.
     The last failure is raised, chained to a group of the earlier ones.
 
-    Unsafe for writes that are not idempotent: a transport failure can come after the
-    server applied the write.
+    A request cut off after it was sent whole (:class:`OutcomeUnknownError`, a
+    ``DqliteConnectionError``) is not retried by default: the server may have applied it,
+    and running it again would apply it twice. Pass ``excluded_exceptions`` without it
+    (for example ``(ClusterPolicyError,)``) for work that is safe to run twice.
     """
     loop = asyncio.get_running_loop()
     schedule = _Schedule(
