@@ -136,6 +136,25 @@ async def test_returning(aengine: AsyncEngine, server_has_returning: bool) -> No
         assert (await conn.execute(select(members.c.name))).scalars().all() == ["x"]
 
 
+async def test_a_transaction_the_server_rolled_back_takes_no_more_statements(
+    aengine: AsyncEngine,
+) -> None:
+    async with aengine.begin() as conn:
+        await conn.execute(text("CREATE TABLE r (x INTEGER PRIMARY KEY)"))
+        await conn.execute(text("INSERT INTO r VALUES (1)"))
+    async with AsyncSession(aengine) as session:
+        await session.execute(text("INSERT INTO r VALUES (2)"))
+        with pytest.raises(exc.IntegrityError):
+            await session.execute(text("INSERT OR ROLLBACK INTO r VALUES (1)"))
+        with pytest.raises(exc.OperationalError, match="rolled the transaction back"):
+            await session.execute(text("INSERT INTO r VALUES (3)"))
+        await session.rollback()
+        await session.execute(text("INSERT INTO r VALUES (4)"))
+        await session.commit()
+    async with aengine.connect() as conn:
+        assert (await conn.execute(text("SELECT x FROM r ORDER BY x"))).scalars().all() == [1, 4]
+
+
 async def test_a_cancelled_statement_invalidates_the_pooled_connection(aio_url: str) -> None:
     # A call cancelled inside a transaction leaves the driver connection closed: the pool
     # must invalidate it (handle_error / is_disconnect) and hand out a fresh one.

@@ -234,6 +234,31 @@ def test_savepoints(engine: Engine) -> None:
         assert conn.execute(text("SELECT x FROM t ORDER BY x")).scalars().all() == [1, 3]
 
 
+def test_a_transaction_the_server_rolled_back_takes_no_more_statements(engine: Engine) -> None:
+    # SQLite rolls the whole transaction back by itself on some errors (here ON CONFLICT
+    # ROLLBACK; also RAISE(ROLLBACK) in a trigger, a full disk). SQLAlchemy still has its
+    # transaction open: later statements must not run outside it (committed on their own,
+    # out of reach of rollback()), nor may commit() say the lost writes were committed.
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    with engine.connect() as conn:
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+        with pytest.raises(exc.IntegrityError):
+            conn.execute(text("INSERT OR ROLLBACK INTO t VALUES (1)"))
+        with pytest.raises(exc.OperationalError, match="rolled the transaction back"):
+            conn.execute(text("INSERT INTO t VALUES (3)"))
+        with pytest.raises(exc.OperationalError, match="rolled the transaction back"):
+            conn.commit()
+        conn.rollback()
+        # A new transaction works as usual.
+        conn.execute(text("INSERT INTO t VALUES (4)"))
+        conn.commit()
+        assert not conn.invalidated
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT x FROM t ORDER BY x")).scalars().all() == [1, 4]
+
+
 def test_isolation_levels(engine: Engine, url: str) -> None:
     with engine.connect() as conn:
         assert conn.get_isolation_level() == "SERIALIZABLE"

@@ -72,6 +72,10 @@ DEFAULT_DATABASE: Final = "default"
 
 _RETURNING_PROBE: Final = "DELETE FROM sqlalchemy_dqlite_returning_probe WHERE 0 RETURNING 1"
 
+# Key in a pooled connection's ``info``: the server rolled back the SQLAlchemy
+# transaction's BEGIN after an error (see DqliteDialect._run).
+_ROLLED_BACK_BY_SERVER: Final = "dqlite_rolled_back_by_server"
+
 
 def _int_or_none(text: str) -> int | None:
     return None if text.strip().lower() == "none" else int(text)
@@ -422,6 +426,30 @@ class DqliteExecutionContext(SQLiteExecutionContext):
         return cast(Any, self._dbapi_connection).cursor(factory=ServerSideCursor)  # type: ignore[no-any-return]
 
 
+def _pool_info(pooled: Any) -> dict[Any, Any] | None:
+    """The pool's ``info`` of a pooled connection.
+
+    None for a connection the pool does not hold (a bare driver connection, or the ad hoc
+    proxy of the first connect).
+    """
+    try:
+        return cast("dict[Any, Any] | None", getattr(pooled, "info", None))
+    except NotImplementedError:
+        return None
+
+
+def _server_rolled_back(pooled: Any) -> bool:
+    """Whether the server ended this connection's transaction after an error."""
+    info = _pool_info(pooled)
+    return info is not None and bool(info.get(_ROLLED_BACK_BY_SERVER))
+
+
+def _forget_server_rollback(pooled: Any) -> None:
+    info = _pool_info(pooled)
+    if info is not None:
+        info.pop(_ROLLED_BACK_BY_SERVER, None)
+
+
 def _driver_connection(dbapi_connection: Any) -> Any:
     """The dqlitedbapi connection behind a pool proxy or the asyncio adapter."""
     raw = _raw_connection(dbapi_connection)
@@ -650,6 +678,7 @@ class DqliteDialect(SQLiteDialect_pysqlite):
         Nothing is sent in AUTOCOMMIT mode, nor when a transaction is already open (for
         example one begun with an explicit BEGIN statement).
         """
+        _forget_server_rollback(dbapi_connection)
         raw = _raw_connection(dbapi_connection)
         if raw.autocommit is True or raw.in_transaction:
             return
@@ -658,6 +687,66 @@ class DqliteDialect(SQLiteDialect_pysqlite):
             cursor.execute("BEGIN")
         finally:
             cursor.close()
+
+    def do_commit(self, dbapi_connection: DBAPIConnection) -> None:
+        if _server_rolled_back(dbapi_connection):
+            raise cast(Any, self.loaded_dbapi).OperationalError(
+                "nothing was committed: the server rolled the transaction back after an "
+                "earlier error; call rollback()"
+            )
+        # SQLAlchemy 2.0 leaves do_commit and do_rollback unannotated.
+        base: Any = super().do_commit
+        base(dbapi_connection)
+
+    def do_rollback(self, dbapi_connection: PoolProxiedConnection | DBAPIConnection) -> None:
+        _forget_server_rollback(dbapi_connection)
+        base: Any = super().do_rollback
+        base(dbapi_connection)
+
+    # SQLite rolls a whole transaction back by itself after some errors (ON CONFLICT
+    # ROLLBACK, RAISE(ROLLBACK) in a trigger, a full disk), while SQLAlchemy's transaction
+    # stays open. The driver then runs later statements in autocommit mode: they would be
+    # committed on their own, out of reach of rollback(), and commit() would report the
+    # lost writes as committed. So when a statement fails and the transaction is gone,
+    # the connection takes no statement and no commit until its transaction ends
+    # (rollback(), or a new SQLAlchemy transaction), as PostgreSQL does with a failed
+    # transaction.
+
+    def do_execute(
+        self, cursor: DBAPICursor, statement: str, parameters: Any, context: Any = None
+    ) -> None:
+        self._run(context, lambda: cursor.execute(statement, parameters))
+
+    def do_execute_no_params(
+        self, cursor: DBAPICursor, statement: str, context: Any = None
+    ) -> None:
+        self._run(context, lambda: cursor.execute(statement))
+
+    def do_executemany(
+        self, cursor: DBAPICursor, statement: str, parameters: Any, context: Any = None
+    ) -> None:
+        self._run(context, lambda: cursor.executemany(statement, parameters))
+
+    def _run(self, context: Any, statement: Callable[[], object]) -> None:
+        pooled = getattr(context, "_dbapi_connection", None)
+        if pooled is None:
+            statement()
+            return
+        if _server_rolled_back(pooled):
+            raise cast(Any, self.loaded_dbapi).OperationalError(
+                "the server rolled the transaction back after an earlier error; call "
+                "rollback() before running more statements"
+            )
+        raw = _raw_connection(pooled)
+        in_transaction = raw.autocommit is not True and raw.in_transaction
+        try:
+            statement()
+        except Exception:
+            if in_transaction and not raw.in_transaction and not raw.closed:
+                info = _pool_info(pooled)
+                if info is not None:
+                    info[_ROLLED_BACK_BY_SERVER] = True
+            raise
 
     # -- disconnects -------------------------------------------------------------------
 
