@@ -39,7 +39,12 @@ impl Connection {
         let statement = self.prepare(sql).await?;
         let outcome = self.execute_prepared_many(&statement, rows, window).await;
         if self.is_reusable() {
-            self.finalize(statement).await?;
+            // The batch's outcome is the answer: its rows ran (or the one named failed),
+            // whatever becomes of the FINALIZE, which only frees the statement. A FINALIZE
+            // that fails breaks the connection, and the next call says so.
+            if let Err(e) = self.finalize(statement).await {
+                tracing::debug!(node = %self.address, error = %e, "finalize after a batch failed");
+            }
         }
         outcome
     }

@@ -644,3 +644,52 @@ async fn a_batch_cut_after_a_failed_row_reports_that_row() {
     }
     assert_broken_then_fresh_works(&proxy, &mut conn, "batch-cut").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_whose_finalize_is_cut_off_reports_its_rows() {
+    let (_cluster, proxy) = setup(false);
+    let mut conn = direct(&proxy, "batch-finalize").await;
+    conn.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)", &[])
+        .await
+        .unwrap();
+    let rows: Vec<[Value; 1]> = (1..=3).map(|n| [Value::Integer(n)]).collect();
+    // The STMT answer and the three RESULTs (24 bytes each) get through; the link closes
+    // before the answer to the FINALIZE that follows them.
+    proxy.set_fault(Fault::CloseAfterServerBytes(4 * 24));
+    let (done, _) = bounded(
+        "batch with its finalize cut off",
+        REQUEST + MARGIN,
+        conn.execute_many("INSERT INTO t VALUES (?)", &rows, 1),
+    )
+    .await;
+    proxy.clear();
+    // Every row was answered: the batch ran, whatever became of the FINALIZE.
+    let done = done.unwrap();
+    assert_eq!(done.rows_affected, 3);
+    assert!(conn.is_broken());
+    let mut fresh = direct(&proxy, "batch-finalize").await;
+    let count = fresh
+        .query_all("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap();
+    assert_eq!(count.rows[0].values(), [Value::Integer(3)]);
+
+    // A row that fails stays the batch's error, with its index.
+    let rows: Vec<[Value; 1]> = [4, 1, 5].map(|n| [Value::Integer(n)]).to_vec();
+    // STMT, RESULT, then a FAILURE of 48 bytes ("UNIQUE constraint failed: t.n").
+    proxy.set_fault(Fault::CloseAfterServerBytes(24 * 2 + 48));
+    let (failed, _) = bounded(
+        "failed batch with its finalize cut off",
+        REQUEST + MARGIN,
+        fresh.execute_many("INSERT INTO t VALUES (?)", &rows, 1),
+    )
+    .await;
+    proxy.clear();
+    match failed.unwrap_err() {
+        Error::Batch { row, source } => {
+            assert_eq!(row, 1);
+            assert_eq!(source.kind(), ErrorKind::Constraint, "{source}");
+        }
+        other => panic!("expected the batch's error, got {other}"),
+    }
+}
