@@ -139,3 +139,28 @@ async def test_result_cut_mid_stream_fails_the_read(one_node: Cluster, mode: str
         assert info.value.connection_lost
     finally:
         await p.close()
+
+
+def test_executemany_whose_finalize_is_cut_off_reports_its_rows(one_node: Cluster) -> None:
+    # Rows of more than 255 parameters run as one prepared statement, finalized after.
+    if one_node.version == "1.11":
+        pytest.skip("servers before 1.12 take at most 255 parameters")
+    proxy = one_node.proxy(0)
+    database = "proxy_finalize_many"
+    conn = dqlitedbapi.connect(proxy.address, database=database, timeout=2.0)
+    direct = dqlitedbapi.connect(one_node.address, database=database, timeout=2.0)
+    try:
+        conn.autocommit = True
+        conn.execute("CREATE TABLE t (n INTEGER)")
+        sql = "INSERT INTO t SELECT ? FROM (SELECT " + ", ".join("?" * 299) + ")"
+        rows = [(n, *[0] * 299) for n in range(1, 4)]
+        conn.execute(sql, (0, *[0] * 299))  # learns that the server takes them
+        # The STMT answer and the three RESULTs (24 bytes each) get through; the link
+        # closes before the answer to the FINALIZE.
+        proxy.fault(f"close-server {4 * 24}")
+        conn.executemany(sql, rows)
+        assert direct.execute("SELECT count(*) FROM t").fetchone() == (4,)
+    finally:
+        proxy.fault("none")
+        conn.close()
+        direct.close()

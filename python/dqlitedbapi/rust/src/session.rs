@@ -585,7 +585,9 @@ impl Session {
                     }
                 }
             }
-            conn.finalize(statement).await?;
+            // Every row ran: a FINALIZE that fails (it only frees the statement) breaks the
+            // connection, which the next call reports, and leaves this outcome as it is.
+            let _ = conn.finalize(statement).await;
             Ok(total)
         }
         .await;
