@@ -389,7 +389,6 @@ impl Connection {
     async fn settle_leftovers(&mut self, deadline: Deadline) -> Result<()> {
         self.drain_abandoned(deadline).await?;
         if self.rollback_pending {
-            self.rollback_pending = false;
             let rollback = Request::ExecSql {
                 db_id: 0,
                 sql: "ROLLBACK",
@@ -400,8 +399,11 @@ impl Connection {
                 Ok(_) => {}
                 // Already ended: SQLite rolls back by itself after some errors.
                 Err(Error::Server(e)) if e.is_no_transaction_active() => {}
+                // Refused ("checkpoint in progress"...): the transaction is still open, and
+                // the ROLLBACK stays due before the next request, which would run in it.
                 Err(e) => return Err(e),
             }
+            self.rollback_pending = false;
             self.tx_open = false;
         }
         Ok(())
