@@ -235,3 +235,34 @@ def test_commit_of_a_transaction_sqlite_ended_is_a_no_op(asynchronous: bool) -> 
             run(node.address)
     finally:
         node.close()
+
+
+def test_a_refused_rollback_of_the_transaction_probe_is_not_ignored() -> None:
+    # After an error inside a transaction the driver probes whether SQLite ended it: a
+    # BEGIN that works says it did, and is rolled back at once. When the node refuses that
+    # ROLLBACK, the probe's own transaction is open there: the connection must not go on
+    # as if none were (the next "autocommit" statement would run in it, never committed).
+    sent: list[bytes] = []
+
+    def answer(kind: int, body: bytes) -> bytes:
+        if kind != EXEC_SQL:
+            return failure(1, "not supported by the fake node")
+        sql = body[8:].split(b"\0", 1)[0]
+        sent.append(sql)
+        if sql == b"INSERT INTO t VALUES (1)":
+            return failure(13, "database or disk is full")
+        if sql == b"ROLLBACK":
+            return failure(5, "checkpoint in progress")
+        return frame(RESULT, struct.pack("<QQ", 0, 0))
+
+    node = FakeNode(answer)
+    try:
+        conn = dqlitedbapi.connect(node.address, timeout=5, busy_timeout=0, autocommit=True)
+        conn.execute("BEGIN")
+        with pytest.raises(dqlitedbapi.OperationalError, match="full"):
+            conn.execute("INSERT INTO t VALUES (1)")
+        assert sent[-2:] == [b"BEGIN", b"ROLLBACK"], sent
+        assert conn.closed or conn.in_transaction, "a transaction is open on the node"
+        conn.close()
+    finally:
+        node.close()

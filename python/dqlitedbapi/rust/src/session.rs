@@ -340,8 +340,13 @@ impl Session {
             Ok(_) => {
                 let rolled_back = conn.execute("ROLLBACK", &[]).await;
                 self.reset_tx();
+                // Refused ("checkpoint in progress"...), the ROLLBACK leaves the probe's
+                // own transaction open on the node, where every later statement would run:
+                // the connection is given up unless it found no transaction.
                 if let Err(e) = rolled_back
-                    && e.is_fatal_to_connection()
+                    && !e
+                        .server_error()
+                        .is_some_and(|s| s.is_no_transaction_active())
                 {
                     self.close_with(e.to_string());
                 }
