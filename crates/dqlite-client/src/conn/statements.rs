@@ -301,7 +301,7 @@ impl Connection {
 
     /// Frees a prepared statement on the server.
     pub async fn finalize(&mut self, statement: Statement) -> Result<()> {
-        self.check_statement(&statement, &[])?;
+        self.check_owned(&statement)?;
         // Forget the id first: whatever happens next, it is never sent again.
         self.statements.remove(&statement.id);
         let request = Request::Finalize {
@@ -343,9 +343,11 @@ impl Connection {
     }
 }
 
-/// Checks that `params` (none, or one per placeholder) fit `statement`.
+/// Checks that `params` (one per placeholder) fit `statement`. None for a statement that
+/// takes some is refused too: servers before 1.18.2 would run it with the values of its
+/// previous execution.
 pub(super) fn check_param_count(statement: &Statement, params: &[Value]) -> Result<()> {
-    if !params.is_empty() && params.len() as u64 != statement.param_count {
+    if params.len() as u64 != statement.param_count {
         return Err(Error::InvalidInput(format!(
             "the statement takes {} parameters, {} were given",
             statement.param_count,

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use dqlite_client::{ErrorKind, Value};
+use dqlite_client::{Error, ErrorKind, Value};
 
 use crate::common;
 
@@ -266,4 +266,46 @@ async fn prepared_statements_die_with_leadership_and_are_never_resent() {
     let mut conn = client.connect().await.unwrap();
     let n = conn.query_all("SELECT count(*) FROM s", &[]).await.unwrap();
     assert_eq!(n.rows[0].values(), [Value::Integer(0)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prepared_statement_run_without_its_parameters_is_refused() {
+    // Servers before 1.18.2 keep the values of a statement's previous execution for the
+    // parameters a request leaves out (docs/protocol.md §10.17): run with none, a statement
+    // would silently use them.
+    let cluster = common::start(1);
+    let mut conn = common::client(&cluster, "unbound").connect().await.unwrap();
+    conn.execute("CREATE TABLE u (n INTEGER)", &[])
+        .await
+        .unwrap();
+    let select = conn.prepare("SELECT ?").await.unwrap();
+    let earlier = conn
+        .query_prepared(&select, &[Value::from("earlier")])
+        .await
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    assert_eq!(earlier.rows[0].values(), [Value::from("earlier")]);
+    let err = conn.query_prepared(&select, &[]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+
+    let insert = conn.prepare("INSERT INTO u VALUES (?)").await.unwrap();
+    conn.execute_prepared(&insert, &[Value::Integer(7)])
+        .await
+        .unwrap();
+    let err = conn.execute_prepared(&insert, &[]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    let err = conn
+        .execute_prepared_many(&insert, [vec![Value::Integer(8)], vec![]], 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Batch { row: 1, .. }), "{err}");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    let rows = conn.query_all("SELECT n FROM u", &[]).await.unwrap();
+    assert_eq!(rows.rows.len(), 2, "{rows:?}");
+
+    // Statements that take parameters are still finalized.
+    conn.finalize(select).await.unwrap();
+    conn.finalize(insert).await.unwrap();
 }
