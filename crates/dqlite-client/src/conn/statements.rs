@@ -109,7 +109,8 @@ impl ClassifiedSql {
 }
 
 impl Connection {
-    /// Runs one statement that returns no rows (INSERT, UPDATE, DDL, BEGIN...).
+    /// Runs one statement that returns no rows (INSERT, UPDATE, DDL, BEGIN...). A write
+    /// that returns rows (`... RETURNING`) is refused: run it with [`query`](Self::query).
     ///
     /// Parameters bind positionally to `?`, `?NNN`, `:name`, `@name` and `$name`
     /// placeholders in order of first appearance. Text with several statements is refused:
@@ -139,12 +140,16 @@ impl Connection {
 
     /// Runs every statement of a script in order, each in its own autocommit unless the
     /// script opens a transaction. Statements that return rows run and their rows are
-    /// discarded. Returns the sum of rows changed and the last insert id. A failure stops
-    /// the script; statements before it stay applied.
+    /// discarded (a write with RETURNING runs as [`query`](Self::query) runs it, on the
+    /// servers that allow it). Returns the sum of rows changed and the last insert id. A
+    /// failure stops the script; statements before it stay applied.
     pub async fn execute_script(&mut self, script: &str) -> Result<ExecResult> {
         let mut total = ExecResult::default();
         for statement in sql::split_statements(script) {
-            if sql::classify(statement) == StatementKind::Query {
+            if matches!(
+                sql::classify(statement),
+                StatementKind::Query | StatementKind::WriteReturning
+            ) {
                 self.query_all(statement, &[]).await?;
                 continue;
             }
@@ -232,8 +237,9 @@ impl Connection {
         }
     }
 
-    /// Runs a prepared statement that returns no rows. Every parameter must be given:
-    /// servers before 1.18.2 keep the previous execution's values for missing ones.
+    /// Runs a prepared statement that returns no rows (one with RETURNING is refused: see
+    /// [`query_prepared`](Self::query_prepared)). Every parameter must be given: servers
+    /// before 1.18.2 keep the previous execution's values for missing ones.
     pub async fn execute_prepared(
         &mut self,
         statement: &Statement,
@@ -263,6 +269,13 @@ impl Connection {
         params: &[Value],
         deadline: Deadline,
     ) -> Result<ExecResult> {
+        if source.writes_rows() {
+            // EXEC stops such a statement at its first row with its write half done: 1.11
+            // and 1.18.1 leaders abort at the next write, later ones keep the write lock.
+            return Err(Error::InvalidInput(
+                "the statement returns rows (RETURNING): run it with query, not execute".into(),
+            ));
+        }
         let schema = self.params_schema(params.len(), deadline).await?;
         let request = source.exec_request(params, schema);
         let response = self.request_write(&request, deadline).await;
@@ -395,6 +408,21 @@ impl<'a> Source<'a> {
             Source::Text(text) => sql::classify(text),
             Source::Classified(_, classified) => classified.kind,
             Source::Prepared(statement) => statement.kind,
+        }
+    }
+
+    /// True for a write that returns rows (`... RETURNING`), which must never go as EXEC.
+    fn writes_rows(self) -> bool {
+        match self {
+            // Classified only when the word is there at all: most statements lack it.
+            Source::Text(text) => {
+                text.as_bytes()
+                    .windows(9)
+                    .any(|w| w.eq_ignore_ascii_case(b"RETURNING"))
+                    && sql::classify(text) == StatementKind::WriteReturning
+            }
+            Source::Classified(_, classified) => classified.kind == StatementKind::WriteReturning,
+            Source::Prepared(statement) => statement.kind == StatementKind::WriteReturning,
         }
     }
 

@@ -309,3 +309,39 @@ async fn a_prepared_statement_run_without_its_parameters_is_refused() {
     conn.finalize(select).await.unwrap();
     conn.finalize(insert).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_with_returning_is_never_sent_as_a_statement_without_rows() {
+    // Sent as EXEC or EXEC_SQL, an INSERT ... RETURNING stops at its first row with its
+    // write half done: a 1.11 or 1.18.1 leader then aborts at the next write
+    // (vfsFileShmLock: Assertion `wal->n_tx == 0'), a newer one keeps the write lock.
+    let cluster = common::start(1);
+    let client = common::client(&cluster, "returning-exec");
+    let mut conn = client.connect().await.unwrap();
+    conn.execute("CREATE TABLE r (n INTEGER PRIMARY KEY, v TEXT)", &[])
+        .await
+        .unwrap();
+    let returning = "INSERT INTO r (v) VALUES ('a') RETURNING n";
+    let err = conn.execute(returning, &[]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    let statement = conn.prepare(returning).await.unwrap();
+    let err = conn.execute_prepared(&statement, &[]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    conn.finalize(statement).await.unwrap();
+    // A script runs it as a query, as query() does: on servers that return its rows.
+    let script = format!("{returning}; INSERT INTO r (v) VALUES ('b')");
+    if let Err(err) = conn.execute_script(&script).await {
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    }
+    // The node is alive, and writes from another connection go through.
+    let mut other = client.connect().await.unwrap();
+    for _ in 0..3 {
+        other
+            .execute("INSERT INTO r (v) VALUES ('z')", &[])
+            .await
+            .unwrap();
+    }
+    assert!(conn.is_reusable());
+    let logs = cluster.logs(0).unwrap();
+    assert!(!logs.contains("Assertion"), "{logs}");
+}
