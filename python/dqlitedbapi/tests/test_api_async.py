@@ -225,6 +225,37 @@ async def test_converters_get_the_stored_value(cluster: Any, dbname: str) -> Non
         dqlitedbapi._adapt.CONVERTERS.pop("RAW", None)
 
 
+async def test_converters_get_the_stored_value_from_executemany_returning(
+    cluster: Any, dbname: str
+) -> None:
+    # The rows executemany gathers from RETURNING reach converters as stored too, not as
+    # the text of the datetime the driver made of them.
+    if cluster.version in ("1.11", "1.18"):
+        pytest.skip("RETURNING needs dqlite 1.18.2")
+    dqlitedbapi.register_converter("raw", bytes)
+    try:
+        async with await aconnect(
+            cluster.address, database=dbname, detect_types=dqlitedbapi.PARSE_COLNAMES
+        ) as c:
+            await c.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, d DATETIME, e DATE)")
+            await c.execute("INSERT INTO t (d, e) VALUES ('2024-01-02T03:04:05.5Z', '2024-01-02')")
+            cur = c.cursor()
+            await cur.executemany(
+                'UPDATE t SET k = k WHERE k = ? RETURNING d AS "d [raw]", e AS "e [raw]", d',
+                [(1,)],
+            )
+            assert await cur.fetchall() == [
+                (
+                    b"2024-01-02T03:04:05.5Z",
+                    b"2024-01-02",
+                    datetime.datetime(2024, 1, 2, 3, 4, 5, 500000, tzinfo=datetime.UTC),
+                )
+            ]
+            await c.close()
+    finally:
+        dqlitedbapi._adapt.CONVERTERS.pop("RAW", None)
+
+
 async def test_conform_of_subclasses_and_dates(aconn: AsyncConnection) -> None:
     # As in sqlite3 and dqlite-dbapi 0.8: __conform__ is asked for any value that is not
     # exactly a built-in type (subclasses of int, str, float, bytes and datetime too), and

@@ -450,6 +450,14 @@ class CursorBase(UnsupportedCursorApi):
             self._converters = converters
         return tuple(entries)
 
+    def _raw_columns(self, description: tuple[DescriptionTuple, ...]) -> list[bool] | None:
+        """``PARSE_COLNAMES``: which columns a converter reads (None: none), to be read raw."""
+        if not self._connection.detect_types & PARSE_COLNAMES:
+            return None
+        self._colname_types(description)
+        converters = self._converters
+        return None if converters is None else [c is not None for c in converters]
+
     def _post(self, rows: list[tuple[Any, ...]]) -> list[Any]:
         """Applies converters and the row factory to fetched rows."""
         converters = self._converters

@@ -148,12 +148,18 @@ class Cursor(CursorBase):
         """Runs a statement that may return rows once per set, gathering the rows."""
         cap = self._connection.max_total_rows
         description = None
+        raw: list[bool] | None = None
         rows: list[tuple[Any, ...]] = []
         total = 0
         for parameters in seq_of_parameters:
             result = native.execute(sql, parameters)
             if result.description is not None:
-                description = description or result.description
+                if description is None:
+                    description = result.description
+                    raw = self._raw_columns(description)
+                if raw is not None:
+                    # Converters get the values as stored, as from execute().
+                    result.raw_columns(raw)
                 got = result.fetch(-1)
                 rows.extend(got)
                 total += len(got)

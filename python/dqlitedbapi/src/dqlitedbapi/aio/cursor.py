@@ -260,6 +260,7 @@ class AsyncCursor(CursorBase):
         """Runs a statement that may return rows once per set, gathering the rows."""
         cap = self._connection.max_total_rows
         description = None
+        raw: list[bool] | None = None
         rows: list[tuple[Any, ...]] = []
         total = 0
         for parameters in seq_of_parameters:
@@ -268,7 +269,12 @@ class AsyncCursor(CursorBase):
             else:
                 result = native.execute(sql, parameters)
             if result.description is not None:
-                description = description or result.description
+                if description is None:
+                    description = result.description
+                    raw = self._raw_columns(description)
+                if raw is not None:
+                    # Converters get the values as stored, as from execute().
+                    result.raw_columns(raw)
                 got = result.afetch(-1)
                 if not isinstance(got, list):  # ASYNC
                     got = await self._wait(got)
