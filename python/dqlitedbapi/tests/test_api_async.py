@@ -547,6 +547,10 @@ async def test_closed_objects(cluster: Any, dbname: str) -> None:
     with pytest.raises(dqlitedbapi.InterfaceError):
         await cur.execute("SELECT 1")
     cur2 = await c.execute("SELECT 1")
+    # Cursors without rows to read: after a statement without rows, and read to the end.
+    cur3 = await c.execute("CREATE TABLE t (x)")
+    cur4 = await c.execute("SELECT 1")
+    await cur4.fetchall()
     await c.close()
     await c.close()
     assert c.closed
@@ -554,6 +558,16 @@ async def test_closed_objects(cluster: Any, dbname: str) -> None:
         await c.execute("SELECT 1")
     with pytest.raises(dqlitedbapi.InterfaceError):
         await cur2.fetchall()
+    # A closed connection's cursors are unusable too (as in dqlite-dbapi 0.8 and sqlite3),
+    # rather than answering as if there were no rows.
+    for cur in (cur3, cur4):
+        assert cur.closed
+        with pytest.raises(dqlitedbapi.InterfaceError):
+            await cur.fetchone()
+        with pytest.raises(dqlitedbapi.InterfaceError):
+            await cur.fetchmany(2)
+        with pytest.raises(dqlitedbapi.InterfaceError):
+            await cur.fetchall()
     with pytest.raises(dqlitedbapi.InterfaceError):
         c.cursor()
 

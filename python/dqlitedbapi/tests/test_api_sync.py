@@ -532,6 +532,10 @@ def test_closed_objects(cluster: Any, dbname: str) -> None:
     with pytest.raises(dqlitedbapi.InterfaceError):
         cur.execute("SELECT 1")
     cur2 = c.execute("SELECT 1")
+    # Cursors without rows to read: after a statement without rows, and read to the end.
+    cur3 = c.execute("CREATE TABLE t (x)")
+    cur4 = c.execute("SELECT 1")
+    cur4.fetchall()
     c.close()
     c.close()
     assert c.closed
@@ -539,6 +543,16 @@ def test_closed_objects(cluster: Any, dbname: str) -> None:
         c.execute("SELECT 1")
     with pytest.raises(dqlitedbapi.InterfaceError):
         cur2.fetchall()
+    # A closed connection's cursors are unusable too (as in dqlite-dbapi 0.8 and sqlite3),
+    # rather than answering as if there were no rows.
+    for cur in (cur3, cur4):
+        assert cur.closed
+        with pytest.raises(dqlitedbapi.InterfaceError):
+            cur.fetchone()
+        with pytest.raises(dqlitedbapi.InterfaceError):
+            cur.fetchmany(2)
+        with pytest.raises(dqlitedbapi.InterfaceError):
+            cur.fetchall()
     with pytest.raises(dqlitedbapi.InterfaceError):
         c.cursor()
 

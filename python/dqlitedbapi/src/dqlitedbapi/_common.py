@@ -478,9 +478,13 @@ class CursorBase(UnsupportedCursorApi):
         """The result to fetch from; None when there is none (fetches then return nothing)."""
         if self._closed:
             raise exc.InterfaceError("Cannot operate on a closed cursor.")
+        # close() makes a connection's cursors unusable, with a result or without (as
+        # dqlite-dbapi 0.8 and sqlite3); after a lost connection (a cancelled call), one
+        # without a result fetches nothing (as 0.8).
         result = self._result
-        if result is not None:
-            self._connection._check_open()
+        connection = self._connection
+        if result is not None or not connection._lost:
+            connection._check_open()
         return result
 
     def _fetch_size(self, size: int | None) -> int:
