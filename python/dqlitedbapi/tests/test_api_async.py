@@ -572,6 +572,24 @@ async def test_closed_objects(cluster: Any, dbname: str) -> None:
         c.cursor()
 
 
+async def test_rowcount_and_lastrowid_stay_readable_after_close(aconn: AsyncConnection) -> None:
+    # As in dqlite-dbapi 0.8 (and sqlite3 for DML): closing a cursor, or leaving its
+    # with block, does not lose what the last statement reported.
+    await aconn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v)")
+    async with aconn.cursor() as cur:
+        await cur.execute("INSERT INTO t (v) VALUES (1), (2)")
+    assert (cur.rowcount, cur.lastrowid) == (2, 2)
+    cur = aconn.cursor()
+    await cur.executemany("UPDATE t SET v = ? WHERE id = ?", [(3, 1), (4, 2)])
+    cur.close()
+    assert cur.rowcount == 2
+    cur = await aconn.execute("SELECT v FROM t")
+    assert await cur.fetchall() == [(3,), (4,)]
+    cur.close()
+    assert cur.rowcount == 2
+    assert cur.description is None
+
+
 async def test_cursor_context_manager(aconn: AsyncConnection) -> None:
     async with aconn.cursor() as cur:
         await cur.execute("SELECT 1")

@@ -557,6 +557,24 @@ def test_closed_objects(cluster: Any, dbname: str) -> None:
         c.cursor()
 
 
+def test_rowcount_and_lastrowid_stay_readable_after_close(conn: Connection) -> None:
+    # As in dqlite-dbapi 0.8 (and sqlite3 for DML): closing a cursor, or leaving its
+    # with block, does not lose what the last statement reported.
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v)")
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO t (v) VALUES (1), (2)")
+    assert (cur.rowcount, cur.lastrowid) == (2, 2)
+    cur = conn.cursor()
+    cur.executemany("UPDATE t SET v = ? WHERE id = ?", [(3, 1), (4, 2)])
+    cur.close()
+    assert cur.rowcount == 2
+    cur = conn.execute("SELECT v FROM t")
+    assert cur.fetchall() == [(3,), (4,)]
+    cur.close()
+    assert cur.rowcount == 2
+    assert cur.description is None
+
+
 def test_cursor_context_manager(conn: Connection) -> None:
     with conn.cursor() as cur:
         cur.execute("SELECT 1")

@@ -233,9 +233,15 @@ class Cursor(CursorBase):
         return row
 
     def close(self) -> None:
-        """Closes the cursor; unread rows are discarded. Closing twice is allowed."""
+        """Closes the cursor; unread rows are discarded. Closing twice is allowed.
+
+        ``rowcount``, ``lastrowid`` and ``completed_iterations`` stay readable, as in
+        dqlite-dbapi 0.8.
+        """
         if not self._closed:
+            rowcount, completed = self.rowcount, self.completed_iterations
             self._reset()
+            self._rowcount, self.completed_iterations = rowcount, completed
             self._closed = True
 
     def __enter__(self) -> Self:
