@@ -225,8 +225,9 @@ class AsyncCursor(CursorBase):
 
         Inside a transaction the statements are pipelined (many in flight at once); in
         autocommit each runs alone. The first failing set raises, its index (from 0) in
-        the message and as the exception's ``executemany_row``; ``rowcount`` is then the
-        number of sets that ran before it.
+        the message and as the exception's ``executemany_row``; ``completed_iterations`` is
+        then the number of sets that ran before it, and ``rowcount`` -1 (as in dqlite-dbapi
+        0.8).
         """
         native = await self._native_for_call()
         sql = check_sql(sql)
