@@ -61,6 +61,23 @@ async def test_execute_and_fetch(aconn: AsyncConnection) -> None:
     cur.setoutputsize(10)
 
 
+async def test_placeholders_counted_as_sqlite_counts_them(aconn: AsyncConnection) -> None:
+    # A word glued to ? is a token of its own (?AND is ? then AND; ?2x is ?2 then x), and
+    # #name is a parameter, as SQLite parses them: each gets its value, and a missing one
+    # is an error, never a NULL bound silently.
+    await aconn.execute("CREATE TABLE t (a, b)")
+    await aconn.execute("INSERT INTO t VALUES (?, ?)", (1, 2))
+    await aconn.execute("INSERT INTO t VALUES (?, ?)", (1, 3))
+    assert await every(aconn, "SELECT b FROM t WHERE a = ?AND b = ?", (1, 3)) == [(3,)]
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="Incorrect number of bindings"):
+        await aconn.execute("SELECT b FROM t WHERE a = ?AND b = 3")
+    assert await one(aconn, "SELECT ?x, ?2y", (5, 6)) == (5, 6)
+    assert await one(aconn, "SELECT #v, :w", {"v": 7, "w": 8}) == (7, 8)
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="did not supply a value"):
+        await aconn.execute("INSERT INTO t VALUES (#v, 0)", {"w": 9})
+    assert await one(aconn, "SELECT count(*) FROM t") == (2,)
+
+
 async def test_named_parameters(aconn: AsyncConnection) -> None:
     row = await one(aconn, "SELECT :a, @b, $c, :a", {"a": 1, "b": "two", "c": None})
     assert row == (1, "two", None, 1)

@@ -56,6 +56,23 @@ def test_execute_and_fetch(conn: Connection) -> None:
     cur.setoutputsize(10)
 
 
+def test_placeholders_counted_as_sqlite_counts_them(conn: Connection) -> None:
+    # A word glued to ? is a token of its own (?AND is ? then AND; ?2x is ?2 then x), and
+    # #name is a parameter, as SQLite parses them: each gets its value, and a missing one
+    # is an error, never a NULL bound silently.
+    conn.execute("CREATE TABLE t (a, b)")
+    conn.execute("INSERT INTO t VALUES (?, ?)", (1, 2))
+    conn.execute("INSERT INTO t VALUES (?, ?)", (1, 3))
+    assert every(conn, "SELECT b FROM t WHERE a = ?AND b = ?", (1, 3)) == [(3,)]
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="Incorrect number of bindings"):
+        conn.execute("SELECT b FROM t WHERE a = ?AND b = 3")
+    assert one(conn, "SELECT ?x, ?2y", (5, 6)) == (5, 6)
+    assert one(conn, "SELECT #v, :w", {"v": 7, "w": 8}) == (7, 8)
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="did not supply a value"):
+        conn.execute("INSERT INTO t VALUES (#v, 0)", {"w": 9})
+    assert one(conn, "SELECT count(*) FROM t") == (2,)
+
+
 def test_named_parameters(conn: Connection) -> None:
     row = one(conn, "SELECT :a, @b, $c, :a", {"a": 1, "b": "two", "c": None})
     assert row == (1, "two", None, 1)

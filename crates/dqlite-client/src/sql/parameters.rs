@@ -38,7 +38,14 @@ pub fn parameters(sql: &str) -> Vec<Option<&str>> {
             Token::Word(word) if word.starts_with('$') && word.len() > 1 => Some(end),
             Token::Other => match bytes.get(start) {
                 Some(b'?') => {
-                    match glued(&mut tokens, end) {
+                    // `?` takes the digits right after it (`?2`); a word glued to it that
+                    // does not start with one (`?AND`, `?x`) is a token of its own, and the
+                    // `?` anonymous.
+                    let num_end = glued(&mut tokens, end).map(|word_end| {
+                        let word = bytes.get(end..word_end).unwrap_or_default();
+                        end + word.iter().take_while(|b| b.is_ascii_digit()).count()
+                    });
+                    match num_end.filter(|&num_end| num_end > end) {
                         Some(num_end) => {
                             let digits = sql.get(end..num_end).unwrap_or_default();
                             if let Ok(n) = digits.parse::<usize>()
@@ -59,6 +66,15 @@ pub fn parameters(sql: &str) -> Vec<Option<&str>> {
                     None
                 }
                 Some(b':' | b'@') => glued(&mut tokens, end),
+                // `#name` is a parameter to SQLite too (`#` and digits is not).
+                Some(b'#')
+                    if tokens.peek().is_some_and(|&(at, _, token)| {
+                        at == end
+                            && matches!(token, Token::Word(w) if !w.starts_with(|c: char| c.is_ascii_digit()))
+                    }) =>
+                {
+                    glued(&mut tokens, end)
+                }
                 _ => None,
             },
             _ => None,
@@ -96,5 +112,19 @@ mod tests {
         // Only the first statement counts; a bare ':' is not a parameter.
         assert_eq!(parameters("SELECT : a, ?; SELECT ?, ?"), vec![None]);
         assert_eq!(parameters("SELECT ?0, ?99999"), Vec::<Option<&str>>::new());
+        // A word glued to `?` that does not start with a digit is not part of it; the
+        // digits glued to `?` are, and a word after them is a token of its own.
+        assert_eq!(
+            parameters("SELECT a FROM t WHERE a = ?AND b = ?"),
+            vec![None, None]
+        );
+        assert_eq!(parameters("SELECT ?x, ?2y"), vec![None, Some("?2")]);
+        assert_eq!(parameters("SELECT ?\u{e9}"), vec![None]);
+        // `#name` is named as `:name` is; `#` and digits is not a parameter.
+        assert_eq!(
+            parameters("SELECT #a, :b, #a"),
+            vec![Some("#a"), Some(":b")]
+        );
+        assert_eq!(parameters("SELECT #1"), Vec::<Option<&str>>::new());
     }
 }
