@@ -5,7 +5,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use dqlite_client::{Cluster, Config, ErrorKind, Value};
+use dqlite_client::{Cluster, Config, Connection, ErrorKind, Value};
 use dqlite_testkit::fake::{FakeConn, FakeNode};
 use dqlite_wire::{Response, RowsEnd};
 
@@ -36,6 +36,22 @@ fn run(
         let err = conn.query_all("SELECT 1", &[]).await.unwrap_err();
         let took = started.elapsed();
         (err, took, conn.is_broken())
+    })
+}
+
+/// Runs `scenario` on a connection to the fake `node` (2-second request deadline), on a
+/// runtime of its own.
+fn on_connection<T>(node: &FakeNode, scenario: impl AsyncFnOnce(&mut Connection) -> T) -> T {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let config = Config::new([node.address()])
+            .unwrap()
+            .request_timeout(Duration::from_secs(2));
+        let mut conn = Cluster::new(config).connect().await.unwrap();
+        scenario(&mut conn).await
     })
 }
 
@@ -182,15 +198,7 @@ fn a_failure_mid_stream_ends_the_result_in_sync() {
         Ok(())
     })
     .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let config = Config::new([node.address()])
-            .unwrap()
-            .request_timeout(Duration::from_secs(2));
-        let mut conn = Cluster::new(config).connect().await.unwrap();
+    on_connection(&node, async |conn| {
         let err = conn.query_all("SELECT n FROM t", &[]).await.unwrap_err();
         assert_eq!(err.server_error().map(|e| e.code), Some(1), "{err}");
         assert!(!conn.is_broken());
@@ -226,15 +234,7 @@ fn a_batch_row_answered_with_rows_is_that_rows_failure() {
         Ok(())
     })
     .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let config = Config::new([node.address()])
-            .unwrap()
-            .request_timeout(Duration::from_secs(2));
-        let mut conn = Cluster::new(config).connect().await.unwrap();
+    on_connection(&node, async |conn| {
         let rows: Vec<Vec<Value>> = (1..=3).map(|n| vec![Value::Integer(n)]).collect();
         let err = conn
             .execute_many("INSERT INTO t VALUES (?)", &rows, 1)
