@@ -303,12 +303,17 @@ fn dump_rows(shell: &mut Shell, table: &str) -> Result<(), ShellError> {
             _ => all_stored = false,
         }
     }
-    let (select, columns) = if all_stored || stored.is_empty() {
-        (format!("SELECT * FROM {quoted}"), None)
+    // Each column is read as `+name`: an expression has no declared type, so dqlite
+    // sends the value stored, not one converted for a BOOLEAN or DATETIME column (NULL
+    // as false, 5 as true, '' as a NULL date), and never trips on a value of another
+    // type there.
+    let select = if stored.is_empty() {
+        format!("SELECT * FROM {quoted}")
     } else {
-        let list = stored.join(",");
-        (format!("SELECT {list} FROM {quoted}"), Some(list))
+        let reads: Vec<String> = stored.iter().map(|name| format!("+{name}")).collect();
+        format!("SELECT {} FROM {quoted}", reads.join(","))
     };
+    let columns = (!all_stored && !stored.is_empty()).then(|| stored.join(","));
     let columns = columns.as_deref();
     let Shell { worker, out, .. } = shell;
     stream_rows(worker, &select, Vec::new(), &mut |row| {

@@ -738,3 +738,30 @@ fn cluster_tls() {
         .assert()
         .code(1);
 }
+
+/// Columns declared BOOLEAN or DATETIME: dqlite converts their values by the declared
+/// type (NULL reads as false, 5 as true, '' as a NULL date), so `.dump` must read the
+/// stored values, not the converted ones, to write the same data back.
+#[test]
+fn cluster_dump_keeps_values_of_typed_columns() {
+    let cluster = start(1);
+    let setup = "\
+CREATE TABLE typed (f BOOLEAN, d DATETIME, s TIMESTAMP);
+INSERT INTO typed VALUES (NULL, '', NULL), (5, '2020-01-02 03:04:05', 1700000000), (0, NULL, '');
+";
+    let out = run_stdin(&cluster, "typed", &[], setup);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dump = run(&cluster, "typed", &[".dump"]);
+    assert!(
+        dump.contains(
+            "INSERT INTO typed VALUES(NULL,'',NULL);\n\
+             INSERT INTO typed VALUES(5,'2020-01-02 03:04:05',1700000000);\n\
+             INSERT INTO typed VALUES(0,NULL,'');\n"
+        ),
+        "{dump}"
+    );
+}
