@@ -10,7 +10,7 @@ use dqlite_wire::Request;
 
 use crate::cluster::Role;
 use crate::conn::Connection;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A node's metadata, as DESCRIBE reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,10 +32,23 @@ pub struct DumpFile {
 
 pub use crate::limits::MAX_DUMP_LEN;
 
+/// Refuses node id 0 for ADD, ASSIGN and REMOVE: Raft has no node 0 (it means "none"),
+/// and dqlite 1.18 aborts on it (`configurationGet: Assertion 'id > 0' failed`), while
+/// 1.11 adds it to the configuration.
+fn member_id(id: u64, what: &str) -> Result<()> {
+    if id == 0 {
+        return Err(Error::InvalidInput(format!(
+            "cannot {what} node 0: node ids start at 1"
+        )));
+    }
+    Ok(())
+}
+
 impl Connection {
     /// Adds node `id` at `address` to the cluster as a spare (leader only). Follow with
     /// [`assign_role`](Self::assign_role) to make it a standby or voter.
     pub async fn add_node(&mut self, id: u64, address: &str) -> Result<()> {
+        member_id(id, "add")?;
         self.expect_empty(&Request::Add { id, address }, "add")
             .await
     }
@@ -43,6 +56,7 @@ impl Connection {
     /// Gives node `id` a role (leader only). Making a node a voter waits until it has
     /// caught up with the log.
     pub async fn assign_role(&mut self, id: u64, role: Role) -> Result<()> {
+        member_id(id, "assign a role to")?;
         self.expect_empty(
             &Request::Assign {
                 id,
@@ -56,6 +70,7 @@ impl Connection {
     /// Removes node `id` from the cluster (leader only; transfer leadership away before
     /// removing the leader itself).
     pub async fn remove_node(&mut self, id: u64) -> Result<()> {
+        member_id(id, "remove")?;
         self.expect_empty(&Request::Remove { id }, "remove").await
     }
 

@@ -148,3 +148,22 @@ async fn dump_returns_a_database_sqlite_can_open() {
         .unwrap();
     assert_eq!(rows.rows[1].values(), [Value::from("b")]);
 }
+
+/// Raft has no node 0 (it means "none"): dqlite 1.18.7 aborts the leader on an ADD of
+/// id 0. The client refuses the id before sending anything, and the leader stays up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_id_zero_is_refused_before_it_reaches_the_leader() {
+    let cluster = common::start(1);
+    let client = common::client(&cluster, "zero");
+    let mut leader = client.connect_leader().await.unwrap();
+    let err = leader.add_node(0, "127.0.0.1:1").await.unwrap_err();
+    assert_eq!(err.kind(), dqlite_client::ErrorKind::InvalidInput, "{err}");
+    let err = leader.assign_role(0, Role::Standby).await.unwrap_err();
+    assert_eq!(err.kind(), dqlite_client::ErrorKind::InvalidInput, "{err}");
+    let err = leader.remove_node(0).await.unwrap_err();
+    assert_eq!(err.kind(), dqlite_client::ErrorKind::InvalidInput, "{err}");
+    // The same connection still works, and so does the node.
+    assert_eq!(leader.cluster().await.unwrap().len(), 1);
+    let mut conn = client.connect().await.unwrap();
+    conn.execute("CREATE TABLE t (n)", &[]).await.unwrap();
+}
