@@ -121,10 +121,9 @@ impl NodeStore for FileNodeStore {
             };
             text.push_str(&format!("{} {} {}\n", n.id, n.address, role));
         }
-        let tmp = self.path.with_extension("tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &self.path))
-            .map_err(|e| store_error(&self.path, &e.to_string()))
+        // A temporary file of its own for each write (a shared name let two writers
+        // rename each other's half-written file), synced before the rename.
+        crate::store::write_atomically(&self.path, text.as_bytes())
     }
 }
 
@@ -373,5 +372,51 @@ mod tests {
         assert_eq!(store.get().unwrap(), nodes);
         std::fs::write(dir.path().join("nodes"), "x y\n").unwrap();
         assert!(matches!(store.get(), Err(Error::Config(_))));
+    }
+
+    /// Two processes (or two clusters) refreshing one store: every write succeeds and
+    /// every read sees one whole list, never a mix or a truncated file.
+    #[test]
+    fn file_store_concurrent_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nodes");
+        let list = |n: u64| -> Vec<NodeInfo> {
+            (1..=n)
+                .map(|id| NodeInfo {
+                    id,
+                    address: format!("127.0.0.1:{}", 9000 + id),
+                    role: Some(Role::Voter),
+                })
+                .collect()
+        };
+        let (long, short) = (list(40), list(2));
+        FileNodeStore::new(&path).set(short.clone()).unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let writers: Vec<_> = [long.clone(), short.clone()]
+                .into_iter()
+                .map(|nodes| {
+                    let store = FileNodeStore::new(&path);
+                    scope.spawn(move || (0..300).try_for_each(|_| store.set(nodes.clone())))
+                })
+                .collect();
+            let reader = scope.spawn(|| {
+                let store = FileNodeStore::new(&path);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    match store.get() {
+                        Ok(read) if read == long || read == short => {}
+                        other => return Err(format!("{other:?}")),
+                    }
+                }
+                Ok(())
+            });
+            let written: Vec<_> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let read = reader.join().unwrap();
+            for outcome in written {
+                outcome.unwrap();
+            }
+            read.unwrap();
+        });
     }
 }

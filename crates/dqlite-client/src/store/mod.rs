@@ -78,7 +78,7 @@ fn read_store_file(path: &Path) -> Result<Option<String>> {
 
 /// Replaces `path` with `bytes` atomically: a temporary file beside it (mode 0600, as
 /// go-dqlite writes its store), synced, then renamed over it.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
