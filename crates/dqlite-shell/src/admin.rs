@@ -224,7 +224,7 @@ pub fn backup(shell: &mut Shell, path: &Path) -> Result<(), ShellError> {
     let wal = find(&format!("{database}-wal")).unwrap_or_default();
     let image = backup::database_image(main, wal)
         .map_err(|e| ShellError::usage(format!("cannot back up {database:?}: {e}")))?;
-    std::fs::write(path, &image)
+    backup::write_atomically(path, &image)
         .map_err(|e| ShellError::file(format!("cannot write {}", path.display()), e))?;
     eprintln!(
         "backed up database {database:?} to {} ({} bytes)",

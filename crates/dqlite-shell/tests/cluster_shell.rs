@@ -765,3 +765,59 @@ INSERT INTO typed VALUES (NULL, '', NULL), (5, '2020-01-02 03:04:05', 1700000000
         "{dump}"
     );
 }
+
+/// A `.backup` that cannot be written whole (here: over the file-size limit) fails, and
+/// leaves the backup already at that path as it was, not cut short.
+#[test]
+fn cluster_backup_that_fails_keeps_the_old_file() {
+    let cluster = start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup.db");
+    let backup = format!(".backup {}", file.display());
+    run(
+        &cluster,
+        "keep",
+        &[
+            "CREATE TABLE t (b BLOB)",
+            "INSERT INTO t VALUES (x'01')",
+            &backup,
+        ],
+    );
+    let old = std::fs::read(&file).unwrap();
+    run(
+        &cluster,
+        "keep",
+        &[
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) \
+          INSERT INTO t SELECT randomblob(1000) FROM n",
+        ],
+    );
+    // 64 KiB at most per file, and SIGXFSZ ignored: a write past it fails with EFBIG.
+    let cmd = shell(&cluster, "keep");
+    let program = cmd.get_program().to_owned();
+    let args: Vec<_> = cmd.get_args().map(ToOwned::to_owned).collect();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -f 128; trap '' XFSZ; exec \"$@\"")
+        .arg("sh")
+        .arg(program)
+        .args(args)
+        .args(["-c", &backup])
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the backup was expected to fail");
+    let now = std::fs::read(&file).unwrap();
+    assert!(
+        now == old,
+        "the old backup ({} bytes) is now {} bytes: {}",
+        old.len(),
+        now.len(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["backup.db"], "no temporary file left behind");
+}
