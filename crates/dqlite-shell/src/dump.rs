@@ -231,6 +231,22 @@ fn text(value: Option<&Value>) -> Option<&str> {
 /// Writes the dump of the whole database, or of the tables whose names match `pattern`
 /// (a LIKE pattern), to the shell's output.
 pub fn dump(shell: &mut Shell, pattern: Option<&str>) -> Result<(), ShellError> {
+    // Every read in one transaction, so that a dump taken while others write is one
+    // snapshot (a row written to two tables at once is in both or in neither). BEGIN
+    // fails inside the user's own transaction, which already is one.
+    let began = shell.query("BEGIN", Vec::new()).is_ok();
+    let dumped = dump_tables(shell, pattern);
+    if began {
+        let end = if dumped.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let ended = shell.query(end, Vec::new());
+        dumped?;
+        ended?;
+        return Ok(());
+    }
+    dumped
+}
+
+fn dump_tables(shell: &mut Shell, pattern: Option<&str>) -> Result<(), ShellError> {
     let params: Vec<Value> = pattern.map(|p| Value::Text(p.into())).into_iter().collect();
     let filter = if pattern.is_some() {
         " AND tbl_name LIKE ?"

@@ -821,3 +821,84 @@ fn cluster_backup_that_fails_keeps_the_old_file() {
         .collect();
     assert_eq!(names, ["backup.db"], "no temporary file left behind");
 }
+
+/// A `.dump` taken while a writer adds one row to each of two tables in one
+/// transaction must hold as many rows of each.
+#[test]
+fn cluster_dump_is_one_snapshot() {
+    let cluster = start(1);
+    let out = run_stdin(
+        &cluster,
+        "snap",
+        &[],
+        "CREATE TABLE a (n INTEGER, pad TEXT);\nCREATE TABLE b (n INTEGER);\n\
+         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 20000) \
+         INSERT INTO a SELECT -i, 'x' FROM s;\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let mut child = shell(&cluster, "snap")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                i += 1;
+                let _ = writeln!(
+                    stdin,
+                    "BEGIN; INSERT INTO a VALUES ({i}, 'y'); INSERT INTO b VALUES ({i}); COMMIT;"
+                );
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            drop(stdin);
+            let _ = child.wait();
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let mut bad = 0;
+    for _ in 0..5 {
+        let dump = run(&cluster, "snap", &[".dump"]);
+        let a = dump
+            .lines()
+            .filter(|l| l.starts_with("INSERT INTO a VALUES(") && !l.contains("(-"))
+            .count();
+        let b = dump
+            .lines()
+            .filter(|l| l.starts_with("INSERT INTO b VALUES("))
+            .count();
+        if a != b {
+            eprintln!("a dump with {a} rows of a and {b} of b");
+            bad += 1;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    assert_eq!(bad, 0, "dumps that are not one snapshot");
+    // Inside the user's own transaction too, which stays open.
+    let out = run_stdin(
+        &cluster,
+        "snap",
+        &["--bail"],
+        "BEGIN;\nINSERT INTO b VALUES (0);\n.dump b\nCOMMIT;\nSELECT count(*) FROM b WHERE n = 0;\n",
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("INSERT INTO b VALUES(0);\n") && text.ends_with("COMMIT;\n1\n"),
+        "{text}"
+    );
+}
