@@ -2,10 +2,11 @@
 //! leader's opening (handshake, LEADER, OPEN) before a scenario misbehaves.
 
 use std::io;
+use std::time::Duration;
 
 use bytes::BytesMut;
-use dqlite_client::Value;
-use dqlite_testkit::fake::FakeConn;
+use dqlite_client::{Cluster, Config, Connection, Value};
+use dqlite_testkit::fake::{FakeConn, FakeNode};
 use dqlite_wire::{Response, RowsEnd, RowsFrame};
 
 pub fn frame(response: &Response) -> Vec<u8> {
@@ -40,4 +41,24 @@ pub fn lead(conn: &mut FakeConn, address: &str) -> io::Result<()> {
             other => return Err(io::Error::other(format!("unexpected request {other}"))),
         }
     }
+}
+
+/// Runs `scenario` on a connection to the fake `node` (with `request_timeout`), on a
+/// current-thread runtime of its own.
+pub fn on_connection<T>(
+    node: &FakeNode,
+    request_timeout: Duration,
+    scenario: impl AsyncFnOnce(&mut Connection) -> T,
+) -> T {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let config = Config::new([node.address()])
+            .unwrap()
+            .request_timeout(request_timeout);
+        let mut conn = Cluster::new(config).connect().await.unwrap();
+        scenario(&mut conn).await
+    })
 }

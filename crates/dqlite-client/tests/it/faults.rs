@@ -24,6 +24,7 @@ use dqlite_testkit::TestCluster;
 use dqlite_testkit::proxy::{Fault, FaultProxy};
 
 use crate::common;
+use crate::fake::on_connection;
 
 /// Request deadline of every connection in these tests.
 const REQUEST: Duration = Duration::from_millis(1_000);
@@ -587,15 +588,7 @@ fn fake_node_returning_write_cut_after_sending_is_in_doubt() {
             Ok(()) // closes the connection
         })
         .unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let config = Config::new([node.address()])
-                .unwrap()
-                .request_timeout(REQUEST);
-            let mut conn = Cluster::new(config).connect().await.unwrap();
+        on_connection(&node, REQUEST, async |conn| {
             let err = conn
                 .query_all("INSERT INTO t (v) VALUES (1) RETURNING id", &[])
                 .await

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use dqlite_client::{Cluster, Config, Connection, ErrorKind, Value, blocking};
+use dqlite_client::{Config, Connection, ErrorKind, Value, blocking};
 use dqlite_testkit::fake::FakeNode;
 use dqlite_wire::{RowsEnd, request_type, response_type};
 
-use crate::fake::{lead, rows};
+use crate::fake::{lead, on_connection, rows};
 
 /// A fake leader that answers every query with `frame` (one frame, DONE).
 fn serving(frame: Arc<Vec<u8>>) -> FakeNode {
@@ -159,15 +159,7 @@ fn the_dump_frame_cap_does_not_cover_the_drain_before_the_dump() {
         Ok(())
     })
     .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let config = Config::new([node.address()])
-            .unwrap()
-            .request_timeout(Duration::from_secs(2));
-        let mut conn = Cluster::new(config).connect().await.unwrap();
+    on_connection(&node, Duration::from_secs(2), async |conn| {
         let mut rows = conn.query("SELECT n FROM t", &[]).await.unwrap();
         assert_eq!(
             rows.next().await.unwrap().unwrap().values(),

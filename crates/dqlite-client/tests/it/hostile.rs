@@ -5,11 +5,11 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use dqlite_client::{Cluster, Config, Connection, ErrorKind, Value};
+use dqlite_client::{Cluster, Config, ErrorKind, Value};
 use dqlite_testkit::fake::{FakeConn, FakeNode};
 use dqlite_wire::{Response, RowsEnd};
 
-use crate::fake::{frame, lead, rows};
+use crate::fake::{frame, lead, on_connection, rows};
 
 /// Starts a fake leader whose statement phase is `script`, and runs `SELECT 1` on it
 /// through the client with a 1-second request deadline.
@@ -36,22 +36,6 @@ fn run(
         let err = conn.query_all("SELECT 1", &[]).await.unwrap_err();
         let took = started.elapsed();
         (err, took, conn.is_broken())
-    })
-}
-
-/// Runs `scenario` on a connection to the fake `node` (2-second request deadline), on a
-/// runtime of its own.
-fn on_connection<T>(node: &FakeNode, scenario: impl AsyncFnOnce(&mut Connection) -> T) -> T {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let config = Config::new([node.address()])
-            .unwrap()
-            .request_timeout(Duration::from_secs(2));
-        let mut conn = Cluster::new(config).connect().await.unwrap();
-        scenario(&mut conn).await
     })
 }
 
@@ -198,7 +182,7 @@ fn a_failure_mid_stream_ends_the_result_in_sync() {
         Ok(())
     })
     .unwrap();
-    on_connection(&node, async |conn| {
+    on_connection(&node, Duration::from_secs(2), async |conn| {
         let err = conn.query_all("SELECT n FROM t", &[]).await.unwrap_err();
         assert_eq!(err.server_error().map(|e| e.code), Some(1), "{err}");
         assert!(!conn.is_broken());
@@ -234,7 +218,7 @@ fn a_batch_row_answered_with_rows_is_that_rows_failure() {
         Ok(())
     })
     .unwrap();
-    on_connection(&node, async |conn| {
+    on_connection(&node, Duration::from_secs(2), async |conn| {
         let rows: Vec<Vec<Value>> = (1..=3).map(|n| vec![Value::Integer(n)]).collect();
         let err = conn
             .execute_many("INSERT INTO t VALUES (?)", &rows, 1)
