@@ -61,6 +61,7 @@ mod config;
 mod conn;
 mod discovery;
 mod error;
+pub mod file;
 pub mod limits;
 mod members;
 mod pool;

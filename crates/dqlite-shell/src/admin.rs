@@ -224,7 +224,8 @@ pub fn backup(shell: &mut Shell, path: &Path) -> Result<(), ShellError> {
     let wal = find(&format!("{database}-wal")).unwrap_or_default();
     let image = backup::database_image(main, wal)
         .map_err(|e| ShellError::usage(format!("cannot back up {database:?}: {e}")))?;
-    backup::write_atomically(path, &image)
+    // Mode as any file the shell writes (the umask decides), not the node store's 0600.
+    dqlite_client::file::write_atomically(path, &image, None)
         .map_err(|e| ShellError::file(format!("cannot write {}", path.display()), e))?;
     eprintln!(
         "backed up database {database:?} to {} ({} bytes)",

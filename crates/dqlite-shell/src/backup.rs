@@ -9,8 +9,6 @@
 //! to it.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::Path;
 
 /// The first 16 bytes of every SQLite database file.
 pub const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
@@ -39,37 +37,6 @@ pub fn database_image(main: &[u8], wal: &[u8]) -> Result<Vec<u8>, String> {
         versions.copy_from_slice(&[1, 1]);
     }
     Ok(image)
-}
-
-/// Writes `bytes` to `path` atomically: into a new temporary file beside it, synced, then
-/// renamed over it. A write that fails (a full disk, a crash) leaves what was at `path`
-/// as it was, never a cut-short file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(
-        ".{}.{}-{nanos:09}.tmp",
-        path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    ));
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
 }
 
 fn be32(bytes: &[u8], at: usize) -> u32 {

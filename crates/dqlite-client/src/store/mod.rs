@@ -11,7 +11,6 @@
 mod sqlite;
 mod yaml;
 
-use std::io::Write as _;
 use std::path::Path;
 
 use crate::cluster::NodeStore;
@@ -76,34 +75,11 @@ fn read_store_file(path: &Path) -> Result<Option<String>> {
         .map_err(|_| store_error(path, "not UTF-8 text"))
 }
 
-/// Replaces `path` with `bytes` atomically: a temporary file beside it (mode 0600, as
-/// go-dqlite writes its store), synced, then renamed over it.
+/// Replaces `path` with `bytes` atomically ([`crate::file::write_atomically`]), with mode
+/// 0600 as go-dqlite writes its store; an error names the store's file.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(
-        ".{}.{}-{:016x}.tmp",
-        name.unwrap_or_default(),
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    let written = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        store_error(path, &e.to_string())
-    })
+    crate::file::write_atomically(path, bytes, Some(0o600))
+        .map_err(|e| store_error(path, &e.to_string()))
 }
 
 #[cfg(test)]

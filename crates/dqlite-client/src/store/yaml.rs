@@ -32,7 +32,8 @@ use crate::store::{read_store_file, store_error, write_atomically};
 /// Every [`get`](NodeStore::get) reads the file again, so changes made by go-dqlite (its
 /// `app` package rewrites `cluster.yaml` as membership changes) are seen; a missing file
 /// is an empty store. [`set`](NodeStore::set) replaces the file atomically (a temporary
-/// file, synced, then renamed), with mode 0600 as go-dqlite does.
+/// file, synced, renamed over it, then the directory synced), with mode 0600 as go-dqlite
+/// does.
 #[derive(Debug, Clone)]
 pub struct YamlNodeStore {
     path: PathBuf,
