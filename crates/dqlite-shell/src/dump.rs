@@ -206,6 +206,16 @@ pub fn literal(value: &Value) -> String {
 
 /// One INSERT statement for a row.
 pub fn insert_statement(table: &str, columns: Option<&str>, values: &[Value]) -> String {
+    insert_statement_with(table, columns, values, literal)
+}
+
+/// One INSERT statement for a row, each value written by `literal`.
+fn insert_statement_with(
+    table: &str,
+    columns: Option<&str>,
+    values: &[Value],
+    literal: fn(&Value) -> String,
+) -> String {
     let mut sql = format!("INSERT INTO {}", quote_ident(table));
     if let Some(columns) = columns {
         let _ = write!(sql, "({columns})");
@@ -319,23 +329,63 @@ fn dump_rows(shell: &mut Shell, table: &str) -> Result<(), ShellError> {
             _ => all_stored = false,
         }
     }
-    // Each column is read as `+name`: an expression has no declared type, so dqlite
+    // Each column is read through an expression: it has no declared type, so dqlite
     // sends the value stored, not one converted for a BOOLEAN or DATETIME column (NULL
     // as false, 5 as true, '' as a NULL date), and never trips on a value of another
-    // type there.
+    // type there. Text comes as its bytes in hex: the server cuts text at its first NUL,
+    // and text that is not UTF-8 could not be read at all.
     let select = if stored.is_empty() {
         format!("SELECT * FROM {quoted}")
     } else {
-        let reads: Vec<String> = stored.iter().map(|name| format!("+{name}")).collect();
+        let reads: Vec<String> = stored
+            .iter()
+            .map(|name| format!("CASE WHEN typeof({name})='text' THEN hex({name}) ELSE {name} END"))
+            .collect();
         format!("SELECT {} FROM {quoted}", reads.join(","))
     };
+    let hex_text = !stored.is_empty();
     let columns = (!all_stored && !stored.is_empty()).then(|| stored.join(","));
     let columns = columns.as_deref();
     let Shell { worker, out, .. } = shell;
     stream_rows(worker, &select, Vec::new(), &mut |row| {
-        out.write_all(insert_statement(table, columns, row.values()).as_bytes())
+        let statement = if hex_text {
+            insert_statement_with(table, columns, row.values(), hex_text_literal)
+        } else {
+            insert_statement(table, columns, row.values())
+        };
+        out.write_all(statement.as_bytes())
     })?;
     Ok(())
+}
+
+/// The literal of a value read by [`dump_rows`], whose text comes as the hex of its bytes:
+/// a string literal when the bytes are UTF-8 without NUL, else `CAST(X'..' AS TEXT)`,
+/// which stores the same bytes as text.
+fn hex_text_literal(value: &Value) -> String {
+    let Value::Text(hex) = value else {
+        return literal(value);
+    };
+    let digit = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let bytes: Option<Vec<u8>> = hex
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| match pair {
+            [high, low] => Some((digit(*high)? << 4) | digit(*low)?),
+            _ => None,
+        })
+        .collect();
+    let Some(bytes) = bytes else {
+        // Not what hex() returns: written as it came.
+        return literal(value);
+    };
+    match std::str::from_utf8(&bytes) {
+        Ok(text) if !text.contains('\0') => quote_text(text),
+        _ => format!("CAST({} AS TEXT)", blob_literal(&bytes)),
+    }
 }
 
 #[cfg(test)]
@@ -392,6 +442,17 @@ mod tests {
             let text = literal(&Value::Float(f));
             assert_eq!(text.parse::<f64>().unwrap(), f, "{text}");
         }
+    }
+
+    #[test]
+    fn text_read_as_hex() {
+        let hex = |h: &str| hex_text_literal(&Value::Text(h.into()));
+        assert_eq!(hex(""), "''");
+        assert_eq!(hex("6974277320C3A9"), "'it''s \u{e9}'");
+        assert_eq!(hex("610062"), "CAST(X'610062' AS TEXT)");
+        assert_eq!(hex("61ff"), "CAST(X'61ff' AS TEXT)");
+        assert_eq!(hex_text_literal(&Value::Blob(vec![0xff])), "X'ff'");
+        assert_eq!(hex_text_literal(&Value::Integer(3)), "3");
     }
 
     #[test]

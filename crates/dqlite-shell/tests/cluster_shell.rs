@@ -766,6 +766,43 @@ INSERT INTO typed VALUES (NULL, '', NULL), (5, '2020-01-02 03:04:05', 1700000000
     );
 }
 
+/// Text that is not plain UTF-8 (an embedded NUL, bytes that are not UTF-8), as SQL can
+/// store it: `.dump` writes it so that it loads back byte for byte, still as text. The
+/// server cuts text at its first NUL when it sends it, and the client cannot read text that
+/// is not UTF-8, so such values were cut short or failed the whole dump.
+#[test]
+fn cluster_dump_keeps_text_that_is_not_plain_utf8() {
+    let cluster = start(1);
+    let setup = "\
+CREATE TABLE odd (id INTEGER PRIMARY KEY, a, b DATETIME);
+INSERT INTO odd VALUES (1, CAST(x'6100626364656667686970' AS TEXT), CAST(x'00' AS TEXT));
+INSERT INTO odd VALUES (2, CAST(x'61ff62' AS TEXT), 'x');
+INSERT INTO odd VALUES (3, '', 'it''s');
+INSERT INTO odd VALUES (4, 'caf\u{e9} \u{1f600}', NULL);
+";
+    let out = run_stdin(&cluster, "odd", &[], setup);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dump = run(&cluster, "odd", &[".dump"]);
+    let out = run_stdin(&cluster, "odd_copy", &["--bail"], &dump);
+    assert!(
+        out.status.success(),
+        "{dump}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let check = "SELECT id, typeof(a), hex(a), typeof(b), hex(b) FROM odd ORDER BY id";
+    let want = run(&cluster, "odd", &[check]);
+    assert!(
+        want.contains("1|text|6100626364656667686970|text|00\n"),
+        "{want}"
+    );
+    assert_eq!(run(&cluster, "odd_copy", &[check]), want, "{dump}");
+    assert_eq!(run(&cluster, "odd_copy", &[".dump"]), dump);
+}
+
 /// A `.backup` that cannot be written whole (here: over the file-size limit) fails, and
 /// leaves the backup already at that path as it was, not cut short.
 #[test]
