@@ -156,8 +156,21 @@ pub fn blob_literal(bytes: &[u8]) -> String {
     out
 }
 
+/// Whether `value` is NULL: also the empty ISO-8601 text a column declared DATETIME, DATE
+/// or TIMESTAMP sends for NULL (as the client's `Option` and go-dqlite read it).
+fn is_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Iso8601(t) => t.is_empty(),
+        _ => false,
+    }
+}
+
 /// A value as the text modes write it; NULL becomes `null_value`.
 pub fn render<'v>(value: &'v Value, null_value: &'v str) -> Cow<'v, str> {
+    if is_null(value) {
+        return Cow::Borrowed(null_value);
+    }
     match value {
         Value::Integer(i) | Value::UnixTime(i) => Cow::Owned(i.to_string()),
         Value::Float(f) => Cow::Owned(format_real(*f)),
@@ -171,6 +184,9 @@ pub fn render<'v>(value: &'v Value, null_value: &'v str) -> Cow<'v, str> {
 /// A value as a JSON value: numbers, strings, `true`/`false` for BOOLEAN columns, `null`
 /// for NULL and for reals JSON cannot hold (infinities); blobs as their `X'..'` literal.
 pub fn json_value(value: &Value) -> String {
+    if is_null(value) {
+        return "null".into();
+    }
     match value {
         Value::Integer(i) | Value::UnixTime(i) => i.to_string(),
         Value::Float(f) if f.is_finite() => format_real(*f),
@@ -280,7 +296,7 @@ impl Printer {
                 let fields: Vec<Cow<'_, str>> = values
                     .iter()
                     .map(|v| match v {
-                        Value::Null => Cow::Borrowed(null),
+                        v if is_null(v) => Cow::Borrowed(null),
                         Value::Text(t) | Value::Iso8601(t) => csv_field(t),
                         other => Cow::Owned(csv_field(&render(other, null)).into_owned()),
                     })
@@ -423,6 +439,8 @@ mod tests {
     #[test]
     fn rendering_of_each_type() {
         assert_eq!(render(&Value::Null, "NULL"), "NULL");
+        assert_eq!(render(&Value::Iso8601(String::new()), "NULL"), "NULL");
+        assert_eq!(json_value(&Value::Iso8601(String::new())), "null");
         assert_eq!(render(&Value::Blob(vec![0, 0xab]), ""), "X'00ab'");
         assert_eq!(render(&Value::Boolean(true), ""), "1");
         assert_eq!(render(&Value::UnixTime(7), ""), "7");

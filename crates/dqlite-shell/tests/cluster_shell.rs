@@ -405,6 +405,34 @@ fn cluster_batch_exit_codes() {
         .stderr(predicate::str::contains("no node to connect to"));
 }
 
+/// A NULL in a column declared DATETIME, DATE or TIMESTAMP arrives as empty ISO-8601 text:
+/// every mode writes it as NULL (as `.dump`, the client's `Option` and go-dqlite read it),
+/// not as an empty string (quoted in csv, `""` in json).
+#[test]
+fn cluster_output_shows_a_null_date_as_null() {
+    let cluster = start(1);
+    run(
+        &cluster,
+        "nulldate",
+        &[
+            "CREATE TABLE d (id INTEGER PRIMARY KEY, at DATETIME, on_day DATE)",
+            "INSERT INTO d VALUES (1, NULL, '2024-01-02')",
+        ],
+    );
+    let query = "SELECT * FROM d";
+    let mode = |m: &str| run(&cluster, "nulldate", &[m, ".nullvalue NULL", query]);
+    assert_eq!(mode(".mode list"), "1|NULL|2024-01-02\n");
+    assert_eq!(mode(".mode csv"), "1,NULL,2024-01-02\r\n");
+    assert_eq!(
+        mode(".mode json"),
+        "[{\"id\":1,\"at\":null,\"on_day\":\"2024-01-02\"}]\n"
+    );
+    assert_eq!(
+        mode(".mode line"),
+        "    id = 1\n    at = NULL\non_day = 2024-01-02\n"
+    );
+}
+
 /// Values that need care in SQL text, through `.dump` into a fresh database and back.
 #[test]
 fn cluster_dump_reproduces_the_database() {
