@@ -14,7 +14,6 @@ use std::io::BufReader;
 
 use dqlite_client::Value;
 
-use crate::dot::first_texts;
 use crate::dump::quote_ident;
 use crate::error::ShellError;
 use crate::output::Mode;
@@ -92,7 +91,7 @@ pub fn import(shell: &mut Shell, args: &[&str]) -> Result<(), ShellError> {
         .into_records()
         .skip(request.skip)
         .peekable();
-    let mut columns = existing_columns(shell, request.table)?;
+    let (mut columns, guarded) = existing_columns(shell, request.table)?;
     let table = quote_ident(request.table);
     let created = if columns.is_empty() {
         let Some(header) = records.next() else {
@@ -125,7 +124,26 @@ pub fn import(shell: &mut Shell, args: &[&str]) -> Result<(), ShellError> {
         if let Some(create) = &created {
             shell.query(create, Vec::new())?;
         }
-        insert_all(shell, &table, columns.len(), &mut records, request.file)
+        let before = unsendable(shell, &table, &guarded)?;
+        insert_all(shell, &table, columns.len(), &mut records, request.file)?;
+        let after = unsendable(shell, &table, &guarded)?;
+        match guarded
+            .iter()
+            .zip(before.iter().zip(&after))
+            .find(|(_, (b, a))| a > b)
+        {
+            Some((column, (before, after))) => Err(ShellError::usage(format!(
+                "{}: {} value(s) of column {} would be stored as {}, which a dqlite node \
+                 cannot send for a column declared {} (it aborts the node that reads it); \
+                 nothing was imported",
+                request.file,
+                after - before,
+                column.name,
+                column.refused,
+                column.declared,
+            ))),
+            None => Ok(()),
+        }
     })();
     match loaded {
         Ok(()) => {
@@ -141,13 +159,86 @@ pub fn import(shell: &mut Shell, args: &[&str]) -> Result<(), ShellError> {
     }
 }
 
-/// The column names of `table`, none when it does not exist.
-fn existing_columns(shell: &mut Shell, table: &str) -> Result<Vec<String>, ShellError> {
+/// A column whose declared type makes dqlite send its values as BOOLEAN, or as a date:
+/// the node aborts on a value of another storage class there.
+struct Guarded {
+    /// The column's name, quoted for SQL.
+    name: String,
+    /// Its declared type, as declared.
+    declared: String,
+    /// The storage classes the node cannot send for it, as `typeof` names them.
+    refused: &'static str,
+}
+
+/// The column names of `table` (none when it does not exist), and its columns whose
+/// values dqlite converts by the declared type (the exact names, in any case, as the
+/// server matches them).
+fn existing_columns(
+    shell: &mut Shell,
+    table: &str,
+) -> Result<(Vec<String>, Vec<Guarded>), ShellError> {
     let rows = shell.query(
-        "SELECT name FROM pragma_table_info(?)",
+        "SELECT name, type FROM pragma_table_info(?)",
         vec![Value::Text(table.to_owned())],
     )?;
-    Ok(first_texts(rows))
+    let mut names = Vec::new();
+    let mut guarded = Vec::new();
+    for row in rows {
+        let Some(Value::Text(name)) = row.value(0) else {
+            continue;
+        };
+        if let Some(Value::Text(declared)) = row.value(1) {
+            let refused = match declared.to_ascii_uppercase().as_str() {
+                "BOOLEAN" => Some("text, real or blob"),
+                "DATETIME" | "DATE" | "TIMESTAMP" => Some("real or blob"),
+                _ => None,
+            };
+            if let Some(refused) = refused {
+                guarded.push(Guarded {
+                    name: quote_ident(name),
+                    declared: declared.clone(),
+                    refused,
+                });
+            }
+        }
+        names.push(name.clone());
+    }
+    Ok((names, guarded))
+}
+
+/// For each guarded column, how many values of `table` the node could not send.
+fn unsendable(shell: &mut Shell, table: &str, guarded: &[Guarded]) -> Result<Vec<i64>, ShellError> {
+    if guarded.is_empty() {
+        return Ok(Vec::new());
+    }
+    // typeof() reads the stored class; a bare column would be converted, and abort.
+    let counts: Vec<String> = guarded
+        .iter()
+        .map(|g| {
+            let allowed = if g.refused.starts_with("text") {
+                "'integer','null'"
+            } else {
+                "'integer','text','null'"
+            };
+            format!("coalesce(sum(typeof({}) NOT IN ({allowed})), 0)", g.name)
+        })
+        .collect();
+    let rows = shell.query(
+        &format!("SELECT {} FROM {table}", counts.join(", ")),
+        Vec::new(),
+    )?;
+    Ok(rows
+        .first()
+        .map(|row| {
+            row.values()
+                .iter()
+                .map(|v| match v {
+                    Value::Integer(n) => *n,
+                    _ => 0,
+                })
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// A record's starting line and fields, or an error naming the line.

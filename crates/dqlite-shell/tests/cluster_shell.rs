@@ -433,6 +433,52 @@ fn cluster_output_shows_a_null_date_as_null() {
     );
 }
 
+/// dqlite nodes abort when a query reads a TEXT, REAL or BLOB value from a column declared
+/// BOOLEAN, or a REAL or BLOB value from one declared DATETIME, DATE or TIMESTAMP. Fields
+/// are bound as text, so an empty field in a BOOLEAN column, or `1.5` in a DATETIME
+/// column, would store such a value: `.import` refuses the file, leaves the table as it
+/// was, and the node keeps serving.
+#[test]
+fn cluster_import_refuses_values_that_would_crash_the_node() {
+    let cluster = start(1);
+    run(
+        &cluster,
+        "guard",
+        &["CREATE TABLE u (id INTEGER, flag BOOLEAN, at DATETIME, day date)"],
+    );
+    let file = cluster.dir().join("u.csv");
+    for (csv, column) in [
+        ("1,1,2024-01-02,2024-01-02\n2,,2024-01-02,\n", "flag"),
+        ("1,yes,,\n", "flag"),
+        ("1,1,1.5,\n", "at"),
+        ("1,0,,2.25\n", "day"),
+    ] {
+        std::fs::write(&file, csv).unwrap();
+        let out = shell(&cluster, "guard")
+            .args(["-c", &format!(".import --csv {} u", file.display())])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{csv:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("column {column}")),
+            "{csv:?}: {stderr}"
+        );
+        assert_eq!(run(&cluster, "guard", &["SELECT * FROM u"]), "", "{csv:?}");
+    }
+    // What the node can send goes in, and reads back.
+    std::fs::write(&file, "1,1,2024-01-02 03:04:05,1700000000\n2,0,,\n").unwrap();
+    run(
+        &cluster,
+        "guard",
+        &[&format!(".import --csv {} u", file.display())],
+    );
+    assert_eq!(
+        run(&cluster, "guard", &[".nullvalue NULL", "SELECT * FROM u"]),
+        "1|1|2024-01-02 03:04:05|1700000000\n2|0|NULL|NULL\n"
+    );
+}
+
 /// Values that need care in SQL text, through `.dump` into a fresh database and back.
 #[test]
 fn cluster_dump_reproduces_the_database() {
