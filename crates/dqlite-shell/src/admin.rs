@@ -187,7 +187,12 @@ pub fn transfer(shell: &mut Shell, node: Option<&str>) -> Result<(), ShellError>
     };
     conn.transfer_leadership(id)?;
     drop(conn);
-    shell.worker.disconnect();
+    if shell.worker.disconnect() {
+        eprintln!(
+            "warning: the shell's open transaction was rolled back with its connection; \
+             statements are refused until ROLLBACK"
+        );
+    }
     shell.cluster.as_async().forget_leader();
     match to_leader(shell)?.leader()? {
         Some((id, address)) => eprintln!("leadership transferred to node {id} at {address}"),

@@ -22,6 +22,19 @@ pub enum ShellError {
     Output(io::Error),
     /// Ctrl-C stopped the command.
     Interrupted,
+    /// The connection was lost with a transaction open, which the server rolled back.
+    TransactionLost(LostTransaction),
+}
+
+/// How a statement met a transaction lost with its connection.
+#[derive(Debug)]
+pub enum LostTransaction {
+    /// It found the connection gone (this error, if the client gave one).
+    Now(Option<dqlite_client::Error>),
+    /// It came after, before the user ended the lost transaction: refused.
+    Refused,
+    /// It was the COMMIT of the lost transaction (or the RELEASE that would commit it).
+    Commit,
 }
 
 impl ShellError {
@@ -49,6 +62,22 @@ impl fmt::Display for ShellError {
             ShellError::File { what, source } => write!(f, "{what}: {source}"),
             ShellError::Output(e) => write!(f, "cannot write the output: {e}"),
             ShellError::Interrupted => f.write_str("interrupted"),
+            ShellError::TransactionLost(LostTransaction::Now(cause)) => {
+                f.write_str("the connection was lost")?;
+                match cause {
+                    Some(dqlite_client::Error::Server(e)) => write!(f, " ({e})")?,
+                    Some(e) => write!(f, " ({e})")?,
+                    None => {}
+                }
+                f.write_str(": the open transaction was rolled back, with every change made in it")
+            }
+            ShellError::TransactionLost(LostTransaction::Refused) => f.write_str(
+                "the transaction was rolled back when its connection was lost: \
+                 enter ROLLBACK to go on (statements are refused until then)",
+            ),
+            ShellError::TransactionLost(LostTransaction::Commit) => f.write_str(
+                "cannot commit: the transaction was rolled back when its connection was lost",
+            ),
         }
     }
 }

@@ -346,10 +346,16 @@ impl Shell {
             }
             Outcome::Rows(_) => Ok(()),
             Outcome::Interrupted { reset } => {
-                if reset {
+                if self.worker.transaction_lost() {
                     eprintln!(
                         "Interrupted: the statement did not stop in time, so its connection \
-                         was closed (an open transaction was rolled back)"
+                         was closed, and the open transaction was rolled back; statements \
+                         are refused until ROLLBACK"
+                    );
+                } else if reset {
+                    eprintln!(
+                        "Interrupted: the statement did not stop in time, so its connection \
+                         was closed"
                     );
                 } else {
                     eprintln!("Interrupted");

@@ -21,6 +21,13 @@
 //! open, and the shell says so. The connection persists across statements otherwise
 //! (BEGIN on one line, COMMIT on another), is opened on first use, and is replaced after an
 //! error that broke it (a leader change).
+//!
+//! The worker follows the transaction on its connection from the statements that open and
+//! end it ([`Transaction`]). When a connection is lost with a transaction open (a leader
+//! change, a node gone, Ctrl-C), the server has rolled it back: the statement that found
+//! out says so, and later statements are refused until a ROLLBACK (or COMMIT, which
+//! fails) ends the lost transaction. They would otherwise run one by one in autocommit on
+//! a new connection, committing the end of a transaction whose beginning was lost.
 
 use std::io;
 use std::sync::Arc;
@@ -30,10 +37,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use dqlite_client::blocking::{Cluster, Connection};
-use dqlite_client::sql::{self, StatementKind};
+use dqlite_client::sql::{self, StatementKind, TransactionControl};
 use dqlite_client::{Error, ExecResult, Row, Value};
 
-use crate::error::ShellError;
+use crate::error::{LostTransaction, ShellError};
 use crate::interrupt;
 
 /// Rows passed to the main thread at a time.
@@ -97,8 +104,78 @@ struct Handle {
 struct State {
     /// A statement is running.
     busy: AtomicBool,
-    /// The connection was closed to stop an abandoned statement.
+    /// The connection was closed: broken by an error (a leader change, a lost node), or to
+    /// stop an abandoned statement.
     dropped: AtomicBool,
+}
+
+/// The transaction open on the worker's connection, as the statements that ran tell it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    /// A transaction is open.
+    open: bool,
+    /// It was opened by a SAVEPOINT (releasing that savepoint commits it), not a BEGIN.
+    by_savepoint: bool,
+    /// The savepoints open in it, oldest first.
+    savepoints: Vec<String>,
+}
+
+impl Transaction {
+    /// Notes what a statement that succeeded did to the transaction.
+    fn apply(&mut self, control: &TransactionControl<'_>) {
+        let find = |savepoints: &[String], name: &str| {
+            savepoints
+                .iter()
+                .rposition(|s| s.eq_ignore_ascii_case(name))
+        };
+        match control {
+            TransactionControl::Begin => {
+                *self = Transaction {
+                    open: true,
+                    ..Transaction::default()
+                };
+            }
+            TransactionControl::Commit | TransactionControl::Rollback => {
+                *self = Transaction::default();
+            }
+            TransactionControl::Savepoint(name) => {
+                if !self.open {
+                    self.open = true;
+                    self.by_savepoint = true;
+                }
+                self.savepoints.push(name.to_string());
+            }
+            TransactionControl::Release(name) => {
+                if let Some(at) = find(&self.savepoints, name) {
+                    self.savepoints.truncate(at);
+                    if self.by_savepoint && self.savepoints.is_empty() {
+                        *self = Transaction::default();
+                    }
+                }
+            }
+            TransactionControl::RollbackTo(name) => {
+                if let Some(at) = find(&self.savepoints, name) {
+                    self.savepoints.truncate(at + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// True when `control`, run in this transaction, ends it (whether it worked or not).
+    fn ended_by(&self, control: Option<&TransactionControl<'_>>) -> bool {
+        match control {
+            Some(TransactionControl::Commit | TransactionControl::Rollback) => true,
+            Some(TransactionControl::Release(name)) => {
+                self.by_savepoint
+                    && self
+                        .savepoints
+                        .first()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(name))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The worker thread and its connection (both started on first use).
@@ -106,6 +183,10 @@ struct State {
 pub struct Worker {
     cluster: Cluster,
     handle: Option<Handle>,
+    /// The transaction open on the connection.
+    transaction: Transaction,
+    /// A transaction lost with its connection, not yet ended by the user.
+    lost: Option<Transaction>,
 }
 
 impl Worker {
@@ -114,13 +195,86 @@ impl Worker {
         Worker {
             cluster,
             handle: None,
+            transaction: Transaction::default(),
+            lost: None,
         }
+    }
+
+    /// True while a transaction lost with its connection has not been ended by the user:
+    /// statements are refused until a ROLLBACK.
+    pub fn transaction_lost(&self) -> bool {
+        self.lost.is_some()
     }
 
     /// Runs one statement, handing its columns and rows to `on_event` as they arrive.
     /// Ctrl-C makes it return [`Outcome::Interrupted`]; an error from `on_event` abandons
     /// the statement and is returned as [`ShellError::Output`].
+    ///
+    /// While a transaction lost with its connection is not ended, only what ends it is
+    /// taken, and not sent (there is nothing left to end): ROLLBACK, and COMMIT (or the
+    /// RELEASE that would commit it), which fails. Anything else is refused with
+    /// [`ShellError::TransactionLost`].
     pub fn run(
+        &mut self,
+        sql: &str,
+        params: Vec<Value>,
+        on_event: &mut dyn FnMut(Event) -> io::Result<()>,
+    ) -> Result<Outcome, ShellError> {
+        let control = sql::transaction_control(sql);
+        if let Some(lost) = &self.lost {
+            if !lost.ended_by(control.as_ref()) {
+                return Err(ShellError::TransactionLost(LostTransaction::Refused));
+            }
+            self.lost = None;
+            return match control {
+                Some(TransactionControl::Rollback) => Ok(Outcome::Exec(ExecResult::default())),
+                _ => Err(ShellError::TransactionLost(LostTransaction::Commit)),
+            };
+        }
+        let in_transaction = self.transaction.open;
+        let ends = self.transaction.ended_by(control.as_ref());
+        let outcome = self.run_on_connection(sql, params, on_event);
+        let dropped = match &outcome {
+            Ok(Outcome::Interrupted { reset }) => *reset,
+            _ => self
+                .handle
+                .as_ref()
+                .is_none_or(|h| h.state.dropped.swap(false, Ordering::SeqCst)),
+        };
+        match (&outcome, &control) {
+            (Ok(Outcome::Exec(_) | Outcome::Rows(_)), Some(control)) => {
+                self.transaction.apply(control);
+            }
+            (Err(ShellError::Db(Error::Server(e))), Some(_))
+                if ends && e.is_no_transaction_active() =>
+            {
+                self.transaction = Transaction::default();
+            }
+            _ => {}
+        }
+        if !dropped {
+            return outcome;
+        }
+        // The connection is gone, and any transaction on it with it.
+        let transaction = std::mem::take(&mut self.transaction);
+        if !in_transaction || ends {
+            // A COMMIT cut off keeps the error that says its outcome is unknown.
+            return outcome;
+        }
+        self.lost = Some(transaction);
+        match outcome {
+            Err(ShellError::Db(e)) => Err(ShellError::TransactionLost(LostTransaction::Now(Some(
+                cause(e),
+            )))),
+            Err(ShellError::Interrupted) | Ok(Outcome::Interrupted { .. }) => {
+                Ok(Outcome::Interrupted { reset: true })
+            }
+            Err(other) => Err(other),
+            Ok(_) => Err(ShellError::TransactionLost(LostTransaction::Now(None))),
+        }
+    }
+
+    fn run_on_connection(
         &mut self,
         sql: &str,
         params: Vec<Value>,
@@ -171,12 +325,21 @@ impl Worker {
 
     /// Closes the connection; the next statement opens a new one on the current leader
     /// (after a leadership transfer, say).
-    pub fn disconnect(&mut self) {
+    ///
+    /// A transaction open on it is lost: true then, and later statements are refused until
+    /// a ROLLBACK, as after any lost connection.
+    pub fn disconnect(&mut self) -> bool {
         if let Some(handle) = &self.handle
             && handle.requests.send(Request::Disconnect).is_err()
         {
             self.handle = None;
         }
+        let transaction = std::mem::take(&mut self.transaction);
+        if !transaction.open {
+            return false;
+        }
+        self.lost = Some(transaction);
+        true
     }
 
     fn handle(&mut self) -> Result<&Handle, ShellError> {
@@ -215,6 +378,15 @@ impl Worker {
     }
 }
 
+/// What failed, without the "may or may not have been applied" of an outcome unknown:
+/// inside a transaction whose connection is lost, it was not (the server rolled it back).
+fn cause(error: Error) -> Error {
+    match error {
+        Error::OutcomeUnknown { source } => *source,
+        other => other,
+    }
+}
+
 fn stopped() -> ShellError {
     ShellError::usage("the statement worker stopped unexpectedly; try again")
 }
@@ -228,12 +400,9 @@ fn serve(cluster: &Cluster, inbox: &Receiver<Request>, state: &State) {
             Request::Run { sql, params, reply } => {
                 let mut cut_off = false;
                 let last = run(cluster, &mut conn, &sql, &params, &reply, &mut cut_off);
-                if cut_off {
+                if cut_off || conn.as_ref().is_some_and(|c| c.as_async().is_broken()) {
                     conn = None;
                     state.dropped.store(true, Ordering::SeqCst);
-                }
-                if conn.as_ref().is_some_and(|c| c.as_async().is_broken()) {
-                    conn = None;
                 }
                 state.busy.store(false, Ordering::SeqCst);
                 // Nobody listening means the statement was abandoned: nothing to do.
@@ -324,4 +493,90 @@ fn drain(rows: &mut dqlite_client::blocking::Rows<'_>) -> bool {
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `statements` (each taken as having worked) and says whether a transaction is
+    /// open after each.
+    fn open_after(statements: &[&str]) -> Vec<bool> {
+        let mut tx = Transaction::default();
+        statements
+            .iter()
+            .map(|s| {
+                if let Some(control) = sql::transaction_control(s) {
+                    tx.apply(&control);
+                }
+                tx.open
+            })
+            .collect()
+    }
+
+    #[test]
+    fn follows_begin_commit_and_rollback() {
+        assert_eq!(
+            open_after(&[
+                "BEGIN IMMEDIATE",
+                "INSERT INTO t VALUES (1)",
+                "END TRANSACTION"
+            ]),
+            [true, true, false]
+        );
+        assert_eq!(
+            open_after(&["begin", "rollback to x", "rollback"]),
+            [true, true, false]
+        );
+        assert_eq!(open_after(&["SELECT 'BEGIN'"]), [false]);
+    }
+
+    #[test]
+    fn follows_savepoints() {
+        // Opened by a savepoint: releasing it (or one before it) commits.
+        assert_eq!(
+            open_after(&[
+                "SAVEPOINT a",
+                "SAVEPOINT b",
+                "RELEASE b",
+                "RELEASE SAVEPOINT A"
+            ]),
+            [true, true, true, false]
+        );
+        assert_eq!(
+            open_after(&["SAVEPOINT a", "SAVEPOINT b", "ROLLBACK TO a", "RELEASE b"]),
+            [true, true, true, true],
+            "b is gone after ROLLBACK TO a: releasing it does nothing"
+        );
+        assert_eq!(
+            open_after(&["SAVEPOINT a", "SAVEPOINT b", "RELEASE a"]),
+            [true, true, false]
+        );
+        // Inside a BEGIN, releasing every savepoint keeps the transaction.
+        assert_eq!(
+            open_after(&["BEGIN", "SAVEPOINT a", "RELEASE a", "COMMIT"]),
+            [true, true, true, false]
+        );
+        // The same name twice: RELEASE takes the latest.
+        assert_eq!(
+            open_after(&["SAVEPOINT s", "SAVEPOINT s", "RELEASE s", "RELEASE s"]),
+            [true, true, true, false]
+        );
+    }
+
+    #[test]
+    fn what_ends_a_transaction() {
+        let mut tx = Transaction::default();
+        tx.apply(&TransactionControl::Savepoint("imp".into()));
+        let ends = |tx: &Transaction, s: &str| tx.ended_by(sql::transaction_control(s).as_ref());
+        assert!(ends(&tx, "RELEASE imp"));
+        assert!(ends(&tx, "COMMIT"));
+        assert!(!ends(&tx, "RELEASE other"));
+        assert!(!ends(&tx, "ROLLBACK TO imp"));
+        assert!(!ends(&tx, "INSERT INTO t VALUES (1)"));
+        let mut tx = Transaction::default();
+        tx.apply(&TransactionControl::Begin);
+        tx.apply(&TransactionControl::Savepoint("a".into()));
+        assert!(!ends(&tx, "RELEASE a"), "a BEGIN stays open");
+    }
 }

@@ -1066,3 +1066,109 @@ fn cluster_backup_syncs_the_directory_after_the_rename() {
         "the directory (fd {fd}) is not synced after the rename:\n{trace}"
     );
 }
+
+/// A transaction whose connection is lost (here: the leader hands leadership over) is
+/// rolled back by the server. The shell must say so, and must not run the rest of the
+/// transaction's statements one by one in autocommit on a new connection: before, the
+/// statements after the loss were committed while those before it were lost.
+#[test]
+fn cluster_a_transaction_lost_with_its_connection_is_not_continued() {
+    use std::io::BufRead as _;
+    let cluster = start(3);
+    run(&cluster, "lost", &["CREATE TABLE k (a)"]);
+    let mut child = shell(&cluster, "lost")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    writeln!(stdin, "BEGIN;\nINSERT INTO k VALUES (1);\nSELECT 'ready';").unwrap();
+    stdin.flush().unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    cluster.transfer_leadership(None).unwrap();
+    writeln!(
+        stdin,
+        "INSERT INTO k VALUES (2);\nINSERT INTO k VALUES (3);\nCOMMIT;\n\
+         INSERT INTO k VALUES (4);\nSELECT a FROM k ORDER BY a;"
+    )
+    .unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // Only the row written after the transaction ended is there.
+    assert_eq!(rest, "4\n", "{stderr}");
+    let errors: Vec<&str> = stderr.lines().collect();
+    assert_eq!(errors.len(), 3, "{stderr}");
+    assert!(
+        errors[0].starts_with("Error: near line 4: ")
+            && errors[0].contains("the open transaction was rolled back"),
+        "{stderr}"
+    );
+    assert!(
+        errors[1].starts_with("Error: near line 5: ") && errors[1].contains("ROLLBACK"),
+        "{stderr}"
+    );
+    assert!(
+        errors[2].starts_with("Error: near line 6: cannot commit"),
+        "{stderr}"
+    );
+    assert_eq!(run(&cluster, "lost", &["SELECT a FROM k"]), "4\n");
+}
+
+/// Ctrl-C at the prompt on an endless result inside a transaction: the connection is
+/// closed to stop it, so the transaction is gone, and the shell says so and refuses the
+/// rest of it (before, the next INSERT was committed on its own).
+#[test]
+fn cluster_ctrl_c_in_a_transaction_ends_it_and_says_so() {
+    use std::io::BufRead as _;
+    let cluster = start(1);
+    run(&cluster, "ctrlc", &["CREATE TABLE k (a)"]);
+    let mut child = shell(&cluster, "ctrlc")
+        .arg("-i")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    writeln!(
+        stdin,
+        "BEGIN;\nINSERT INTO k VALUES (1);\nSELECT 'ready';\n.output /dev/null\n\
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c;"
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.ends_with("ready\n"), "{line:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    writeln!(
+        stdin,
+        ".output stdout\nINSERT INTO k VALUES (2);\nCOMMIT;\nSELECT 'count', count(*) FROM k;"
+    )
+    .unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(rest.contains("count|0\n"), "{rest}\n{stderr}");
+    assert!(
+        stderr.contains("the open transaction was rolled back"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cannot commit"), "{stderr}");
+}
