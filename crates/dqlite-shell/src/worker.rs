@@ -20,7 +20,10 @@
 //! When the connection is closed this way the server rolls back whatever transaction it had
 //! open, and the shell says so. The connection persists across statements otherwise
 //! (BEGIN on one line, COMMIT on another), is opened on first use, and is replaced after an
-//! error that broke it (a leader change).
+//! error that broke it (a leader change). Outside a transaction, a statement that finds its
+//! connection's node no longer the leader (or gone) runs once more on a new connection to
+//! the current leader, when nothing of it ran or it only reads: the first statement after a
+//! leader change would fail otherwise.
 //!
 //! The worker follows the transaction on its connection from the statements that open and
 //! end it ([`Transaction`]). When a connection is lost with a transaction open (a leader
@@ -38,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use dqlite_client::blocking::{Cluster, Connection};
 use dqlite_client::sql::{self, StatementKind, TransactionControl};
-use dqlite_client::{Error, ExecResult, Row, Value};
+use dqlite_client::{Error, ErrorKind, ExecResult, Row, Value};
 
 use crate::error::{LostTransaction, ShellError};
 use crate::interrupt;
@@ -89,6 +92,9 @@ enum Request {
         sql: String,
         params: Vec<Value>,
         reply: SyncSender<Msg>,
+        /// No transaction is open: a statement that found the connection's node no longer
+        /// the leader (or gone) may run again on a new connection, when nothing of it ran.
+        retry: bool,
     },
     Disconnect,
 }
@@ -285,6 +291,7 @@ impl Worker {
             sql: sql.to_owned(),
             params,
             reply,
+            retry: !self.transaction.open,
         };
         let handle = self.handle()?;
         handle.state.busy.store(true, Ordering::SeqCst);
@@ -397,9 +404,40 @@ fn serve(cluster: &Cluster, inbox: &Receiver<Request>, state: &State) {
     for request in inbox {
         match request {
             Request::Disconnect => conn = None,
-            Request::Run { sql, params, reply } => {
+            Request::Run {
+                sql,
+                params,
+                reply,
+                retry,
+            } => {
                 let mut cut_off = false;
-                let last = run(cluster, &mut conn, &sql, &params, &reply, &mut cut_off);
+                let mut answered = false;
+                let reused = conn.is_some();
+                let mut last = run(
+                    cluster,
+                    &mut conn,
+                    (&sql, &params),
+                    &reply,
+                    &mut cut_off,
+                    &mut answered,
+                );
+                if retry
+                    && reused
+                    && !answered
+                    && let Msg::Failed(e) = &last
+                    && nothing_ran(e, &sql)
+                {
+                    // The old connection is broken: a new one goes to the current leader.
+                    conn = None;
+                    last = run(
+                        cluster,
+                        &mut conn,
+                        (&sql, &params),
+                        &reply,
+                        &mut cut_off,
+                        &mut answered,
+                    );
+                }
                 if cut_off || conn.as_ref().is_some_and(|c| c.as_async().is_broken()) {
                     conn = None;
                     state.dropped.store(true, Ordering::SeqCst);
@@ -412,15 +450,27 @@ fn serve(cluster: &Cluster, inbox: &Receiver<Request>, state: &State) {
     }
 }
 
+/// True when `error`, met by `sql` before any of its rows, means the statement can run
+/// again elsewhere: nothing of it ran (the node is not the leader, or the request never
+/// left whole), or it only reads.
+fn nothing_ran(error: &Error, sql: &str) -> bool {
+    match error.kind() {
+        ErrorKind::NotLeader | ErrorKind::Transport | ErrorKind::Closed => true,
+        ErrorKind::OutcomeUnknown => sql::classify(sql) == StatementKind::Query,
+        _ => false,
+    }
+}
+
 /// Runs one statement; returns the message that ends it. Sets `cut_off` when an
-/// abandoned result did not end in time, so that the connection must be closed.
+/// abandoned result did not end in time, so that the connection must be closed, and
+/// `answered` once the columns of a result went to the caller.
 fn run(
     cluster: &Cluster,
     conn: &mut Option<Connection>,
-    sql: &str,
-    params: &[Value],
+    (sql, params): (&str, &[Value]),
     reply: &SyncSender<Msg>,
     cut_off: &mut bool,
+    answered: &mut bool,
 ) -> Msg {
     let conn = match conn {
         Some(c) => c,
@@ -442,6 +492,8 @@ fn run(
         Ok(rows) => rows,
         Err(e) => return Msg::Failed(e),
     };
+    // From here the caller has the columns: a failure is no longer retried.
+    *answered = true;
     if reply.send(Msg::Columns(rows.columns().to_vec())).is_err() {
         *cut_off = !drain(&mut rows);
         return Msg::End;

@@ -1172,3 +1172,48 @@ fn cluster_ctrl_c_in_a_transaction_ends_it_and_says_so() {
     );
     assert!(stderr.contains("cannot commit"), "{stderr}");
 }
+
+/// The leader changes while the shell sits idle between statements, outside any
+/// transaction: the next statement runs on the new leader, instead of failing with "not
+/// leader" (after a transfer) or an I/O error (after the leader died), when nothing of it
+/// ran (or it only reads).
+#[test]
+fn cluster_the_statement_after_a_leader_change_runs_on_the_new_leader() {
+    use std::io::BufRead as _;
+    let mut cluster = start(3);
+    run(&cluster, "moved", &["CREATE TABLE k (a)"]);
+    let mut child = shell(&cluster, "moved")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut ask = |stdin: &mut std::process::ChildStdin, sql: &str| {
+        writeln!(stdin, "{sql}").unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        line
+    };
+    assert_eq!(ask(&mut stdin, "SELECT 'ready';"), "ready\n");
+    cluster.transfer_leadership(None).unwrap();
+    assert_eq!(
+        ask(
+            &mut stdin,
+            "INSERT INTO k VALUES (1);\nSELECT count(*) FROM k;"
+        ),
+        "1\n"
+    );
+    let leader = cluster.wait_for_leader(Duration::from_secs(10)).unwrap();
+    cluster.kill(leader).unwrap();
+    assert_eq!(ask(&mut stdin, "SELECT count(*) FROM k;"), "1\n");
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
