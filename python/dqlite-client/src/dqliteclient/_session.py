@@ -29,8 +29,12 @@ from dqlitewire import (
     LEADER_ERROR_CODES,
     LEADER_LOST_DB_LOOKUP_SUBSTRING,
     NO_TRANSACTION_MESSAGE_SUBSTRINGS,
+    SQLITE_ABORT,
+    SQLITE_IOERR,
     SQLITE_IOERR_LEADERSHIP_LOST,
     SQLITE_IOERR_LEADERSHIP_LOST_LEGACY,
+    SQLITE_IOERR_NOT_LEADER,
+    SQLITE_IOERR_NOT_LEADER_LEGACY,
     SQLITE_NOTFOUND,
     TX_AUTO_ROLLBACK_PRIMARY_CODES,
     primary_sqlite_code,
@@ -47,6 +51,9 @@ __all__ = [
 
 _LEADERSHIP_LOST: Final[frozenset[int]] = frozenset(
     {SQLITE_IOERR_LEADERSHIP_LOST, SQLITE_IOERR_LEADERSHIP_LOST_LEGACY}
+)
+_NOT_LEADER: Final[frozenset[int]] = frozenset(
+    {SQLITE_IOERR_NOT_LEADER, SQLITE_IOERR_NOT_LEADER_LEGACY}
 )
 
 Row = list[Any]
@@ -267,11 +274,25 @@ class SessionHolder:
                 raise
 
 
+def leaves_commit_in_doubt(code: int) -> bool:
+    """True when a COMMIT answered with ``code`` may still have been applied.
+
+    Leadership lost, any other code of the SQLITE_IOERR family (the leader failed to
+    persist or replicate an entry it may already have sent, which the next leader may
+    still commit; a full disk answers 778) and the SQLITE_ABORT family (the node shut
+    down under the write). "Not leader" is not among them: that check runs first.
+    """
+    if code in _NOT_LEADER:
+        return False
+    return code in _LEADERSHIP_LOST or primary_sqlite_code(code) in (SQLITE_IOERR, SQLITE_ABORT)
+
+
 def commit_error(exc: OperationalError) -> OperationalError:
-    """``exc`` from COMMIT, as :class:`AmbiguousCommitError` when leadership was lost."""
-    if exc.code in _LEADERSHIP_LOST:
+    """``exc`` from COMMIT, as :class:`AmbiguousCommitError` when its outcome is unknown."""
+    if leaves_commit_in_doubt(exc.code):
+        what = "leadership lost" if exc.code in _LEADERSHIP_LOST else "the node failed"
         return AmbiguousCommitError(
-            "leadership lost during COMMIT; the transaction may or may not have been "
+            f"{what} during COMMIT; the transaction may or may not have been "
             f"applied: {exc.message}",
             exc.code,
             raw_message=exc.raw_message,

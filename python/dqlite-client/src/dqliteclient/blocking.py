@@ -239,8 +239,9 @@ class DqliteConnection(SessionHolder):
     def transaction(self) -> Iterator[None]:
         """BEGIN; COMMIT when the block ends, ROLLBACK when it raises.
 
-        Leadership lost during COMMIT raises ``AmbiguousCommitError``; a COMMIT the
-        server refuses is rolled back before its error is raised.
+        A COMMIT left in doubt (leadership lost, a failed disk write, a node shutting
+        down) raises ``AmbiguousCommitError``; a COMMIT the server refuses is rolled back
+        before its error is raised.
         """
         if self._tracker.in_transaction:
             raise InterfaceError("Nested transactions are not supported; use SAVEPOINT directly")

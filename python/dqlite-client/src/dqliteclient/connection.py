@@ -306,8 +306,9 @@ class DqliteConnection(SessionHolder):
     async def transaction(self) -> AsyncIterator[None]:
         """BEGIN on entry; COMMIT when the block ends, ROLLBACK when it raises.
 
-        Leadership lost during COMMIT raises :class:`AmbiguousCommitError`: the
-        transaction may or may not have been applied. A COMMIT the server refuses is
+        A COMMIT answered with leadership lost (or another answer that leaves it in doubt:
+        a failed disk write, a node shutting down) raises :class:`AmbiguousCommitError`:
+        the transaction may or may not have been applied. A COMMIT the server refuses is
         rolled back before its error is raised: the transaction never outlives the block.
         """
         if self._tracker.in_transaction:

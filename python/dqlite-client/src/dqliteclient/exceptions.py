@@ -127,7 +127,10 @@ class OperationalError(DqliteError):
 
 
 class AmbiguousCommitError(OperationalError):
-    """COMMIT failed in a way that leaves its outcome unknown (leadership was lost).
+    """COMMIT failed in a way that leaves its outcome unknown.
+
+    Leadership was lost, or the leader answered with another code of the SQLITE_IOERR
+    family (a failed disk write) or with SQLITE_ABORT (shutting down).
 
     The transaction may or may not have been applied: check before retrying, or make the
     transaction idempotent.
