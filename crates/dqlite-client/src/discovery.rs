@@ -6,7 +6,8 @@
 //! Each task keeps its connection and asks LEADER again after a short pause while the node
 //! answers (a follower, or a node that knows no leader yet), and dials again after a
 //! longer, capped exponential backoff when it does not. A follower that names the leader
-//! wakes the task watching that node at once; a named node not in the list is confirmed
+//! wakes the task watching that node at once (no node is asked twice within 50 ms, so
+//! two nodes that name each other do not spin); a named node not in the list is confirmed
 //! on the spot. The last known leader gets a head start, alone, so that the usual case
 //! costs one connection.
 
@@ -29,6 +30,10 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The longest pause before a node that answered is asked again: a LEADER on an open
 /// connection is cheap, and the sooner a new leader is asked, the sooner it is found.
 const ANSWERING_CAP: Duration = Duration::from_millis(250);
+/// The shortest time between two questions to one node, wakes included: two nodes that
+/// name each other (stale views during an election, or a misconfigured pair) would
+/// otherwise wake each other without pause until the deadline.
+const MIN_ASK_GAP: Duration = Duration::from_millis(50);
 
 /// What the watching tasks share.
 struct Shared {
@@ -132,6 +137,7 @@ async fn watch(address: Address, shared: Arc<Shared>) -> Result<Connection> {
     let mut conn: Option<Connection> = None;
     let (mut answered, mut silent) = (0u32, 0u32);
     loop {
+        let asked = tokio::time::Instant::now();
         let pause = match ask(&address, &mut conn, &shared).await {
             Answer::Leads(conn) => return Ok(*conn),
             Answer::Refused(e) => return Err(e),
@@ -168,8 +174,10 @@ async fn watch(address: Address, shared: Arc<Shared>) -> Result<Connection> {
                 backoff(config.backoff_base, config.backoff_cap, silent)
             }
         };
-        // Asked again after the pause, or at once when another node names this one.
+        // Asked again after the pause, or as soon as MIN_ASK_GAP allows when another
+        // node names this one.
         let _ = tokio::time::timeout(pause, wake.notified()).await;
+        tokio::time::sleep_until(asked + MIN_ASK_GAP).await;
     }
 }
 

@@ -28,6 +28,7 @@ mod crud;
 mod deadlines;
 mod detached;
 mod dialer;
+mod discovery;
 mod errors;
 mod failover;
 mod fake;
