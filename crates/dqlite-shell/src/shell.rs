@@ -352,6 +352,12 @@ impl Shell {
                          was closed, and the open transaction was rolled back; statements \
                          are refused until ROLLBACK"
                     );
+                } else if reset && sql::classify(statement) != sql::StatementKind::Query {
+                    // Closing the connection does not stop a write the node is running.
+                    eprintln!(
+                        "Interrupted: the shell stopped waiting, but the statement was already \
+                         running on the node and may still complete, with its changes"
+                    );
                 } else if reset {
                     eprintln!(
                         "Interrupted: the statement did not stop in time, so its connection \

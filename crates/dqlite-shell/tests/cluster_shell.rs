@@ -1217,3 +1217,52 @@ fn cluster_the_statement_after_a_leader_change_runs_on_the_new_leader() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Ctrl-C on a long write in autocommit: the shell stops waiting, but the write runs on
+/// at the node and commits. The shell must not let the user believe it was stopped
+/// (before: "its connection was closed", and the rows appeared later).
+#[test]
+fn cluster_ctrl_c_on_a_long_write_says_it_may_still_apply() {
+    use std::io::BufRead as _;
+    let cluster = start(1);
+    run(&cluster, "slow", &["CREATE TABLE big (x)"]);
+    let mut child = shell(&cluster, "slow")
+        .arg("-i")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    writeln!(
+        stdin,
+        "SELECT 'ready';\nWITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+         WHERE x < 5000000) INSERT INTO big SELECT x FROM c;"
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.ends_with("ready\n"), "{line:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("may still"), "{stderr}");
+    // And so it did.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let count = run(&cluster, "slow", &["SELECT count(*) FROM big"]);
+        if count == "5000000\n" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the write never landed: {count}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
