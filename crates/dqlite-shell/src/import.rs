@@ -12,7 +12,7 @@
 use std::fs::File;
 use std::io::BufReader;
 
-use dqlite_client::Value;
+use dqlite_client::{ErrorKind, Value};
 
 use crate::dump::quote_ident;
 use crate::error::ShellError;
@@ -268,8 +268,7 @@ fn insert_all(
 ) -> Result<(), ShellError> {
     let per_statement = (MAX_PARAMS / width.max(1)).max(1);
     let row = format!("({})", vec!["?"; width].join(", "));
-    let mut params = Vec::new();
-    let mut rows = 0;
+    let mut batch = Vec::with_capacity(per_statement);
     for record in records {
         let (line, mut fields) = read_record(record, file)?;
         if fields.len() != width {
@@ -285,30 +284,87 @@ fn insert_all(
         }
         let missing = width.saturating_sub(fields.len());
         fields.truncate(width);
-        params.extend(fields.into_iter().map(Value::Text));
-        params.extend(std::iter::repeat_n(Value::Null, missing));
-        rows += 1;
-        if rows == per_statement {
-            flush(shell, table, &row, rows, &mut params)?;
-            rows = 0;
+        if let Some(column) = fields.iter().position(|f| f.contains('\0')) {
+            return Err(ShellError::usage(format!(
+                "{file}:{line}: field {} holds a NUL byte, which a dqlite text value cannot \
+                 carry; nothing was imported",
+                column + 1
+            )));
+        }
+        let mut values: Vec<Value> = fields.into_iter().map(Value::Text).collect();
+        values.extend(std::iter::repeat_n(Value::Null, missing));
+        batch.push((line, values));
+        if batch.len() == per_statement {
+            flush(shell, table, &row, &mut batch, file)?;
         }
     }
-    if rows > 0 {
-        flush(shell, table, &row, rows, &mut params)?;
+    if !batch.is_empty() {
+        flush(shell, table, &row, &mut batch, file)?;
     }
     Ok(())
 }
 
+/// Inserts the rows of `batch` (each with the line it starts on) in one statement. When
+/// the server refuses one, the error names its line.
 fn flush(
     shell: &mut Shell,
     table: &str,
     row: &str,
-    rows: usize,
-    params: &mut Vec<Value>,
+    batch: &mut Vec<(u64, Vec<Value>)>,
+    file: &str,
 ) -> Result<(), ShellError> {
-    let sql = format!("INSERT INTO {table} VALUES {}", vec![row; rows].join(", "));
-    shell.query(&sql, std::mem::take(params))?;
-    Ok(())
+    let sql = format!(
+        "INSERT INTO {table} VALUES {}",
+        vec![row; batch.len()].join(", ")
+    );
+    let params = batch
+        .iter()
+        .flat_map(|(_, values)| values.iter().cloned())
+        .collect();
+    match shell.query(&sql, params) {
+        Ok(_) => {
+            batch.clear();
+            Ok(())
+        }
+        Err(ShellError::Db(e))
+            if matches!(
+                e.kind(),
+                ErrorKind::Constraint | ErrorKind::Sql | ErrorKind::InvalidInput
+            ) =>
+        {
+            let at = match batch.as_slice() {
+                [(line, _)] => Some(*line),
+                _ => locate(shell, table, row, batch),
+            };
+            let at = match (at, batch.first(), batch.last()) {
+                (Some(line), _, _) => line.to_string(),
+                (None, Some((first, _)), Some((last, _))) => format!("{first}-{last}"),
+                _ => String::new(),
+            };
+            Err(ShellError::usage(format!(
+                "{file}:{at}: {}; nothing was imported",
+                ShellError::Db(e)
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The line of the first row of `batch` that the server refuses on its own. The rows go
+/// in one by one under a savepoint that is then rolled back, so nothing of the probe
+/// stays (even where the failure rolled the whole transaction back).
+fn locate(shell: &mut Shell, table: &str, row: &str, batch: &[(u64, Vec<Value>)]) -> Option<u64> {
+    shell
+        .query("SAVEPOINT dqlite_shell_import_probe", Vec::new())
+        .ok()?;
+    let sql = format!("INSERT INTO {table} VALUES {row}");
+    let found = batch
+        .iter()
+        .find(|(_, values)| shell.query(&sql, values.clone()).is_err())
+        .map(|(line, _)| *line);
+    let _ = shell.query("ROLLBACK TO dqlite_shell_import_probe", Vec::new());
+    let _ = shell.query("RELEASE dqlite_shell_import_probe", Vec::new());
+    found
 }
 
 #[cfg(test)]

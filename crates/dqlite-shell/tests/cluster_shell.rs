@@ -1266,3 +1266,47 @@ fn cluster_ctrl_c_on_a_long_write_says_it_may_still_apply() {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// A row of a CSV file that the server refuses (a constraint) or that cannot be sent (a
+/// NUL in a field): the error names the file's line, not a parameter of a many-row INSERT,
+/// and nothing is imported.
+#[test]
+fn cluster_import_errors_name_the_line_of_the_file() {
+    let cluster = start(1);
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        &cluster,
+        "lines",
+        &["CREATE TABLE u (id INTEGER PRIMARY KEY, name TEXT)"],
+    );
+    let dup = dir.path().join("dup.csv");
+    std::fs::write(&dup, "1,a\n2,\"two\nlines\"\n3,c\n2,again\n4,d\n").unwrap();
+    let out = shell(&cluster, "lines")
+        .args(["-c", &format!(".import --csv {} u", dup.display())])
+        .args(["-c", "SELECT count(*) FROM u"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "0\n", "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:5: ", dup.display()))
+            && stderr.contains("UNIQUE constraint failed: u.id")
+            && stderr.contains("nothing was imported"),
+        "{stderr}"
+    );
+    let nul = dir.path().join("nul.csv");
+    std::fs::write(&nul, "1,a\n2,b\0c\n").unwrap();
+    let out = shell(&cluster, "lines")
+        .args(["-c", &format!(".import --csv {} u", nul.display())])
+        .args(["-c", "SELECT count(*) FROM u"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "0\n", "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:2: ", nul.display())) && stderr.contains("NUL"),
+        "{stderr}"
+    );
+}
