@@ -14,10 +14,10 @@ this file: edit this one, then run the tool.
 from __future__ import annotations
 
 import contextlib
-from asyncio import get_running_loop
-from collections.abc import AsyncIterator, Iterable, Sequence
+from asyncio import CancelledError, get_running_loop
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 from dqlitedbapi import exceptions as exc
 from dqlitedbapi._common import ConnectionBase
@@ -34,6 +34,8 @@ from dqlitedbapi._target import Target, TLSArgument
 from dqlitedbapi.aio.cursor import AsyncCursor, Parameters
 
 __all__ = ["AsyncConnection", "aconnect"]
+
+_T = TypeVar("_T")  # ASYNC
 
 
 class AsyncConnection(ConnectionBase):
@@ -136,9 +138,25 @@ class AsyncConnection(ConnectionBase):
         if True:  # ASYNC
             answer = native.aexecute(sql)
             if not isinstance(answer, NativeResult):
-                await answer
+                if native is self._native:
+                    await self._call(answer)
+                else:
+                    await answer  # still opening: _open closes it on failure
         else:
             native.execute(sql)
+
+    async def _call(self, pending: Awaitable[_T]) -> _T:  # ASYNC
+        """Awaits a call of the native core; a cancelled call closes the connection.
+
+        The call goes on without its awaiter (a COMMIT cut off may still commit): nothing
+        on this connection could tell afterwards how it ended, so the connection is given
+        up, as a cancelled cursor call gives it up.
+        """
+        try:
+            return await pending
+        except CancelledError:
+            self._invalidate()
+            raise
 
     async def connect(self) -> None:
         """Opens the connection now, instead of on first use."""
@@ -169,7 +187,10 @@ class AsyncConnection(ConnectionBase):
         self._check_no_context_transaction("commit")
         native = self._native
         if native is not None:
-            await native.aend_transaction(True)
+            if True:  # ASYNC
+                await self._call(native.aend_transaction(True))
+            else:
+                native.end_transaction(True)
 
     async def rollback(self) -> None:
         """Rolls the open transaction back; does nothing without one."""
@@ -177,7 +198,10 @@ class AsyncConnection(ConnectionBase):
         self._check_no_context_transaction("rollback")
         native = self._native
         if native is not None:
-            await native.aend_transaction(False)
+            if True:  # ASYNC
+                await self._call(native.aend_transaction(False))
+            else:
+                native.end_transaction(False)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:

@@ -1,0 +1,85 @@
+"""asyncio cancellation at every call of a connection, with a fault proxy slowing the node.
+
+A call whose task is cancelled may be half done: the connection is closed, so that nothing
+reports on it afterwards as if the call had not happened (a COMMIT cut off may still
+commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from dqlite_testkit import Cluster, make_fixture
+
+import dqlitedbapi
+from dqlitedbapi.aio import AsyncConnection, aconnect
+
+pytestmark = pytest.mark.failover
+
+one_node = make_fixture(nodes=1, scope="module", verbose=False)
+
+
+async def _in_transaction(cluster: Cluster, dbname: str) -> tuple[AsyncConnection, Any]:
+    proxy = cluster.proxy(0)
+    conn = await aconnect(proxy.address, database=dbname)
+    await conn.execute("CREATE TABLE t (n)")
+    await conn.execute("BEGIN")
+    await conn.execute("INSERT INTO t VALUES (1)")
+    return conn, proxy
+
+
+async def _count(cluster: Cluster, dbname: str) -> int:
+    direct = await aconnect(cluster.address, database=dbname)
+    try:
+        (n,) = await (await direct.execute("SELECT count(*) FROM t")).fetchone()
+        return int(n)
+    finally:
+        await direct.close()
+
+
+@pytest.mark.parametrize("commit", [True, False])
+async def test_a_cancelled_commit_or_rollback_closes_the_connection(
+    one_node: Cluster, dbname: str, commit: bool
+) -> None:
+    conn, proxy = await _in_transaction(one_node, dbname)
+    proxy.fault("latency 200")
+    try:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.1):
+                await (conn.commit() if commit else conn.rollback())
+    finally:
+        proxy.fault("none")
+    # The COMMIT (or ROLLBACK) went out and may have run: the connection is given up, and
+    # a later call says so rather than succeed as if nothing had been sent.
+    assert conn.closed
+    assert conn.invalidated
+    with pytest.raises(dqlitedbapi.InterfaceError):
+        await conn.rollback()
+    with pytest.raises(dqlitedbapi.InterfaceError):
+        await conn.commit()
+    await conn.close()
+    await asyncio.sleep(0.6)
+    assert await _count(one_node, dbname) in (0, 1)
+
+
+async def test_a_cancelled_switch_to_read_only_closes_the_connection(
+    one_node: Cluster, dbname: str
+) -> None:
+    proxy = one_node.proxy(0)
+    conn = await aconnect(proxy.address, database=dbname)
+    await conn.execute("CREATE TABLE t (n)")
+    proxy.fault("latency 200")
+    try:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.1):
+                await conn.set_session_mode("read_only")
+    finally:
+        proxy.fault("none")
+    # PRAGMA query_only may have run while the session mode still says otherwise: the
+    # connection is given up rather than refuse writes its mode allows.
+    assert conn.invalidated
+    with pytest.raises(dqlitedbapi.InterfaceError):
+        await conn.execute("INSERT INTO t VALUES (1)")
+    await conn.close()
