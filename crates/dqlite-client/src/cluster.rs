@@ -257,11 +257,14 @@ impl Cluster {
                 drop(span);
                 tracing::debug!(leader = %conn.address(), "connected to the leader");
                 self.remember_leader(conn.address().clone());
-                self.refresh_if_due(&mut conn, deadline).await;
-                if conn.is_broken() {
-                    return Err(Error::Closed {
-                        reason: "the leader's connection broke while reading the membership".into(),
-                    });
+                // A read that broke the connection fails the connect as itself (a
+                // timeout, a transport error, a leader change), as OPEN would have.
+                if let Err(e) = self.refresh_if_due(&mut conn, deadline).await
+                    && conn.is_broken()
+                {
+                    tracing::info!(error = %e, "the leader's connection broke while reading the membership");
+                    self.forget_leader();
+                    return Err(e);
                 }
                 Ok(conn)
             }
@@ -308,10 +311,10 @@ impl Cluster {
     /// Reads the membership (CLUSTER) on a new leader connection, within `deadline`, and
     /// stores it when it is due (the rule is [`SharedNodeStore`]'s): the store follows
     /// nodes added and removed without the application asking. A failure leaves the store
-    /// as it was.
-    async fn refresh_if_due(&self, conn: &mut Connection, deadline: Instant) {
+    /// as it was, and is returned (the connection may be broken by it).
+    async fn refresh_if_due(&self, conn: &mut Connection, deadline: Instant) -> Result<()> {
         if !self.inner.store.claim_read(conn.address()) {
-            return;
+            return Ok(());
         }
         let timeout = self.inner.config.timeouts.request;
         conn.set_request_timeout(timeout.min(deadline.saturating_duration_since(Instant::now())));
@@ -323,8 +326,12 @@ impl Cluster {
                 Err(e) => tracing::warn!(error = %e, "could not store the cluster's membership"),
             },
             Ok(_) => {}
-            Err(e) => tracing::debug!(error = %e, "could not read the cluster's membership"),
+            Err(e) => {
+                tracing::debug!(error = %e, "could not read the cluster's membership");
+                return Err(e);
+            }
         }
+        Ok(())
     }
 
     /// Stores the members a leader reported, less those the redirect policy refuses.

@@ -219,3 +219,53 @@ async fn request_in_flight_shows_a_request_waiting_for_its_answer() {
     assert!(in_flight.get());
     proxy.set_fault(Fault::None);
 }
+
+/// The membership read a new leader connection makes when it is due (a store's first
+/// leader, or a new one) is bounded like any request. A leader that answers LEADER and
+/// then goes silent fails the connect as what happened, a timeout (retryable, an
+/// operational error in Python), not as a connection closed under the caller (which reads
+/// as a misuse of the API).
+#[test]
+fn a_leader_silent_on_the_membership_read_fails_connect_as_a_timeout() {
+    use dqlite_client::{Config, SharedNodeStore};
+    use dqlite_testkit::fake::FakeNode;
+    use dqlite_wire::Response;
+
+    use crate::fake::frame;
+
+    let node = FakeNode::start(|conn, address| {
+        conn.read_handshake()?;
+        loop {
+            match conn.read_request()? {
+                0 => conn.write(&frame(&Response::Server {
+                    id: 1,
+                    address: address.into(),
+                }))?,
+                1 => conn.write(&frame(&Response::Welcome {
+                    heartbeat_timeout: 15_000,
+                }))?,
+                // CLUSTER: never answered.
+                16 => {
+                    conn.stall();
+                    return Ok(());
+                }
+                other => return Err(std::io::Error::other(format!("request {other}"))),
+            }
+        }
+    })
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = Config::new([node.address()])
+        .unwrap()
+        .request_timeout(Duration::from_millis(300));
+    let store = SharedNodeStore::new(config.seeds());
+    let cluster = dqlite_client::Cluster::with_shared_store(config, store);
+    let started = Instant::now();
+    let err = rt.block_on(cluster.connect()).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.is_node_lost(), "{err}");
+}
