@@ -49,7 +49,7 @@ impl Connection {
     /// [`assign_role`](Self::assign_role) to make it a standby or voter.
     pub async fn add_node(&mut self, id: u64, address: &str) -> Result<()> {
         member_id(id, "add")?;
-        self.expect_empty(&Request::Add { id, address }, "add")
+        self.expect_changed(&Request::Add { id, address }, "add")
             .await
     }
 
@@ -57,7 +57,7 @@ impl Connection {
     /// caught up with the log.
     pub async fn assign_role(&mut self, id: u64, role: Role) -> Result<()> {
         member_id(id, "assign a role to")?;
-        self.expect_empty(
+        self.expect_changed(
             &Request::Assign {
                 id,
                 role: Some(role),
@@ -71,13 +71,13 @@ impl Connection {
     /// removing the leader itself).
     pub async fn remove_node(&mut self, id: u64) -> Result<()> {
         member_id(id, "remove")?;
-        self.expect_empty(&Request::Remove { id }, "remove").await
+        self.expect_changed(&Request::Remove { id }, "remove").await
     }
 
     /// Transfers leadership to voter `id`, or to a voter the server picks when `id` is
     /// `None` (leader only). This connection's node is no longer leader afterwards.
     pub async fn transfer_leadership(&mut self, id: Option<u64>) -> Result<()> {
-        self.expect_empty(
+        self.expect_changed(
             &Request::Transfer {
                 id: id.unwrap_or(0),
             },
@@ -108,7 +108,7 @@ impl Connection {
 
     /// Sets this node's weight.
     pub async fn set_weight(&mut self, weight: u64) -> Result<()> {
-        self.expect_empty(&Request::Weight { weight }, "weight")
+        self.expect_changed(&Request::Weight { weight }, "weight")
             .await
     }
 
@@ -135,10 +135,17 @@ impl Connection {
         }
     }
 
-    async fn expect_empty(&mut self, request: &Request<'_>, what: &str) -> Result<()> {
-        match self.request(request, what).await? {
+    /// Sends a change of the cluster (membership, leadership, weight) and expects EMPTY. A
+    /// change is a write: once its request left whole, a failure (a deadline, a broken
+    /// link, leadership lost) leaves it in doubt, [`Error::OutcomeUnknown`], as for a
+    /// statement.
+    async fn expect_changed(&mut self, request: &Request<'_>, what: &str) -> Result<()> {
+        match self.request_change(request, what).await? {
             dqlite_wire::Response::Empty => Ok(()),
-            other => Err(self.protocol_violation(format!("expected EMPTY, got {}", other.name()))),
+            other => {
+                let e = self.protocol_violation(format!("expected EMPTY, got {}", other.name()));
+                Err(self.write_failed(e, true))
+            }
         }
     }
 }

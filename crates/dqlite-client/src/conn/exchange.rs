@@ -224,6 +224,21 @@ impl Connection {
         outcome.map_err(|e| self.write_failed(e, self.request_written))
     }
 
+    /// Like [`request`](Self::request), for a request that changes the cluster rather than
+    /// data (membership, leadership, weight): a failure once the request may have reached
+    /// the server becomes [`Error::OutcomeUnknown`], as for a write. Not retried.
+    pub(crate) async fn request_change(
+        &mut self,
+        request: &Request<'_>,
+        what: &str,
+    ) -> Result<Response> {
+        let deadline = self.deadline();
+        // What goes before the change (a drain, a pending ROLLBACK) fails as itself.
+        self.recover_by(deadline).await?;
+        let outcome = self.exchange(request, what, deadline).await;
+        outcome.map_err(|e| self.write_failed(e, self.request_written))
+    }
+
     /// The error a write reports (see [`Error::for_write`]). An answer that leaves the
     /// write in doubt also breaks the connection: what the node did with it, and with the
     /// transaction around it, is unknown.

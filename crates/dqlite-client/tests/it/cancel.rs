@@ -269,3 +269,76 @@ fn a_leader_silent_on_the_membership_read_fails_connect_as_a_timeout() {
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(err.is_node_lost(), "{err}");
 }
+
+/// A membership change (ADD, ASSIGN, REMOVE, TRANSFER, WEIGHT) is a write to the cluster's
+/// configuration: once its request left whole, a deadline or a broken link leaves it in
+/// doubt, as for a statement. Reported as a plain timeout or transport error, it would
+/// read as "not applied" (and retry helpers, which never retry a write in doubt, would
+/// send it again).
+#[test]
+fn a_membership_change_cut_off_after_it_was_sent_is_in_doubt() {
+    use dqlite_client::{Config, Connection, Role};
+    use dqlite_testkit::fake::FakeNode;
+    use dqlite_wire::Response;
+
+    use crate::fake::frame;
+
+    type Change = for<'a> fn(
+        &'a mut Connection,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = dqlite_client::Result<()>> + 'a>,
+    >;
+    let changes: [(&str, Change); 5] = [
+        ("add", |c| Box::pin(c.add_node(4, "127.0.0.1:1"))),
+        ("assign", |c| Box::pin(c.assign_role(4, Role::Voter))),
+        ("remove", |c| Box::pin(c.remove_node(4))),
+        ("transfer", |c| Box::pin(c.transfer_leadership(Some(2)))),
+        ("weight", |c| Box::pin(c.set_weight(3))),
+    ];
+    // The node reads the change and then goes silent (`stall`), or closes the link.
+    for stall in [true, false] {
+        let node = FakeNode::start(move |conn, address| {
+            conn.read_handshake()?;
+            loop {
+                match conn.read_request()? {
+                    0 => conn.write(&frame(&Response::Server {
+                        id: 1,
+                        address: address.into(),
+                    }))?,
+                    12..=14 | 17 | 19 if stall => {
+                        conn.stall();
+                        return Ok(());
+                    }
+                    12..=14 | 17 | 19 => return Ok(()),
+                    other => return Err(std::io::Error::other(format!("request {other}"))),
+                }
+            }
+        })
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for (name, change) in changes {
+            let config = Config::new([node.address()])
+                .unwrap()
+                .request_timeout(Duration::from_millis(300));
+            let err = rt
+                .block_on(async {
+                    let mut conn = dqlite_client::Cluster::new(config)
+                        .connect_leader()
+                        .await
+                        .unwrap();
+                    let err = change(&mut conn).await.unwrap_err();
+                    assert!(conn.is_broken(), "{name}: {err}");
+                    Ok::<_, ()>(err)
+                })
+                .unwrap();
+            assert_eq!(
+                err.kind(),
+                ErrorKind::OutcomeUnknown,
+                "{name} (stall {stall}): {err}"
+            );
+        }
+    }
+}
