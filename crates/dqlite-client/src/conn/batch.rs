@@ -37,13 +37,24 @@ impl Connection {
     ) -> Result<ExecResult> {
         let _span = super::statements::request_span("batch", &self.address, sql, 0);
         let statement = self.prepare(sql).await?;
-        let outcome = self.execute_prepared_many(&statement, rows, window).await;
-        if self.is_reusable() {
+        // Dropped from here until the FINALIZE below starts (a caller's timeout at one of
+        // the batch's turns), the statement is freed before the connection's next request.
+        let mut guard = Unfinalized {
+            conn: self,
+            id: Some(statement.id),
+        };
+        let outcome = guard
+            .conn
+            .execute_prepared_many(&statement, rows, window)
+            .await;
+        guard.id = None;
+        let conn = &mut *guard.conn;
+        if conn.is_reusable() {
             // The batch's outcome is the answer: its rows ran (or the one named failed),
             // whatever becomes of the FINALIZE, which only frees the statement. A FINALIZE
             // that fails breaks the connection, and the next call says so.
-            if let Err(e) = self.finalize(statement).await {
-                tracing::debug!(node = %self.address, error = %e, "finalize after a batch failed");
+            if let Err(e) = conn.finalize(statement).await {
+                tracing::debug!(node = %conn.address, error = %e, "finalize after a batch failed");
             }
         }
         outcome
@@ -208,6 +219,22 @@ impl Connection {
                 source: Box::new(e),
             }),
             None => Ok(total),
+        }
+    }
+}
+
+/// The statement of a batch that [`Connection::execute_many`] prepared, while the batch
+/// runs: dropped with the call, it leaves the statement to be freed before the next
+/// request (see [`Connection::finalize_later`]).
+struct Unfinalized<'c> {
+    conn: &'c mut Connection,
+    id: Option<u32>,
+}
+
+impl Drop for Unfinalized<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            self.conn.finalize_later(id);
         }
     }
 }

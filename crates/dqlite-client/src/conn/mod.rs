@@ -106,6 +106,9 @@ pub struct Connection {
     /// A [`Transaction`] was dropped without COMMIT or ROLLBACK: ROLLBACK goes out before
     /// the next request.
     rollback_pending: bool,
+    /// Statements the client prepared for itself (a batch's) whose call was dropped before
+    /// it freed them: FINALIZE goes out for each before the next request.
+    unfinalized: Vec<u32>,
     /// A transaction may be open: a BEGIN or SAVEPOINT went out and no COMMIT, END or
     /// ROLLBACK has ended it since (as far as the statements' text tells). A pool rolls it
     /// back before handing the connection to someone else.
@@ -148,6 +151,7 @@ impl Connection {
             node_lost: false,
             request_written: false,
             rollback_pending: false,
+            unfinalized: Vec::new(),
             tx_open: false,
             caps: Capabilities::default(),
             request_in_flight: RequestInFlight::default(),
@@ -364,8 +368,9 @@ impl Connection {
     }
 
     /// Brings the connection back in sync after an abandoned result (sends INTERRUPT and
-    /// reads until its EMPTY reply) and rolls back a transaction dropped unfinished. Does
-    /// nothing when there is nothing to do; every request calls it first.
+    /// reads until its EMPTY reply), rolls back a transaction dropped unfinished, and frees
+    /// the statement of a batch dropped unfinished. Does nothing when there is nothing to
+    /// do; every request calls it first.
     pub async fn recover(&mut self) -> Result<()> {
         let deadline = self.deadline();
         self.recover_by(deadline).await
@@ -377,7 +382,7 @@ impl Connection {
     /// its own, allocated only then, so that it does not enlarge every request's future.
     pub(crate) async fn recover_by(&mut self, deadline: Deadline) -> Result<()> {
         match &self.state {
-            State::Ready if !self.rollback_pending => Ok(()),
+            State::Ready if !self.rollback_pending && self.unfinalized.is_empty() => Ok(()),
             State::Broken(reason) => Err(Error::Closed {
                 reason: reason.to_string(),
             }),
@@ -385,7 +390,8 @@ impl Connection {
         }
     }
 
-    /// Drains an abandoned result and rolls back a dropped transaction.
+    /// Drains an abandoned result, rolls back a dropped transaction and frees the
+    /// statements of dropped batches.
     async fn settle_leftovers(&mut self, deadline: Deadline) -> Result<()> {
         self.drain_abandoned(deadline).await?;
         if self.rollback_pending {
@@ -406,7 +412,27 @@ impl Connection {
             self.rollback_pending = false;
             self.tx_open = false;
         }
+        while let Some(&stmt_id) = self.unfinalized.last() {
+            let finalize = Request::Finalize { db_id: 0, stmt_id };
+            if let Err(e) = self.exchange(&finalize, "finalize", deadline).await
+                && self.is_broken()
+            {
+                return Err(e);
+            }
+            // Freed, or refused (the node no longer has it): never sent again either way.
+            self.unfinalized.pop();
+        }
         Ok(())
+    }
+
+    /// Frees `id`, a statement the client prepared for itself, before the next request:
+    /// for a call dropped while it held the statement (see
+    /// [`execute_many`](Self::execute_many)). A broken connection, or one whose node
+    /// dropped its statements (a leadership change), has nothing to free.
+    pub(super) fn finalize_later(&mut self, id: u32) {
+        if self.statements.remove(&id) && self.is_reusable() {
+            self.unfinalized.push(id);
+        }
     }
 
     async fn drain_abandoned(&mut self, deadline: Deadline) -> Result<()> {

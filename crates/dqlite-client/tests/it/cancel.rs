@@ -342,3 +342,77 @@ fn a_membership_change_cut_off_after_it_was_sent_is_in_doubt() {
         }
     }
 }
+
+/// A batch dropped between two of its requests (at one of the turns it gives its caller)
+/// leaves the connection in step, and still usable: the statement it prepared must not
+/// stay prepared on the node for the connection's whole life. It is finalized before the
+/// connection's next request.
+#[test]
+fn a_batch_dropped_between_requests_finalizes_its_statement_before_the_next() {
+    use std::sync::{Arc, Mutex};
+    use std::task::Poll;
+
+    use dqlite_client::Connection;
+    use dqlite_testkit::fake::FakeNode;
+    use dqlite_wire::{Response, request_type as rt};
+
+    use crate::fake::{frame, lead, on_connection};
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let node = FakeNode::start(move |conn, address| {
+        lead(conn, address)?;
+        loop {
+            let kind = conn.read_request()?;
+            log.lock().unwrap().push(kind);
+            let answer = match kind {
+                rt::PREPARE => Response::Stmt {
+                    db_id: 0,
+                    stmt_id: 7,
+                    param_count: 1,
+                    tail_offset: None,
+                },
+                rt::EXEC | rt::EXEC_SQL => {
+                    // Slow enough that the batch gives its caller a turn between rows.
+                    std::thread::sleep(Duration::from_millis(30));
+                    Response::Result {
+                        last_insert_id: 1,
+                        rows_affected: 1,
+                    }
+                }
+                rt::FINALIZE => Response::Empty,
+                other => return Err(std::io::Error::other(format!("request {other}"))),
+            };
+            conn.write(&frame(&answer))?;
+        }
+    })
+    .unwrap();
+    on_connection(
+        &node,
+        Duration::from_secs(5),
+        async |conn: &mut Connection| {
+            let in_flight = conn.request_in_flight();
+            let rows: Vec<[Value; 1]> = (0..100).map(|n| [Value::Integer(n)]).collect();
+            {
+                let mut batch =
+                    std::pin::pin!(conn.execute_many("INSERT INTO t VALUES (?)", &rows, 1));
+                // Polled until it waits with no request in flight: a turn between two rows.
+                std::future::poll_fn(|cx| match batch.as_mut().poll(cx) {
+                    Poll::Ready(out) => panic!("the batch ended: {out:?}"),
+                    Poll::Pending if in_flight.get() => Poll::Pending,
+                    Poll::Pending => Poll::Ready(()),
+                })
+                .await;
+            }
+            assert!(conn.is_reusable());
+            conn.execute("INSERT INTO t VALUES (1)", &[]).await.unwrap();
+        },
+    );
+    let seen = seen.lock().unwrap().clone();
+    let finalize = seen.iter().position(|&k| k == rt::FINALIZE);
+    let next = seen.iter().position(|&k| k == rt::EXEC_SQL);
+    assert!(
+        finalize.is_some() && finalize < next,
+        "the statement was not finalized before the next request: {seen:?}"
+    );
+}
