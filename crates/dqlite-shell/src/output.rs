@@ -335,6 +335,15 @@ impl Printer {
         }
     }
 
+    /// Ends a result that failed part-way: draws the rows that came, closes a JSON array
+    /// that was opened, but prints nothing that reads as a whole result (no `[]`).
+    pub fn fail(self, out: &mut dyn Write) -> io::Result<()> {
+        match self.settings.mode {
+            Mode::Json => self.abandon(out),
+            _ => self.finish(out),
+        }
+    }
+
     /// Ends the result: draws the table, or closes the JSON array.
     pub fn finish(self, out: &mut dyn Write) -> io::Result<()> {
         match self.settings.mode {

@@ -323,7 +323,7 @@ impl Shell {
                 Ok(Outcome::Interrupted { .. }) => printer.abandon(out)?,
                 Ok(_) => printer.finish(out)?,
                 Err(_) => {
-                    let _ = printer.finish(out);
+                    let _ = printer.fail(out);
                 }
             }
         }

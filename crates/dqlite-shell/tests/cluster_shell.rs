@@ -1310,3 +1310,23 @@ fn cluster_import_errors_name_the_line_of_the_file() {
         "{stderr}"
     );
 }
+
+/// A query that fails after its columns came (here: text that is not UTF-8 in its first
+/// row) prints no JSON that reads as a result: before, `[]` went to stdout, a valid "no
+/// rows" for whatever reads it.
+#[test]
+fn cluster_a_failed_query_prints_no_empty_json_result() {
+    let cluster = start(1);
+    let out = shell(&cluster, "json")
+        .args(["--format", "json", "-c"])
+        .arg("SELECT 1 AS a, CAST(x'ff41' AS TEXT) AS b")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("not valid UTF-8")
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "");
+}
