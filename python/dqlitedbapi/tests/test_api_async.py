@@ -963,6 +963,19 @@ async def test_sqlite3_methods_dqlite_lacks(aconn: AsyncConnection) -> None:
             getattr(cur, name)("x")
 
 
+async def test_text_factory_other_than_str_is_refused(aconn: AsyncConnection) -> None:
+    # sqlite3's text_factory (bytes, or a callable given the bytes) is not supported: TEXT
+    # is always str. Another factory is refused, as dqlite-dbapi 0.8 does, not ignored
+    # (which returned str where the caller expects what its factory makes).
+    assert aconn.text_factory is str
+    aconn.text_factory = str
+    for factory in (bytes, bytearray, lambda b: b.decode("latin-1")):
+        with pytest.raises(dqlitedbapi.NotSupportedError, match="text_factory"):
+            aconn.text_factory = factory
+    assert aconn.text_factory is str
+    assert await one(aconn, "SELECT 'x'") == ("x",)
+
+
 async def test_cursor_state(aconn: AsyncConnection) -> None:
     cur = aconn.cursor()
     assert cur.rownumber is None

@@ -943,6 +943,19 @@ def test_sqlite3_methods_dqlite_lacks(conn: Connection) -> None:
             getattr(cur, name)("x")
 
 
+def test_text_factory_other_than_str_is_refused(conn: Connection) -> None:
+    # sqlite3's text_factory (bytes, or a callable given the bytes) is not supported: TEXT
+    # is always str. Another factory is refused, as dqlite-dbapi 0.8 does, not ignored
+    # (which returned str where the caller expects what its factory makes).
+    assert conn.text_factory is str
+    conn.text_factory = str
+    for factory in (bytes, bytearray, lambda b: b.decode("latin-1")):
+        with pytest.raises(dqlitedbapi.NotSupportedError, match="text_factory"):
+            conn.text_factory = factory
+    assert conn.text_factory is str
+    assert one(conn, "SELECT 'x'") == ("x",)
+
+
 def test_cursor_state(conn: Connection) -> None:
     cur = conn.cursor()
     assert cur.rownumber is None

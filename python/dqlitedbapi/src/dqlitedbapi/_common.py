@@ -325,6 +325,21 @@ class ConnectionBase(UnsupportedSqlite3Api):
         return native is not None and not native.closed and native.in_transaction
 
     @property
+    def text_factory(self) -> type[str]:
+        """Always ``str``: TEXT values come back as ``str``."""
+        return str
+
+    @text_factory.setter
+    def text_factory(self, value: object) -> None:
+        # sqlite3 hands TEXT to another factory as bytes; the driver decodes it natively, so
+        # a factory would be ignored, silently: refused, as dqlite-dbapi 0.8 does.
+        if value is not str:
+            raise exc.NotSupportedError(
+                "text_factory is not supported: TEXT is always returned as str (read text "
+                "that is not UTF-8 as a blob, with CAST(x AS BLOB))"
+            )
+
+    @property
     def isolation_level(self) -> str | None:
         """Accepted for ``sqlite3`` parity (None or a BEGIN mode); has no effect."""
         return self._isolation_level
