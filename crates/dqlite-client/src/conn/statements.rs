@@ -483,8 +483,10 @@ impl<'a> Source<'a> {
 fn single_statement(sql: &str) -> Result<&str> {
     // Without a `;` there is at most one statement, and without `-` or `/` no comment:
     // trimming whitespace is all the tokenizer would do (the common case, kept cheap).
+    // SQLite's whitespace only: a Unicode space trimmed here would turn text SQLite
+    // rejects into a statement of another kind than the one classified.
     if !sql.bytes().any(|b| matches!(b, b';' | b'-' | b'/')) {
-        let text = sql.trim();
+        let text = sql::trim_spaces(sql);
         if !text.is_empty() {
             return Ok(text);
         }
@@ -560,8 +562,15 @@ mod tests {
             "   ",
             ";",
             "-- only a comment",
+            "\u{a0}INSERT INTO t VALUES (1) RETURNING a",
+            "\x0bSELECT 1\u{2003}",
+            " \x0bSELECT 1 \x0b",
         ] {
             assert_eq!(single_statement(text).ok(), by_tokens(text), "{text:?}");
+            // What is sent is what was classified.
+            if let Ok(sent) = single_statement(text) {
+                assert_eq!(sql::classify(sent), sql::classify(text), "{text:?}");
+            }
         }
     }
 }

@@ -20,6 +20,8 @@ pub use transaction::{
     TransactionControl, TransactionEffect, leading_keyword, transaction_control, transaction_effect,
 };
 
+pub(crate) use tokens::trim_spaces;
+
 use tokens::{StatementState, Tokens};
 
 /// Splits SQL text into statements, each without its terminating `;` and trimmed of
@@ -39,7 +41,7 @@ pub fn split_statements(sql: &str) -> Vec<&str> {
             if state.has_content
                 && let Some(text) = sql.get(start..offset)
             {
-                out.push(text.trim());
+                out.push(tokens::trim_spaces(text));
             }
             start = offset + 1;
             state = StatementState::default();
@@ -48,7 +50,7 @@ pub fn split_statements(sql: &str) -> Vec<&str> {
     if state.has_content
         && let Some(text) = sql.get(start..)
     {
-        out.push(text.trim());
+        out.push(tokens::trim_spaces(text));
     }
     out
 }

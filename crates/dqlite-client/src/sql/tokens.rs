@@ -65,6 +65,57 @@ fn is_word_byte(b: u8) -> bool {
     WORD_BYTES.get(usize::from(b)).copied().unwrap_or(false)
 }
 
+/// The bytes that start a run of whitespace in SQLite's tokenizer: space, tab, newline,
+/// carriage return and form feed. A vertical tab (0x0b) does not (SQLite rejects it as an
+/// unrecognized token), and neither does any non-ASCII space: to SQLite, `\u{a0}` or
+/// `\u{3000}` are letters of a name.
+fn starts_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c)
+}
+
+/// The bytes that continue a run of whitespace: SQLite's `sqlite3Isspace`, which takes in
+/// the vertical tab too.
+fn continues_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t'..=b'\r')
+}
+
+/// The end of the whitespace run that starts at `start` (`start` itself when none does).
+fn space_end(bytes: &[u8], start: usize) -> usize {
+    if !bytes.get(start).is_some_and(|&b| starts_space(b)) {
+        return start;
+    }
+    start
+        + bytes
+            .iter()
+            .skip(start)
+            .take_while(|&&b| continues_space(b))
+            .count()
+}
+
+/// `text` without the whitespace SQLite's tokenizer skips at its start and end. Unlike
+/// `str::trim`, which also takes Unicode spaces and the vertical tab, this never changes
+/// which tokens SQLite sees: text sent after this trim reads to SQLite as the text that
+/// was classified.
+pub(crate) fn trim_spaces(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let start = space_end(bytes, 0);
+    // A trailing run of whitespace bytes is skipped by SQLite from its first byte that may
+    // start one: vertical tabs before that byte are tokens of their own.
+    let run = bytes
+        .iter()
+        .rev()
+        .take_while(|&&b| continues_space(b))
+        .count();
+    let end = bytes.len() - run;
+    let end = end
+        + bytes
+            .iter()
+            .skip(end)
+            .take_while(|&&b| !starts_space(b))
+            .count();
+    text.get(start..end.max(start)).unwrap_or_default()
+}
+
 impl<'a> Iterator for Tokens<'a> {
     type Item = (usize, usize, Token<'a>);
 
@@ -74,8 +125,8 @@ impl<'a> Iterator for Tokens<'a> {
             let start = self.pos;
             let b = *bytes.get(start)?;
             let (end, token) = match b {
-                b' ' | b'\t' | b'\n' | b'\r' | 0x0c => {
-                    self.pos += 1;
+                b if starts_space(b) => {
+                    self.pos = space_end(bytes, start);
                     continue;
                 }
                 // A UTF-8 byte order mark: SQLite's tokenizer skips it as a space.
@@ -190,6 +241,25 @@ mod tests {
             let expected = b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
             assert_eq!(is_word_byte(b), expected, "byte {b:#04x}");
         }
+    }
+
+    #[test]
+    fn only_sqlite_whitespace_is_trimmed() {
+        use super::trim_spaces;
+        assert_eq!(trim_spaces(" \t\r\n\x0cSELECT 1 \x0c\n"), "SELECT 1");
+        // A vertical tab continues a run of whitespace but cannot start one.
+        assert_eq!(trim_spaces(" \x0bSELECT 1 \x0b\t"), "SELECT 1");
+        assert_eq!(trim_spaces("\x0bSELECT 1\x0b"), "\x0bSELECT 1\x0b");
+        assert_eq!(trim_spaces("SELECT 1\x0b\x0b \x0b"), "SELECT 1\x0b\x0b");
+        // Unicode spaces are letters of a name to SQLite.
+        assert_eq!(
+            trim_spaces("\u{a0}SELECT 1\u{3000}"),
+            "\u{a0}SELECT 1\u{3000}"
+        );
+        assert_eq!(trim_spaces(" \n "), "");
+        assert_eq!(trim_spaces(""), "");
+        let tokens: Vec<_> = Tokens::new(" \x0bx\x0b").map(|(_, _, t)| t).collect();
+        assert_eq!(tokens, [Token::Word("x"), Token::Other]);
     }
 
     #[test]

@@ -49,6 +49,7 @@ mod paused_leader;
 mod pool;
 mod pragma;
 mod redirect;
+mod sqltext;
 mod streaming;
 mod tls;
 mod transaction;
