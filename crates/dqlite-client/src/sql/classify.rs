@@ -199,7 +199,7 @@ impl<'a> Body<'a> {
                         body.returning = true;
                     }
                 }
-                Token::Word(_) | Token::Other => {}
+                Token::Word(_) | Token::Other | Token::Variable(_) => {}
             }
         }
         body

@@ -104,6 +104,20 @@ mod tests {
     }
 
     #[test]
+    fn a_tcl_style_parameter_suffix_is_one_token() {
+        // SQLite reads `$a(x;y)` as one parameter name, `;` included.
+        assert_eq!(
+            split_statements("SELECT $a(x;y); SELECT 2"),
+            vec!["SELECT $a(x;y)", "SELECT 2"]
+        );
+        // `$a(()` is a name: the `(`s in it open nothing, and RETURNING is at the top.
+        assert_eq!(
+            classify("INSERT INTO t VALUES ($a(()) RETURNING a"),
+            StatementKind::WriteReturning
+        );
+    }
+
+    #[test]
     fn doubled_quotes_are_escapes() {
         assert_eq!(
             split_statements("SELECT 'it''s;'; SELECT 2"),

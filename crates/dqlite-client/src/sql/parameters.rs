@@ -9,7 +9,8 @@ use super::tokens::{Token, Tokens};
 /// of names positionally and check counts before sending.
 ///
 /// A `?` takes the number after the largest so far, `?NNN` takes `NNN`, and a name takes
-/// the next number on its first appearance and the same number after that.
+/// the next number on its first appearance and the same number after that. Names are read
+/// as SQLite's tokenizer reads them, Tcl-style parts included: `$a::b(c)` is one name.
 ///
 /// ```
 /// use dqlite_client::sql::parameters;
@@ -18,76 +19,47 @@ use super::tokens::{Token, Tokens};
 /// assert_eq!(parameters("SELECT ':a', \"?\" -- ?"), Vec::<Option<&str>>::new());
 /// ```
 pub fn parameters(sql: &str) -> Vec<Option<&str>> {
-    /// SQLite's default SQLITE_MAX_VARIABLE_NUMBER.
-    const MAX_NUMBER: usize = 32766;
-    let bytes = sql.as_bytes();
     let mut slots: Vec<Option<&str>> = Vec::new();
-    let mut tokens = Tokens::new(sql).peekable();
-    // The word token that starts right at `at`, if any (a name or number glued to its
-    // prefix).
-    let glued = |tokens: &mut std::iter::Peekable<Tokens<'_>>, at: usize| match tokens.peek() {
-        Some(&(start, end, Token::Word(_))) if start == at => {
-            tokens.next();
-            Some(end)
-        }
-        _ => None,
-    };
-    while let Some((start, end, token)) = tokens.next() {
-        let named_end = match token {
+    for (_, _, token) in Tokens::new(sql) {
+        let name = match token {
             Token::Semicolon => break,
-            Token::Word(word) if word.starts_with('$') && word.len() > 1 => Some(end),
-            Token::Other => match bytes.get(start) {
-                Some(b'?') => {
-                    // `?` takes the digits right after it (`?2`); a word glued to it that
-                    // does not start with one (`?AND`, `?x`) is a token of its own, and the
-                    // `?` anonymous.
-                    let num_end = glued(&mut tokens, end).map(|word_end| {
-                        let word = bytes.get(end..word_end).unwrap_or_default();
-                        end + word.iter().take_while(|b| b.is_ascii_digit()).count()
-                    });
-                    match num_end.filter(|&num_end| num_end > end) {
-                        Some(num_end) => {
-                            let digits = sql.get(end..num_end).unwrap_or_default();
-                            if let Ok(n) = digits.parse::<usize>()
-                                && (1..=MAX_NUMBER).contains(&n)
-                            {
-                                if slots.len() < n {
-                                    slots.resize(n, None);
-                                }
-                                if let Some(slot) = slots.get_mut(n - 1)
-                                    && slot.is_none()
-                                {
-                                    *slot = sql.get(start..num_end);
-                                }
-                            }
-                        }
-                        None => slots.push(None),
-                    }
-                    None
-                }
-                Some(b':' | b'@') => glued(&mut tokens, end),
-                // `#name` is a parameter to SQLite too (`#` and digits is not).
-                Some(b'#')
-                    if tokens.peek().is_some_and(|&(at, _, token)| {
-                        at == end
-                            && matches!(token, Token::Word(w) if !w.starts_with(|c: char| c.is_ascii_digit()))
-                    }) =>
-                {
-                    glued(&mut tokens, end)
-                }
-                _ => None,
-            },
-            _ => None,
+            Token::Variable("?") => {
+                slots.push(None);
+                continue;
+            }
+            Token::Variable(name) => name,
+            _ => continue,
         };
-        if let Some(name_end) = named_end
-            && let Some(name) = sql.get(start..name_end)
-            && !slots.contains(&Some(name))
+        if let Some(digits) = name.strip_prefix('?') {
+            // `?NNN` outside 1..=MAX_NUMBER is an error the server reports.
+            if let Ok(n) = digits.parse::<usize>()
+                && (1..=MAX_NUMBER).contains(&n)
+            {
+                if slots.len() < n {
+                    slots.resize(n, None);
+                }
+                if let Some(slot) = slots.get_mut(n - 1)
+                    && slot.is_none()
+                {
+                    *slot = Some(name);
+                }
+            }
+        } else if name
+            .strip_prefix('#')
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
         {
+            // `#` and a digit is not a parameter (SQLite reserves it for its own use).
+        } else if !slots.contains(&Some(name)) {
             slots.push(Some(name));
         }
     }
     slots
 }
+
+/// The largest `?NNN`: SQLITE_MAX_VARIABLE_NUMBER as Debian and Ubuntu build SQLite (the
+/// servers answer "variable number must be between ?1 and ?250000"; SQLite's own default
+/// is 32766, above which such a server refuses the statement anyway).
+const MAX_NUMBER: usize = 250_000;
 
 #[cfg(test)]
 mod tests {
@@ -111,7 +83,7 @@ mod tests {
         );
         // Only the first statement counts; a bare ':' is not a parameter.
         assert_eq!(parameters("SELECT : a, ?; SELECT ?, ?"), vec![None]);
-        assert_eq!(parameters("SELECT ?0, ?99999"), Vec::<Option<&str>>::new());
+        assert_eq!(parameters("SELECT ?0, ?250001"), Vec::<Option<&str>>::new());
         // A word glued to `?` that does not start with a digit is not part of it; the
         // digits glued to `?` are, and a word after them is a token of its own.
         assert_eq!(
@@ -126,5 +98,33 @@ mod tests {
             vec![Some("#a"), Some(":b")]
         );
         assert_eq!(parameters("SELECT #1"), Vec::<Option<&str>>::new());
+    }
+
+    #[test]
+    fn tcl_style_names_are_one_parameter() {
+        // As a real node counts them (`sqlite3_bind_parameter_count` after PREPARE).
+        assert_eq!(parameters("SELECT $a::b(c)"), vec![Some("$a::b(c)")]);
+        assert_eq!(parameters("SELECT :a::int"), vec![Some(":a::int")]);
+        assert_eq!(
+            parameters("SELECT @a(x), @a"),
+            vec![Some("@a(x)"), Some("@a")]
+        );
+        assert_eq!(
+            parameters("SELECT :a::b, :b"),
+            vec![Some(":a::b"), Some(":b")]
+        );
+        // The suffix runs to `)`, over a `;`; whitespace before `)` makes the token one
+        // SQLite does not recognize (it refuses the statement).
+        assert_eq!(parameters("SELECT $a(x;y), ?"), vec![Some("$a(x;y)"), None]);
+        assert_eq!(parameters("SELECT $a(x y), ?"), vec![None]);
+        // A single `:` ends the name and starts the next.
+        assert_eq!(parameters("SELECT :a:b"), vec![Some(":a"), Some(":b")]);
+    }
+
+    #[test]
+    fn numbered_parameters_up_to_the_servers_limit() {
+        assert_eq!(parameters("SELECT ?32767").len(), 32767);
+        assert_eq!(parameters("SELECT ?250000").len(), 250_000);
+        assert!(parameters("SELECT ?250001").is_empty());
     }
 }

@@ -11,6 +11,9 @@ pub(super) enum Token<'a> {
     Open,
     /// `)`
     Close,
+    /// A parameter as SQLite reads it: `?`, `?NNN`, or `:`, `@`, `$` or `#` followed by a
+    /// name, which may carry Tcl-style `::` parts and one `(suffix)`: `$a::b(c)`.
+    Variable(&'a str),
     /// Anything else that is not whitespace or a comment: literals, operators, quoted names.
     Other,
 }
@@ -92,6 +95,53 @@ fn space_end(bytes: &[u8], start: usize) -> usize {
             .count()
 }
 
+/// The end of the named variable (`:a`, `@a`, `$a`, `#a`) that starts at `start`, as
+/// SQLite's tokenizer reads it: name characters, `::` pairs between them, and after at
+/// least one name character a `(` that runs to the next `)` (which must come before any
+/// whitespace). `None` for SQLite's unrecognized token: no name character, or an unclosed
+/// `(`.
+fn named_variable_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    let mut named = false;
+    loop {
+        match bytes.get(i).copied() {
+            Some(c) if is_word_byte(c) => named = true,
+            Some(b'(') if named => {
+                let close = bytes
+                    .iter()
+                    .skip(i + 1)
+                    .position(|&c| c == 0 || c == b')' || continues_space(c))?;
+                return (bytes.get(i + 1 + close) == Some(&b')')).then_some(i + 1 + close + 1);
+            }
+            Some(b':') if bytes.get(i + 1) == Some(&b':') => i += 1,
+            _ => return named.then_some(i),
+        }
+        i += 1;
+    }
+}
+
+/// The end of the unrecognized token SQLite makes of a variable prefix that
+/// [`named_variable_end`] refuses: the prefix alone, or through the unclosed `(suffix`.
+fn illegal_variable_end(bytes: &[u8], start: usize) -> usize {
+    let name_end = start
+        + 1
+        + bytes
+            .iter()
+            .skip(start + 1)
+            .take_while(|&&c| is_word_byte(c) || c == b':')
+            .count();
+    if name_end > start + 1 && bytes.get(name_end) == Some(&b'(') {
+        name_end
+            + bytes
+                .iter()
+                .skip(name_end)
+                .take_while(|&&c| c != 0 && c != b')' && !continues_space(c))
+                .count()
+    } else {
+        start + 1
+    }
+}
+
 /// `text` without the whitespace SQLite's tokenizer skips at its start and end. Unlike
 /// `str::trim`, which also takes Unicode spaces and the vertical tab, this never changes
 /// which tokens SQLite sees: text sent after this trim reads to SQLite as the text that
@@ -150,6 +200,26 @@ impl<'a> Iterator for Tokens<'a> {
                         .map_or(bytes.len(), |n| start + 2 + n + 2);
                     continue;
                 }
+                b'?' => {
+                    let end = start
+                        + 1
+                        + bytes
+                            .iter()
+                            .skip(start + 1)
+                            .take_while(|b| b.is_ascii_digit())
+                            .count();
+                    let text = self.sql.get(start..end).unwrap_or_default();
+                    (end, Token::Variable(text))
+                }
+                b':' | b'@' | b'$' | b'#' => match named_variable_end(bytes, start) {
+                    Some(end) => {
+                        let text = self.sql.get(start..end).unwrap_or_default();
+                        (end, Token::Variable(text))
+                    }
+                    // SQLite's unrecognized token: no name after the prefix, or an
+                    // unclosed `(suffix`.
+                    None => (illegal_variable_end(bytes, start), Token::Other),
+                },
                 b';' => (start + 1, Token::Semicolon),
                 b'(' => (start + 1, Token::Open),
                 b')' => (start + 1, Token::Close),

@@ -55,3 +55,63 @@ async fn text_sqlite_rejects_is_not_trimmed_into_another_statement() {
     let logs = cluster.logs(0).unwrap();
     assert!(!logs.contains("Assertion"), "{logs}");
 }
+
+/// The parameters the client reads from a statement are the ones SQLite numbers: as many
+/// as a real node counts when preparing it, and each value lands on the placeholder its
+/// name says. Tcl-style names (`:a::int`, `@a(x)`) used to be read as several names or
+/// as fewer, so a mapping bound its values to the wrong placeholders or left one NULL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parameters_are_numbered_and_named_as_the_server_numbers_them() {
+    let cluster = common::start(1);
+    let client = common::client(&cluster, "sqltext-params");
+    let mut conn = client.connect().await.unwrap();
+    // Each statement selects its placeholders; the value bound to each is the name the
+    // client gave it, so each column shows which name the server's placeholder got.
+    let cases: [(&str, &[&str]); 12] = [
+        ("SELECT ?, ?", &["?1", "?2"]),
+        ("SELECT ?3, ?, ?1", &["?3", "?4", "?1"]),
+        ("SELECT :a, ?1, :b, :a", &[":a", ":a", ":b", ":a"]),
+        ("SELECT @a, :a, $a, #a", &["@a", ":a", "$a", "#a"]),
+        ("SELECT :a::int, :int", &[":a::int", ":int"]),
+        ("SELECT @a(x), @a", &["@a(x)", "@a"]),
+        (
+            "SELECT $a::b(c), :b, $a::b(c)",
+            &["$a::b(c)", ":b", "$a::b(c)"],
+        ),
+        ("SELECT $a(x;y), ?", &["$a(x;y)", "?2"]),
+        ("SELECT $::a, :\u{e9}", &["$::a", ":\u{e9}"]),
+        ("SELECT '?', \"?\" AS [?], ? -- ?", &["?", "?", "?1"]),
+        ("SELECT ?1a", &["?1"]),
+        ("SELECT ?00002, ?", &["?00002", "?3"]),
+    ];
+    for (text, expected) in cases {
+        let names = dqlite_client::sql::parameters(text);
+        let statement = conn.prepare(text).await.unwrap();
+        assert_eq!(
+            names.len() as u64,
+            statement.param_count(),
+            "{text:?}: {names:?}"
+        );
+        conn.finalize(statement).await.unwrap();
+        let values: Vec<Value> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| Value::from(name.map_or_else(|| format!("?{}", i + 1), str::to_owned)))
+            .collect();
+        let rows = conn.query_all(text, &values).await.unwrap();
+        let got: Vec<Value> = rows.rows[0].values().to_vec();
+        let want: Vec<Value> = expected.iter().map(|&s| Value::from(s)).collect();
+        assert_eq!(got, want, "{text:?}");
+    }
+    // Numbered placeholders up to the server's limit count as the server counts them.
+    for (text, count) in [("SELECT ?32767", 32767), ("SELECT ?250000", 250_000)] {
+        let statement = conn.prepare(text).await.unwrap();
+        assert_eq!(statement.param_count(), count, "{text}");
+        assert_eq!(
+            dqlite_client::sql::parameters(text).len() as u64,
+            count,
+            "{text}"
+        );
+        conn.finalize(statement).await.unwrap();
+    }
+}
