@@ -94,6 +94,23 @@ async def test_named_parameters(aconn: AsyncConnection) -> None:
     with pytest.raises(dqlitedbapi.ProgrammingError, match="Incorrect number of bindings"):
         await aconn.execute("SELECT 1", (1,))
     assert await one(aconn, "SELECT ?2, ?1", (1, 2)) == (2, 1)
+    # Tcl-style names are one parameter each, as SQLite (and stdlib sqlite3) reads them.
+    row = await one(aconn, "SELECT :a::int, :int, @a(x)", {"a::int": 1, "int": 2, "a(x)": 3})
+    assert row == (1, 2, 3)
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="did not supply a value"):
+        await aconn.execute("SELECT :a::int, :int", {"a": 1, "int": 2})
+
+
+async def test_a_unicode_space_is_not_trimmed_away(aconn: AsyncConnection) -> None:
+    # To SQLite a Unicode space or a vertical tab starts a name or an unknown token: the
+    # statement is SQLite's syntax error. Trimmed, it ran as an EXEC of a write with
+    # RETURNING (the node dropped the connection, the insert was lost).
+    await aconn.execute("CREATE TABLE ws (n INTEGER PRIMARY KEY, v TEXT)")
+    for space in ("\u00a0", "\u3000", "\x0b"):
+        with pytest.raises(dqlitedbapi.OperationalError, match=r"syntax error|unrecognized"):
+            await aconn.execute(f"{space}INSERT INTO ws (v) VALUES ('x') RETURNING n")
+        await aconn.execute("INSERT INTO ws (v) VALUES ('after')")
+    assert await every(aconn, "SELECT v FROM ws") == [("after",)] * 3
 
 
 async def one(aconn: AsyncConnection, sql: str, parameters: Any = ()) -> Any:

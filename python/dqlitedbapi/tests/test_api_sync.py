@@ -89,6 +89,23 @@ def test_named_parameters(conn: Connection) -> None:
     with pytest.raises(dqlitedbapi.ProgrammingError, match="Incorrect number of bindings"):
         conn.execute("SELECT 1", (1,))
     assert one(conn, "SELECT ?2, ?1", (1, 2)) == (2, 1)
+    # Tcl-style names are one parameter each, as SQLite (and stdlib sqlite3) reads them.
+    row = one(conn, "SELECT :a::int, :int, @a(x)", {"a::int": 1, "int": 2, "a(x)": 3})
+    assert row == (1, 2, 3)
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="did not supply a value"):
+        conn.execute("SELECT :a::int, :int", {"a": 1, "int": 2})
+
+
+def test_a_unicode_space_is_not_trimmed_away(conn: Connection) -> None:
+    # To SQLite a Unicode space or a vertical tab starts a name or an unknown token: the
+    # statement is SQLite's syntax error. Trimmed, it ran as an EXEC of a write with
+    # RETURNING (the node dropped the connection, the insert was lost).
+    conn.execute("CREATE TABLE ws (n INTEGER PRIMARY KEY, v TEXT)")
+    for space in ("\u00a0", "\u3000", "\x0b"):
+        with pytest.raises(dqlitedbapi.OperationalError, match=r"syntax error|unrecognized"):
+            conn.execute(f"{space}INSERT INTO ws (v) VALUES ('x') RETURNING n")
+        conn.execute("INSERT INTO ws (v) VALUES ('after')")
+    assert every(conn, "SELECT v FROM ws") == [("after",)] * 3
 
 
 def one(conn: Connection, sql: str, parameters: Any = ()) -> Any:
