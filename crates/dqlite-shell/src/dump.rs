@@ -333,13 +333,17 @@ fn dump_rows(shell: &mut Shell, table: &str) -> Result<(), ShellError> {
     // sends the value stored, not one converted for a BOOLEAN or DATETIME column (NULL
     // as false, 5 as true, '' as a NULL date), and never trips on a value of another
     // type there. Text comes as its bytes in hex: the server cuts text at its first NUL,
-    // and text that is not UTF-8 could not be read at all.
+    // and text that is not UTF-8 could not be read at all. Each is named `_`: the node
+    // sends the names in every frame and cannot send a result whose names fill its 4 KiB
+    // page, so short names let tables with many (or long-named) columns dump.
     let select = if stored.is_empty() {
         format!("SELECT * FROM {quoted}")
     } else {
         let reads: Vec<String> = stored
             .iter()
-            .map(|name| format!("CASE WHEN typeof({name})='text' THEN hex({name}) ELSE {name} END"))
+            .map(|name| {
+                format!("CASE WHEN typeof({name})='text' THEN hex({name}) ELSE {name} END AS _")
+            })
             .collect();
         format!("SELECT {} FROM {quoted}", reads.join(","))
     };

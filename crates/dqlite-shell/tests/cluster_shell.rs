@@ -840,6 +840,30 @@ INSERT INTO typed VALUES (NULL, '', NULL), (5, '2020-01-02 03:04:05', 1700000000
     );
 }
 
+/// A node sends a result's column names in every frame, and cannot send one whose names
+/// alone fill its 4 KiB page (the client then gives up on the connection). `.dump` reads
+/// each column through an expression, named after it by default: it names them `_`, so a
+/// table with many columns, or long column names, still dumps.
+#[test]
+fn cluster_dump_of_a_wide_table() {
+    let cluster = start(1);
+    let columns: Vec<String> = (0..150)
+        .map(|i| format!("a_rather_long_column_name_{i}"))
+        .collect();
+    let create = format!("CREATE TABLE wide ({})", columns.join(", "));
+    let insert = format!(
+        "INSERT INTO wide ({}, {}) VALUES ('x', 2)",
+        columns[0], columns[149]
+    );
+    run(&cluster, "wide", &[&create, &insert]);
+    let dump = run(&cluster, "wide", &[".dump"]);
+    let nulls = vec!["NULL"; 148].join(",");
+    assert!(
+        dump.contains(&format!("INSERT INTO wide VALUES('x',{nulls},2);\n")),
+        "{dump}"
+    );
+}
+
 /// Text that is not plain UTF-8 (an embedded NUL, bytes that are not UTF-8), as SQL can
 /// store it: `.dump` writes it so that it loads back byte for byte, still as text. The
 /// server cuts text at its first NUL when it sends it, and the client cannot read text that
