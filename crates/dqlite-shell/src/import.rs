@@ -211,7 +211,8 @@ fn unsendable(shell: &mut Shell, table: &str, guarded: &[Guarded]) -> Result<Vec
     if guarded.is_empty() {
         return Ok(Vec::new());
     }
-    // typeof() reads the stored class; a bare column would be converted, and abort.
+    // typeof() reads the stored class; a bare column would be converted, and abort. Each
+    // count is named `_`: the node cannot send a result whose names fill its 4 KiB page.
     let counts: Vec<String> = guarded
         .iter()
         .map(|g| {
@@ -220,7 +221,10 @@ fn unsendable(shell: &mut Shell, table: &str, guarded: &[Guarded]) -> Result<Vec
             } else {
                 "'integer','text','null'"
             };
-            format!("coalesce(sum(typeof({}) NOT IN ({allowed})), 0)", g.name)
+            format!(
+                "coalesce(sum(typeof({}) NOT IN ({allowed})), 0) AS _",
+                g.name
+            )
         })
         .collect();
     let rows = shell.query(

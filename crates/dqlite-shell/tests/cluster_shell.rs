@@ -479,6 +479,38 @@ fn cluster_import_refuses_values_that_would_crash_the_node() {
     );
 }
 
+/// `.import`'s check of columns declared BOOLEAN or as dates reads one count per such
+/// column in one query: a table with many of them still imports (the counts' names must
+/// not fill the node's 4 KiB page, or it cannot send them).
+#[test]
+fn cluster_import_into_many_boolean_columns() {
+    let cluster = start(1);
+    let columns: Vec<String> = (0..80).map(|i| format!("flag_{i} BOOLEAN")).collect();
+    run(
+        &cluster,
+        "flags",
+        &[&format!("CREATE TABLE flags ({})", columns.join(", "))],
+    );
+    let file = cluster.dir().join("flags.csv");
+    let row: Vec<&str> = (0..80)
+        .map(|i| if i % 2 == 0 { "1" } else { "0" })
+        .collect();
+    std::fs::write(&file, format!("{}\n", row.join(","))).unwrap();
+    run(
+        &cluster,
+        "flags",
+        &[&format!(".import --csv {} flags", file.display())],
+    );
+    assert_eq!(
+        run(
+            &cluster,
+            "flags",
+            &["SELECT flag_0, flag_1, flag_79 FROM flags"]
+        ),
+        "1|0|0\n"
+    );
+}
+
 /// Values that need care in SQL text, through `.dump` into a fresh database and back.
 #[test]
 fn cluster_dump_reproduces_the_database() {
