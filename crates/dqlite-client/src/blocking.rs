@@ -256,6 +256,12 @@ impl Connection {
         block_on(&self.rt, pin!(self.inner.dump(name)))?
     }
 
+    /// Sets how long later statements answered "database is locked" are retried: see
+    /// [`crate::Connection::set_busy_timeout`].
+    pub fn set_busy_timeout(&mut self, timeout: std::time::Duration) {
+        self.inner.set_busy_timeout(timeout);
+    }
+
     /// The async connection underneath (to be driven only through this wrapper's calls).
     pub fn as_async(&self) -> &crate::Connection {
         &self.inner

@@ -101,6 +101,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "[PATTERN]",
         "Table and view names, of all or of those matching PATTERN",
     ),
+    (
+        ".timeout",
+        "MS",
+        "Wait up to MS milliseconds for a write lock another connection holds",
+    ),
     (".timer", "on|off", "Show how long each statement took"),
     (
         ".transfer",
@@ -153,6 +158,14 @@ pub fn run(shell: &mut Shell, line: &str) -> Result<Flow, ShellError> {
             shell.settings.row_separator = unescape(row);
         }
         ("timer", [flag]) => shell.flags.timer = on_off(flag)?,
+        ("timeout", [ms]) => {
+            let ms: u64 = ms.parse().map_err(|_| {
+                ShellError::usage(format!(".timeout {ms:?}: not a number of milliseconds"))
+            })?;
+            shell
+                .worker
+                .set_busy_timeout(std::time::Duration::from_millis(ms));
+        }
         ("changes", [flag]) => shell.flags.changes = on_off(flag)?,
         ("echo", [flag]) => shell.flags.echo = on_off(flag)?,
         ("bail", [flag]) => shell.flags.bail = on_off(flag)?,

@@ -95,6 +95,8 @@ enum Request {
         /// No transaction is open: a statement that found the connection's node no longer
         /// the leader (or gone) may run again on a new connection, when nothing of it ran.
         retry: bool,
+        /// The busy timeout set by `.timeout`, if any.
+        busy: Option<Duration>,
     },
     Disconnect,
 }
@@ -193,6 +195,8 @@ pub struct Worker {
     transaction: Transaction,
     /// A transaction lost with its connection, not yet ended by the user.
     lost: Option<Transaction>,
+    /// The busy timeout set by `.timeout` (the configuration's until then).
+    busy: Option<Duration>,
 }
 
 impl Worker {
@@ -203,7 +207,14 @@ impl Worker {
             handle: None,
             transaction: Transaction::default(),
             lost: None,
+            busy: None,
         }
+    }
+
+    /// Sets how long statements answered "database is locked" are retried, on this
+    /// connection and those after it (sqlite3's `.timeout`).
+    pub fn set_busy_timeout(&mut self, timeout: Duration) {
+        self.busy = Some(timeout);
     }
 
     /// True while a transaction lost with its connection has not been ended by the user:
@@ -292,6 +303,7 @@ impl Worker {
             params,
             reply,
             retry: !self.transaction.open,
+            busy: self.busy,
         };
         let handle = self.handle()?;
         handle.state.busy.store(true, Ordering::SeqCst);
@@ -409,6 +421,7 @@ fn serve(cluster: &Cluster, inbox: &Receiver<Request>, state: &State) {
                 params,
                 reply,
                 retry,
+                busy,
             } => {
                 let mut cut_off = false;
                 let mut answered = false;
@@ -416,7 +429,7 @@ fn serve(cluster: &Cluster, inbox: &Receiver<Request>, state: &State) {
                 let mut last = run(
                     cluster,
                     &mut conn,
-                    (&sql, &params),
+                    (&sql, &params, busy),
                     &reply,
                     &mut cut_off,
                     &mut answered,
@@ -432,7 +445,7 @@ fn serve(cluster: &Cluster, inbox: &Receiver<Request>, state: &State) {
                     last = run(
                         cluster,
                         &mut conn,
-                        (&sql, &params),
+                        (&sql, &params, busy),
                         &reply,
                         &mut cut_off,
                         &mut answered,
@@ -467,7 +480,7 @@ fn nothing_ran(error: &Error, sql: &str) -> bool {
 fn run(
     cluster: &Cluster,
     conn: &mut Option<Connection>,
-    (sql, params): (&str, &[Value]),
+    (sql, params, busy): (&str, &[Value], Option<Duration>),
     reply: &SyncSender<Msg>,
     cut_off: &mut bool,
     answered: &mut bool,
@@ -479,6 +492,9 @@ fn run(
             Err(e) => return Msg::Failed(e),
         },
     };
+    if let Some(busy) = busy {
+        conn.set_busy_timeout(busy);
+    }
     match sql::classify(sql) {
         StatementKind::Query | StatementKind::WriteReturning => {}
         _ => {

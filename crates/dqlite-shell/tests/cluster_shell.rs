@@ -1386,3 +1386,62 @@ fn cluster_a_failed_query_prints_no_empty_json_result() {
     );
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "");
 }
+
+/// `.timeout MS`, as in sqlite3: how long a statement waits for a write lock another
+/// connection holds. Before, it was an unknown command (a sqlite3 script that sets it
+/// failed with status 1), and the wait stayed at the default 5 s.
+#[test]
+fn cluster_dot_timeout_sets_the_busy_timeout() {
+    use std::io::BufRead as _;
+    let cluster = start(1);
+    run(&cluster, "busy", &["CREATE TABLE k (a)"]);
+    let mut holder = shell(&cluster, "busy")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = holder.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(holder.stdout.take().unwrap());
+    writeln!(stdin, "BEGIN;\nINSERT INTO k VALUES (1);\nSELECT 'held';").unwrap();
+    stdin.flush().unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "held\n");
+    // A short timeout gives up quickly.
+    let started = Instant::now();
+    let out = shell(&cluster, "busy")
+        .args(["-c", ".timeout 200", "-c", "INSERT INTO k VALUES (2)"])
+        .output()
+        .unwrap();
+    let waited = started.elapsed();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("database is locked"), "{stderr}");
+    assert!(waited < Duration::from_secs(3), "waited {waited:?}");
+    // A long one outlasts the holder, which commits after a second.
+    let waiter = shell(&cluster, "busy")
+        .args(["-c", ".timeout 20000", "-c", "INSERT INTO k VALUES (3)"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    writeln!(stdin, "COMMIT;").unwrap();
+    drop(stdin);
+    assert!(holder.wait().unwrap().success());
+    let out = waiter.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(run(&cluster, "busy", &["SELECT count(*) FROM k"]), "2\n");
+    // Usage.
+    shell(&cluster, "busy")
+        .args(["-c", ".timeout soon"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("milliseconds"));
+}
