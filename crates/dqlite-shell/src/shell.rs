@@ -181,12 +181,20 @@ impl Shell {
         source: Source,
     ) -> Flow {
         let mut acc = Accumulator::new();
-        for line in lines {
+        for (line_no, line) in (1..).zip(lines) {
             let line = match line {
                 Ok(line) => line,
                 Err(e) => {
-                    self.report(&ShellError::file("cannot read the input", e), None);
-                    return Flow::Stop;
+                    // Nothing after it can run: a statement may be cut (a line not UTF-8
+                    // is skipped by the reader). A script that `.read` this one goes on,
+                    // as after any error.
+                    let e = ShellError::file("cannot read the input (nothing after it runs)", e);
+                    self.report(&e, (source == Source::Script).then_some(line_no));
+                    return if self.flags.bail {
+                        Flow::Stop
+                    } else {
+                        Flow::Continue
+                    };
                 }
             };
             if let Some(piece) = acc.push(&line) {

@@ -1445,3 +1445,34 @@ fn cluster_dot_timeout_sets_the_busy_timeout() {
         .code(1)
         .stderr(predicate::str::contains("milliseconds"));
 }
+
+/// A script line that is not UTF-8: the error says which line, nothing after it runs, and
+/// a script that `.read` it goes on after it (without --bail), as after other errors.
+#[test]
+fn cluster_a_script_line_that_is_not_utf8_is_named() {
+    let cluster = start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.sql");
+    std::fs::write(&bad, b"SELECT 1;\nSELECT 2; -- caf\xe9\nSELECT 3;\n").unwrap();
+    let out = shell(&cluster, "utf8")
+        .stdin(std::fs::File::open(&bad).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "1\n");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("Error: near line 2: cannot read the input"),
+        "{stderr}"
+    );
+    let out = run_stdin(
+        &cluster,
+        "utf8",
+        &[],
+        &format!(".read {}\nSELECT 4;\n", bad.display()),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "1\n4\n");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with("Error: near line 2: "), "{stderr}");
+}
