@@ -344,19 +344,7 @@ impl PoolInner {
 
     /// Takes a connection back: kept when it is healthy and current, closed otherwise.
     fn give_back(&self, conn: Connection, meta: Meta) {
-        if conn.saw_leadership_change() {
-            // Every connection to the old leader is now useless.
-            tracing::info!(node = %conn.address(), "leadership changed: retiring the pool's connections");
-            self.retire(meta);
-        } else if conn.lost_its_node() {
-            // A timeout or a broken link: the node may be paused or gone, and a paused node
-            // still accepts connections, so each idle connection to it would cost its user a
-            // full deadline. Forget it as leader and retire its connections; discovery finds
-            // whichever node leads now.
-            tracing::info!(node = %conn.address(), "the node stopped answering: retiring the pool's connections");
-            self.cluster.forget_leader_at(conn.address());
-            self.retire(meta);
-        }
+        self.learn_from(&conn, meta);
         let current = self.generation.load(Ordering::Acquire);
         if !conn.is_reusable()
             || meta.generation != current
@@ -373,6 +361,23 @@ impl PoolInner {
                 since: Instant::now(),
             }),
             Err(_) => self.discard(conn),
+        }
+    }
+
+    /// What a connection leaving use (given back or detached) tells about the others.
+    fn learn_from(&self, conn: &Connection, meta: Meta) {
+        if conn.saw_leadership_change() {
+            // Every connection to the old leader is now useless.
+            tracing::info!(node = %conn.address(), "leadership changed: retiring the pool's connections");
+            self.retire(meta);
+        } else if conn.lost_its_node() {
+            // A timeout or a broken link: the node may be paused or gone, and a paused node
+            // still accepts connections, so each idle connection to it would cost its user a
+            // full deadline. Forget it as leader and retire its connections; discovery finds
+            // whichever node leads now.
+            tracing::info!(node = %conn.address(), "the node stopped answering: retiring the pool's connections");
+            self.cluster.forget_leader_at(conn.address());
+            self.retire(meta);
         }
     }
 }
@@ -415,9 +420,14 @@ pub struct PooledConnection {
 
 impl PooledConnection {
     /// Takes the connection out of the pool for good: the pool opens another in its place.
+    /// What the connection saw still counts: a leadership change, or a node that stopped
+    /// answering, retires the pool's other connections to that node, as when it is given
+    /// back.
     pub fn detach(mut self) -> Option<Connection> {
         self.pool.open.fetch_sub(1, Ordering::Relaxed);
-        self.conn.take()
+        let conn = self.conn.take()?;
+        self.pool.learn_from(&conn, self.meta);
+        Some(conn)
     }
 }
 

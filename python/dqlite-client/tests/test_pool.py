@@ -16,6 +16,7 @@ from dqliteclient import (
     create_pool,
 )
 from dqliteclient import blocking as sync
+from helpers import client_for, move_leadership
 
 
 async def test_warm_up_checkout_and_convenience_calls(cluster: Cluster, dbname: str) -> None:
@@ -102,6 +103,32 @@ async def test_the_pool_moves_to_the_new_leader_when_the_leader_dies(
                 assert conn.address != own_cluster.addresses[old]
                 await conn.execute("INSERT INTO k VALUES (?)", [n])
         assert await pool.fetchval("SELECT count(*) FROM k") == 6
+    finally:
+        await pool.close()
+
+
+async def test_a_leader_change_seen_once_retires_every_idle_connection(
+    own_cluster: Cluster,
+) -> None:
+    # Leadership moves away from a node that stays up: its sockets stay open, so the idle
+    # connections to it look healthy. The first one used answers "not leader"; the pool
+    # must then retire the others, not hand each out to fail in turn.
+    pool = ConnectionPool(own_cluster.addresses, min_size=3, max_size=3, timeout=10.0)
+    client = client_for(own_cluster)
+    try:
+        await pool.initialize()
+        await pool.execute("CREATE TABLE moved (n)")
+        assert "idle=3 size=3" in repr(pool)
+        old = own_cluster.addresses[own_cluster.wait_for_leader()]
+        others = [m["id"] for m in own_cluster.members() if m["address"] != old]
+        await move_leadership(client, int(others[0]))
+        with pytest.raises(OperationalError, match="not leader"):
+            await pool.execute("INSERT INTO moved VALUES (0)")
+        for n in range(1, 4):
+            async with pool.acquire() as conn:
+                assert conn.address != old
+                await conn.execute("INSERT INTO moved VALUES (?)", [n])
+        assert await pool.fetchval("SELECT count(*) FROM moved") == 3
     finally:
         await pool.close()
 

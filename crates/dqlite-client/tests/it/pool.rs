@@ -181,3 +181,41 @@ async fn a_get_dropped_during_its_checkout_ping_counts_the_connection_out() {
     pool.query_all("SELECT 1", &[]).await.unwrap();
     assert_eq!((pool.stats().open, pool.stats().idle), (1, 1));
 }
+
+/// A connection that saw a leadership change and was then detached (as the Python pool
+/// does with a connection it closes) still retires the pool's other connections to the
+/// old leader: they stay open after a transfer and look healthy, and each used to be
+/// handed out in turn, to fail with "not leader".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detached_connection_that_saw_a_leader_change_retires_the_others() {
+    let cluster = common::start(3);
+    let pool = Pool::new(
+        common::client(&cluster, "detach-moved"),
+        PoolOptions::default().max_size(3),
+    );
+    pool.execute("CREATE TABLE t (n)", &[]).await.unwrap();
+    let warm = vec![
+        pool.get().await.unwrap(),
+        pool.get().await.unwrap(),
+        pool.get().await.unwrap(),
+    ];
+    drop(warm);
+    assert_eq!(pool.stats().idle, 3);
+    let old = pool.get().await.unwrap().address().clone();
+    tokio::task::block_in_place(|| cluster.transfer_leadership(None)).unwrap();
+    let mut stale = pool.get().await.unwrap();
+    assert_eq!(stale.address(), &old);
+    let e = stale
+        .execute("INSERT INTO t VALUES (1)", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), dqlite_client::ErrorKind::NotLeader, "{e}");
+    drop(stale.detach());
+    for n in 2..5 {
+        let mut conn = pool.get().await.unwrap();
+        assert_ne!(conn.address(), &old, "a stale connection was handed out");
+        conn.execute("INSERT INTO t VALUES (?)", &[Value::Integer(n)])
+            .await
+            .unwrap();
+    }
+}
