@@ -274,9 +274,20 @@ impl Worker {
         }
         // The connection is gone, and any transaction on it with it.
         let transaction = std::mem::take(&mut self.transaction);
-        if !in_transaction || ends {
-            // A COMMIT cut off keeps the error that says its outcome is unknown.
+        if !in_transaction {
             return outcome;
+        }
+        if ends {
+            let refused =
+                matches!(&outcome, Err(ShellError::Db(e)) if e.kind() == ErrorKind::NotLeader);
+            return match control {
+                // The server rolls back what a lost connection had open.
+                Some(TransactionControl::Rollback) => Ok(Outcome::Exec(ExecResult::default())),
+                // Refused before it ran: not committed.
+                _ if refused => Err(ShellError::TransactionLost(LostTransaction::Commit)),
+                // Cut off once sent: the error says its outcome is unknown.
+                _ => outcome,
+            };
         }
         self.lost = Some(transaction);
         match outcome {

@@ -1476,3 +1476,51 @@ fn cluster_a_script_line_that_is_not_utf8_is_named() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.starts_with("Error: near line 2: "), "{stderr}");
 }
+
+/// The leader changes between a transaction's last statement and its COMMIT (or
+/// ROLLBACK). The node refused the COMMIT before running it ("not leader"), so the
+/// transaction is known to be rolled back: the shell says so, rather than a bare "not
+/// leader" that invites a second COMMIT; and a ROLLBACK met that way did its job.
+#[test]
+fn cluster_commit_after_a_leader_change_says_the_transaction_is_gone() {
+    use std::io::BufRead as _;
+    let cluster = start(3);
+    run(&cluster, "gone", &["CREATE TABLE k (a)"]);
+    let mut child = shell(&cluster, "gone")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut ask = |stdin: &mut std::process::ChildStdin, sql: &str| {
+        writeln!(stdin, "{sql}").unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        line
+    };
+    assert_eq!(
+        ask(&mut stdin, "BEGIN; INSERT INTO k VALUES (1); SELECT 'one';"),
+        "one\n"
+    );
+    cluster.transfer_leadership(None).unwrap();
+    assert_eq!(
+        ask(
+            &mut stdin,
+            "COMMIT;\nBEGIN; INSERT INTO k VALUES (2); SELECT 'two';"
+        ),
+        "two\n"
+    );
+    cluster.transfer_leadership(None).unwrap();
+    assert_eq!(ask(&mut stdin, "ROLLBACK;\nSELECT count(*) FROM k;"), "0\n");
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("Error: near line 2: cannot commit: the transaction was rolled back"),
+        "{stderr}"
+    );
+}
