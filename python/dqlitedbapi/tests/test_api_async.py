@@ -505,6 +505,29 @@ async def test_context_manager_rolls_back_a_refused_commit(
         await other.close()
 
 
+async def test_transaction_block_rolls_back_a_refused_commit(
+    aconn: AsyncConnection, cluster: Any, dbname: str
+) -> None:
+    # As the context manager: a COMMIT refused as transaction() ends (a deferred foreign
+    # key) is rolled back, not left open for the statements after the block.
+    await aconn.execute("PRAGMA foreign_keys = ON")
+    await aconn.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)")
+    await aconn.execute(
+        "CREATE TABLE c (pid INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED)"
+    )
+    with pytest.raises(dqlitedbapi.IntegrityError, match="FOREIGN KEY"):
+        async with aconn.transaction():
+            await aconn.execute("INSERT INTO c VALUES (1)")
+    assert not aconn.in_transaction
+    await aconn.execute("INSERT INTO p VALUES (7)")
+    other = await aconnect(cluster.address, database=dbname)
+    try:
+        assert await every(other, "SELECT id FROM p") == [(7,)]
+        assert await every(other, "SELECT pid FROM c") == []
+    finally:
+        await other.close()
+
+
 async def test_isolation_level_and_autocommit_are_accepted(cluster: Any, dbname: str) -> None:
     # As in the pure-Python dqlite-dbapi: statements autocommit until BEGIN whatever the
     # isolation level; autocommit is always on and cannot be turned off.

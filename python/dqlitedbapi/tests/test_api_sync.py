@@ -492,6 +492,26 @@ def test_context_manager_rolls_back_a_refused_commit(
         other.close()
 
 
+def test_transaction_block_rolls_back_a_refused_commit(
+    conn: Connection, cluster: Any, dbname: str
+) -> None:
+    # As the context manager: a COMMIT refused as transaction() ends (a deferred foreign
+    # key) is rolled back, not left open for the statements after the block.
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)")
+    conn.execute("CREATE TABLE c (pid INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(dqlitedbapi.IntegrityError, match="FOREIGN KEY"), conn.transaction():
+        conn.execute("INSERT INTO c VALUES (1)")
+    assert not conn.in_transaction
+    conn.execute("INSERT INTO p VALUES (7)")
+    other = connect(cluster.address, database=dbname)
+    try:
+        assert every(other, "SELECT id FROM p") == [(7,)]
+        assert every(other, "SELECT pid FROM c") == []
+    finally:
+        other.close()
+
+
 def test_isolation_level_and_autocommit_are_accepted(cluster: Any, dbname: str) -> None:
     # As in the pure-Python dqlite-dbapi: statements autocommit until BEGIN whatever the
     # isolation level; autocommit is always on and cannot be turned off.

@@ -208,7 +208,9 @@ class AsyncConnection(ConnectionBase):
         """BEGIN on entry; COMMIT when the block ends, ROLLBACK when it raises.
 
         Inside, ``commit()``, ``rollback()`` and a nested ``transaction()`` raise
-        InterfaceError (use SAVEPOINT to nest).
+        InterfaceError (use SAVEPOINT to nest). A COMMIT that fails (a deferred constraint,
+        a busy database) is rolled back before its error is raised: the transaction does
+        not outlive the block.
         """
         self._check_open()
         if self._in_ctx_transaction:
@@ -226,7 +228,17 @@ class AsyncConnection(ConnectionBase):
                     self.force_close_transport()
             raise
         self._in_ctx_transaction = False
-        await self.commit()
+        try:
+            await self.commit()
+        except Exception:
+            # Refused, the COMMIT leaves the transaction open on the server, where the
+            # statements after the block would run.
+            if not self.closed:
+                try:
+                    await self.rollback()
+                except Exception:
+                    self.force_close_transport()
+            raise
 
     async def set_session_mode(self, mode: str) -> None:
         """Changes the session mode (not inside a transaction); see ``SESSION_MODES``."""
