@@ -212,15 +212,20 @@ impl Pool {
     /// Runs one statement that returns no rows on a pooled connection.
     ///
     /// If the node answers "not leader" (nothing ran), the statement is sent again on the
-    /// new leader, within the connect deadline. Any other failure is returned as is; a
+    /// new leader, within the connect deadline: at once the first time, then after the
+    /// configured backoff. Any other failure is returned as is; a
     /// write whose outcome is unknown is returned as [`Error::OutcomeUnknown`].
     pub async fn execute(&self, sql: &str, params: &[Value]) -> Result<ExecResult> {
         let deadline = self.inner.cluster.connect_deadline();
+        let mut retry = 0u32;
         loop {
             let mut conn = self.get().await?;
             match conn.execute(sql, params).await {
                 Err(e) if e.kind() == ErrorKind::NotLeader && Instant::now() < deadline => {
+                    drop(conn);
                     self.inner.cluster.forget_leader();
+                    self.pause_before_retry(retry, deadline).await;
+                    retry = retry.saturating_add(1);
                 }
                 other => return other,
             }
@@ -231,15 +236,37 @@ impl Pool {
     /// leader after "not leader", like [`execute`](Self::execute).
     pub async fn query_all(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
         let deadline = self.inner.cluster.connect_deadline();
+        let mut retry = 0u32;
         loop {
             let mut conn = self.get().await?;
             match conn.query_all(sql, params).await {
                 Err(e) if e.kind() == ErrorKind::NotLeader && Instant::now() < deadline => {
+                    drop(conn);
                     self.inner.cluster.forget_leader();
+                    self.pause_before_retry(retry, deadline).await;
+                    retry = retry.saturating_add(1);
                 }
                 other => return other,
             }
         }
+    }
+
+    /// The pause after the `retry`-th "not leader" answer (from 0) of one call: none the
+    /// first time (leadership moved, and discovery waits for the new leader), then the
+    /// configured backoff, so that a node that still says it leads but refuses statements
+    /// (one handing leadership over) is not reconnected to in a loop. Never past
+    /// `deadline`.
+    async fn pause_before_retry(&self, retry: u32, deadline: Instant) {
+        if retry == 0 {
+            return;
+        }
+        let config = self.inner.cluster.config();
+        let pause = crate::discovery::backoff(config.backoff_base, config.backoff_cap, retry - 1);
+        let until = Instant::now()
+            .checked_add(pause)
+            .unwrap_or(deadline)
+            .min(deadline);
+        tokio::time::sleep_until(tokio::time::Instant::from_std(until)).await;
     }
 
     /// Closes every idle connection now (for example after the application noticed a
