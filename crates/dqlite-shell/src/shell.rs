@@ -353,13 +353,15 @@ impl Shell {
                 Ok(())
             }
             Outcome::Rows(_) => Ok(()),
-            Outcome::Interrupted { reset } => {
+            Outcome::Interrupted { reset, sent } => {
                 if self.worker.transaction_lost() {
                     eprintln!(
                         "Interrupted: the statement did not stop in time, so its connection \
                          was closed, and the open transaction was rolled back; statements \
                          are refused until ROLLBACK"
                     );
+                } else if !sent {
+                    eprintln!("Interrupted before the statement was sent: it will not run");
                 } else if reset && sql::classify(statement) != sql::StatementKind::Query {
                     // Closing the connection does not stop a write the node is running.
                     eprintln!(

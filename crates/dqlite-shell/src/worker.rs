@@ -34,7 +34,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -76,6 +76,9 @@ pub enum Outcome {
     Interrupted {
         /// True when the worker and its connection were replaced.
         reset: bool,
+        /// False when the statement was stopped before it was sent (the worker was still
+        /// looking for the leader): it will never run.
+        sent: bool,
     },
 }
 
@@ -115,6 +118,33 @@ struct State {
     /// The connection was closed: broken by an error (a leader change, a lost node), or to
     /// stop an abandoned statement.
     dropped: AtomicBool,
+    /// Where the statement stands: [`WAITING`] until the worker sends it ([`SENT`]), or
+    /// [`ABANDONED`] by Ctrl-C before that. Whichever side moves it first decides.
+    stage: AtomicU8,
+}
+
+/// The statement is not sent yet.
+const WAITING: u8 = 0;
+/// The worker sent it (or is about to): it may run.
+const SENT: u8 = 1;
+/// Ctrl-C came first: the worker must not send it.
+const ABANDONED: u8 = 2;
+
+impl State {
+    /// Claims the statement for sending; false when Ctrl-C abandoned it first.
+    fn claim(&self) -> bool {
+        self.stage
+            .compare_exchange(WAITING, SENT, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// Abandons the statement; true when that came before the worker sent it (it will
+    /// never run).
+    fn abandon(&self) -> bool {
+        self.stage
+            .compare_exchange(WAITING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
 }
 
 /// The transaction open on the worker's connection, as the statements that ran tell it.
@@ -252,7 +282,7 @@ impl Worker {
         let ends = self.transaction.ended_by(control.as_ref());
         let outcome = self.run_on_connection(sql, params, on_event);
         let dropped = match &outcome {
-            Ok(Outcome::Interrupted { reset }) => *reset,
+            Ok(Outcome::Interrupted { reset, .. }) => *reset,
             _ => self
                 .handle
                 .as_ref()
@@ -294,9 +324,11 @@ impl Worker {
             Err(ShellError::Db(e)) => Err(ShellError::TransactionLost(LostTransaction::Now(Some(
                 cause(e),
             )))),
-            Err(ShellError::Interrupted) | Ok(Outcome::Interrupted { .. }) => {
-                Ok(Outcome::Interrupted { reset: true })
-            }
+            Ok(Outcome::Interrupted { sent, .. }) => Ok(Outcome::Interrupted { reset: true, sent }),
+            Err(ShellError::Interrupted) => Ok(Outcome::Interrupted {
+                reset: true,
+                sent: true,
+            }),
             Err(other) => Err(other),
             Ok(_) => Err(ShellError::TransactionLost(LostTransaction::Now(None))),
         }
@@ -318,6 +350,7 @@ impl Worker {
         };
         let handle = self.handle()?;
         handle.state.busy.store(true, Ordering::SeqCst);
+        handle.state.stage.store(WAITING, Ordering::SeqCst);
         if handle.requests.send(request).is_err() {
             self.handle = None;
             return Err(stopped());
@@ -326,8 +359,10 @@ impl Worker {
         loop {
             if interrupt::take() {
                 drop(results);
+                let sent = self.handle.as_ref().is_none_or(|h| !h.state.abandon());
                 return Ok(Outcome::Interrupted {
                     reset: self.settle(),
+                    sent,
                 });
             }
             let delivered = match results.recv_timeout(POLL) {
@@ -441,7 +476,7 @@ fn serve(cluster: &Cluster, inbox: &Receiver<Request>, state: &State) {
                     cluster,
                     &mut conn,
                     (&sql, &params, busy),
-                    &reply,
+                    (&reply, state),
                     &mut cut_off,
                     &mut answered,
                 );
@@ -452,12 +487,14 @@ fn serve(cluster: &Cluster, inbox: &Receiver<Request>, state: &State) {
                     && nothing_ran(e, &sql)
                 {
                     // The old connection is broken: a new one goes to the current leader.
+                    // Nothing ran, so Ctrl-C may still stop the statement from being sent.
                     conn = None;
+                    state.stage.store(WAITING, Ordering::SeqCst);
                     last = run(
                         cluster,
                         &mut conn,
                         (&sql, &params, busy),
-                        &reply,
+                        (&reply, state),
                         &mut cut_off,
                         &mut answered,
                     );
@@ -492,7 +529,7 @@ fn run(
     cluster: &Cluster,
     conn: &mut Option<Connection>,
     (sql, params, busy): (&str, &[Value], Option<Duration>),
-    reply: &SyncSender<Msg>,
+    (reply, state): (&SyncSender<Msg>, &State),
     cut_off: &mut bool,
     answered: &mut bool,
 ) -> Msg {
@@ -505,6 +542,10 @@ fn run(
     };
     if let Some(busy) = busy {
         conn.set_busy_timeout(busy);
+    }
+    // Finding the leader may have taken long: a statement abandoned meanwhile is not sent.
+    if !state.claim() {
+        return Msg::End;
     }
     match sql::classify(sql) {
         StatementKind::Query | StatementKind::WriteReturning => {}

@@ -1524,3 +1524,49 @@ fn cluster_commit_after_a_leader_change_says_the_transaction_is_gone() {
         "{stderr}"
     );
 }
+
+/// Ctrl-C on a statement still waiting for a leader (the cluster has lost its quorum):
+/// the shell gives the prompt back, and the statement must not run later, when a leader
+/// appears. Before, the abandoned worker went on waiting, connected, and wrote the row
+/// long after the user had given up on it.
+#[test]
+fn cluster_ctrl_c_before_a_leader_is_found_drops_the_statement() {
+    let mut cluster = start(3);
+    run(&cluster, "quorum", &["CREATE TABLE k (a)"]);
+    let mut child = shell(&cluster, "quorum")
+        .arg("-i")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // No statement yet: the shell connects at the first one, when there is no leader.
+    let leader = cluster.wait_for_leader(Duration::from_secs(10)).unwrap();
+    let other = (leader + 1) % 3;
+    cluster.kill(leader).unwrap();
+    cluster.kill(other).unwrap();
+    writeln!(stdin, "INSERT INTO k VALUES (1);").unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(1500));
+    // The quorum comes back while the shell still runs.
+    cluster.restart(leader).unwrap();
+    cluster.restart(other).unwrap();
+    cluster.wait_for_leader(Duration::from_secs(20)).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let count = run(&cluster, "quorum", &["SELECT count(*) FROM k"]);
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("Interrupted before the statement was sent: it will not run"),
+        "{stderr}"
+    );
+    assert_eq!(count, "0\n", "the interrupted INSERT ran later: {stderr}");
+}
