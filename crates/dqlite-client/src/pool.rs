@@ -509,6 +509,9 @@ impl Drop for PooledConnection {
                 if conn.recover().await.is_ok() {
                     pool.give_back(conn, meta);
                 } else {
+                    // A ROLLBACK refused because leadership moved, or a node that stopped
+                    // answering: the pool's other connections to it are stale too.
+                    pool.learn_from(&conn, meta);
                     pool.discard(conn);
                 }
             });

@@ -1,6 +1,7 @@
 //! Many tasks sharing a pool.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use dqlite_client::{Pool, PoolOptions, Value};
 
@@ -212,6 +213,43 @@ async fn a_detached_connection_that_saw_a_leader_change_retires_the_others() {
     assert_eq!(e.kind(), dqlite_client::ErrorKind::NotLeader, "{e}");
     drop(stale.detach());
     for n in 2..5 {
+        let mut conn = pool.get().await.unwrap();
+        assert_ne!(conn.address(), &old, "a stale connection was handed out");
+        conn.execute("INSERT INTO t VALUES (?)", &[Value::Integer(n)])
+            .await
+            .unwrap();
+    }
+}
+
+/// A transaction dropped open on a pooled connection is rolled back in the background;
+/// when that ROLLBACK meets a leadership change, the pool still retires its other
+/// connections to the old leader, as it does for a connection given back after one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_that_meets_a_leader_change_retires_the_others() {
+    let cluster = common::start(3);
+    let pool = Pool::new(
+        common::client(&cluster, "rollback-moved"),
+        PoolOptions::default().max_size(3),
+    );
+    pool.execute("CREATE TABLE t (n)", &[]).await.unwrap();
+    let mut warm = vec![
+        pool.get().await.unwrap(),
+        pool.get().await.unwrap(),
+        pool.get().await.unwrap(),
+    ];
+    let mut open = warm.pop().unwrap();
+    drop(warm);
+    let old = open.address().clone();
+    open.execute("BEGIN", &[]).await.unwrap();
+    tokio::task::block_in_place(|| cluster.transfer_leadership(None)).unwrap();
+    // Rolled back in the background: refused, the node no longer leads.
+    drop(open);
+    let settled = Instant::now() + Duration::from_secs(10);
+    while pool.stats().open > 2 {
+        assert!(Instant::now() < settled, "{:?}", pool.stats());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for n in 0..3 {
         let mut conn = pool.get().await.unwrap();
         assert_ne!(conn.address(), &old, "a stale connection was handed out");
         conn.execute("INSERT INTO t VALUES (?)", &[Value::Integer(n)])
