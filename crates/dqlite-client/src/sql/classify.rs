@@ -183,7 +183,13 @@ impl<'a> Body<'a> {
             verb: None,
             returning: false,
         };
+        // The token before this one at the top level was a `)`: after a WITH clause, the
+        // statement's verb comes right after the `)` that closes the last CTE, while a
+        // CTE's name (which may be REPLACE, a keyword SQLite also takes as a name) comes
+        // after WITH, RECURSIVE or a comma.
+        let mut after_close = false;
         for (_, _, token) in tokens {
+            let top_level_close = depth == 1 && token == Token::Close;
             match token {
                 Token::Semicolon => break,
                 Token::Open => depth += 1,
@@ -191,6 +197,7 @@ impl<'a> Body<'a> {
                 Token::Word(word) if depth == 0 => {
                     let is = |k: &str| word.eq_ignore_ascii_case(k);
                     if body.verb.is_none()
+                        && (after_close || !is("REPLACE"))
                         && (is("SELECT") || is("VALUES") || DML.iter().any(|k| is(k)))
                     {
                         body.verb = Some(word);
@@ -200,6 +207,9 @@ impl<'a> Body<'a> {
                     }
                 }
                 Token::Word(_) | Token::Other | Token::Variable(_) => {}
+            }
+            if depth == 0 {
+                after_close = top_level_close;
             }
         }
         body
@@ -216,6 +226,7 @@ impl<'a> Body<'a> {
 /// assert_eq!(verb("/* c */ insert into t values (1)"), Some("insert"));
 /// assert_eq!(verb("WITH a(x) AS (SELECT 1) REPLACE INTO t SELECT x FROM a"), Some("REPLACE"));
 /// assert_eq!(verb("WITH a AS (DELETE FROM t) SELECT 1"), Some("SELECT"));
+/// assert_eq!(verb("WITH replace AS (SELECT 1) UPDATE t SET a = 1"), Some("UPDATE"));
 /// assert_eq!(verb("-- nothing"), None);
 /// ```
 pub fn verb(sql: &str) -> Option<&str> {
@@ -362,6 +373,18 @@ mod tests {
             ("WITH a(x) AS (VALUES (1)) DELETE FROM t WHERE x IN a", Exec),
             (
                 "WITH a AS (SELECT 1) UPDATE t SET x = 1 RETURNING x",
+                WriteReturning,
+            ),
+            // REPLACE is also a name to SQLite: a CTE may be called so.
+            ("WITH replace AS (SELECT 1) SELECT * FROM replace", Query),
+            (
+                "WITH a AS (SELECT 1), Replace(x) AS (VALUES (2)) VALUES (3)",
+                Query,
+            ),
+            ("WITH replace AS (SELECT 1) DELETE FROM t", Exec),
+            ("WITH a AS (SELECT 1) REPLACE INTO t SELECT * FROM a", Exec),
+            (
+                "WITH replace AS (SELECT 1) INSERT OR REPLACE INTO t SELECT 1 RETURNING a",
                 WriteReturning,
             ),
             ("INSERT INTO t VALUES (1)", Exec),

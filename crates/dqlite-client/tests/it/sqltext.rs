@@ -115,3 +115,45 @@ async fn parameters_are_numbered_and_named_as_the_server_numbers_them() {
         conn.finalize(statement).await.unwrap();
     }
 }
+
+/// A CTE may be called `replace` (a keyword SQLite also takes as a name): the statement
+/// after it is what decides how it is sent. Read as the verb REPLACE, such a SELECT went
+/// as EXEC and failed with "another row available".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cte_named_replace_is_not_the_statement_verb() {
+    let cluster = common::start(1);
+    let client = common::client(&cluster, "sqltext-cte");
+    let mut conn = client.connect().await.unwrap();
+    conn.execute("CREATE TABLE replace (a)", &[]).await.unwrap();
+    conn.execute("INSERT INTO replace VALUES (1), (2)", &[])
+        .await
+        .unwrap();
+    let rows = conn
+        .query_all("WITH replace AS (SELECT 7 AS a) SELECT a FROM replace", &[])
+        .await
+        .unwrap();
+    assert_eq!(rows.rows.len(), 1, "{rows:?}");
+    assert_eq!(rows.rows[0].values(), [Value::Integer(7)]);
+    let rows = conn
+        .query_all(
+            "WITH x AS (SELECT 1), Replace(v) AS (VALUES (3), (4)) SELECT v FROM Replace",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.rows.len(), 2, "{rows:?}");
+    // A write after such a CTE is still sent as one, and counted.
+    let done = conn
+        .execute(
+            "WITH replace(v) AS (VALUES (5)) INSERT INTO replace SELECT v FROM replace",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected, 1);
+    let rows = conn
+        .query_all("SELECT count(*) FROM replace", &[])
+        .await
+        .unwrap();
+    assert_eq!(rows.rows[0].values(), [Value::Integer(3)]);
+}
