@@ -136,6 +136,22 @@ mod tests {
     }
 
     #[test]
+    fn an_explained_trigger_keeps_its_body() {
+        let sql = "EXPLAIN CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END; \
+                   explain query plan create temp trigger u after insert on t begin \
+                   delete from t; end; EXPLAIN SELECT 1; SELECT 2";
+        let parts = split_statements(sql);
+        assert_eq!(parts.len(), 4, "{parts:?}");
+        assert!(parts[0].ends_with("SELECT 1; END"), "{parts:?}");
+        assert!(parts[1].ends_with("delete from t; end"), "{parts:?}");
+        assert_eq!(parts[2..], ["EXPLAIN SELECT 1", "SELECT 2"]);
+        assert!(!is_complete(
+            "EXPLAIN CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1;"
+        ));
+        assert!(is_complete("EXPLAIN SELECT 1;"));
+    }
+
+    #[test]
     fn begin_transaction_is_not_a_trigger() {
         assert_eq!(
             split_statements("BEGIN; INSERT INTO t VALUES (1); COMMIT;"),

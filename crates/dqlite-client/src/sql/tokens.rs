@@ -252,13 +252,28 @@ impl<'a> Iterator for Tokens<'a> {
     }
 }
 
-/// Tracks `sqlite3_complete`'s trigger rule over the tokens of one statement.
+/// Where a statement is in `sqlite3_complete`'s reading of its first words, which tells a
+/// CREATE TRIGGER (whose body holds `;`s) from every other statement.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Leading {
+    /// Nothing yet.
+    #[default]
+    Start,
+    /// After EXPLAIN (and whatever follows it, such as QUERY PLAN).
+    Explain,
+    /// After CREATE, and any TEMP or TEMPORARY.
+    Create,
+    /// Inside a CREATE TRIGGER.
+    Trigger,
+    /// Any other statement.
+    Normal,
+}
+
+/// Tracks `sqlite3_complete`'s trigger rule over the tokens of one statement: in a
+/// `[EXPLAIN [QUERY PLAN]] CREATE [TEMP] TRIGGER`, only a `;` after `; END` ends it.
 #[derive(Default)]
 pub(super) struct StatementState {
-    /// Words seen at the start of the statement (up to 3), to spot CREATE [TEMP] TRIGGER.
-    leading: u8,
-    saw_create: bool,
-    in_trigger: bool,
+    leading: Leading,
     /// Inside a trigger: 0 = nothing special, 1 = just saw `;`, 2 = saw `;` then `END`.
     trigger_tail: u8,
     pub(super) has_content: bool,
@@ -267,26 +282,28 @@ pub(super) struct StatementState {
 impl StatementState {
     /// Feeds one token; returns true when this token (a `;`) ends the statement.
     pub(super) fn feed(&mut self, token: Token<'_>) -> bool {
-        if let Token::Word(word) = token
-            && self.leading < 3
-        {
-            self.leading += 1;
-            if word.eq_ignore_ascii_case("CREATE") && self.leading == 1 {
-                self.saw_create = true;
-            } else if self.saw_create && word.eq_ignore_ascii_case("TRIGGER") {
-                self.in_trigger = true;
-            } else if !(self.saw_create
-                && (word.eq_ignore_ascii_case("TEMP") || word.eq_ignore_ascii_case("TEMPORARY")))
-            {
-                self.saw_create = false;
-            }
-        } else if !matches!(token, Token::Word(_)) {
-            self.leading = 3;
-        }
         if token != Token::Semicolon {
             self.has_content = true;
         }
-        if !self.in_trigger {
+        let is = |keyword: &str| matches!(token, Token::Word(w) if w.eq_ignore_ascii_case(keyword));
+        self.leading = match self.leading {
+            Leading::Start if is("EXPLAIN") => Leading::Explain,
+            Leading::Start | Leading::Explain if is("CREATE") => Leading::Create,
+            // EXPLAIN's other words (QUERY PLAN) keep it waiting for a CREATE, as
+            // `sqlite3_complete` has it; its keywords do not.
+            Leading::Explain
+                if !["EXPLAIN", "TEMP", "TEMPORARY", "TRIGGER", "END"]
+                    .iter()
+                    .any(|k| is(k)) =>
+            {
+                Leading::Explain
+            }
+            Leading::Create if is("TEMP") || is("TEMPORARY") => Leading::Create,
+            Leading::Create if is("TRIGGER") => Leading::Trigger,
+            Leading::Trigger => Leading::Trigger,
+            _ => Leading::Normal,
+        };
+        if self.leading != Leading::Trigger {
             return token == Token::Semicolon;
         }
         match token {

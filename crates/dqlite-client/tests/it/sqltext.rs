@@ -157,3 +157,25 @@ async fn a_cte_named_replace_is_not_the_statement_verb() {
         .unwrap();
     assert_eq!(rows.rows[0].values(), [Value::Integer(3)]);
 }
+
+/// `EXPLAIN CREATE TRIGGER ... BEGIN ...; END` is one statement to SQLite (and to
+/// `sqlite3_complete`): it was split at the body's first `;` and refused as several.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_explained_trigger_is_one_statement() {
+    let cluster = common::start(1);
+    let client = common::client(&cluster, "sqltext-explain");
+    let mut conn = client.connect().await.unwrap();
+    conn.execute("CREATE TABLE t (a)", &[]).await.unwrap();
+    for text in [
+        "EXPLAIN CREATE TRIGGER tr AFTER INSERT ON t BEGIN DELETE FROM t; END",
+        "EXPLAIN QUERY PLAN CREATE TEMP TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END;",
+    ] {
+        conn.query_all(text, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{text:?}: {e}"));
+    }
+    // Explained, not run: no trigger deletes the row.
+    conn.execute("INSERT INTO t VALUES (1)", &[]).await.unwrap();
+    let rows = conn.query_all("SELECT a FROM t", &[]).await.unwrap();
+    assert_eq!(rows.rows.len(), 1, "{rows:?}");
+}
