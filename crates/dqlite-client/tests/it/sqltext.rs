@@ -34,8 +34,9 @@ async fn text_sqlite_rejects_is_not_trimmed_into_another_statement() {
                 let err = outcome.expect_err(&format!("{text:?}"));
                 assert!(
                     matches!(err.kind(), ErrorKind::InvalidInput | ErrorKind::Unsupported)
-                        || err.to_string().contains("syntax error")
-                        || err.to_string().contains("unrecognized token"),
+                        || ["syntax error", "unrecognized token", "no such column"]
+                            .iter()
+                            .any(|m| err.to_string().contains(m)),
                     "{text:?}: {err}"
                 );
             }
@@ -170,9 +171,12 @@ async fn an_explained_trigger_is_one_statement() {
         "EXPLAIN CREATE TRIGGER tr AFTER INSERT ON t BEGIN DELETE FROM t; END",
         "EXPLAIN QUERY PLAN CREATE TEMP TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END;",
     ] {
-        conn.query_all(text, &[])
-            .await
-            .unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        // Sent as one statement. (1.15 to 1.18.1 run EXPLAIN of a write as the write's
+        // request, and answer that it yields rows: an error of the server's.)
+        if let Err(err) = conn.query_all(text, &[]).await {
+            assert_eq!(err.kind(), ErrorKind::Sql, "{text:?}: {err}");
+            assert!(err.to_string().contains("rows yielded"), "{text:?}: {err}");
+        }
     }
     // Explained, not run: no trigger deletes the row.
     conn.execute("INSERT INTO t VALUES (1)", &[]).await.unwrap();
