@@ -213,6 +213,7 @@ impl Connection {
     /// Compiles the first statement of `sql` on the server.
     pub async fn prepare(&mut self, sql: &str) -> Result<Statement> {
         let text = single_statement(sql)?;
+        refuse(text)?;
         let request = Request::Prepare {
             db_id: 0,
             sql: text,
@@ -269,6 +270,9 @@ impl Connection {
         params: &[Value],
         deadline: Deadline,
     ) -> Result<ExecResult> {
+        if let Source::Text(text) | Source::Classified(text, _) = source {
+            refuse(text)?;
+        }
         if source.writes_rows() {
             // EXEC stops such a statement at its first row with its write half done: 1.11
             // and 1.18.1 leaders abort at the next write, later ones keep the write lock.
@@ -474,6 +478,14 @@ impl<'a> Source<'a> {
                 schema,
             },
         }
+    }
+}
+
+/// Refuses, before anything is sent, a statement that breaks dqlite ([`sql::refusal`]).
+fn refuse(text: &str) -> Result<()> {
+    match sql::refusal(text) {
+        Some(reason) => Err(Error::Unsupported(reason.into())),
+        None => Ok(()),
     }
 }
 

@@ -304,6 +304,65 @@ fn cmp_ignore_ascii_case(a: &str, b: &str) -> std::cmp::Ordering {
         .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
 }
 
+/// Why the first statement of `sql` is never sent, or `None` for almost every statement:
+/// the PRAGMAs that break dqlite's hold on its databases, which it keeps in WAL mode and
+/// checkpoints itself. `PRAGMA journal_mode` set to another mode kills a 1.11 node at once
+/// (`free(): invalid pointer`), and `PRAGMA wal_checkpoint` (except TRUNCATE) kills it at
+/// the connection's next write; 1.18.1 refuses both ("only WAL mode is supported",
+/// "custom checkpoint not allowed") and later servers refuse every form ("not
+/// authorized"). The reading form `PRAGMA journal_mode` and setting WAL stay allowed.
+pub(crate) fn refusal(sql: &str) -> Option<&'static str> {
+    let mut tokens = Tokens::new(sql);
+    match tokens.next() {
+        Some((_, _, Token::Word(word))) if word.eq_ignore_ascii_case("PRAGMA") => {}
+        _ => return None,
+    }
+    let mut rest = tokens.map_while(|(start, end, token)| {
+        (token != Token::Semicolon).then(|| (token, sql.get(start..end).unwrap_or_default()))
+    });
+    let mut name = rest.next()?;
+    let mut after = rest.next();
+    if after == Some((Token::Other, ".")) {
+        name = rest.next()?;
+        after = rest.next();
+    }
+    let is = |text: &str, keyword: &str| unquoted(text).eq_ignore_ascii_case(keyword);
+    if is(name.1, "wal_checkpoint") {
+        return Some(
+            "PRAGMA wal_checkpoint: dqlite checkpoints its databases itself (a 1.11 node \
+             aborts after a checkpoint of a client's, newer ones refuse it)",
+        );
+    }
+    if !is(name.1, "journal_mode") {
+        return None;
+    }
+    let value = match after {
+        Some((Token::Other, "=") | (Token::Open, _)) => rest.next()?.1,
+        _ => return None,
+    };
+    // Any other value only reads the mode (SQLite ignores names it does not know).
+    ["delete", "truncate", "persist", "memory", "off"]
+        .iter()
+        .any(|mode| is(value, mode))
+        .then_some(
+            "PRAGMA journal_mode: dqlite runs its databases in WAL mode only (another mode \
+             kills a 1.11 node, newer ones refuse it)",
+        )
+}
+
+/// A name or string without its quotes (`"x"`, `'x'`, `[x]`, `` `x` ``); doubled quotes
+/// inside are left as they are (no PRAGMA name or mode holds one).
+fn unquoted(text: &str) -> &str {
+    let inner = match text.as_bytes().first() {
+        Some(b'"') => text.strip_prefix('"').and_then(|t| t.strip_suffix('"')),
+        Some(b'\'') => text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')),
+        Some(b'`') => text.strip_prefix('`').and_then(|t| t.strip_suffix('`')),
+        Some(b'[') => text.strip_prefix('[').and_then(|t| t.strip_suffix(']')),
+        _ => None,
+    };
+    inner.unwrap_or(text)
+}
+
 /// True when the first statement of `sql` is an INSERT, UPDATE, DELETE or REPLACE
 /// (directly or after a WITH clause): the statements whose change count means something.
 ///
@@ -402,6 +461,36 @@ mod tests {
         ];
         for (sql, kind) in cases {
             assert_eq!(classify(sql), kind, "{sql}");
+        }
+    }
+
+    #[test]
+    fn pragmas_that_break_dqlite_are_refused() {
+        for sql in [
+            "PRAGMA journal_mode = DELETE",
+            "pragma main.journal_mode(off)",
+            "PRAGMA \"journal_mode\" = 'memory';",
+            "PRAGMA [main].JOURNAL_MODE = truncate -- c",
+            "PRAGMA journal_mode = PERSIST",
+            "PRAGMA wal_checkpoint",
+            "PRAGMA main.wal_checkpoint(PASSIVE)",
+            "/* c */ PRAGMA `wal_checkpoint`(TRUNCATE)",
+        ] {
+            assert!(refusal(sql).is_some(), "{sql}");
+        }
+        for sql in [
+            "PRAGMA journal_mode",
+            "PRAGMA main.journal_mode",
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA journal_mode = 'wal'",
+            "PRAGMA journal_mode = nonsense",
+            "PRAGMA journal_size_limit = 0",
+            "SELECT 'PRAGMA wal_checkpoint'",
+            "PRAGMA",
+            "PRAGMA main.",
+            "",
+        ] {
+            assert_eq!(refusal(sql), None, "{sql}");
         }
     }
 

@@ -14,6 +14,7 @@ mod parameters;
 mod tokens;
 mod transaction;
 
+pub(crate) use classify::refusal;
 pub use classify::{StatementKind, classify, is_dml, verb};
 pub use parameters::parameters;
 pub use transaction::{

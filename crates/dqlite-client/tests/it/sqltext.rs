@@ -183,3 +183,56 @@ async fn an_explained_trigger_is_one_statement() {
     let rows = conn.query_all("SELECT a FROM t", &[]).await.unwrap();
     assert_eq!(rows.rows.len(), 1, "{rows:?}");
 }
+
+/// `PRAGMA journal_mode` set to a mode other than WAL kills a 1.11 node at once, and
+/// `PRAGMA wal_checkpoint` kills it at the connection's next write (newer servers refuse
+/// both): they are refused before anything is sent, through every entry point.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pragmas_that_kill_a_node_are_refused() {
+    let cluster = common::start(1);
+    let client = common::client(&cluster, "sqltext-pragma");
+    let mut conn = client.connect().await.unwrap();
+    conn.execute("CREATE TABLE t (a)", &[]).await.unwrap();
+    for text in [
+        "PRAGMA journal_mode = DELETE",
+        "PRAGMA main.journal_mode(memory)",
+        "PRAGMA journal_mode = OFF",
+        "PRAGMA wal_checkpoint",
+        "PRAGMA wal_checkpoint(FULL)",
+    ] {
+        let classified = ClassifiedSql::new(text);
+        let outcomes = [
+            conn.execute(text, &[]).await.map(drop),
+            conn.query_all(text, &[]).await.map(drop),
+            conn.execute_classified(&classified, &[]).await.map(drop),
+            conn.query_classified(&classified, &[]).await.map(drop),
+            conn.prepare(text).await.map(drop),
+            conn.execute_script(&format!("{text}; SELECT 1"))
+                .await
+                .map(drop),
+            conn.execute_many(text, [Vec::<Value>::new()], 1)
+                .await
+                .map(drop),
+        ];
+        for outcome in outcomes {
+            let err = outcome.expect_err(text);
+            assert_eq!(err.kind(), ErrorKind::Unsupported, "{text}: {err}");
+        }
+        conn.execute("INSERT INTO t VALUES (1)", &[])
+            .await
+            .unwrap_or_else(|e| panic!("{text}: the next write: {e}"));
+    }
+    // The reading form, and WAL (the mode dqlite keeps), are not refused.
+    for text in ["PRAGMA journal_mode", "PRAGMA journal_mode = WAL"] {
+        if let Err(err) = conn.execute(text, &[]).await {
+            assert_ne!(err.kind(), ErrorKind::Unsupported, "{text}: {err}");
+        }
+    }
+    let mut other = client.connect().await.unwrap();
+    other
+        .execute("INSERT INTO t VALUES (2)", &[])
+        .await
+        .unwrap();
+    let logs = cluster.logs(0).unwrap();
+    assert!(!logs.contains("free()"), "{logs}");
+}
