@@ -8,11 +8,14 @@ use std::path::Path;
 /// (a name of its own, so concurrent writers never share one), which is synced, renamed
 /// over `path`, and then the directory is synced so that the rename itself survives a
 /// crash. A write that fails (a full disk, a crash) leaves what was at `path` as it was,
-/// and removes its temporary file.
+/// and removes its temporary file. When `path` is a symbolic link, the file it points to
+/// is replaced and the link stays.
 ///
 /// `mode` sets the new file's permission bits (`Some(0o600)` for a file only its owner may
-/// read); `None` creates it as [`File::create`](std::fs::File::create) does (`0o666` less
-/// the umask). It applies on Unix only.
+/// read; the umask applies, as to any new file). `None` keeps those of the file replaced,
+/// so that a file its owner made private stays private, and creates a new file as
+/// [`File::create`](std::fs::File::create) does (`0o666` less the umask). Modes apply on
+/// Unix only.
 ///
 /// # Errors
 ///
@@ -20,6 +23,8 @@ use std::path::Path;
 /// file, the rename, or syncing the directory (a file system that cannot sync
 /// directories is not an error).
 pub fn write_atomically(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    let resolved = resolve_link(path)?;
+    let path = resolved.as_deref().unwrap_or(path);
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -31,16 +36,34 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io
         std::process::id(),
         fastrand::u64(..)
     ));
+    // The mode of the file replaced, kept when the caller gives none.
+    #[cfg(unix)]
+    let kept = match mode {
+        Some(_) => None,
+        None => std::fs::metadata(path).ok().map(|m| {
+            use std::os::unix::fs::PermissionsExt as _;
+            m.permissions().mode() & 0o777
+        }),
+    };
     let written = (|| {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
-        if let Some(mode) = mode {
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            // A file whose mode is kept stays private until it has that mode.
+            if let Some(mode) = mode.or(kept.map(|_| 0o600)) {
+                options.mode(mode);
+            }
         }
         #[cfg(not(unix))]
         let _ = mode;
         let mut file = options.open(&tmp)?;
+        #[cfg(unix)]
+        if let Some(kept) = kept {
+            use std::os::unix::fs::PermissionsExt as _;
+            file.set_permissions(std::fs::Permissions::from_mode(kept))?;
+        }
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -50,6 +73,25 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io
         return Err(e);
     }
     sync_dir(dir)
+}
+
+/// The file `path` points to when it is a symbolic link (`None` otherwise): the file to
+/// replace. A dangling link gives the path it names, which is then created.
+fn resolve_link(path: &Path) -> std::io::Result<Option<std::path::PathBuf>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => match std::fs::canonicalize(path) {
+            Ok(real) => Ok(Some(real)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let target = std::fs::read_link(path)?;
+                Ok(Some(match path.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                }))
+            }
+            Err(e) => Err(e),
+        },
+        _ => Ok(None),
+    }
 }
 
 /// Syncs a directory, so that the names just created or renamed in it are on disk.
@@ -150,5 +192,60 @@ mod tests {
         });
         assert!(texts.contains(&std::fs::read(&path).unwrap()));
         assert_eq!(names(dir.path()), ["f"]);
+    }
+
+    #[cfg(unix)]
+    fn mode_of(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    /// A file its owner made private (a backup holds the whole database) stays private
+    /// when it is replaced without a mode of the caller's.
+    #[cfg(unix)]
+    #[test]
+    fn replacing_keeps_the_old_files_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("backup.db");
+        write_atomically(&path, b"old", None).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        write_atomically(&path, b"new", None).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert_eq!(mode_of(&path), 0o600);
+        // A mode of the caller's wins.
+        write_atomically(&path, b"newer", Some(0o640)).unwrap();
+        assert_eq!(mode_of(&path), 0o640);
+    }
+
+    /// A symbolic link is written through: the file it points to is replaced, and the link
+    /// stays.
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_is_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.db");
+        let link = dir.path().join("latest.db");
+        std::fs::write(&real, b"old").unwrap();
+        std::os::unix::fs::symlink("real.db", &link).unwrap();
+        write_atomically(&link, b"new", None).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        // A link to a file not there yet creates it.
+        let dangling = dir.path().join("next.db");
+        std::os::unix::fs::symlink("made.db", &dangling).unwrap();
+        write_atomically(&dangling, b"made", None).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("made.db")).unwrap(), b"made");
+        assert!(
+            std::fs::symlink_metadata(&dangling)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 }

@@ -1571,3 +1571,20 @@ fn cluster_ctrl_c_before_a_leader_is_found_drops_the_statement() {
     );
     assert_eq!(count, "0\n", "the interrupted INSERT ran later: {stderr}");
 }
+
+/// A backup its owner made private (it holds the whole database) stays private when
+/// `.backup` replaces it; before, the new file took the umask's mode (world-readable).
+#[cfg(unix)]
+#[test]
+fn cluster_backup_keeps_the_mode_of_the_file_it_replaces() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let cluster = start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("private.db");
+    let backup = format!(".backup {}", file.display());
+    run(&cluster, "private", &["CREATE TABLE t (a)", &backup]);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    run(&cluster, "private", &["INSERT INTO t VALUES (1)", &backup]);
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+}
