@@ -182,7 +182,9 @@ pub fn render<'v>(value: &'v Value, null_value: &'v str) -> Cow<'v, str> {
 }
 
 /// A value as a JSON value: numbers, strings, `true`/`false` for BOOLEAN columns, `null`
-/// for NULL and for reals JSON cannot hold (infinities); blobs as their `X'..'` literal.
+/// for NULL; infinities as sqlite3 writes them, `9.0e+999` and `-9.0e+999` (numbers too
+/// large for a double, which JSON readers take as infinities); blobs as their `X'..'`
+/// literal.
 pub fn json_value(value: &Value) -> String {
     if is_null(value) {
         return "null".into();
@@ -190,6 +192,9 @@ pub fn json_value(value: &Value) -> String {
     match value {
         Value::Integer(i) | Value::UnixTime(i) => i.to_string(),
         Value::Float(f) if f.is_finite() => format_real(*f),
+        Value::Float(f) if f.is_infinite() => {
+            if *f > 0.0 { "9.0e+999" } else { "-9.0e+999" }.into()
+        }
         Value::Float(_) | Value::Null => "null".into(),
         Value::Text(s) | Value::Iso8601(s) => json_string(s),
         Value::Blob(b) => json_string(&blob_literal(b)),
@@ -454,7 +459,9 @@ mod tests {
         assert_eq!(render(&Value::Boolean(true), ""), "1");
         assert_eq!(render(&Value::UnixTime(7), ""), "7");
         assert_eq!(json_value(&Value::Text("a\"\n".into())), r#""a\"\n""#);
-        assert_eq!(json_value(&Value::Float(f64::INFINITY)), "null");
+        assert_eq!(json_value(&Value::Float(f64::INFINITY)), "9.0e+999");
+        assert_eq!(json_value(&Value::Float(f64::NEG_INFINITY)), "-9.0e+999");
+        assert_eq!(json_value(&Value::Float(f64::NAN)), "null");
         assert_eq!(json_value(&Value::Boolean(false)), "false");
         assert_eq!(json_value(&Value::Blob(vec![1])), r#""X'01'""#);
     }

@@ -1588,3 +1588,16 @@ fn cluster_backup_keeps_the_mode_of_the_file_it_replaces() {
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "{mode:o}");
 }
+
+/// An infinite real in json mode is written as sqlite3 writes it (`9.0e+999`, which JSON
+/// readers take as infinity), not as `null`, which reads as a NULL the table does not hold.
+#[test]
+fn cluster_json_writes_infinities_as_numbers() {
+    let cluster = start(1);
+    let out = run(
+        &cluster,
+        "inf",
+        &[".mode json", "SELECT 1e999 AS p, -1e999 AS n, NULL AS z"],
+    );
+    assert_eq!(out, "[{\"p\":9.0e+999,\"n\":-9.0e+999,\"z\":null}]\n");
+}
