@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 
 import pytest
 from dqlite_testkit import Cluster
@@ -130,6 +131,39 @@ async def test_a_leader_change_seen_once_retires_every_idle_connection(
                 await conn.execute("INSERT INTO moved VALUES (?)", [n])
         assert await pool.fetchval("SELECT count(*) FROM moved") == 3
     finally:
+        await pool.close()
+
+
+@pytest.fixture
+def fast_cluster() -> Iterator[Cluster]:
+    """Bare nodes with sub-second elections (30 ms latency), of this test's own."""
+    cluster = Cluster(3, args=["--program", "bare", "--latency-ms", "30"], verbose=False)
+    yield cluster
+    cluster.close()
+
+
+async def test_a_paused_leader_costs_one_timeout_not_one_per_idle_connection(
+    fast_cluster: Cluster,
+) -> None:
+    # A paused node keeps its sockets open: the first statement on an idle connection to
+    # it times out, and the pool must then retire the others (each would cost its user a
+    # full timeout too) and reach the leader elected meanwhile.
+    pool = ConnectionPool(fast_cluster.addresses, min_size=3, max_size=3, timeout=2.0)
+    paused = fast_cluster.wait_for_leader()
+    old = fast_cluster.addresses[paused]
+    try:
+        await pool.initialize()
+        await pool.execute("CREATE TABLE paused (n)")
+        assert "idle=3 size=3" in repr(pool)
+        fast_cluster.pause(paused)
+        with pytest.raises(DqliteConnectionError):
+            await pool.execute("INSERT INTO paused VALUES (0)")
+        for n in range(1, 4):
+            async with pool.acquire() as conn:
+                assert conn.address != old
+                await conn.execute("INSERT INTO paused VALUES (?)", [n])
+    finally:
+        fast_cluster.resume(paused)
         await pool.close()
 
 
