@@ -302,6 +302,12 @@ impl Connection {
         C: DerefMut<Target = Connection>,
     {
         let kind = source.kind();
+        if kind == StatementKind::Query
+            && let Source::Text(text) | Source::Classified(text, _) = source
+        {
+            // The others go through exec, which checks.
+            refuse(text)?;
+        }
         match kind {
             StatementKind::Query => {}
             StatementKind::WriteReturning => conn.require_returning(deadline).await?,

@@ -305,12 +305,18 @@ fn cmp_ignore_ascii_case(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// Why the first statement of `sql` is never sent, or `None` for almost every statement:
-/// the PRAGMAs that break dqlite's hold on its databases, which it keeps in WAL mode and
-/// checkpoints itself. `PRAGMA journal_mode` set to another mode kills a 1.11 node at once
-/// (`free(): invalid pointer`), and `PRAGMA wal_checkpoint` (except TRUNCATE) kills it at
-/// the connection's next write; 1.18.1 refuses both ("only WAL mode is supported",
-/// "custom checkpoint not allowed") and later servers refuse every form ("not
-/// authorized"). The reading form `PRAGMA journal_mode` and setting WAL stay allowed.
+/// the PRAGMAs that break dqlite's hold on its databases (kept in WAL mode, with pages of
+/// 4096 bytes, checkpointed by dqlite), or the node itself. On 1.11:
+/// * `PRAGMA journal_mode` set to another mode kills the node at once
+///   (`free(): invalid pointer`), and so does `PRAGMA page_size` set to another size;
+/// * `PRAGMA wal_checkpoint` (except TRUNCATE) kills it at the connection's next write;
+/// * `PRAGMA count_changes = ON` makes every INSERT, UPDATE and DELETE return a row, sent
+///   as EXEC: the node dies at the next write (on 1.18.1 too; 1.18.7 keeps the write lock).
+///
+/// 1.18.1 refuses the first three with code 10, later servers with 23 "not authorized".
+/// `PRAGMA hard_heap_limit = N` lowers the limit of the server's whole process: a low one
+/// leaves the node out of memory for every client, on every version. The reading forms,
+/// and settings to what dqlite keeps anyway (WAL, 4096, off), go to the server.
 pub(crate) fn refusal(sql: &str) -> Option<&'static str> {
     let mut tokens = Tokens::new(sql);
     match tokens.next() {
@@ -333,21 +339,44 @@ pub(crate) fn refusal(sql: &str) -> Option<&'static str> {
              aborts after a checkpoint of a client's, newer ones refuse it)",
         );
     }
-    if !is(name.1, "journal_mode") {
-        return None;
-    }
-    let value = match after {
-        Some((Token::Other, "=") | (Token::Open, _)) => rest.next()?.1,
+    // The rest are refused in their setting forms only, by value.
+    let (negative, value) = match after {
+        Some((Token::Other, "=") | (Token::Open, _)) => match rest.next()? {
+            (Token::Other, "-") => (true, rest.next()?.1),
+            (Token::Other, "+") => (false, rest.next()?.1),
+            (_, value) => (false, value),
+        },
         _ => return None,
     };
-    // Any other value only reads the mode (SQLite ignores names it does not know).
-    ["delete", "truncate", "persist", "memory", "off"]
-        .iter()
-        .any(|mode| is(value, mode))
-        .then_some(
+    let value = unquoted(value);
+    let among = |values: &[&str]| values.iter().any(|v| value.eq_ignore_ascii_case(v));
+    if is(name.1, "journal_mode") {
+        // Any other value only reads the mode (SQLite ignores names it does not know).
+        return among(&["delete", "truncate", "persist", "memory", "off"]).then_some(
             "PRAGMA journal_mode: dqlite runs its databases in WAL mode only (another mode \
              kills a 1.11 node, newer ones refuse it)",
-        )
+        );
+    }
+    if is(name.1, "count_changes") {
+        return (negative || !among(&["0", "off", "no", "false"])).then_some(
+            "PRAGMA count_changes: it makes INSERT, UPDATE and DELETE return a row, which \
+             dqlite cannot run as a statement without rows (a 1.11 or 1.18.1 node dies at \
+             the next write, a newer one keeps the write lock)",
+        );
+    }
+    if is(name.1, "page_size") {
+        return (negative || value != "4096").then_some(
+            "PRAGMA page_size: dqlite's databases keep pages of 4096 bytes (another size \
+             kills a 1.11 node, newer ones refuse it)",
+        );
+    }
+    if is(name.1, "hard_heap_limit") {
+        return (!negative && value != "0").then_some(
+            "PRAGMA hard_heap_limit: a limit of the server's whole process, shared by every \
+             client of the node (a low one leaves the node out of memory for everybody)",
+        );
+    }
+    None
 }
 
 /// A name or string without its quotes (`"x"`, `'x'`, `[x]`, `` `x` ``); doubled quotes
@@ -475,6 +504,15 @@ mod tests {
             "PRAGMA wal_checkpoint",
             "PRAGMA main.wal_checkpoint(PASSIVE)",
             "/* c */ PRAGMA `wal_checkpoint`(TRUNCATE)",
+            "PRAGMA count_changes = 1",
+            "PRAGMA main.count_changes(ON)",
+            "PRAGMA count_changes = 'full'",
+            "PRAGMA count_changes = -1",
+            "PRAGMA page_size = 512",
+            "PRAGMA main.page_size(65536)",
+            "PRAGMA page_size = -4096",
+            "PRAGMA hard_heap_limit = 1",
+            "PRAGMA hard_heap_limit(0x10)",
         ] {
             assert!(refusal(sql).is_some(), "{sql}");
         }
@@ -485,6 +523,16 @@ mod tests {
             "PRAGMA journal_mode = 'wal'",
             "PRAGMA journal_mode = nonsense",
             "PRAGMA journal_size_limit = 0",
+            "PRAGMA count_changes",
+            "PRAGMA count_changes = 0",
+            "PRAGMA count_changes = off",
+            "PRAGMA page_size",
+            "PRAGMA page_size = 4096",
+            "PRAGMA page_size = +4096",
+            "PRAGMA hard_heap_limit",
+            "PRAGMA hard_heap_limit = 0",
+            "PRAGMA hard_heap_limit = -1",
+            "PRAGMA soft_heap_limit = 1",
             "SELECT 'PRAGMA wal_checkpoint'",
             "PRAGMA",
             "PRAGMA main.",

@@ -184,9 +184,11 @@ async fn an_explained_trigger_is_one_statement() {
     assert_eq!(rows.rows.len(), 1, "{rows:?}");
 }
 
-/// `PRAGMA journal_mode` set to a mode other than WAL kills a 1.11 node at once, and
-/// `PRAGMA wal_checkpoint` kills it at the connection's next write (newer servers refuse
-/// both): they are refused before anything is sent, through every entry point.
+/// `PRAGMA journal_mode` set to a mode other than WAL, or `PRAGMA page_size` to another
+/// size, kills a 1.11 node at once; `PRAGMA wal_checkpoint`, and `PRAGMA count_changes =
+/// ON` (which makes DML return a row), kill it at the connection's next write; a low
+/// `PRAGMA hard_heap_limit` leaves the node out of memory for every client. They are
+/// refused before anything is sent, through every entry point.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pragmas_that_kill_a_node_are_refused() {
     let cluster = common::start(1);
@@ -199,6 +201,10 @@ async fn pragmas_that_kill_a_node_are_refused() {
         "PRAGMA journal_mode = OFF",
         "PRAGMA wal_checkpoint",
         "PRAGMA wal_checkpoint(FULL)",
+        "PRAGMA count_changes = ON",
+        "PRAGMA page_size = 512",
+        "PRAGMA main.page_size(65536)",
+        "PRAGMA hard_heap_limit = 1",
     ] {
         let classified = ClassifiedSql::new(text);
         let outcomes = [
@@ -222,8 +228,14 @@ async fn pragmas_that_kill_a_node_are_refused() {
             .await
             .unwrap_or_else(|e| panic!("{text}: the next write: {e}"));
     }
-    // The reading form, and WAL (the mode dqlite keeps), are not refused.
-    for text in ["PRAGMA journal_mode", "PRAGMA journal_mode = WAL"] {
+    // The reading forms, and the settings dqlite keeps anyway, are not refused.
+    for text in [
+        "PRAGMA journal_mode",
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA count_changes = OFF",
+        "PRAGMA page_size = 4096",
+        "PRAGMA hard_heap_limit",
+    ] {
         if let Err(err) = conn.execute(text, &[]).await {
             assert_ne!(err.kind(), ErrorKind::Unsupported, "{text}: {err}");
         }
