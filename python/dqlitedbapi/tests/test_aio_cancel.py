@@ -83,3 +83,54 @@ async def test_a_cancelled_switch_to_read_only_closes_the_connection(
     with pytest.raises(dqlitedbapi.InterfaceError):
         await conn.execute("INSERT INTO t VALUES (1)")
     await conn.close()
+
+
+SLOW = (
+    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 5000000) "
+    "SELECT count(*) FROM c"
+)
+
+
+async def test_a_statement_cancelled_while_queued_is_never_run(
+    one_node: Cluster, dbname: str
+) -> None:
+    # Several tasks share the connection; one's statement waits behind another's slow
+    # one, and its task is cancelled (its own timeout). Nothing of it was sent: it is
+    # skipped, and neither the slow statement nor the connection is cut off.
+    conn = await aconnect(one_node.address, database=dbname)
+    await conn.execute("CREATE TABLE t (n)")
+    slow = asyncio.create_task(conn.execute(SLOW))
+    await asyncio.sleep(0.02)
+    queued_calls = [
+        lambda: conn.execute("INSERT INTO t VALUES (1)"),
+        lambda: conn.executemany("INSERT INTO t VALUES (?)", [(2,), (3,)]),
+        lambda: conn.executescript("INSERT INTO t VALUES (4);"),
+        lambda: conn.execute("BEGIN"),
+    ]
+    for make in queued_calls:
+        queued = asyncio.create_task(make())
+        await asyncio.sleep(0.01)
+        queued.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+    assert not slow.done(), "the slow statement must outlast the cancellations"
+    assert await (await slow).fetchone() == (5000000,)
+    assert not conn.closed
+    assert not conn.in_transaction
+    assert await (await conn.execute("SELECT count(*) FROM t")).fetchone() == (0,)
+    # A COMMIT queued behind a statement and cancelled never commits: the transaction
+    # stays open for a rollback that undoes it.
+    await conn.execute("BEGIN")
+    await conn.execute("INSERT INTO t VALUES (5)")
+    slow = asyncio.create_task(conn.execute(SLOW))
+    await asyncio.sleep(0.02)
+    commit = asyncio.create_task(conn.commit())
+    await asyncio.sleep(0.01)
+    commit.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await commit
+    await slow
+    assert conn.in_transaction
+    await conn.rollback()
+    assert await _count(one_node, dbname) == 0
+    await conn.close()

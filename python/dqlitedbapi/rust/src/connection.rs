@@ -157,21 +157,39 @@ impl Conn {
         T: for<'a> IntoPyObject<'a> + Send + 'static,
         F: for<'a> FnOnce(&'a mut Session) -> SessionFuture<'a, PyResult<T>> + Send + 'static,
     {
-        self.reactor()?.spawn(py, self.task(op))
+        self.reactor()?.spawn(py, self.task(op, None))
     }
 
-    /// [`spawn`](Self::spawn), but the value itself (or its error, raised) when the task
-    /// ended as it started, the answer already there: no `asyncio.Future` then.
+    /// [`spawn`](Self::spawn) of a call that is skipped when the Python task awaiting it
+    /// is cancelled while it waits for the session (behind another task's call): it never
+    /// starts, and the connection stays as it is. Once started, it runs to completion.
+    pub fn spawn_call<'py, T, F>(&self, py: Python<'py>, op: F) -> PyResult<Bound<'py, PyAny>>
+    where
+        T: for<'a> IntoPyObject<'a> + Send + 'static,
+        F: for<'a> FnOnce(&'a mut Session) -> SessionFuture<'a, PyResult<T>> + Send + 'static,
+    {
+        self.reactor()?
+            .spawn_watched(py, |interest| self.task(op, Some(interest)))
+    }
+
+    /// [`spawn_call`](Self::spawn_call), but the value itself (or its error, raised) when
+    /// the task ended as it started, the answer already there: no `asyncio.Future` then.
     pub fn run_or_spawn<'py, T, F>(&self, py: Python<'py>, op: F) -> PyResult<Bound<'py, PyAny>>
     where
         T: for<'a> IntoPyObject<'a> + Send + 'static,
         F: for<'a> FnOnce(&'a mut Session) -> SessionFuture<'a, PyResult<T>> + Send + 'static,
     {
-        self.reactor()?.run_or_spawn(py, self.task(op))
+        self.reactor()?
+            .run_or_spawn_watched(py, |interest| self.task(op, Some(interest)))
     }
 
-    /// The future of a task running `op` on the session.
-    fn task<T, F>(&self, op: F) -> impl Future<Output = crate::asyncio::Outcome> + Send + 'static
+    /// The future of a task running `op` on the session; with `interest`, skipped when
+    /// nobody awaits it any more by the time the session is free.
+    fn task<T, F>(
+        &self,
+        op: F,
+        interest: Option<crate::asyncio::Interest>,
+    ) -> impl Future<Output = crate::asyncio::Outcome> + Send + 'static
     where
         T: for<'a> IntoPyObject<'a> + Send + 'static,
         F: for<'a> FnOnce(&'a mut Session) -> SessionFuture<'a, PyResult<T>> + Send + 'static,
@@ -181,7 +199,14 @@ impl Conn {
             // As in `block`: uncontended, no wait is set up.
             let mut guard = match session.clone().try_lock_owned() {
                 Ok(guard) => guard,
-                Err(_) => session.lock_owned().await,
+                Err(_) => {
+                    let guard = session.lock_owned().await;
+                    if interest.is_some_and(|i| i.abandoned()) {
+                        // Cancelled while it waited: nothing was sent, nothing will be.
+                        return Err(DbError::interface("the call was cancelled").into_pyerr());
+                    }
+                    guard
+                }
             };
             let mut out = op(&mut guard).await;
             guard.after_call(out.as_mut().err());
@@ -501,7 +526,7 @@ impl NativeConnection {
         let sets = bind_many(&info, seq_of_params)?;
         let dml = info.statement.is_dml();
         let conn = self.conn.clone();
-        self.conn.spawn(py, move |session| {
+        self.conn.spawn_call(py, move |session| {
             Box::pin(async move {
                 let result = session.run_many(&sql, sets).await?;
                 Ok(Ok::<_, PyErr>(NativeResult::exec(conn, result, dml, false)))
@@ -517,7 +542,7 @@ impl NativeConnection {
 
     /// Runs every statement of a script; an awaitable.
     fn aexecutescript<'py>(&self, py: Python<'py>, script: String) -> PyResult<Bound<'py, PyAny>> {
-        self.conn.spawn(py, move |session| {
+        self.conn.spawn_call(py, move |session| {
             Box::pin(async move {
                 session.run_script(&script).await?;
                 Ok(Ok::<_, PyErr>(()))
@@ -534,7 +559,7 @@ impl NativeConnection {
 
     /// COMMIT (or ROLLBACK) if a transaction is open; an awaitable.
     fn aend_transaction<'py>(&self, py: Python<'py>, commit: bool) -> PyResult<Bound<'py, PyAny>> {
-        self.conn.spawn(py, move |session| {
+        self.conn.spawn_call(py, move |session| {
             Box::pin(async move {
                 session.end_transaction(commit).await?;
                 Ok(Ok::<_, PyErr>(()))

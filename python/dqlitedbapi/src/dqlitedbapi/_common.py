@@ -155,6 +155,9 @@ class ConnectionBase(UnsupportedSqlite3Api):
         # _turn_due).
         self._ready: Sized | None = None
         self._quick_answers = 0
+        # asyncio: the statement calls awaited on this connection, in the order they were
+        # made (see queued_behind).
+        self._calls: list[asyncio.Future[Any]] = []
 
     def _bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """An asyncio connection is opened on ``loop``, and used from it only."""
@@ -223,6 +226,20 @@ class ConnectionBase(UnsupportedSqlite3Api):
                 f"The object was created in thread id {self._thread} and this is thread id "
                 f"{threading.get_ident()}."
             )
+
+    def _queued_behind(self, call: asyncio.Future[Any]) -> bool:
+        """Whether the asyncio statement ``call`` still waits for an earlier call to end.
+
+        The native core runs a connection's calls one at a time, in the order they were
+        made, and skips a call that nobody awaits any more when its turn comes: a call
+        cancelled while an earlier one has not ended was never started, and never will be.
+        """
+        for earlier in self._calls:
+            if earlier is call:
+                return False
+            if not earlier.done():
+                return True
+        return False
 
     def _invalidate(self) -> None:
         """The connection may be out of step (a call was cancelled): it is closed."""

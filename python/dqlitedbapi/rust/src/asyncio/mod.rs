@@ -34,6 +34,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use self::executor::{EventLoop, Executor};
+pub use self::spawn::Interest;
 pub use self::stream::AsyncioStream;
 use self::stream::IoState;
 use crate::errors::DbError;

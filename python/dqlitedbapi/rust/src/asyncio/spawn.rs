@@ -8,6 +8,28 @@ use pyo3::prelude::*;
 
 use super::{Outcome, Reactor, lock};
 
+/// Whether the outcome of a task is still awaited (see [`Reactor::spawn_watched`]).
+#[derive(Clone)]
+pub struct Interest(Arc<Mutex<Delivery>>);
+
+impl Interest {
+    /// True once the task's `asyncio.Future` is done while the task still runs: the task
+    /// awaiting it was cancelled, and nobody will receive the outcome.
+    pub fn abandoned(&self) -> bool {
+        let future = match &*lock(&self.0) {
+            Delivery::Awaited(future) => Python::attach(|py| future.clone_ref(py)),
+            _ => return false,
+        };
+        Python::attach(|py| {
+            future
+                .bind(py)
+                .call_method0(intern!(py, "done"))
+                .and_then(|d| d.is_truthy())
+                .unwrap_or(false)
+        })
+    }
+}
+
 /// Where a task of [`Reactor::run_or_spawn`] delivers its outcome.
 enum Delivery {
     /// Not ended, and no `asyncio.Future` made yet (or the outcome was taken).
@@ -57,6 +79,23 @@ impl Reactor {
         Ok(py_future)
     }
 
+    /// [`spawn`](Self::spawn) of the future `make` builds; it gets the task's
+    /// [`Interest`], to skip work whose outcome nobody awaits any more.
+    pub fn spawn_watched<'py, F>(
+        self: &Arc<Self>,
+        py: Python<'py>,
+        make: impl FnOnce(Interest) -> F,
+    ) -> PyResult<Bound<'py, PyAny>>
+    where
+        F: Future<Output = Outcome> + Send + 'static,
+    {
+        self.spawn_with(py, |py_future| {
+            make(Interest(Arc::new(Mutex::new(Delivery::Awaited(
+                py_future.clone().unbind(),
+            )))))
+        })
+    }
+
     /// [`spawn`](Self::spawn), but the outcome itself (its value, or its error raised)
     /// when the task ended in the poll that started it: no `asyncio.Future` is made then.
     pub fn run_or_spawn<'py>(
@@ -64,9 +103,23 @@ impl Reactor {
         py: Python<'py>,
         future: impl Future<Output = Outcome> + Send + 'static,
     ) -> PyResult<Bound<'py, PyAny>> {
+        self.run_or_spawn_watched(py, |_| future)
+    }
+
+    /// [`run_or_spawn`](Self::run_or_spawn) of the future `make` builds; it gets the task's
+    /// [`Interest`] (see [`spawn_watched`](Self::spawn_watched)).
+    pub fn run_or_spawn_watched<'py, F>(
+        self: &Arc<Self>,
+        py: Python<'py>,
+        make: impl FnOnce(Interest) -> F,
+    ) -> PyResult<Bound<'py, PyAny>>
+    where
+        F: Future<Output = Outcome> + Send + 'static,
+    {
         self.check_usable()?;
         crate::logging::before_call(py);
         let slot = Arc::new(Mutex::new(Delivery::Unclaimed));
+        let future = make(Interest(slot.clone()));
         let delivery = slot.clone();
         self.executor.spawn(Box::pin(async move {
             let outcome = future.await;

@@ -5,7 +5,8 @@ loop only): requests are written when a method is called and answers are read wh
 loop sees the socket readable, with no thread in between. Calls from several tasks on one
 connection are serialised. A call whose task is cancelled (``asyncio.timeout``,
 ``wait_for``, ``task.cancel()``) closes the connection, as its request may be half done:
-open a new one (a pool does).
+open a new one (a pool does). A statement cancelled while it still waits for another
+task's statement is only skipped: nothing of it was sent, and the connection goes on.
 
 Source of :mod:`dqlitedbapi.connection`, which ``tools/async_to_sync.py`` generates from
 this file: edit this one, then run the tool.
@@ -14,8 +15,8 @@ this file: edit this one, then run the tool.
 from __future__ import annotations
 
 import contextlib
-from asyncio import CancelledError, get_running_loop
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from asyncio import CancelledError, Future, get_running_loop
+from collections.abc import AsyncIterator, Iterable, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
 
@@ -145,18 +146,24 @@ class AsyncConnection(ConnectionBase):
         else:
             native.execute(sql)
 
-    async def _call(self, pending: Awaitable[_T]) -> _T:  # ASYNC
-        """Awaits a call of the native core; a cancelled call closes the connection.
+    async def _call(self, pending: Future[_T]) -> _T:  # ASYNC
+        """Awaits a statement call of the native core; a cancelled call closes the connection.
 
-        The call goes on without its awaiter (a COMMIT cut off may still commit): nothing
-        on this connection could tell afterwards how it ended, so the connection is given
-        up, as a cancelled cursor call gives it up.
+        Once started, the call goes on without its awaiter (a COMMIT cut off may still
+        commit): nothing on this connection could tell afterwards how it ended, so the
+        connection is given up. A call cancelled while it still waited for another task's
+        call is never started: the connection, and the other task's call, go on.
         """
+        calls = self._calls
+        calls.append(pending)
         try:
             return await pending
         except CancelledError:
-            self._invalidate()
+            if not self._queued_behind(pending):
+                self._invalidate()
             raise
+        finally:
+            calls.remove(pending)
 
     async def connect(self) -> None:
         """Opens the connection now, instead of on first use."""

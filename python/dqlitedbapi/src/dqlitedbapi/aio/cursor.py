@@ -114,13 +114,19 @@ class AsyncCursor(CursorBase):
         return native
 
     @overload  # ASYNC
-    async def _wait(self, pending: NativeResult | Awaitable[NativeResult]) -> NativeResult: ...
+    async def _wait(
+        self, pending: NativeResult | Awaitable[NativeResult], *, call: bool = False
+    ) -> NativeResult: ...
 
     @overload  # ASYNC
-    async def _wait(self, pending: Awaitable[_T]) -> _T: ...
+    async def _wait(self, pending: Awaitable[_T], *, call: bool = False) -> _T: ...
 
-    async def _wait(self, pending: Any) -> Any:  # ASYNC
+    async def _wait(self, pending: Any, *, call: bool = False) -> Any:  # ASYNC
         """Awaits a call of the native core; a cancelled call closes the connection.
+
+        A statement (``call``) cancelled while it still waits for another task's statement
+        on the connection is skipped instead, and the connection goes on (see
+        ``AsyncConnection._call``).
 
         A call whose answer was already there (rows that arrive faster than they are read,
         or a quick statement on a loaded machine) gives its value at once, or a future
@@ -135,14 +141,21 @@ class AsyncCursor(CursorBase):
             # Every awaitable of the native core is a Future; anything else is a value.
             if isinstance(pending, Future):
                 if not pending.done():
-                    return await pending
+                    if call:
+                        return await self._connection._call(pending)
+                    try:
+                        return await pending
+                    except CancelledError:
+                        self._connection._invalidate()
+                        raise
                 pending = pending.result()
             if self._connection._turn_due():
-                await sleep(0)
+                try:
+                    await sleep(0)
+                except CancelledError:
+                    self._connection._invalidate()
+                    raise
             return pending
-        except CancelledError:
-            self._connection._invalidate()
-            raise
         finally:
             self._executing = False
 
@@ -184,16 +197,16 @@ class AsyncCursor(CursorBase):
             self._executing = True
             try:
                 result = native.aexecute(sql, parameters)
-                if isinstance(result, NativeResult):
+                if not isinstance(result, NativeResult):
+                    result = await connection._call(result)
+                elif connection._turn_due():
                     # Answered at once (the answer came while the request was written):
                     # the loop gets a turn if one is due, as in _wait.
-                    if connection._turn_due():
+                    try:
                         await sleep(0)
-                else:
-                    result = await result
-            except CancelledError:
-                connection._invalidate()
-                raise
+                    except CancelledError:
+                        connection._invalidate()
+                        raise
             finally:
                 self._executing = False
             self._set_result(result)
@@ -215,7 +228,7 @@ class AsyncCursor(CursorBase):
             return self
         begin = begin_for(connection.session_mode)
         if True:  # ASYNC
-            self._set_result(await self._wait(native.aexecute(begin, parameters)))
+            self._set_result(await self._wait(native.aexecute(begin, parameters), call=True))
         else:
             self._set_result(native.execute(begin, parameters))
         return self
@@ -244,7 +257,7 @@ class AsyncCursor(CursorBase):
         try:
             if True:  # ASYNC
                 self._connection._check_loop()
-                result = await self._wait(native.aexecutemany(sql, sets))
+                result = await self._wait(native.aexecutemany(sql, sets), call=True)
             else:
                 result = native.executemany(sql, sets)
         except Error as e:
@@ -266,7 +279,7 @@ class AsyncCursor(CursorBase):
         total = 0
         for parameters in seq_of_parameters:
             if True:  # ASYNC
-                result = await self._wait(native.aexecute(sql, parameters))
+                result = await self._wait(native.aexecute(sql, parameters), call=True)
             else:
                 result = native.execute(sql, parameters)
             if result.description is not None:
@@ -300,7 +313,7 @@ class AsyncCursor(CursorBase):
         sql_script = check_sql(sql_script)
         self._reset()
         if True:  # ASYNC
-            await self._wait(native.aexecutescript(sql_script))
+            await self._wait(native.aexecutescript(sql_script), call=True)
         else:
             native.executescript(sql_script)
         return self
