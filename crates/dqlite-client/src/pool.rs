@@ -177,6 +177,7 @@ impl Pool {
             let mut checkout = Checkout {
                 pool: &self.inner,
                 conn: Some(conn),
+                meta,
             };
             // A connection the node closed or reset while it sat idle (a restarted node, a
             // middlebox) is dropped here, at the cost of one non-blocking peek.
@@ -299,11 +300,15 @@ impl Pool {
 struct Checkout<'a> {
     pool: &'a PoolInner,
     conn: Option<Connection>,
+    meta: Meta,
 }
 
 impl Drop for Checkout<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
+            // A check that found the node not answering (or no longer leading) retires the
+            // pool's other connections to it at once, rather than one check each.
+            self.pool.learn_from(&conn, self.meta);
             self.pool.discard(conn);
         }
     }

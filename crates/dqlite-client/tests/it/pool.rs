@@ -257,3 +257,37 @@ async fn a_rollback_that_meets_a_leader_change_retires_the_others() {
             .unwrap();
     }
 }
+
+/// `test_on_checkout` with a paused leader (its sockets stay open): the first check times
+/// out, and the pool retires the other idle connections to it then, instead of checking
+/// each in turn at the cost of one request timeout each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checkout_test_pays_one_timeout_for_a_paused_leader() {
+    const REQUEST: Duration = Duration::from_secs(1);
+    let mut cluster = crate::jepsen_faults::bare_cluster(3).start().unwrap();
+    let config = common::config(&cluster, "checkout-paused").request_timeout(REQUEST);
+    let pool = Pool::new(
+        dqlite_client::Cluster::new(config),
+        PoolOptions::default().max_size(4).test_on_checkout(true),
+    );
+    pool.execute("CREATE TABLE t (n)", &[]).await.unwrap();
+    let warm = vec![
+        pool.get().await.unwrap(),
+        pool.get().await.unwrap(),
+        pool.get().await.unwrap(),
+        pool.get().await.unwrap(),
+    ];
+    let old = warm[0].address().clone();
+    drop(warm);
+    let leader = cluster.wait_for_leader(Duration::from_secs(10)).unwrap();
+    cluster.pause(leader).unwrap();
+    let started = Instant::now();
+    let got = pool.get().await;
+    let took = started.elapsed();
+    cluster.resume(leader).unwrap();
+    let mut conn = got.unwrap();
+    assert_ne!(conn.address(), &old);
+    conn.execute("INSERT INTO t VALUES (1)", &[]).await.unwrap();
+    // One check timed out; the election (bare nodes: well under a second) overlaps it.
+    assert!(took < REQUEST * 3, "{took:?}");
+}
