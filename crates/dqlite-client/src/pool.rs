@@ -34,8 +34,9 @@ pub struct PoolOptions {
     pub idle_timeout: Option<Duration>,
     /// Connections older than this are closed when returned. Default 30 minutes.
     pub max_lifetime: Option<Duration>,
-    /// Check an idle connection with a round trip before handing it out. Costs one round
-    /// trip per checkout; off by default (broken connections are already discarded).
+    /// Check an idle connection with a round trip before handing it out: the node must
+    /// answer, and still name itself as the leader. Costs one round trip per checkout; off
+    /// by default (broken connections are already discarded).
     pub test_on_checkout: bool,
 }
 
@@ -184,7 +185,7 @@ impl Pool {
             let usable = match checkout.conn.as_mut() {
                 Some(conn) => {
                     !conn.peer_closed()
-                        && (!self.inner.options.test_on_checkout || conn.ping().await.is_ok())
+                        && (!self.inner.options.test_on_checkout || still_leads(conn).await)
                 }
                 None => false,
             };
@@ -306,11 +307,26 @@ struct Checkout<'a> {
 impl Drop for Checkout<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            // A check that found the node not answering (or no longer leading) retires the
+            // A check that found the node no longer leading, or not answering, retires the
             // pool's other connections to it at once, rather than one check each.
             self.pool.learn_from(&conn, self.meta);
             self.pool.discard(conn);
         }
+    }
+}
+
+/// The check of [`PoolOptions::test_on_checkout`]: a LEADER round trip, which the node must
+/// answer by naming itself. A node that lost the lead still answers (naming the new leader,
+/// or none), so a mere answer would pass a connection that only fails at its first
+/// statement.
+async fn still_leads(conn: &mut Connection) -> bool {
+    match conn.leader().await {
+        Ok(Some((_, leader))) if leader == conn.address().as_node_address() => true,
+        Ok(named) => {
+            conn.note_not_leading(named.as_ref().map(|(_, leader)| leader.as_str()));
+            false
+        }
+        Err(_) => false,
     }
 }
 

@@ -353,6 +353,17 @@ impl Connection {
         self.leadership_changed
     }
 
+    /// Notes that the node answered LEADER naming another node, or none: it no longer
+    /// leads, so the connection is closed as after a "not leader" answer.
+    pub(crate) fn note_not_leading(&mut self, named: Option<&str>) {
+        self.leadership_changed = true;
+        let reason = match named {
+            Some(leader) => format!("the node no longer leads: it names {leader}"),
+            None => "the node no longer leads: it knows no leader".to_owned(),
+        };
+        self.state = State::Broken(reason.into());
+    }
+
     /// True once a request on this connection timed out or its link failed: the node may
     /// be paused, partitioned or gone, and other connections to it are suspect too.
     pub fn lost_its_node(&self) -> bool {

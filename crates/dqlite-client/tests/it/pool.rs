@@ -258,6 +258,34 @@ async fn a_rollback_that_meets_a_leader_change_retires_the_others() {
     }
 }
 
+/// `test_on_checkout` after a leadership transfer: the old leader still answers the check
+/// (LEADER, naming the new leader), so a check that only wanted an answer passed every
+/// stale connection, which then failed its first statement with "not leader".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checkout_test_refuses_a_node_that_no_longer_leads() {
+    let cluster = common::start(3);
+    let pool = Pool::new(
+        common::client(&cluster, "checkout-moved"),
+        PoolOptions::default().max_size(3).test_on_checkout(true),
+    );
+    pool.execute("CREATE TABLE t (n)", &[]).await.unwrap();
+    let warm = vec![
+        pool.get().await.unwrap(),
+        pool.get().await.unwrap(),
+        pool.get().await.unwrap(),
+    ];
+    let old = warm[0].address().clone();
+    drop(warm);
+    tokio::task::block_in_place(|| cluster.transfer_leadership(None)).unwrap();
+    for n in 0..3 {
+        let mut conn = pool.get().await.unwrap();
+        assert_ne!(conn.address(), &old, "a stale connection was handed out");
+        conn.execute("INSERT INTO t VALUES (?)", &[Value::Integer(n)])
+            .await
+            .unwrap();
+    }
+}
+
 /// `test_on_checkout` with a paused leader (its sockets stay open): the first check times
 /// out, and the pool retires the other idle connections to it then, instead of checking
 /// each in turn at the cost of one request timeout each.
