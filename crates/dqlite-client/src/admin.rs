@@ -4,6 +4,12 @@
 //! `transfer`) must be sent to the leader: use a connection from
 //! [`Cluster::connect_leader`](crate::Cluster::connect_leader). `describe`, `set_weight`
 //! and `dump` act on the node the connection talks to.
+//!
+//! A change whose answer is lost once it was sent (the connection failed, the request
+//! deadline passed, the leader lost leadership) is reported as
+//! [`Error::OutcomeUnknown`], as a write is: the leader may have applied it, and may still
+//! (a promotion to voter completes when the node has caught up). Read the membership
+//! ([`Connection::cluster`]) before asking again. Nothing is retried.
 
 use bytes::Bytes;
 use dqlite_wire::Request;

@@ -32,7 +32,8 @@
 //!   answers given before anything ran. A write whose outcome is unknown (the connection
 //!   failed after the request left, or the node answered with an error that
 //!   [leaves a write in doubt](ServerError::leaves_write_in_doubt)) is reported as
-//!   [`Error::OutcomeUnknown`], never sent again.
+//!   [`Error::OutcomeUnknown`], never sent again; so is a change of membership or
+//!   leadership ([`admin`]) whose answer is lost.
 //! * Writes are always sent as EXEC, never as QUERY, and the client adapts to the server
 //!   version (1.11 to 1.18): see `docs/protocol.md` in the repository.
 //!

@@ -101,8 +101,9 @@ pub enum ErrorKind {
     Busy,
     /// The node is not the leader; nothing ran. Safe to retry on the leader.
     NotLeader,
-    /// The statement may or may not have been applied: leadership was lost during a
-    /// write, or the connection failed after the request was sent.
+    /// The statement (or change of membership) may or may not have been applied:
+    /// leadership was lost during a write, or the connection failed after the request was
+    /// sent.
     OutcomeUnknown,
     /// Any other SQL or server error (syntax, missing table, type mismatch...).
     Sql,
@@ -136,11 +137,12 @@ pub enum Error {
     /// The server answered with a failure.
     #[error("server error: {0}")]
     Server(ServerError),
-    /// The request may have been applied, but its outcome is unknown: the connection failed
-    /// (or leadership was lost) after the request was sent. It was not retried.
+    /// The request (a write, or a change of membership or leadership) may have been
+    /// applied, but its outcome is unknown: the connection failed (or leadership was lost)
+    /// after the request was sent. It was not retried.
     #[error(
-        "outcome unknown: the statement may or may not have been applied ({source}); \
-         check the data before retrying"
+        "outcome unknown: the request may or may not have been applied ({source}); \
+         check before retrying"
     )]
     OutcomeUnknown {
         /// What failed.

@@ -167,3 +167,28 @@ async fn node_id_zero_is_refused_before_it_reaches_the_leader() {
     let mut conn = client.connect().await.unwrap();
     conn.execute("CREATE TABLE t (n)", &[]).await.unwrap();
 }
+
+/// A real node whose answer to an ADD is cut by a reset after it applied the change: the
+/// error says the outcome is unknown (not "I/O error", which reads as "not done"), and
+/// the node is indeed a member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_add_whose_answer_is_cut_went_through_and_says_so() {
+    use dqlite_testkit::proxy::{Fault, FaultProxy};
+
+    let cluster = common::start(1);
+    let client = common::client(&cluster, "cut");
+    let proxy = FaultProxy::start(cluster.addresses()[0].clone()).unwrap();
+    let config = common::config(&cluster, "cut");
+    let mut conn = Connection::handshake(&proxy.address().parse().unwrap(), &config)
+        .await
+        .unwrap();
+    proxy.set_fault(Fault::ResetAfterServerBytes(0));
+    let err = conn.add_node(5, "127.0.0.1:1").await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        dqlite_client::ErrorKind::OutcomeUnknown,
+        "{err}"
+    );
+    let nodes = wait_for_members(&client, "node 5 added", |n| n.iter().any(|n| n.id == 5)).await;
+    assert_eq!(nodes.len(), 2, "{nodes:?}");
+}

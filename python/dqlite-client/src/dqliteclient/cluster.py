@@ -293,6 +293,10 @@ class ClusterClient(ClusterBase):
 
     Discovery and the admin requests run in the Rust client (``dqlite_client::Cluster``
     and its ``admin`` module). The members are read from the node store at each call.
+
+    A change of membership or leadership whose answer is lost once it was sent raises
+    :class:`OutcomeUnknownError`: the leader may have applied it. Read
+    :meth:`cluster_info` before asking again.
     """
 
     @functools.cached_property
