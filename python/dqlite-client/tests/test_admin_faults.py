@@ -100,3 +100,17 @@ async def test_a_lost_answer_to_add_is_outcome_unknown_and_the_node_was_added(
         lambda m: any(n.node_id == 42 for n in m),
     )
     assert next(n.role for n in members if n.node_id == 42) == NodeRole.SPARE
+
+
+async def test_add_node_says_the_node_was_added_when_the_assign_fails(
+    own_cluster: Cluster,
+) -> None:
+    client, relay = cutting_client(own_cluster, {ASSIGN})
+    with pytest.raises(OutcomeUnknownError) as raised:
+        await client.add_node(43, "127.0.0.1:1", role=NodeRole.STANDBY)
+    assert relay.cuts == 1
+    message = str(raised.value)
+    assert "node 43 was added as a spare" in message, message
+    assert "STANDBY" in message, message
+    members = await client_for(own_cluster).cluster_info()
+    assert any(n.node_id == 43 for n in members), members

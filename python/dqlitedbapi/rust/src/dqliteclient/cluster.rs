@@ -234,6 +234,15 @@ impl NativeCluster {
     }
 }
 
+/// A role as `dqlitewire.NodeRole` names it.
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Voter => "VOTER",
+        Role::Standby => "STANDBY",
+        Role::Spare => "SPARE",
+    }
+}
+
 fn role(code: u64) -> PyResult<Role> {
     Role::from_code(code)
         .map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("unknown role {code}")))
@@ -365,6 +374,9 @@ impl NativeCluster {
     }
 
     /// ADD node `node_id` at `address` (a spare), then ASSIGN `role` unless it is spare.
+    /// When the ASSIGN fails after the ADD went through, its error says that the node was
+    /// added (a spare now, or with the role if the ASSIGN's outcome is unknown): asking
+    /// for the whole call again would fail on the ADD ("server ID already in use").
     fn add_node(
         &self,
         py: Python<'_>,
@@ -382,13 +394,25 @@ impl NativeCluster {
             op(move |c| {
                 Box::pin(async move {
                     c.add_node(node_id, &address).await?;
-                    if role != Role::Spare {
-                        c.assign_role(node_id, role).await?;
+                    if role == Role::Spare {
+                        return Ok(None);
                     }
-                    Ok(())
+                    Ok(c.assign_role(node_id, role).await.err())
                 })
             }),
-            run::none,
+            move |py, assign_failed: Option<Error>| match assign_failed {
+                None => Ok(py.None()),
+                Some(e) => {
+                    let mut failure = ClientError::from(e);
+                    failure.message = format!(
+                        "node {node_id} was added as a spare, but assigning it the role \
+                         {} failed: {}",
+                        role_name(role),
+                        failure.message
+                    );
+                    Err(failure.into_pyerr(py))
+                }
+            },
         )
     }
 
