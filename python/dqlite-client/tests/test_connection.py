@@ -165,6 +165,41 @@ async def test_transactions_and_their_tracking(conn: DqliteConnection) -> None:
     assert not conn.in_transaction
 
 
+async def test_a_failed_script_tracks_the_transaction_its_statements_left(
+    conn: DqliteConnection,
+) -> None:
+    """The statements before the one that failed ran: a BEGIN among them left a
+    transaction open on the server, a COMMIT after it closed it again."""
+    await conn.execute("CREATE TABLE fs (n INTEGER PRIMARY KEY)")
+    with pytest.raises(OperationalError):
+        await conn.execute("BEGIN; INSERT INTO fs VALUES (1); INSERT INTO fs VALUES (1)")
+    assert conn.in_transaction
+    with pytest.raises(InterfaceError, match="Nested"):
+        async with conn.transaction():
+            pass
+    await conn.execute("ROLLBACK")
+    assert not conn.in_transaction
+    assert await conn.fetchall("SELECT n FROM fs") == []
+
+    with pytest.raises(OperationalError):
+        await conn.execute("BEGIN; INSERT INTO fs VALUES (2); COMMIT; INSERT INTO fs VALUES (2)")
+    assert not conn.in_transaction
+    async with conn.transaction():
+        await conn.execute("INSERT INTO fs VALUES (3)")
+    assert await conn.fetchall("SELECT n FROM fs ORDER BY n") == [[2], [3]]
+
+
+def test_a_failed_script_tracks_the_transaction_blocking(cluster: Cluster, dbname: str) -> None:
+    leader, _ = leader_and_follower(cluster)
+    with sync.DqliteConnection(leader, database=dbname) as conn:
+        conn.execute("CREATE TABLE fsb (n INTEGER PRIMARY KEY)")
+        with pytest.raises(OperationalError):
+            conn.execute("BEGIN; INSERT INTO fsb VALUES (1); INSERT INTO fsb VALUES (1)")
+        assert conn.in_transaction
+        conn.execute("ROLLBACK")
+        assert not conn.in_transaction
+
+
 async def test_several_statements_in_one_execute(conn: DqliteConnection) -> None:
     await conn.execute("CREATE TABLE m (n); INSERT INTO m VALUES (1); INSERT INTO m VALUES (2)")
     assert await conn.fetchall("SELECT n FROM m ORDER BY n") == [[1], [2]]

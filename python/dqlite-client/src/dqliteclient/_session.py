@@ -185,16 +185,28 @@ class Tracker:
 
     def after_success(self, sql: str) -> None:
         """BEGIN and SAVEPOINT open a transaction; COMMIT, END and ROLLBACK close it."""
-        for effect in _native.transaction_effects(sql):
+        self._apply(_native.transaction_effects(sql))
+
+    def _apply(self, effects: list[int]) -> None:
+        for effect in effects:
             if effect > 0:
                 self.in_transaction = True
             elif effect < 0:
                 self.in_transaction = False
 
-    def after_failure(self, failure: ClientFailure, address: str) -> tuple[DqliteError, bool]:
-        """The exception for a failed request, and whether the session is lost."""
+    def after_failure(
+        self, failure: ClientFailure, address: str, sql: str | None = None
+    ) -> tuple[DqliteError, bool]:
+        """The exception for a failed request, and whether the session is lost.
+
+        ``sql``: the statements of an execute. When one of several failed, those before it
+        ran, and their BEGIN or COMMIT counts.
+        """
         exc = request_error(failure, address)
         lost = bool(failure.connection_lost)
+        ran = getattr(failure, "statement", None)
+        if sql is not None and ran:
+            self._apply(_native.transaction_effects(sql)[:ran])
         if isinstance(exc, OperationalError):
             if is_leader_change(exc):
                 lost = True
@@ -251,8 +263,8 @@ class SessionHolder:
         return session
 
     @contextlib.contextmanager
-    def _request(self) -> Iterator[_native.NativeSession]:
-        """The session for one request, inside ``_operation``.
+    def _request(self, sql: str | None = None) -> Iterator[_native.NativeSession]:
+        """The session for one request, inside ``_operation`` (``sql``: an execute's).
 
         A failure is raised as the client's exception; the session is dropped when the
         failure lost it, and on anything else (a cancelled or interrupted request may
@@ -265,7 +277,7 @@ class SessionHolder:
             try:
                 yield session
             except ClientFailure as failure:
-                exc, lost = self._tracker.after_failure(failure, self.address)
+                exc, lost = self._tracker.after_failure(failure, self.address, sql)
                 if lost:
                     self._invalidate()
                 raise exc from None

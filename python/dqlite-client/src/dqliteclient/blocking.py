@@ -192,14 +192,14 @@ class DqliteConnection(SessionHolder):
     ) -> None:
         self.close()
 
-    def _run(self, call: Callable[[_native.NativeSession], Any]) -> Any:
-        with self._request() as session:
+    def _run(self, call: Callable[[_native.NativeSession], Any], sql: str | None = None) -> Any:
+        with self._request(sql) as session:
             return call(session)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> tuple[int, int]:
         """Runs a statement (or several); returns ``(last_insert_id, rows_affected)``."""
         validate_params(params)
-        result: tuple[int, int] = self._run(lambda s: s.execute(sql, params))
+        result: tuple[int, int] = self._run(lambda s: s.execute(sql, params), sql)
         self._tracker.after_success(sql)
         return result
 

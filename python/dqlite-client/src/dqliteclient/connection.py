@@ -251,14 +251,16 @@ class DqliteConnection(SessionHolder):
 
     # -- requests -------------------------------------------------------------------
 
-    async def _run(self, call: Callable[[_native.NativeSession], Awaitable[T]]) -> T:
-        with self._request() as session:
+    async def _run(
+        self, call: Callable[[_native.NativeSession], Awaitable[T]], sql: str | None = None
+    ) -> T:
+        with self._request(sql) as session:
             return await call(session)
 
     async def execute(self, sql: str, params: Sequence[Any] | None = None) -> tuple[int, int]:
         """Runs a statement (or several); returns ``(last_insert_id, rows_affected)``."""
         validate_params(params)
-        result: tuple[int, int] = await self._run(lambda s: s.execute(sql, params))
+        result: tuple[int, int] = await self._run(lambda s: s.execute(sql, params), sql)
         self._tracker.after_success(sql)
         return result
 

@@ -161,6 +161,7 @@ class ClientFailure(Exception):
     raw_message: str | None
     address: str | None
     connection_lost: bool
+    statement: int | None
 
 @final
 class NativeCluster:

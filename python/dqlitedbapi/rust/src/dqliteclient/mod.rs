@@ -29,7 +29,9 @@ pyo3::create_exception!(
     PyException,
     "A failure of the dqliteclient bindings, as data: `kind` (str), `code` (int or None), \
      `message` (str), `raw_message` (the server's text, or None), `address` (the address \
-     a redirect policy refused, or None), `connection_lost` (bool)."
+     a redirect policy refused, or None), `connection_lost` (bool), `statement` (for an \
+     execute of several statements, the index of the one that failed: those before it \
+     ran; else None)."
 );
 
 /// A failure on its way to Python (plain data: it crosses threads).
@@ -48,6 +50,9 @@ pub(crate) struct ClientError {
     pub(crate) address: Option<String>,
     /// The session cannot be used any more.
     pub(crate) connection_lost: bool,
+    /// For an execute of several statements: the index of the one that failed (the
+    /// statements before it ran).
+    pub(crate) statement: Option<u32>,
 }
 
 impl ClientError {
@@ -60,6 +65,7 @@ impl ClientError {
             raw_message: None,
             address: None,
             connection_lost: false,
+            statement: None,
         }
     }
 
@@ -83,6 +89,7 @@ impl ClientError {
             value.setattr("raw_message", &self.raw_message)?;
             value.setattr("address", &self.address)?;
             value.setattr("connection_lost", self.connection_lost)?;
+            value.setattr("statement", self.statement)?;
             Ok(())
         };
         match set() {
@@ -131,6 +138,7 @@ impl From<Error> for ClientError {
             raw_message: server.map(|e| e.message.clone()),
             address: None,
             connection_lost: error.is_fatal_to_connection(),
+            statement: None,
         }
     }
 }

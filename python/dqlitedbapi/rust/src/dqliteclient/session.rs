@@ -7,7 +7,7 @@ use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use dqlite_client::sql::{self, TransactionEffect};
+use dqlite_client::sql::{self, StatementKind, TransactionEffect};
 use dqlite_client::{Address, Config, Connection, PooledConnection};
 use dqlite_wire::RowsFrame;
 use pyo3::prelude::*;
@@ -182,6 +182,36 @@ async fn read_result(
     Ok((columns, frames))
 }
 
+/// Runs the statements of a script in turn, as `Connection::execute_script` does: the
+/// summed rows-affected count and the last insert id of the last statement that changed
+/// data. A failure names the statement that failed (those before it ran), so that the
+/// Python package knows which of them moved the transaction.
+async fn run_script(conn: &mut Connection, statements: &[&str]) -> Result<(i64, u64), ClientError> {
+    let (mut last_insert_id, mut rows_affected) = (0i64, 0u64);
+    for (index, statement) in statements.iter().enumerate() {
+        let outcome = match sql::classify(statement) {
+            StatementKind::Query | StatementKind::WriteReturning => {
+                conn.query_all(statement, &[]).await.map(|_| None)
+            }
+            _ => conn.execute(statement, &[]).await.map(Some),
+        };
+        match outcome {
+            Ok(Some(result)) => {
+                rows_affected = rows_affected.saturating_add(result.rows_affected);
+                last_insert_id = result.last_insert_id;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                return Err(ClientError {
+                    statement: Some(u32::try_from(index).unwrap_or(u32::MAX)),
+                    ..ClientError::from(e)
+                });
+            }
+        }
+    }
+    Ok((last_insert_id, rows_affected))
+}
+
 fn over_cap(message: String) -> ClientError {
     ClientError {
         connection_lost: true,
@@ -274,11 +304,11 @@ impl NativeSession {
             true,
             move |conn| {
                 Box::pin(async move {
-                    let result = if values.is_empty() && sql::split_statements(&sql).len() > 1 {
-                        conn.execute_script(&sql).await?
-                    } else {
-                        conn.execute(&sql, &values).await?
-                    };
+                    let statements = sql::split_statements(&sql);
+                    if values.is_empty() && statements.len() > 1 {
+                        return run_script(conn, &statements).await;
+                    }
+                    let result = conn.execute(&sql, &values).await?;
                     Ok((result.last_insert_id, result.rows_affected))
                 })
             },
