@@ -41,6 +41,15 @@ pub use crate::limits::MAX_DUMP_LEN;
 /// Refuses node id 0 for ADD, ASSIGN and REMOVE: Raft has no node 0 (it means "none"),
 /// and dqlite 1.18 aborts on it (`configurationGet: Assertion 'id > 0' failed`), while
 /// 1.11 adds it to the configuration.
+/// A role as the shell and the error messages name it.
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Voter => "voter",
+        Role::Standby => "standby",
+        Role::Spare => "spare",
+    }
+}
+
 fn member_id(id: u64, what: &str) -> Result<()> {
     if id == 0 {
         return Err(Error::InvalidInput(format!(
@@ -61,7 +70,29 @@ impl Connection {
 
     /// Gives node `id` a role (leader only). Making a node a voter waits until it has
     /// caught up with the log.
+    ///
+    /// Refuses ([`Error::InvalidInput`], nothing changed) to make the cluster's last voter
+    /// a standby or a spare: a cluster without a voter never elects a leader again, and
+    /// nothing brings it back short of rewriting its configuration on disk. The membership
+    /// is read first (one more round trip). [`assign_role_unchecked`](Self::assign_role_unchecked)
+    /// does it anyway.
     pub async fn assign_role(&mut self, id: u64, role: Role) -> Result<()> {
+        member_id(id, "assign a role to")?;
+        if role != Role::Voter {
+            self.keeps_a_voter(
+                id,
+                &format!("make node {id} a {}", role_name(role)),
+                "assign_role_unchecked",
+            )
+            .await?;
+        }
+        self.assign_role_unchecked(id, role).await
+    }
+
+    /// [`assign_role`](Self::assign_role) without the check that a voter is left: the
+    /// cluster's last voter made a standby or spare leaves the cluster without a leader
+    /// for good.
+    pub async fn assign_role_unchecked(&mut self, id: u64, role: Role) -> Result<()> {
         member_id(id, "assign a role to")?;
         self.expect_changed(
             &Request::Assign {
@@ -75,9 +106,40 @@ impl Connection {
 
     /// Removes node `id` from the cluster (leader only; transfer leadership away before
     /// removing the leader itself).
+    ///
+    /// Refuses ([`Error::InvalidInput`], nothing changed) to remove the cluster's last
+    /// voter, which would leave it without a leader for good (see
+    /// [`assign_role`](Self::assign_role)). [`remove_node_unchecked`](Self::remove_node_unchecked)
+    /// does it anyway.
     pub async fn remove_node(&mut self, id: u64) -> Result<()> {
         member_id(id, "remove")?;
+        self.keeps_a_voter(id, &format!("remove node {id}"), "remove_node_unchecked")
+            .await?;
+        self.remove_node_unchecked(id).await
+    }
+
+    /// [`remove_node`](Self::remove_node) without the check that a voter is left.
+    pub async fn remove_node_unchecked(&mut self, id: u64) -> Result<()> {
+        member_id(id, "remove")?;
         self.expect_changed(&Request::Remove { id }, "remove").await
+    }
+
+    /// Fails when node `id` is the only voter of the configuration the leader reports:
+    /// taking its vote away (`what`) would leave the cluster without a leader for good.
+    /// `unchecked` names the call that does it anyway.
+    async fn keeps_a_voter(&mut self, id: u64, what: &str, unchecked: &str) -> Result<()> {
+        let members = self.cluster().await?;
+        let mut voters = members.iter().filter(|n| n.role == Some(Role::Voter));
+        if let (Some(only), None) = (voters.next(), voters.next())
+            && only.id == id
+        {
+            return Err(Error::InvalidInput(format!(
+                "refusing to {what}: it is the cluster's last voter, and a cluster without \
+                 a voter never elects a leader again; make another node a voter first, or \
+                 force the change ({unchecked})"
+            )));
+        }
+        Ok(())
     }
 
     /// Transfers leadership to voter `id`, or to a voter the server picks when `id` is

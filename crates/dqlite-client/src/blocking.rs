@@ -226,14 +226,26 @@ impl Connection {
         block_on(&self.rt, pin!(self.inner.add_node(id, address)))?
     }
 
-    /// Gives a node a role (leader only).
+    /// Gives a node a role (leader only); refuses to demote the last voter (see
+    /// [`crate::Connection::assign_role`]).
     pub fn assign_role(&mut self, id: u64, role: Role) -> Result<()> {
         block_on(&self.rt, pin!(self.inner.assign_role(id, role)))?
     }
 
-    /// Removes a node (leader only).
+    /// [`assign_role`](Self::assign_role) that demotes the last voter too.
+    pub fn assign_role_unchecked(&mut self, id: u64, role: Role) -> Result<()> {
+        block_on(&self.rt, pin!(self.inner.assign_role_unchecked(id, role)))?
+    }
+
+    /// Removes a node (leader only); refuses to remove the last voter (see
+    /// [`crate::Connection::remove_node`]).
     pub fn remove_node(&mut self, id: u64) -> Result<()> {
         block_on(&self.rt, pin!(self.inner.remove_node(id)))?
+    }
+
+    /// [`remove_node`](Self::remove_node) that removes the last voter too.
+    pub fn remove_node_unchecked(&mut self, id: u64) -> Result<()> {
+        block_on(&self.rt, pin!(self.inner.remove_node_unchecked(id)))?
     }
 
     /// Transfers leadership (leader only).

@@ -158,21 +158,45 @@ pub fn add(shell: &mut Shell, id: &str, address: &str) -> Result<(), ShellError>
     Ok(())
 }
 
-/// `.assign NODE ROLE`: gives a node a role.
-pub fn assign(shell: &mut Shell, node: &str, role: &str) -> Result<(), ShellError> {
+/// The client's refusal to take the last voter's vote, worded for the shell (its message
+/// names the Rust call that forces the change; here it is `--force`).
+fn refused(error: dqlite_client::Error) -> ShellError {
+    match error {
+        dqlite_client::Error::InvalidInput(message) => {
+            ShellError::usage(match message.rsplit_once(" (") {
+                Some((text, _)) => format!("{text} (add --force)"),
+                None => message,
+            })
+        }
+        other => other.into(),
+    }
+}
+
+/// `.assign NODE ROLE [--force]`: gives a node a role. Making the last voter a standby or
+/// spare is refused without `--force`: the cluster would have no leader for good.
+pub fn assign(shell: &mut Shell, node: &str, role: &str, force: bool) -> Result<(), ShellError> {
     let role = parse_role(role)?;
     let mut conn = to_leader(shell)?;
     let id = resolve(&mut conn, node)?;
-    conn.assign_role(id, role)?;
+    if force {
+        conn.assign_role_unchecked(id, role)?;
+    } else {
+        conn.assign_role(id, role).map_err(refused)?;
+    }
     eprintln!("node {id} is now a {}", role_name(Some(role)));
     Ok(())
 }
 
-/// `.remove NODE`: removes a node from the cluster.
-pub fn remove(shell: &mut Shell, node: &str) -> Result<(), ShellError> {
+/// `.remove NODE [--force]`: removes a node from the cluster. Removing the last voter is
+/// refused without `--force`: the cluster would have no leader for good.
+pub fn remove(shell: &mut Shell, node: &str, force: bool) -> Result<(), ShellError> {
     let mut conn = to_leader(shell)?;
     let id = resolve(&mut conn, node)?;
-    conn.remove_node(id)?;
+    if force {
+        conn.remove_node_unchecked(id)?;
+    } else {
+        conn.remove_node(id).map_err(refused)?;
+    }
     eprintln!("node {id} removed");
     Ok(())
 }

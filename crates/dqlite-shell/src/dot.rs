@@ -22,8 +22,9 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         ".assign",
-        "NODE ROLE",
-        "Give NODE (an id or an address) a role: voter, standby or spare",
+        "NODE ROLE [--force]",
+        "Give NODE (an id or an address) a role: voter, standby or spare (--force: \
+         even to the last voter, which leaves the cluster without a leader)",
     ),
     (
         ".backup",
@@ -82,8 +83,9 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     (".read", "FILE", "Run the SQL and dot-commands in FILE"),
     (
         ".remove",
-        "NODE",
-        "Remove NODE (an id or an address) from the cluster",
+        "NODE [--force]",
+        "Remove NODE (an id or an address) from the cluster (--force: even the last \
+         voter, which leaves the cluster without a leader)",
     ),
     (
         ".schema",
@@ -196,8 +198,10 @@ pub fn run(shell: &mut Shell, line: &str) -> Result<Flow, ShellError> {
         }
         ("weight", [weight, address]) => admin::weight(shell, weight, Some(address))?,
         ("add", [id, address]) => admin::add(shell, id, address)?,
-        ("assign", [node, role]) => admin::assign(shell, node, role)?,
-        ("remove", [node]) => admin::remove(shell, node)?,
+        ("assign", [node, role]) => admin::assign(shell, node, role, false)?,
+        ("assign", [node, role, "--force"]) => admin::assign(shell, node, role, true)?,
+        ("remove", [node]) => admin::remove(shell, node, false)?,
+        ("remove", [node, "--force"]) => admin::remove(shell, node, true)?,
         ("transfer", node) if node.len() <= 1 => admin::transfer(shell, node.first().copied())?,
         ("backup", [file]) => admin::backup(shell, Path::new(file))?,
         _ => return Err(unknown(&lower)),

@@ -746,6 +746,27 @@ fn cluster_admin_sequence() {
     }
 }
 
+/// `.assign` and `.remove` refuse to take the last voter's vote (the cluster would never
+/// elect a leader again) unless given `--force`.
+#[test]
+fn the_last_voter_is_kept_unless_forced() {
+    let cluster = start(1);
+    let leader = run(&cluster, "admin", &[".leader"]);
+    let (id, _) = leader.trim_end().split_once('|').unwrap();
+    for command in [format!(".assign {id} spare"), format!(".remove {id}")] {
+        shell(&cluster, "admin")
+            .args(["-c", &command])
+            .assert()
+            .code(1)
+            .stderr(
+                predicate::str::contains("last voter").and(predicate::str::contains("--force")),
+            );
+    }
+    let members = run(&cluster, "admin", &[".cluster"]);
+    assert!(members.ends_with("|voter\n"), "{members}");
+    assert_eq!(members.lines().count(), 1, "{members}");
+}
+
 /// The prompt over a pipe (`-i`): multi-line statements, dot-commands, history.
 #[test]
 fn cluster_interactive_prompt_and_history() {

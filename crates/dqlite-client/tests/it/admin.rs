@@ -192,3 +192,37 @@ async fn an_add_whose_answer_is_cut_went_through_and_says_so() {
     let nodes = wait_for_members(&client, "node 5 added", |n| n.iter().any(|n| n.id == 5)).await;
     assert_eq!(nodes.len(), 2, "{nodes:?}");
 }
+
+/// A cluster whose last voter is demoted or removed never elects a leader again. The
+/// client refuses both before sending anything; the `_unchecked` calls do it anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_voter_is_neither_demoted_nor_removed() {
+    let cluster = common::start(1);
+    let client = common::client(&cluster, "last");
+    let mut leader = client.connect_leader().await.unwrap();
+    let (id, _) = leader.leader().await.unwrap().unwrap();
+    for role in [Role::Standby, Role::Spare] {
+        let err = leader.assign_role(id, role).await.unwrap_err();
+        assert_eq!(err.kind(), dqlite_client::ErrorKind::InvalidInput, "{err}");
+        assert!(err.to_string().contains("last voter"), "{err}");
+    }
+    let err = leader.remove_node(id).await.unwrap_err();
+    assert_eq!(err.kind(), dqlite_client::ErrorKind::InvalidInput, "{err}");
+    // Nothing was sent: the node still leads, a voter, and the connection works.
+    let nodes = leader.cluster().await.unwrap();
+    assert_eq!(nodes.len(), 1);
+    assert_eq!(nodes[0].role, Some(Role::Voter));
+    let mut conn = client.connect().await.unwrap();
+    conn.execute("CREATE TABLE t (n)", &[]).await.unwrap();
+
+    // The check is of the last voter only: a spare added beside it goes and comes back.
+    leader.add_node(7, "127.0.0.1:1").await.unwrap();
+    leader.assign_role(7, Role::Standby).await.unwrap();
+    leader.remove_node(7).await.unwrap();
+
+    // Forced, the removal is sent (and the cluster is lost).
+    let mut leader = client.connect_leader().await.unwrap();
+    if let Err(err) = leader.remove_node_unchecked(id).await {
+        assert_ne!(err.kind(), dqlite_client::ErrorKind::InvalidInput, "{err}");
+    }
+}
