@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
 import pytest
-from dqlite_testkit import Cluster
+from dqlite_testkit import Cluster, make_fixture
 
-from dqliteclient import ClusterClient, LeaderInfo, NodeMetadata, OperationalError
+from dqliteclient import (
+    ClusterClient,
+    ClusterError,
+    ClusterPolicyError,
+    DqliteError,
+    LeaderInfo,
+    NodeMetadata,
+    OperationalError,
+)
 from dqliteclient import blocking as sync
 from dqliteclient.node_store import MemoryNodeStore
 from dqlitewire import NodeInfo, NodeRole
@@ -168,3 +177,33 @@ async def test_arguments_are_checked_before_anything_is_sent(cluster: Cluster) -
         await client.dump("")
     leader, _ = leader_and_follower(cluster)
     assert leader in cluster.addresses
+
+
+one_node = make_fixture(nodes=1)
+
+
+async def test_the_last_voter_is_neither_demoted_nor_removed(one_node: Cluster) -> None:
+    """A cluster without a voter never elects a leader again: the client refuses to take
+    the last voter's vote, unless forced."""
+    client = client_for(one_node)
+    leader = await client.leader_info()
+    assert leader is not None
+    for role in (NodeRole.STANDBY, NodeRole.SPARE):
+        with pytest.raises(ClusterPolicyError, match="last voter"):
+            await client.assign_role(leader.node_id, role)
+    with pytest.raises(ClusterPolicyError, match=r"force=True"):
+        await client.remove_node(leader.node_id)
+    blocking = sync.ClusterClient(MemoryNodeStore(one_node.addresses), timeout=5.0)
+    with pytest.raises(ClusterPolicyError, match="last voter"):
+        blocking.assign_role(leader.node_id, NodeRole.SPARE)
+    with pytest.raises(ClusterPolicyError, match="last voter"):
+        blocking.remove_node(leader.node_id)
+    # Nothing was sent.
+    assert roles(await client.cluster_info()) == {leader.node_id: NodeRole.VOTER}
+
+    # Forced, the change is sent, and the cluster has no leader any more.
+    with contextlib.suppress(DqliteError):  # "leadership lost", on some versions
+        await client.remove_node(leader.node_id, force=True)
+    gone = ClusterClient(MemoryNodeStore(one_node.addresses), timeout=2.0, attempt_timeout=0.5)
+    with pytest.raises(ClusterError):
+        await gone.find_leader()

@@ -68,6 +68,9 @@ def request_error(failure: ClientFailure, address: str | None = None) -> DqliteE
         return ClusterPolicyError(
             f"redirect to {sanitize_for_log(target)!r} rejected by the redirect policy"
         )
+    if kind == "refused":
+        # The client's own refusal (the last voter's vote taken away): nothing was sent.
+        return ClusterPolicyError(text)
     if kind in ("no_nodes", "config"):
         return ClusterError(text)
     if kind == "no_leader":

@@ -381,17 +381,25 @@ class ClusterClient(ClusterBase):
         validate_target_address(address, "add_node")
         self._call(self._native.add_node, node_id, address, int(role))
 
-    def assign_role(self, node_id: int, role: NodeRole) -> None:
-        """Gives node ``node_id`` a role."""
+    def assign_role(self, node_id: int, role: NodeRole, *, force: bool = False) -> None:
+        """Gives node ``node_id`` a role.
+
+        Refuses to demote the last voter unless ``force`` (see
+        :meth:`dqliteclient.ClusterClient.assign_role`).
+        """
         validate_node_id(node_id)
         if not isinstance(role, NodeRole):
             raise TypeError(f"role must be a NodeRole, got {type(role).__name__}")
-        self._call(self._native.assign_role, node_id, int(role))
+        self._call(self._native.assign_role, node_id, int(role), bool(force))
 
-    def remove_node(self, node_id: int) -> None:
-        """Removes node ``node_id``."""
+    def remove_node(self, node_id: int, *, force: bool = False) -> None:
+        """Removes node ``node_id``.
+
+        Refuses to remove the last voter unless ``force`` (see
+        :meth:`dqliteclient.ClusterClient.remove_node`).
+        """
         validate_node_id(node_id)
-        self._call(self._native.remove_node, node_id)
+        self._call(self._native.remove_node, node_id, bool(force))
 
     def describe(self, *, address: str | None = None) -> NodeMetadata:
         """The failure domain and weight of the node at ``address``, or of the leader."""

@@ -455,16 +455,26 @@ class ClusterClient(ClusterBase):
         validate_target_address(address, "add_node")
         await self._call(self._native.add_node, node_id, address, int(role))
 
-    async def assign_role(self, node_id: int, role: NodeRole) -> None:
-        """Gives node ``node_id`` a role (a voter only once it caught up with the log)."""
+    async def assign_role(self, node_id: int, role: NodeRole, *, force: bool = False) -> None:
+        """Gives node ``node_id`` a role (a voter only once it caught up with the log).
+
+        Making the cluster's last voter a standby or spare would leave the cluster without
+        a leader for good: it raises :class:`ClusterPolicyError` and changes nothing,
+        unless ``force`` is true.
+        """
         validate_node_id(node_id)
         _check_role(role)
-        await self._call(self._native.assign_role, node_id, int(role))
+        await self._call(self._native.assign_role, node_id, int(role), bool(force))
 
-    async def remove_node(self, node_id: int) -> None:
-        """Removes node ``node_id``; move leadership away first if it leads."""
+    async def remove_node(self, node_id: int, *, force: bool = False) -> None:
+        """Removes node ``node_id``; move leadership away first if it leads.
+
+        Removing the cluster's last voter would leave the cluster without a leader for
+        good: it raises :class:`ClusterPolicyError` and changes nothing, unless ``force``
+        is true.
+        """
         validate_node_id(node_id)
-        await self._call(self._native.remove_node, node_id)
+        await self._call(self._native.remove_node, node_id, bool(force))
 
     async def describe(self, *, address: str | None = None) -> NodeMetadata:
         """The failure domain and weight of the node at ``address``, or of the leader."""

@@ -90,7 +90,12 @@ class ClusterError(DqliteError):
 
 
 class ClusterPolicyError(ClusterError):
-    """A node named an address the redirect policy refuses; retrying cannot help."""
+    """A policy refused the request; retrying cannot help.
+
+    A node named an address the redirect policy refuses, or an admin call would take the
+    vote of the cluster's last voter (``assign_role``/``remove_node`` without
+    ``force=True``), which leaves the cluster without a leader for good.
+    """
 
 
 class DataError(DqliteError):

@@ -234,6 +234,29 @@ impl NativeCluster {
     }
 }
 
+/// The outcome of a checked ASSIGN or REMOVE: the client's refusal to take the last
+/// voter's vote (the only `InvalidInput` these calls give once the id was checked) is kept
+/// apart, for [`raise_refusal`].
+fn refusal(outcome: Result<(), Error>) -> Result<Option<String>, Error> {
+    match outcome {
+        Ok(()) => Ok(None),
+        // The message names the Rust call that forces the change; here it is `force=True`.
+        Err(Error::InvalidInput(message)) => Ok(Some(match message.rsplit_once(" (") {
+            Some((text, _)) => format!("{text} (force=True)"),
+            None => message,
+        })),
+        Err(e) => Err(e),
+    }
+}
+
+/// `convert` of a checked ASSIGN or REMOVE: None, or the refusal as kind `"refused"`.
+fn raise_refusal(py: Python<'_>, refused: Option<String>) -> PyResult<Py<PyAny>> {
+    match refused {
+        None => Ok(py.None()),
+        Some(message) => Err(ClientError::new("refused", message).into_pyerr(py)),
+    }
+}
+
 /// A role as `dqlitewire.NodeRole` names it.
 fn role_name(role: Role) -> &'static str {
     match role {
@@ -416,13 +439,16 @@ impl NativeCluster {
         )
     }
 
-    /// ASSIGN `role` to node `node_id`.
+    /// ASSIGN `role` to node `node_id`; unless `force`, refused when it would demote the
+    /// cluster's last voter (raised as kind `"refused"`).
+    #[pyo3(signature = (nodes, node_id, role_code, force = false))]
     fn assign_role(
         &self,
         py: Python<'_>,
         nodes: Vec<NodeTuple>,
         node_id: u64,
         role_code: u64,
+        force: bool,
     ) -> PyResult<Py<PyAny>> {
         let role = role(role_code)?;
         self.on_leader(
@@ -430,25 +456,42 @@ impl NativeCluster {
             nodes,
             None,
             true,
-            op(move |c| Box::pin(c.assign_role(node_id, role))),
-            run::none,
+            op(move |c| {
+                Box::pin(async move {
+                    if force {
+                        return c.assign_role_unchecked(node_id, role).await.map(|()| None);
+                    }
+                    refusal(c.assign_role(node_id, role).await)
+                })
+            }),
+            raise_refusal,
         )
     }
 
-    /// REMOVE node `node_id`.
+    /// REMOVE node `node_id`; unless `force`, refused when it is the cluster's last voter
+    /// (raised as kind `"refused"`).
+    #[pyo3(signature = (nodes, node_id, force = false))]
     fn remove_node(
         &self,
         py: Python<'_>,
         nodes: Vec<NodeTuple>,
         node_id: u64,
+        force: bool,
     ) -> PyResult<Py<PyAny>> {
         self.on_leader(
             py,
             nodes,
             None,
             true,
-            op(move |c| Box::pin(c.remove_node(node_id))),
-            run::none,
+            op(move |c| {
+                Box::pin(async move {
+                    if force {
+                        return c.remove_node_unchecked(node_id).await.map(|()| None);
+                    }
+                    refusal(c.remove_node(node_id).await)
+                })
+            }),
+            raise_refusal,
         )
     }
 
