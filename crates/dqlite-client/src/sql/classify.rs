@@ -309,7 +309,8 @@ fn cmp_ignore_ascii_case(a: &str, b: &str) -> std::cmp::Ordering {
 /// 4096 bytes, checkpointed by dqlite), or the node itself. On 1.11:
 /// * `PRAGMA journal_mode` set to another mode kills the node at once
 ///   (`free(): invalid pointer`), and so does `PRAGMA page_size` set to another size;
-/// * `PRAGMA wal_checkpoint` (except TRUNCATE) kills it at the connection's next write;
+/// * `PRAGMA wal_checkpoint` (except TRUNCATE) kills it at the connection's next write,
+///   and so does `PRAGMA synchronous` set to FULL or EXTRA (on 1.18.1 too);
 /// * `PRAGMA count_changes = ON` makes every INSERT, UPDATE and DELETE return a row, sent
 ///   as EXEC: the node dies at the next write (on 1.18.1 too; 1.18.7 keeps the write lock).
 ///
@@ -351,10 +352,21 @@ pub(crate) fn refusal(sql: &str) -> Option<&'static str> {
     let value = unquoted(value);
     let among = |values: &[&str]| values.iter().any(|v| value.eq_ignore_ascii_case(v));
     if is(name.1, "journal_mode") {
-        // Any other value only reads the mode (SQLite ignores names it does not know).
-        return among(&["delete", "truncate", "persist", "memory", "off"]).then_some(
+        // dqlite's own check sees every value that is not WAL, even one SQLite would
+        // ignore or take as a prefix (`d` is DELETE), and 1.11 dies of its refusal.
+        return (negative || !among(&["wal"])).then_some(
             "PRAGMA journal_mode: dqlite runs its databases in WAL mode only (another mode \
              kills a 1.11 node, newer ones refuse it)",
+        );
+    }
+    if is(name.1, "synchronous") {
+        return (negative
+            || !among(&[
+                "0", "1", "off", "normal", "no", "false", "on", "yes", "true",
+            ]))
+        .then_some(
+            "PRAGMA synchronous: dqlite's storage does not sync as FULL or EXTRA asks (the \
+             next write kills a 1.11 or 1.18.1 node, newer ones refuse it)",
         );
     }
     if is(name.1, "count_changes") {
@@ -513,6 +525,12 @@ mod tests {
             "PRAGMA page_size = -4096",
             "PRAGMA hard_heap_limit = 1",
             "PRAGMA hard_heap_limit(0x10)",
+            "PRAGMA journal_mode = d",
+            "PRAGMA journal_mode = 0",
+            "PRAGMA JOURNAL_MODE = nonsense",
+            "PRAGMA synchronous = FULL",
+            "PRAGMA synchronous = 2",
+            "PRAGMA main.synchronous(extra)",
         ] {
             assert!(refusal(sql).is_some(), "{sql}");
         }
@@ -521,7 +539,10 @@ mod tests {
             "PRAGMA main.journal_mode",
             "PRAGMA journal_mode = WAL",
             "PRAGMA journal_mode = 'wal'",
-            "PRAGMA journal_mode = nonsense",
+            "PRAGMA synchronous",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA synchronous = off",
+            "PRAGMA synchronous = 1",
             "PRAGMA journal_size_limit = 0",
             "PRAGMA count_changes",
             "PRAGMA count_changes = 0",

@@ -205,6 +205,8 @@ async fn pragmas_that_kill_a_node_are_refused() {
         "PRAGMA page_size = 512",
         "PRAGMA main.page_size(65536)",
         "PRAGMA hard_heap_limit = 1",
+        "PRAGMA journal_mode = d",
+        "PRAGMA synchronous = FULL",
     ] {
         let classified = ClassifiedSql::new(text);
         let outcomes = [
@@ -234,6 +236,7 @@ async fn pragmas_that_kill_a_node_are_refused() {
         "PRAGMA journal_mode = WAL",
         "PRAGMA count_changes = OFF",
         "PRAGMA page_size = 4096",
+        "PRAGMA synchronous = NORMAL",
         "PRAGMA hard_heap_limit",
     ] {
         if let Err(err) = conn.execute(text, &[]).await {
