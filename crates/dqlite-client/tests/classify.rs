@@ -275,3 +275,61 @@ fn comments_and_whitespace_alone_are_empty() {
         check_sql(text);
     }
 }
+
+/// `sql::parameters` against SQLite's own numbering and names
+/// (`sqlite3_bind_parameter_count` and `_name`, through rusqlite) over every statement
+/// `SELECT p1, p2, p3` made of three placeholders, literals and comments from a fixed list:
+/// numbered, anonymous, named with each prefix, Tcl-style names, and text that only looks
+/// like a placeholder.
+#[test]
+fn parameters_are_numbered_and_named_as_sqlite_does() {
+    const PIECES: [&str; 24] = [
+        "?",
+        "?2",
+        "?1",
+        "?00003",
+        ":a",
+        "@a",
+        "$a",
+        "#a",
+        ":b",
+        ":a::b",
+        "$a::b(c)",
+        "@a(x;y)",
+        "$::a",
+        ":\u{e9}",
+        "'?:a'",
+        "\"?\"",
+        "[:a]",
+        "`@a`",
+        "x'3f'",
+        "? -- ?\n",
+        "/* :a */ ?",
+        "(?)",
+        "?1a",
+        "$a$b",
+    ];
+    let db = rusqlite::Connection::open_in_memory().unwrap();
+    let mut checked = 0;
+    for a in PIECES {
+        for b in PIECES {
+            for c in PIECES {
+                let text = format!("SELECT {a}, {b}, {c}");
+                let Ok(statement) = db.prepare(&text) else {
+                    continue;
+                };
+                let sqlite: Vec<Option<String>> = (1..=statement.parameter_count())
+                    .map(|i| statement.parameter_name(i).map(str::to_owned))
+                    .collect();
+                let ours: Vec<Option<String>> = dqlite_client::sql::parameters(&text)
+                    .into_iter()
+                    .map(|n| n.map(str::to_owned))
+                    .collect();
+                // SQLite names `?NNN` placeholders too; ours are the same text.
+                assert_eq!(ours, sqlite, "{text:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 5000, "{checked}");
+}
