@@ -129,6 +129,15 @@ fn statement_corpus() -> Vec<(StatementKind, String)> {
         (WriteReturning, "INSERT INTO t (b) VALUES ('x') RETURNING a"),
         (Exec, "INSERT INTO t (b) SELECT 'returning' FROM u"),
         (WriteReturning, "REPLACE INTO t VALUES (1, 'x') RETURNING *"),
+        // A Tcl-style parameter name holds parentheses that open nothing.
+        (
+            WriteReturning,
+            "INSERT INTO t (b) VALUES ($a(()) RETURNING a",
+        ),
+        (
+            WriteReturning,
+            "WITH replace AS (SELECT 1) INSERT INTO t (b) SELECT * FROM replace RETURNING a",
+        ),
         (Exec, "UPDATE t SET b = 'y' WHERE a = 1"),
         (WriteReturning, "UPDATE t SET b = (SELECT 1) RETURNING b"),
         (Exec, "DELETE FROM t"),

@@ -8,6 +8,8 @@
 //   (`sqlite3_stmt_readonly`), says it writes. A write sent as QUERY escapes replication on
 //   dqlite 1.11 and later crashes the leader. The one allowed difference is EXPLAIN, which
 //   SQLite reports by the statement it explains but never runs;
+// * a statement SQLite says writes and returns rows (other than a PRAGMA or EXPLAIN) is
+//   not a WriteReturning: sent as EXEC it stops half done;
 // * a QUERY does not start with a reading keyword, or a PRAGMA QUERY is not one of the
 //   listed read-only forms' shapes;
 // * any of the SQL helpers (`classify`, `is_dml`, `split_statements`, `is_complete`,
@@ -67,10 +69,22 @@ fn check_sql(text: &str) {
     for part in sql::split_statements(text) {
         assert!(text.contains(part), "split_statements({text:?}) made up {part:?}");
     }
+    let first = first_word(text);
     if kind != StatementKind::Query {
+        // A write that returns rows, sent as EXEC, stops half done (docs/protocol.md
+        // §10.4): SQLite's verdict must make it a WriteReturning. PRAGMAs are left to
+        // their lists (and `sql::refusal`), EXPLAIN never runs what it explains.
+        if kind != StatementKind::WriteReturning
+            && !["PRAGMA", "EXPLAIN"].contains(&first.as_str())
+            && let Some((false, columns)) = sqlite_verdict(text)
+        {
+            assert!(
+                columns == 0,
+                "classify({text:?}) = {kind:?}, but SQLite says it writes and returns rows"
+            );
+        }
         return;
     }
-    let first = first_word(text);
     assert!(
         ["SELECT", "VALUES", "EXPLAIN", "WITH", "PRAGMA"].contains(&first.as_str()),
         "classify({text:?}) = Query, first word {first:?}"
