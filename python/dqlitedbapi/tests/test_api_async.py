@@ -759,6 +759,14 @@ async def test_session_modes(cluster: Any, dbname: str) -> None:
     with pytest.raises(dqlitedbapi.OperationalError, match="locked"):
         await other.execute("BEGIN")
     await c.rollback()
+    # Comments around it leave BEGIN bare; a Unicode space makes it SQLite's syntax error.
+    await c.execute("/* open */ BEGIN -- the session's kind\n;")
+    with pytest.raises(dqlitedbapi.OperationalError, match="locked"):
+        await other.execute("BEGIN")
+    await c.rollback()
+    with pytest.raises(dqlitedbapi.OperationalError, match="syntax error"):
+        await c.execute("\u00a0BEGIN")
+    assert not c.in_transaction
     await other.set_session_mode("DEFERRED")
     assert other.session_mode == "deferred"
     await c.execute("BEGIN")
@@ -812,6 +820,17 @@ async def test_busy_timeout_and_its_pragma(aconn: AsyncConnection) -> None:
     assert await one(aconn, "PRAGMA busy_timeout;") == (2000,)
     with pytest.raises(dqlitedbapi.ProgrammingError):
         aconn.busy_timeout = -1
+    # Comments are whitespace to SQLite.
+    await aconn.execute("/* set */ PRAGMA busy_timeout = 700 -- ms\n;")
+    assert aconn.busy_timeout == 0.7
+    # Text that is not the PRAGMA is told apart quickly: three runs of spaces in a row made
+    # the pattern try every split of them (some 15 s for this text, holding the GIL, and
+    # growing with the cube of the length).
+    started = time.monotonic()
+    with pytest.raises(dqlitedbapi.OperationalError, match="syntax error"):
+        await aconn.execute("PRAGMA busy_timeout" + " " * 2000 + "x")
+    assert time.monotonic() - started < 5
+    assert aconn.busy_timeout == 0.7
 
 
 async def test_busy_timeout_applies_to_an_open_connection(cluster: Any, dbname: str) -> None:

@@ -741,6 +741,14 @@ def test_session_modes(cluster: Any, dbname: str) -> None:
     with pytest.raises(dqlitedbapi.OperationalError, match="locked"):
         other.execute("BEGIN")
     c.rollback()
+    # Comments around it leave BEGIN bare; a Unicode space makes it SQLite's syntax error.
+    c.execute("/* open */ BEGIN -- the session's kind\n;")
+    with pytest.raises(dqlitedbapi.OperationalError, match="locked"):
+        other.execute("BEGIN")
+    c.rollback()
+    with pytest.raises(dqlitedbapi.OperationalError, match="syntax error"):
+        c.execute("\u00a0BEGIN")
+    assert not c.in_transaction
     other.set_session_mode("DEFERRED")
     assert other.session_mode == "deferred"
     c.execute("BEGIN")
@@ -794,6 +802,17 @@ def test_busy_timeout_and_its_pragma(conn: Connection) -> None:
     assert one(conn, "PRAGMA busy_timeout;") == (2000,)
     with pytest.raises(dqlitedbapi.ProgrammingError):
         conn.busy_timeout = -1
+    # Comments are whitespace to SQLite.
+    conn.execute("/* set */ PRAGMA busy_timeout = 700 -- ms\n;")
+    assert conn.busy_timeout == 0.7
+    # Text that is not the PRAGMA is told apart quickly: three runs of spaces in a row made
+    # the pattern try every split of them (some 15 s for this text, holding the GIL, and
+    # growing with the cube of the length).
+    started = time.monotonic()
+    with pytest.raises(dqlitedbapi.OperationalError, match="syntax error"):
+        conn.execute("PRAGMA busy_timeout" + " " * 2000 + "x")
+    assert time.monotonic() - started < 5
+    assert conn.busy_timeout == 0.7
 
 
 def test_busy_timeout_applies_to_an_open_connection(cluster: Any, dbname: str) -> None:

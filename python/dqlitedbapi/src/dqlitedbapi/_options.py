@@ -187,9 +187,17 @@ ORDINARY: Final = 0
 BARE_BEGIN: Final = 1
 BUSY_TIMEOUT_PRAGMA: Final = 2
 
-_BARE_BEGIN = re.compile(r"^\s*BEGIN(?:\s+TRANSACTION)?\s*;?\s*$", re.IGNORECASE)
+# What SQLite skips between tokens: its whitespace (not Unicode spaces, which are letters of
+# a name to it, nor a vertical tab, which it rejects) and comments. Atomic, and each comment
+# ends at its first end, so that no text makes the patterns backtrack at length.
+_GAP = r"(?>[ \t\n\r\f]|--[^\n]*+(?:\n|\Z)|/\*(?:[^*]|\*(?!/))*+(?:\*/|\Z))"
+_BARE_BEGIN = re.compile(
+    rf"{_GAP}*+BEGIN(?:{_GAP}++TRANSACTION)?{_GAP}*+(?:;{_GAP}*+)?", re.IGNORECASE
+)
 _BUSY_TIMEOUT = re.compile(
-    r"^\s*PRAGMA\s+busy_timeout\s*(?:=\s*(?P<eq>-?\d+)|\(\s*(?P<paren>-?\d+)\s*\))?\s*;?\s*$",
+    rf"{_GAP}*+PRAGMA{_GAP}++busy_timeout{_GAP}*+"
+    rf"(?:={_GAP}*+(?P<eq>-?[0-9]+)|\({_GAP}*+(?P<paren>-?[0-9]+){_GAP}*+\))?{_GAP}*+"
+    rf"(?:;{_GAP}*+)?",
     re.IGNORECASE,
 )
 _KINDS: dict[str, int] = {}
@@ -201,9 +209,9 @@ kind_of = _KINDS.get
 
 def classify(sql: str) -> int:
     """The statement's kind (``ORDINARY``, ``BARE_BEGIN``, ``BUSY_TIMEOUT_PRAGMA``)."""
-    if _BARE_BEGIN.match(sql):
+    if _BARE_BEGIN.fullmatch(sql):
         kind = BARE_BEGIN
-    elif _BUSY_TIMEOUT.match(sql):
+    elif _BUSY_TIMEOUT.fullmatch(sql):
         kind = BUSY_TIMEOUT_PRAGMA
     else:
         kind = ORDINARY
@@ -227,7 +235,7 @@ def busy_timeout_assignment(sql: str) -> int | None:
 
     Values outside a 32-bit int, and negative ones, become 0, as SQLite does.
     """
-    match = _BUSY_TIMEOUT.match(sql)
+    match = _BUSY_TIMEOUT.fullmatch(sql)
     raw = None if match is None else match.group("eq") or match.group("paren")
     if raw is None:
         return None
