@@ -8,6 +8,7 @@ commit).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -101,7 +102,7 @@ async def test_a_statement_cancelled_while_queued_is_never_run(
     await conn.execute("CREATE TABLE t (n)")
     slow = asyncio.create_task(conn.execute(SLOW))
     await asyncio.sleep(0.02)
-    queued_calls = [
+    queued_calls: list[Callable[[], Coroutine[Any, Any, Any]]] = [
         lambda: conn.execute("INSERT INTO t VALUES (1)"),
         lambda: conn.executemany("INSERT INTO t VALUES (?)", [(2,), (3,)]),
         lambda: conn.executescript("INSERT INTO t VALUES (4);"),
