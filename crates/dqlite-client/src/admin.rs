@@ -38,9 +38,6 @@ pub struct DumpFile {
 
 pub use crate::limits::MAX_DUMP_LEN;
 
-/// Refuses node id 0 for ADD, ASSIGN and REMOVE: Raft has no node 0 (it means "none"),
-/// and dqlite 1.18 aborts on it (`configurationGet: Assertion 'id > 0' failed`), while
-/// 1.11 adds it to the configuration.
 /// A role as the shell and the error messages name it.
 fn role_name(role: Role) -> &'static str {
     match role {
@@ -50,6 +47,9 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
+/// Refuses node id 0 for ADD, ASSIGN and REMOVE: Raft has no node 0 (it means "none"),
+/// and dqlite 1.18 aborts on it (`configurationGet: Assertion 'id > 0' failed`), while
+/// 1.11 adds it to the configuration.
 fn member_id(id: u64, what: &str) -> Result<()> {
     if id == 0 {
         return Err(Error::InvalidInput(format!(
