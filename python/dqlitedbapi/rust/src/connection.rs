@@ -129,7 +129,7 @@ impl Conn {
         let (rt, in_flight) = self.blocking_rt()?;
         let session = &self.session;
         crate::logging::before_call(py);
-        let out = py.detach(move || {
+        let out = crate::exiting::detach(py, move || {
             // Uncontended (the usual case), the lock is taken without a blocking wait's
             // set-up; tokio's lock hands a released permit to its waiters first, so this
             // never jumps the queue.
@@ -212,7 +212,7 @@ impl Conn {
             guard.after_call(out.as_mut().err());
             drop(guard);
             let value = out.map_err(DbError::into_pyerr)??;
-            Python::attach(|py| {
+            crate::exiting::attach(|py| {
                 value
                     .into_pyobject(py)
                     .map(|v| v.into_any().unbind().into_any())
@@ -350,7 +350,7 @@ impl NativeConnection {
         let rt = Arc::new(BlockingRuntime::new()?);
         let runner = rt.clone();
         crate::logging::before_call(py);
-        let connected = py.detach(move || {
+        let connected = crate::exiting::detach(py, move || {
             runner.run(std::pin::pin!(async {
                 let mut session = Session::connect(options).await?;
                 session.use_blocking_io()?;
@@ -418,7 +418,7 @@ impl NativeConnection {
                 Ok::<_, DbError>(session)
             }
             .await;
-            Python::attach(|py| match connected {
+            crate::exiting::attach(|py| match connected {
                 Ok(session) => Py::new(
                     py,
                     NativeConnection::new(session, Driver::Async(mine), None, limits),
@@ -492,7 +492,7 @@ impl NativeConnection {
         self.conn.run_or_spawn(py, move |session| {
             Box::pin(async move {
                 let outcome = session.run(&info, values).await?;
-                Ok(Python::attach(|py| {
+                Ok(crate::exiting::attach(|py| {
                     NativeResult::from_outcome(py, conn, outcome, count_rows)
                 }))
             })
@@ -593,7 +593,7 @@ impl NativeConnection {
             .close_request()
             .request(self.conn.interrupt());
         if let (Driver::Blocking(..), Some(wait)) = (&self.conn.driver, wait) {
-            py.detach(move || close_within(&session, wait, Session::close));
+            crate::exiting::detach(py, move || close_within(&session, wait, Session::close));
             crate::logging::after_call(py);
         }
         Ok(())

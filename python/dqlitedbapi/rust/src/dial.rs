@@ -122,7 +122,9 @@ impl Dialer for PyDialer {
             // background runtime's thread, which must not touch Python.
             std::thread::Builder::new()
                 .name("dqlitedbapi-dial".into())
-                .spawn(move || Python::attach(|py| start(py, &func, address, call)))?;
+                .spawn(move || {
+                    crate::exiting::attach_new_thread(|py| start(py, &func, address, call))
+                })?;
             dialed
                 .await
                 .map_err(|_| io::Error::other("dial_func did not finish"))?

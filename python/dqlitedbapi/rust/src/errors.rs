@@ -101,7 +101,7 @@ impl DbError {
 
     /// The Python exception.
     pub fn into_pyerr(self) -> PyErr {
-        Python::attach(|py| match exception_class(py, self.class) {
+        crate::exiting::attach(|py| match exception_class(py, self.class) {
             Ok(cls) => {
                 let name = self.code.map(dqlite_client::code_name);
                 match cls.call1((self.message.as_str(), self.code, name)) {

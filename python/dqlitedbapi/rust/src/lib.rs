@@ -11,7 +11,8 @@
 //!   shared by both (`statement`, `transaction`, `parked`);
 //! * `result`: `NativeResult`, rows fetched frame by frame (`convert`, `describe`), within
 //!   the caps of `limits`;
-//! * `params` (binding), `errors` (PEP 249 classes), `fork` (inherited objects);
+//! * `params` (binding), `errors` (PEP 249 classes), `fork` (inherited objects),
+//!   `exiting` (threads still in a call when the interpreter exits);
 //! * `dial` (`dial_func`), `tls` (`TLSConfig`), `settings` (connection strings, read by the client's parser);
 //! * `logging`: the client's tracing events and spans, handed to Python's `logging`.
 
@@ -23,6 +24,7 @@ mod describe;
 mod dial;
 mod dqliteclient;
 mod errors;
+mod exiting;
 mod fork;
 mod limits;
 mod logging;
@@ -47,6 +49,8 @@ mod _native {
     #[pymodule_export]
     use crate::connection::NativeConnection;
     #[pymodule_export]
+    use crate::exiting::_before_exit;
+    #[pymodule_export]
     use crate::fork::_after_fork_in_child;
     #[pymodule_export]
     use crate::logging::{
@@ -65,6 +69,7 @@ mod _native {
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         crate::dqliteclient::register(m)?;
         crate::fork::register(m)?;
+        crate::exiting::register(m)?;
         crate::logging::install(m)
     }
 

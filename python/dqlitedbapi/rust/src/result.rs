@@ -343,7 +343,7 @@ impl NativeResult {
                     Some(ready) => ready,
                     None => {
                         let mut state = lock.lock_owned().await;
-                        let out = Python::attach(|py| {
+                        let out = crate::exiting::attach(|py| {
                             state
                                 .check_failed()
                                 .map(|()| state.start(py, want).unbind())
@@ -353,7 +353,7 @@ impl NativeResult {
                 };
                 let filled =
                     fill_async(&session, shared.as_ref(), &mut state, &names, want, &out).await;
-                Python::attach(|py| {
+                crate::exiting::attach(|py| {
                     // Rows nobody will receive stay with the result.
                     let cancelled = py_future
                         .bind(py)
@@ -437,7 +437,7 @@ async fn fill_async(
     out: &Py<PyList>,
 ) -> PyResult<()> {
     loop {
-        let more = Python::attach(|py| -> PyResult<bool> {
+        let more = crate::exiting::attach(|py| -> PyResult<bool> {
             let out = out.bind(py);
             while out.len() < want && state.frame.is_some() {
                 state.take_rows(py, names.bind(py), want - out.len(), out)?;

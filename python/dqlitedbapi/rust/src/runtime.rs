@@ -146,7 +146,7 @@ impl BlockingRuntime {
                     return Poll::Ready(Err(Failure::Py(e)));
                 }
                 if now >= next_check || tick.as_mut().poll(cx).is_ready() {
-                    if let Err(e) = Python::attach(|py| py.check_signals()) {
+                    if let Err(e) = crate::exiting::attach(|py| py.check_signals()) {
                         match interrupted.take() {
                             // A second Ctrl-C: no more waiting.
                             Some((first, _)) => return Poll::Ready(Err(Failure::Py(first))),

@@ -99,7 +99,7 @@ pub(crate) type PolicyErrorSlot = Arc<Mutex<Option<PyErr>>>;
 /// raises refuses the address; its exception is kept in `raised`.
 pub(crate) fn python_policy(policy: Py<PyAny>, raised: PolicyErrorSlot) -> RedirectPolicy {
     RedirectPolicy::new(move |address| {
-        Python::attach(|py| {
+        crate::exiting::attach(|py| {
             match policy
                 .call1(py, (address,))
                 .and_then(|verdict| verdict.is_truthy(py))

@@ -36,7 +36,7 @@ impl NativePool {
         let (settings, store) = cluster.parts();
         let nodes = nodes_from_tuples(nodes);
         let seeds: Vec<String> = nodes.iter().map(|n| n.address.clone()).collect();
-        let failed = |e: ClientError| Python::attach(|py| e.into_pyerr(py));
+        let failed = |e: ClientError| crate::exiting::attach(|py| e.into_pyerr(py));
         if seeds.is_empty() {
             return Err(failed(ClientError::new("no_nodes", "No nodes configured")));
         }

@@ -56,7 +56,9 @@ impl Mode {
             Mode::Blocking(rt) => {
                 let rt = rt.clone();
                 crate::logging::before_call(py);
-                let out = py.detach(move || rt.run(std::pin::pin!(async move { Ok(op.await) })));
+                let out = crate::exiting::detach(py, move || {
+                    rt.run(std::pin::pin!(async move { Ok(op.await) }))
+                });
                 crate::logging::after_call(py);
                 match out {
                     Ok(Ok(value)) => convert(py, value),
@@ -72,7 +74,7 @@ impl Mode {
                     py,
                     Box::pin(async move {
                         let out = op.await;
-                        Python::attach(|py| {
+                        crate::exiting::attach(|py| {
                             mine.release(py);
                             match out {
                                 Ok(value) => convert(py, value),

@@ -366,7 +366,7 @@ impl NativeSession {
         let held = self.state.held.clone();
         match &self.mode {
             Mode::Blocking(_) => {
-                py.detach(move || close_within(&held, wait, discard));
+                crate::exiting::detach(py, move || close_within(&held, wait, discard));
                 crate::logging::after_call(py);
                 Ok(py.None())
             }

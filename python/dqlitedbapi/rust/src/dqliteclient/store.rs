@@ -15,7 +15,7 @@ pub(crate) fn yaml_store_read(
     py: Python<'_>,
     path: std::path::PathBuf,
 ) -> PyResult<Vec<NodeTuple>> {
-    py.detach(|| YamlNodeStore::new(path).get())
+    crate::exiting::detach(py, || YamlNodeStore::new(path).get())
         .map(|nodes| nodes.into_iter().map(node_to_tuple).collect())
         .map_err(|e| ClientError::from(e).into_pyerr(py))
 }
@@ -28,6 +28,6 @@ pub(crate) fn yaml_store_write(
     nodes: Vec<NodeTuple>,
 ) -> PyResult<()> {
     let nodes = nodes_from_tuples(nodes);
-    py.detach(|| YamlNodeStore::new(path).set(nodes))
+    crate::exiting::detach(py, || YamlNodeStore::new(path).set(nodes))
         .map_err(|e| ClientError::from(e).into_pyerr(py))
 }
