@@ -30,6 +30,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.schema import CreateTable
@@ -412,6 +413,41 @@ def test_dates_and_times_of_the_wrong_kind_are_data_errors(engine: Engine) -> No
     # Raised while SQLAlchemy processes the row: the driver's class, not wrapped.
     with pytest.raises(dqlitedbapi.DataError, match="time"), engine.connect() as conn:
         conn.execute(select(t.c.at)).all()
+
+
+def test_dates_in_a_storage_format_of_their_own_read_back(engine: Engine) -> None:
+    # SQLAlchemy's SQLite DATETIME and DATE take a storage_format and the regexp that
+    # reads it. dqlite sends the text of a DATETIME or DATE column as ISO 8601, which the
+    # driver parses: the rows written were unreadable (DataError on every read).
+    at = sqlite.DATETIME(
+        storage_format="%(year)04d/%(month)02d/%(day)02d %(hour)02d.%(minute)02d.%(second)02d",
+        regexp=r"(\d+)/(\d+)/(\d+) (\d+)\.(\d+)\.(\d+)",
+    )
+    day = sqlite.DATE(
+        storage_format="%(year)04d%(month)02d%(day)02d", regexp=r"(\d{4})(\d{2})(\d{2})"
+    )
+    t = Table(
+        "formats",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("at", at),
+        Column("day", day),
+        Column("plain", DateTime),
+    )
+    when = datetime.datetime(2024, 1, 2, 3, 4, 5)
+    with engine.begin() as conn:
+        t.create(conn)
+        conn.execute(t.insert(), [{"id": 1, "at": when, "day": when.date(), "plain": when}])
+        conn.execute(t.insert(), [{"id": 2}])
+        stored = conn.exec_driver_sql("SELECT at || '', day || '' FROM formats WHERE id = 1")
+        assert stored.one() == ("2024/01/02 03.04.05", "20240102")
+    with engine.connect() as conn:
+        assert conn.execute(select(t).order_by(t.c.id)).all() == [
+            (1, when, when.date(), when),
+            (2, None, None, None),
+        ]
+        # Compared in SQL as stored.
+        assert conn.execute(select(t.c.id).where(t.c.at == when)).scalar() == 1
 
 
 def test_stream_results_uses_server_side_cursor(engine: Engine) -> None:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import quote
 
 import dqlitedbapi
-from sqlalchemy import exc, pool, util
+from sqlalchemy import exc, null, pool, util
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects.sqlite.base import (
     DATE,
@@ -42,6 +42,7 @@ from sqlalchemy.dialects.sqlite.base import (
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, characteristics
 from sqlalchemy.engine import url as sa_url
+from sqlalchemy.sql import functions as sql_functions
 
 if TYPE_CHECKING:
     from sqlalchemy.engine.base import Connection
@@ -222,6 +223,28 @@ def _offset_text(value: datetime.datetime | datetime.time) -> str:
     return f"{text}:{secs:02d}" if secs else text
 
 
+def _has_own_format(type_: Any) -> bool:
+    """Whether a SQLite date type reads its values with a ``regexp`` of its own.
+
+    Without one, SQLAlchemy reads ISO 8601 only, as the driver does.
+    """
+    return type_._reg is not None
+
+
+def _as_stored(type_: Any, colexpr: Any) -> Any:
+    """``colexpr`` as a SELECT or RETURNING column that reads back the stored text.
+
+    dqlite sends the text of a column declared DATETIME, DATE or TIMESTAMP as its ISO8601
+    type, which the driver parses as ISO 8601: a value stored in a format of the type's
+    own (``storage_format`` and ``regexp``) would fail every read with DataError. An
+    expression has no declared type, so ``coalesce(col, NULL)`` comes back as the stored
+    value, which the type's result processor parses with its own regexp.
+    """
+    if not _has_own_format(type_):
+        return colexpr
+    return sql_functions.coalesce(colexpr, null(), type_=colexpr.type)
+
+
 class _DqliteDateTime(DATETIME):
     """SQLite's DATETIME, also taking the ``datetime`` the driver returns for DATETIME columns.
 
@@ -233,6 +256,13 @@ class _DqliteDateTime(DATETIME):
     offset (with the default storage format); a ``timezone=True`` column reads a naive value
     as UTC, a ``timezone=False`` one reads an aware value as naive UTC.
     """
+
+    @property
+    def _has_column_expression(self) -> bool:
+        return _has_own_format(self)
+
+    def column_expression(self, colexpr: Any) -> Any:
+        return _as_stored(self, colexpr)
 
     def bind_processor(self, dialect: Any) -> Any:
         base = super().bind_processor(dialect)
@@ -327,6 +357,13 @@ class _DqliteTime(TIME):
 
 class _DqliteDate(DATE):
     """SQLite's DATE; the driver returns DATE columns as midnight ``datetime``."""
+
+    @property
+    def _has_column_expression(self) -> bool:
+        return _has_own_format(self)
+
+    def column_expression(self, colexpr: Any) -> Any:
+        return _as_stored(self, colexpr)
 
     def bind_processor(self, dialect: Any) -> Any:
         base = super().bind_processor(dialect)
