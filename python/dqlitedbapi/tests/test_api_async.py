@@ -697,6 +697,29 @@ async def test_executemany_pipelined_in_transaction(aconn: AsyncConnection) -> N
     assert await one(aconn, "SELECT count(*), sum(id) FROM p") == (5000, sum(range(5000)))
 
 
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        ((object(),), dqlitedbapi.ProgrammingError),  # a type that cannot be bound
+        ((1, 2), dqlitedbapi.ProgrammingError),  # a wrong count
+        (("a\x00b",), dqlitedbapi.DataError),  # text dqlite cannot send
+    ],
+)
+async def test_executemany_names_the_set_that_cannot_be_bound(
+    aconn: AsyncConnection, bad: tuple[object, ...], error: type[Exception]
+) -> None:
+    # Every set is bound before any is sent: none ran, and the error says which set to fix.
+    await aconn.execute("CREATE TABLE g (v)")
+    cur = aconn.cursor()
+    rows: list[tuple[object, ...]] = [(i,) for i in range(10)]
+    rows[6] = bad
+    with pytest.raises(error, match="parameter set 6") as info:
+        await cur.executemany("INSERT INTO g VALUES (?)", rows)
+    assert getattr(info.value, "executemany_row", None) == 6
+    assert cur.completed_iterations == 0
+    assert await one(aconn, "SELECT count(*) FROM g") == (0,)
+
+
 @pytest.mark.parametrize("in_transaction", [True, False])
 async def test_executemany_first_failing_row(aconn: AsyncConnection, in_transaction: bool) -> None:
     await aconn.execute("CREATE TABLE f (id INTEGER PRIMARY KEY)")

@@ -302,7 +302,10 @@ impl NativeConnection {
 fn bind_many(info: &SqlInfo, seq: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<Value>>> {
     let mut sets = Vec::new();
     for params in seq.try_iter()? {
-        sets.push(info.placeholders.bind(Some(&params?))?);
+        match info.placeholders.bind(Some(&params?)) {
+            Ok(set) => sets.push(set),
+            Err(e) => return Err(crate::errors::unbound_set(seq.py(), e, sets.len())),
+        }
     }
     Ok(sets)
 }

@@ -132,6 +132,34 @@ impl From<DbError> for PyErr {
     }
 }
 
+/// The error of parameter set `row` of an `executemany` that could not be bound: `error`
+/// (a `DatabaseError`: `ProgrammingError`, `DataError`) names the set in its message and
+/// as `executemany_row`, as a failure of a set that ran does; `executemany_unsent` says
+/// that no set was sent (every set is bound before any is). Other errors (say, raised
+/// by the caller's iterator) are left as they are.
+pub fn unbound_set(py: Python<'_>, error: PyErr, row: usize) -> PyErr {
+    let value = error.value(py);
+    let ours = exception_class(py, Class::Database)
+        .is_ok_and(|cls| value.is_instance(cls).unwrap_or(false));
+    if !ours {
+        return error;
+    }
+    let message = match value.getattr("args").and_then(|a| a.get_item(0)) {
+        Ok(m) => m.to_string(),
+        Err(_) => return error,
+    };
+    let message = format!("{message} (executemany: parameter set {row}, counting from 0)");
+    let updated = (|| -> PyResult<()> {
+        value.setattr("args", (message,))?;
+        value.setattr("executemany_row", row)?;
+        value.setattr("executemany_unsent", true)
+    })();
+    match updated {
+        Ok(()) => error,
+        Err(e) => e,
+    }
+}
+
 fn exception_class(py: Python<'_>, class: Class) -> PyResult<&Bound<'_, PyType>> {
     static CELLS: [PyOnceLock<Py<PyType>>; 9] = [
         PyOnceLock::new(),

@@ -136,8 +136,10 @@ class Cursor(CursorBase):
         try:
             result = native.executemany(sql, sets)
         except Error as e:
-            # The parameter sets before the failing one ran.
-            self.completed_iterations = getattr(e, "executemany_row", 0)
+            # The parameter sets before the failing one ran; none did when a set could
+            # not be bound (all are bound before any is sent).
+            if not getattr(e, "executemany_unsent", False):
+                self.completed_iterations = getattr(e, "executemany_row", 0)
             raise
         self.rowcount = result.rowcount
         self.completed_iterations = len(sets)
