@@ -157,3 +157,26 @@ def test_yield_per_streams(schema: Engine) -> None:
         names = [a.name for a in result]
         assert len(names) == 1200
         assert names[:2] == ["a0", "a1"]
+
+
+def test_selectinload_of_more_parents_than_old_servers_take_parameters(schema: Engine) -> None:
+    # selectinload sends up to 500 keys in one IN; servers before dqlite 1.12 take 255
+    # parameters a statement, and the load failed there (NotSupportedError).
+    with Session(schema) as session:
+        session.add_all(
+            Author(
+                name=f"a{i}",
+                works=[Work(title=f"w{i}", kind=Kind.GAME, price=decimal.Decimal(i))],
+            )
+            for i in range(300)
+        )
+        session.commit()
+    with Session(schema) as session:
+        authors = session.scalars(select(Author).options(selectinload(Author.works))).all()
+        assert len(authors) == 300
+        assert all([w.title for w in a.works] == [f"w{a.name[1:]}"] for a in authors)
+        ids = [a.id for a in authors]
+        assert session.scalar(select(func.count()).where(Work.author_id.in_(ids))) == 300
+        # A short list of text stays bound.
+        names = [a.name for a in authors[:10]]
+        assert session.scalar(select(func.count()).where(Author.name.in_(names))) == 10

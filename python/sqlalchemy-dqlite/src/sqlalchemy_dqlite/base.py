@@ -73,6 +73,13 @@ DEFAULT_DATABASE: Final = "default"
 
 _RETURNING_PROBE: Final = "DELETE FROM sqlalchemy_dqlite_returning_probe WHERE 0 RETURNING 1"
 
+_OLD_PARAMETER_LIMIT: Final = 255
+"""Parameters a statement takes on servers before dqlite 1.12 (Debian 12's 1.11.1)."""
+
+_PARAMETER_PROBE: Final = "SELECT " + ", ".join(["?"] * (_OLD_PARAMETER_LIMIT + 1))
+
+_INT64: Final = range(-(2**63), 2**63)
+
 # Key in a pooled connection's ``info``: the server rolled back the SQLAlchemy
 # transaction's BEGIN after an error (see DqliteDialect._run).
 _ROLLED_BACK_BY_SERVER: Final = "dqlite_rolled_back_by_server"
@@ -419,6 +426,26 @@ class DqliteCompiler(SQLiteCompiler):
         base: Any = super().returning_clause
         return str(base(stmt, returning_cols, populate_result_map=populate_result_map, **kw))
 
+    def _literal_execute_expanding_parameter(
+        self, name: Any, parameter: Any, values: Any, *args: Any, **kw: Any
+    ) -> Any:
+        """The elements of an ``IN`` list: bound, or integers written out on old servers.
+
+        Servers before dqlite 1.12 take at most 255 parameters a statement, and the ORM's
+        ``selectinload`` alone sends up to 500 keys in one ``IN``. On those servers a long
+        list of plain integers (no bind processor) is written into the SQL instead.
+        """
+        limit = cast(Any, self.dialect)._parameter_limit
+        if (
+            limit is not None
+            and len(values) > limit // 4
+            and all(type(v) is int and v in _INT64 for v in values)
+            and parameter.type._cached_bind_processor(self.dialect) is None
+        ):
+            return (), ", ".join(str(v) for v in values)
+        base: Any = super()._literal_execute_expanding_parameter
+        return base(name, parameter, values, *args, **kw)
+
     def visit_regexp_match_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
         raise exc.CompileError(
             "dqlite has no REGEXP function (SQLite's REGEXP needs a user-defined function, "
@@ -538,6 +565,9 @@ class DqliteDialect(SQLiteDialect_pysqlite):
 
     supports_server_side_cursors = True
 
+    # Parameters a statement takes, None for no limit of dqlite's: probed on first connect.
+    _parameter_limit: int | None = None
+
     # RETURNING: probed on first connect (see initialize()); off until then.
     insert_returning = False
     update_returning = False
@@ -646,6 +676,23 @@ class DqliteDialect(SQLiteDialect_pysqlite):
     def initialize(self, connection: Connection) -> None:
         super().initialize(connection)
         self._set_returning(self._server_has_returning(connection))
+        self._parameter_limit = self._server_parameter_limit(connection)
+
+    def _server_parameter_limit(self, connection: Connection) -> int | None:
+        """255 on servers before dqlite 1.12, None on later ones.
+
+        The driver knows the server's version and refuses a statement with more parameters
+        than the server takes (NotSupportedError) before sending it.
+        """
+        dbapi = cast(Any, self.loaded_dbapi)
+        cursor = cast(Any, connection.connection).cursor()
+        try:
+            cursor.execute(_PARAMETER_PROBE, (None,) * (_OLD_PARAMETER_LIMIT + 1))
+        except dbapi.NotSupportedError:
+            return _OLD_PARAMETER_LIMIT
+        finally:
+            cursor.close()
+        return None
 
     def _server_has_returning(self, connection: Connection) -> bool:
         """Whether the server runs RETURNING correctly (dqlite 1.18.2 and later).
