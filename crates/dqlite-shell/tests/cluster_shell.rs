@@ -33,6 +33,27 @@ fn shell(cluster: &TestCluster, db: &str) -> Command {
     cmd
 }
 
+/// The shell reading `db`'s statements from a pipe (`-i`: as at a terminal, so Ctrl-C
+/// stops the statement, not the shell), with stdout and stderr piped too.
+fn interactive(cluster: &TestCluster, db: &str) -> std::process::Child {
+    shell(cluster, db)
+        .arg("-i")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends SIGINT (Ctrl-C) to `child`.
+fn interrupt(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 /// Runs the shell with `commands` as `-c` arguments; returns stdout, asserting success.
 fn run(cluster: &TestCluster, db: &str, commands: &[&str]) -> String {
     let mut cmd = shell(cluster, db);
@@ -811,11 +832,7 @@ fn cluster_ctrl_c_stops_an_endless_query() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    interrupt(&child);
     let started = Instant::now();
     let out = child.wait_with_output().unwrap();
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -1207,13 +1224,7 @@ fn cluster_ctrl_c_in_a_transaction_ends_it_and_says_so() {
     use std::io::BufRead as _;
     let cluster = start(1);
     run(&cluster, "ctrlc", &["CREATE TABLE k (a)"]);
-    let mut child = shell(&cluster, "ctrlc")
-        .arg("-i")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = interactive(&cluster, "ctrlc");
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     writeln!(
@@ -1227,11 +1238,7 @@ fn cluster_ctrl_c_in_a_transaction_ends_it_and_says_so() {
     stdout.read_line(&mut line).unwrap();
     assert!(line.ends_with("ready\n"), "{line:?}");
     std::thread::sleep(Duration::from_millis(500));
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    interrupt(&child);
     writeln!(
         stdin,
         ".output stdout\nINSERT INTO k VALUES (2);\nCOMMIT;\nSELECT 'count', count(*) FROM k;"
@@ -1304,13 +1311,7 @@ fn cluster_ctrl_c_on_a_long_write_says_it_may_still_apply() {
     use std::io::BufRead as _;
     let cluster = start(1);
     run(&cluster, "slow", &["CREATE TABLE big (x)"]);
-    let mut child = shell(&cluster, "slow")
-        .arg("-i")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = interactive(&cluster, "slow");
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     writeln!(
@@ -1324,11 +1325,7 @@ fn cluster_ctrl_c_on_a_long_write_says_it_may_still_apply() {
     stdout.read_line(&mut line).unwrap();
     assert!(line.ends_with("ready\n"), "{line:?}");
     std::thread::sleep(Duration::from_millis(300));
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    interrupt(&child);
     drop(stdin);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
@@ -1555,13 +1552,7 @@ fn cluster_commit_after_a_leader_change_says_the_transaction_is_gone() {
 fn cluster_ctrl_c_before_a_leader_is_found_drops_the_statement() {
     let mut cluster = start(3);
     run(&cluster, "quorum", &["CREATE TABLE k (a)"]);
-    let mut child = shell(&cluster, "quorum")
-        .arg("-i")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = interactive(&cluster, "quorum");
     let mut stdin = child.stdin.take().unwrap();
     // No statement yet: the shell connects at the first one, when there is no leader.
     let leader = cluster.wait_for_leader(Duration::from_secs(10)).unwrap();
@@ -1571,11 +1562,7 @@ fn cluster_ctrl_c_before_a_leader_is_found_drops_the_statement() {
     writeln!(stdin, "INSERT INTO k VALUES (1);").unwrap();
     stdin.flush().unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    interrupt(&child);
     std::thread::sleep(Duration::from_millis(1500));
     // The quorum comes back while the shell still runs.
     cluster.restart(leader).unwrap();
