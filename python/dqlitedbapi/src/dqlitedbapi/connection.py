@@ -170,11 +170,7 @@ class Connection(ConnectionBase):
             yield
         except BaseException:
             self._in_ctx_transaction = False
-            if not self.closed:
-                try:
-                    self.rollback()
-                except Exception:
-                    self.force_close_transport()
+            self._roll_back_or_close()
             raise
         self._in_ctx_transaction = False
         try:
@@ -182,12 +178,20 @@ class Connection(ConnectionBase):
         except Exception:
             # Refused, the COMMIT leaves the transaction open on the server, where the
             # statements after the block would run.
-            if not self.closed:
-                try:
-                    self.rollback()
-                except Exception:
-                    self.force_close_transport()
+            self._roll_back_or_close()
             raise
+
+    def _roll_back_or_close(self) -> None:
+        """Rolls back a failed ``transaction()`` block, or closes the connection.
+
+        A ROLLBACK that fails too leaves the connection closed, which ends the transaction
+        on the server.
+        """
+        if not self.closed:
+            try:
+                self.rollback()
+            except Exception:
+                self.force_close_transport()
 
     def set_session_mode(self, mode: str) -> None:
         """Changes the session mode (not inside a transaction); see ``SESSION_MODES``."""

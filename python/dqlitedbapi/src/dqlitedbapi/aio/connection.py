@@ -228,11 +228,7 @@ class AsyncConnection(ConnectionBase):
             yield
         except BaseException:
             self._in_ctx_transaction = False
-            if not self.closed:
-                try:
-                    await self.rollback()
-                except Exception:
-                    self.force_close_transport()
+            await self._roll_back_or_close()
             raise
         self._in_ctx_transaction = False
         try:
@@ -240,12 +236,20 @@ class AsyncConnection(ConnectionBase):
         except Exception:
             # Refused, the COMMIT leaves the transaction open on the server, where the
             # statements after the block would run.
-            if not self.closed:
-                try:
-                    await self.rollback()
-                except Exception:
-                    self.force_close_transport()
+            await self._roll_back_or_close()
             raise
+
+    async def _roll_back_or_close(self) -> None:
+        """Rolls back a failed ``transaction()`` block, or closes the connection.
+
+        A ROLLBACK that fails too leaves the connection closed, which ends the transaction
+        on the server.
+        """
+        if not self.closed:
+            try:
+                await self.rollback()
+            except Exception:
+                self.force_close_transport()
 
     async def set_session_mode(self, mode: str) -> None:
         """Changes the session mode (not inside a transaction); see ``SESSION_MODES``."""
