@@ -177,6 +177,6 @@ def test_selectinload_of_more_parents_than_old_servers_take_parameters(schema: E
         assert all([w.title for w in a.works] == [f"w{a.name[1:]}"] for a in authors)
         ids = [a.id for a in authors]
         assert session.scalar(select(func.count()).where(Work.author_id.in_(ids))) == 300
-        # A short list of text stays bound.
-        names = [a.name for a in authors[:10]]
-        assert session.scalar(select(func.count()).where(Author.name.in_(names))) == 10
+        names = [a.name for a in authors] + ["o'brien", "x\\y", ""]
+        assert session.scalar(select(func.count()).where(Author.name.in_(names))) == 300
+        assert session.scalar(select(func.count()).where(Author.name.in_(names[:10]))) == 10

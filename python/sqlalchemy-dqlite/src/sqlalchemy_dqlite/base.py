@@ -399,6 +399,23 @@ class _DqliteDate(DATE):
         return process
 
 
+def _sql_literals(processor: Callable[[Any], Any] | None, values: Sequence[Any]) -> str | None:
+    """``values`` as SQL integer and text literals, or None if one binds as anything else."""
+    out = []
+    for value in values:
+        try:
+            bound = value if processor is None else processor(value)
+        except Exception:
+            return None  # bound as usual, so that SQLAlchemy reports the error
+        if type(bound) is int and bound in _INT64:
+            out.append(str(bound))
+        elif type(bound) is str and "\x00" not in bound:
+            out.append("'" + bound.replace("'", "''") + "'")
+        else:
+            return None
+    return ", ".join(out)
+
+
 class DqliteCompiler(SQLiteCompiler):
     """SQLite's compiler, refusing what dqlite cannot run."""
 
@@ -429,20 +446,18 @@ class DqliteCompiler(SQLiteCompiler):
     def _literal_execute_expanding_parameter(
         self, name: Any, parameter: Any, values: Any, *args: Any, **kw: Any
     ) -> Any:
-        """The elements of an ``IN`` list: bound, or integers written out on old servers.
+        """The elements of an ``IN`` list: bound, or written out on old servers.
 
         Servers before dqlite 1.12 take at most 255 parameters a statement, and the ORM's
         ``selectinload`` alone sends up to 500 keys in one ``IN``. On those servers a long
-        list of plain integers (no bind processor) is written into the SQL instead.
+        list whose values bind as integers or text (after the type's bind processor: UUIDs,
+        dates) is written into the SQL instead, as the same integers and text.
         """
         limit = cast(Any, self.dialect)._parameter_limit
-        if (
-            limit is not None
-            and len(values) > limit // 4
-            and all(type(v) is int and v in _INT64 for v in values)
-            and parameter.type._cached_bind_processor(self.dialect) is None
-        ):
-            return (), ", ".join(str(v) for v in values)
+        if limit is not None and len(values) > limit // 4:
+            literals = _sql_literals(parameter.type._cached_bind_processor(self.dialect), values)
+            if literals is not None:
+                return (), literals
         base: Any = super()._literal_execute_expanding_parameter
         return base(name, parameter, values, *args, **kw)
 
