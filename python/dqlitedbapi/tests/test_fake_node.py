@@ -9,33 +9,28 @@ situation a real dqlite node produces only rarely, or not at will.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 import struct
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
+from dqlite_testkit.fake import (
+    DONE,
+    EXEC_SQL,
+    INTEGER,
+    QUERY_SQL,
+    RESULT,
+    ROWS,
+    FakeNode,
+    commit_answered,
+    failure,
+    frame,
+    text,
+    unsupported,
+)
 
 import dqlitedbapi
 from dqlitedbapi.aio import aconnect
-
-# Request and response type codes (docs/protocol.md, sections 2 and 3).
-LEADER, CLIENT, OPEN, EXEC_SQL, QUERY_SQL, INTERRUPT = 0, 1, 3, 8, 9, 10
-FAILURE, SERVER, WELCOME, DB, ROWS, EMPTY = 0, 1, 2, 4, 7, 8
-DONE = b"\xff" * 8
-INTEGER = 1
-
-
-def text(value: str) -> bytes:
-    """A protocol string: UTF-8, a NUL, zero padding to a word."""
-    raw = value.encode() + b"\0"
-    return raw + b"\0" * (-len(raw) % 8)
-
-
-def frame(kind: int, body: bytes) -> bytes:
-    return struct.pack("<IBBH", len(body) // 8, kind, 0, 0) + body
 
 
 def integer_rows(count: int) -> bytes:
@@ -46,66 +41,6 @@ def integer_rows(count: int) -> bytes:
     return frame(ROWS, header + rows + DONE)
 
 
-Answer = Callable[[int, bytes], bytes]
-
-
-class FakeNode:
-    """A node on 127.0.0.1 that leads (it names itself), opens any database, and answers
-    other requests with ``answer(type, body)``."""
-
-    def __init__(self, answer: Answer) -> None:
-        self._answer = answer
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
-        self._threads: list[threading.Thread] = []
-        self._conns: list[socket.socket] = []
-        self._accepting = threading.Thread(target=self._accept, daemon=True)
-        self._accepting.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            self._conns.append(conn)
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn, conn.makefile("rb") as stream:
-            if len(stream.read(8)) < 8:
-                return
-            while len(head := stream.read(8)) == 8:
-                words, kind = struct.unpack("<IB", head[:5])
-                body = stream.read(words * 8)
-                if kind == LEADER:
-                    reply = frame(SERVER, struct.pack("<Q", 1) + text(self.address))
-                elif kind == CLIENT:
-                    reply = frame(WELCOME, struct.pack("<Q", 15_000))
-                elif kind == OPEN:
-                    reply = frame(DB, struct.pack("<II", 0, 0))
-                elif kind == INTERRUPT:
-                    reply = frame(EMPTY, struct.pack("<Q", 0))
-                else:
-                    reply = self._answer(kind, body)
-                try:
-                    conn.sendall(reply)
-                except OSError:
-                    return
-
-    def close(self) -> None:
-        # shutdown() wakes a thread blocked on the socket; close() alone would not.
-        for sock in [self._listener, *self._conns]:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-        self._accepting.join(timeout=5)
-        for thread in self._threads:
-            thread.join(timeout=5)
-
-
 @pytest.fixture
 def big_frame_node() -> Iterator[FakeNode]:
     """A node answering every query with one frame of 200,000 rows."""
@@ -114,7 +49,7 @@ def big_frame_node() -> Iterator[FakeNode]:
     def answer(kind: int, body: bytes) -> bytes:
         if kind == QUERY_SQL:
             return rows
-        return frame(FAILURE, struct.pack("<Q", 1) + text("not supported by the fake node"))
+        return unsupported(kind, body)
 
     node = FakeNode(answer)
     yield node
@@ -139,10 +74,6 @@ def test_rows_of_one_big_frame_are_read_in_linear_time(big_frame_node: FakeNode)
     short = min(read_rows(big_frame_node.address, 50_000) for _ in range(3))
     long = min(read_rows(big_frame_node.address, 200_000) for _ in range(3))
     assert long < 10 * short, (short, long)
-
-
-def failure(code: int, message: str) -> bytes:
-    return frame(FAILURE, struct.pack("<Q", code) + text(message))
 
 
 # Answers a leader gives when it could not persist or replicate a write it may already
@@ -178,20 +109,9 @@ def test_a_write_answered_in_doubt_is_outcome_unknown(code: int, message: str) -
         node.close()
 
 
-RESULT = 6
-
-
 def committing_node(commit_failure: bytes) -> FakeNode:
     """A node that runs every EXEC but COMMIT, which fails with ``commit_failure``."""
-
-    def answer(kind: int, body: bytes) -> bytes:
-        if kind == EXEC_SQL and b"COMMIT" in body:
-            return commit_failure
-        if kind == EXEC_SQL:
-            return frame(RESULT, struct.pack("<QQ", 0, 0))
-        return failure(1, "not supported by the fake node")
-
-    return FakeNode(answer)
+    return FakeNode(commit_answered(commit_failure))
 
 
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "aio"])
@@ -246,7 +166,7 @@ def test_a_refused_rollback_of_the_transaction_probe_is_not_ignored() -> None:
 
     def answer(kind: int, body: bytes) -> bytes:
         if kind != EXEC_SQL:
-            return failure(1, "not supported by the fake node")
+            return unsupported(kind, body)
         sql = body[8:].split(b"\0", 1)[0]
         sent.append(sql)
         if sql == b"INSERT INTO t VALUES (1)":
