@@ -195,11 +195,7 @@ async fn a_detached_connection_that_saw_a_leader_change_retires_the_others() {
         PoolOptions::default().max_size(3),
     );
     pool.execute("CREATE TABLE t (n)", &[]).await.unwrap();
-    let warm = vec![
-        pool.get().await.unwrap(),
-        pool.get().await.unwrap(),
-        pool.get().await.unwrap(),
-    ];
+    let warm = checked_out(&pool, 3).await;
     drop(warm);
     assert_eq!(pool.stats().idle, 3);
     let old = pool.get().await.unwrap().address().clone();
@@ -212,13 +208,7 @@ async fn a_detached_connection_that_saw_a_leader_change_retires_the_others() {
         .unwrap_err();
     assert_eq!(e.kind(), dqlite_client::ErrorKind::NotLeader, "{e}");
     drop(stale.detach());
-    for n in 2..5 {
-        let mut conn = pool.get().await.unwrap();
-        assert_ne!(conn.address(), &old, "a stale connection was handed out");
-        conn.execute("INSERT INTO t VALUES (?)", &[Value::Integer(n)])
-            .await
-            .unwrap();
-    }
+    writes_reach_a_new_leader(&pool, &old, 3).await;
 }
 
 /// A transaction dropped open on a pooled connection is rolled back in the background;
@@ -232,11 +222,7 @@ async fn a_rollback_that_meets_a_leader_change_retires_the_others() {
         PoolOptions::default().max_size(3),
     );
     pool.execute("CREATE TABLE t (n)", &[]).await.unwrap();
-    let mut warm = vec![
-        pool.get().await.unwrap(),
-        pool.get().await.unwrap(),
-        pool.get().await.unwrap(),
-    ];
+    let mut warm = checked_out(&pool, 3).await;
     let mut open = warm.pop().unwrap();
     drop(warm);
     let old = open.address().clone();
@@ -249,13 +235,7 @@ async fn a_rollback_that_meets_a_leader_change_retires_the_others() {
         assert!(Instant::now() < settled, "{:?}", pool.stats());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    for n in 0..3 {
-        let mut conn = pool.get().await.unwrap();
-        assert_ne!(conn.address(), &old, "a stale connection was handed out");
-        conn.execute("INSERT INTO t VALUES (?)", &[Value::Integer(n)])
-            .await
-            .unwrap();
-    }
+    writes_reach_a_new_leader(&pool, &old, 3).await;
 }
 
 /// `test_on_checkout` after a leadership transfer: the old leader still answers the check
@@ -269,21 +249,11 @@ async fn the_checkout_test_refuses_a_node_that_no_longer_leads() {
         PoolOptions::default().max_size(3).test_on_checkout(true),
     );
     pool.execute("CREATE TABLE t (n)", &[]).await.unwrap();
-    let warm = vec![
-        pool.get().await.unwrap(),
-        pool.get().await.unwrap(),
-        pool.get().await.unwrap(),
-    ];
+    let warm = checked_out(&pool, 3).await;
     let old = warm[0].address().clone();
     drop(warm);
     tokio::task::block_in_place(|| cluster.transfer_leadership(None)).unwrap();
-    for n in 0..3 {
-        let mut conn = pool.get().await.unwrap();
-        assert_ne!(conn.address(), &old, "a stale connection was handed out");
-        conn.execute("INSERT INTO t VALUES (?)", &[Value::Integer(n)])
-            .await
-            .unwrap();
-    }
+    writes_reach_a_new_leader(&pool, &old, 3).await;
 }
 
 /// `test_on_checkout` with a paused leader (its sockets stay open): the first check times
@@ -299,12 +269,7 @@ async fn the_checkout_test_pays_one_timeout_for_a_paused_leader() {
         PoolOptions::default().max_size(4).test_on_checkout(true),
     );
     pool.execute("CREATE TABLE t (n)", &[]).await.unwrap();
-    let warm = vec![
-        pool.get().await.unwrap(),
-        pool.get().await.unwrap(),
-        pool.get().await.unwrap(),
-        pool.get().await.unwrap(),
-    ];
+    let warm = checked_out(&pool, 4).await;
     let old = warm[0].address().clone();
     drop(warm);
     let leader = cluster.wait_for_leader(Duration::from_secs(10)).unwrap();
@@ -318,4 +283,25 @@ async fn the_checkout_test_pays_one_timeout_for_a_paused_leader() {
     conn.execute("INSERT INTO t VALUES (1)", &[]).await.unwrap();
     // One check timed out; the election (bare nodes: well under a second) overlaps it.
     assert!(took < REQUEST * 3, "{took:?}");
+}
+
+/// `n` connections of `pool`, all checked out at once (so that it opens `n`).
+async fn checked_out(pool: &Pool, n: usize) -> Vec<dqlite_client::PooledConnection> {
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n {
+        conns.push(pool.get().await.unwrap());
+    }
+    conns
+}
+
+/// `n` connections checked out of `pool` one after another, none to `old`, each of which
+/// writes a row to `t`.
+async fn writes_reach_a_new_leader(pool: &Pool, old: &dqlite_client::Address, n: i64) {
+    for k in 0..n {
+        let mut conn = pool.get().await.unwrap();
+        assert_ne!(conn.address(), old, "a stale connection was handed out");
+        conn.execute("INSERT INTO t VALUES (?)", &[Value::Integer(k)])
+            .await
+            .unwrap();
+    }
 }
