@@ -13,6 +13,8 @@ import asyncio
 import gc
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -181,3 +183,50 @@ async def test_asyncio_child_leaves_the_parents_loop_alone(cluster: Any, dbname:
     cur = await conn.execute("SELECT count(*) FROM t")
     assert await cur.fetchone() == (2,)
     await conn.close()
+
+
+FORKING_SCRIPT = """
+import os, sys, threading, time, warnings
+import dqlitedbapi
+
+warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads
+conn = dqlitedbapi.connect(sys.argv[1], database=sys.argv[2], check_same_thread=False)
+stop = threading.Event()
+
+def worker():
+    while not stop.is_set():
+        conn.execute("SELECT 1").fetchall()
+
+threads = [threading.Thread(target=worker) for _ in range(2)]
+for t in threads:
+    t.start()
+slow = []
+for i in range(20):
+    sum(range(200_000))  # holds the GIL a while: the workers queue for it
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        sys.exit(0)  # a normal exit: atexit hooks and finalization run
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    took = time.monotonic() - started
+    if took > 0.5:
+        slow.append((i, round(took, 2)))
+stop.set()
+for t in threads:
+    t.join()
+print("slow", slow)
+"""
+
+
+def test_child_exits_at_once_while_parent_threads_run_calls(cluster: Any, dbname: str) -> None:
+    # Parent threads on their way back to the GIL from a call when the child is forked
+    # do not exist in the child: its exit must not wait for them.
+    proc = subprocess.run(
+        [sys.executable, "-c", FORKING_SCRIPT, cluster.address, dbname],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "slow []"

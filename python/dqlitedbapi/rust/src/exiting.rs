@@ -108,6 +108,12 @@ where
     })
 }
 
+/// In a child process after `os.fork()`: the parent's threads on their way to the GIL do
+/// not exist here (the hook would wait for them at exit).
+pub fn after_fork_in_child() {
+    REATTACHING.store(0, Ordering::SeqCst);
+}
+
 /// The `atexit` hook: from now on, threads that let the GIL go do not take it back.
 #[pyfunction]
 pub fn _before_exit(py: Python<'_>) {

@@ -20,6 +20,7 @@ static FORK_GENERATION: AtomicU32 = AtomicU32::new(0);
 #[pyfunction]
 pub fn _after_fork_in_child() {
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+    crate::exiting::after_fork_in_child();
 }
 
 /// Registers [`_after_fork_in_child`] with `os.register_at_fork`.
