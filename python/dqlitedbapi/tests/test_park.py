@@ -47,3 +47,16 @@ def test_parking_is_bounded(conn: Connection) -> None:
     # The rows kept before the limit are returned first.
     assert PARK_LIMIT // (2 * BIG_ROW) < count < BIG_ROWS
     assert conn.execute("SELECT 3").fetchone() == (3,)
+
+
+def test_executemany_refuses_its_own_cursor_as_parameters(conn: Connection) -> None:
+    # The cursor's result would be closed before it was read: nothing would be written,
+    # silently. sqlite3 refuses it too.
+    conn.execute("CREATE TABLE src (v)")
+    conn.executemany("INSERT INTO src VALUES (?)", [(1,), (2,)])
+    conn.execute("CREATE TABLE dst (v)")
+    cur = conn.execute("SELECT v FROM src")
+    with pytest.raises(dqlitedbapi.ProgrammingError, match="Recursive use of cursors"):
+        cur.executemany("INSERT INTO dst VALUES (?)", cur)
+    assert cur.fetchall() == [(1,), (2,)]
+    assert conn.execute("SELECT count(*) FROM dst").fetchone() == (0,)

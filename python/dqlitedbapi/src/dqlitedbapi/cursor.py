@@ -124,6 +124,10 @@ class Cursor(CursorBase):
         native = self._native_for_call()
         sql = check_sql(sql)
         check_executemany_seq(seq_of_parameters)
+        source: object = seq_of_parameters
+        if source is self:
+            # Its rows would be discarded before they were read: nothing would run.
+            raise exc.ProgrammingError("Recursive use of cursors not allowed.")
         self._reset()
         if _RETURNING.search(sql):
             self._executemany_one_by_one(native, sql, seq_of_parameters)
