@@ -1045,6 +1045,29 @@ async def test_sqlite3_methods_dqlite_lacks(aconn: AsyncConnection) -> None:
             getattr(cur, name)("x")
 
 
+@pytest.mark.parametrize(
+    "pragma",
+    [
+        "PRAGMA wal_checkpoint",
+        "PRAGMA wal_checkpoint(FULL)",
+        "PRAGMA journal_mode = DELETE",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA page_size = 1024",
+    ],
+)
+async def test_pragmas_that_break_a_node_are_refused_as_not_authorized(
+    aconn: AsyncConnection, pragma: str
+) -> None:
+    # The client refuses them before sending (each kills a 1.11 node); the newest servers
+    # refuse them too, as "not authorized" (SQLITE_AUTH). Either way the caller sees a
+    # DatabaseError saying so, as dqlite-dbapi 0.8.0's tests expect, and the connection
+    # goes on.
+    with pytest.raises(dqlitedbapi.DatabaseError, match="not authorized"):
+        await aconn.execute(pragma)
+    assert not aconn.closed
+    assert await one(aconn, "SELECT 1") == (1,)
+
+
 async def test_text_factory_other_than_str_is_refused(aconn: AsyncConnection) -> None:
     # sqlite3's text_factory (bytes, or a callable given the bytes) is not supported: TEXT
     # is always str. Another factory is refused, as dqlite-dbapi 0.8 does, not ignored

@@ -1022,6 +1022,29 @@ def test_sqlite3_methods_dqlite_lacks(conn: Connection) -> None:
             getattr(cur, name)("x")
 
 
+@pytest.mark.parametrize(
+    "pragma",
+    [
+        "PRAGMA wal_checkpoint",
+        "PRAGMA wal_checkpoint(FULL)",
+        "PRAGMA journal_mode = DELETE",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA page_size = 1024",
+    ],
+)
+def test_pragmas_that_break_a_node_are_refused_as_not_authorized(
+    conn: Connection, pragma: str
+) -> None:
+    # The client refuses them before sending (each kills a 1.11 node); the newest servers
+    # refuse them too, as "not authorized" (SQLITE_AUTH). Either way the caller sees a
+    # DatabaseError saying so, as dqlite-dbapi 0.8.0's tests expect, and the connection
+    # goes on.
+    with pytest.raises(dqlitedbapi.DatabaseError, match="not authorized"):
+        conn.execute(pragma)
+    assert not conn.closed
+    assert one(conn, "SELECT 1") == (1,)
+
+
 def test_text_factory_other_than_str_is_refused(conn: Connection) -> None:
     # sqlite3's text_factory (bytes, or a callable given the bytes) is not supported: TEXT
     # is always str. Another factory is refused, as dqlite-dbapi 0.8 does, not ignored

@@ -318,6 +318,9 @@ fn cmp_ignore_ascii_case(a: &str, b: &str) -> std::cmp::Ordering {
 /// `PRAGMA hard_heap_limit = N` lowers the limit of the server's whole process: a low one
 /// leaves the node out of memory for every client, on every version. The reading forms,
 /// and settings to what dqlite keeps anyway (WAL, 4096, off), go to the server.
+///
+/// Each reason starts "not authorized", as the newest servers word their refusal, so that
+/// a refusal reads the same whichever side made it.
 pub(crate) fn refusal(sql: &str) -> Option<&'static str> {
     let mut tokens = Tokens::new(sql);
     match tokens.next() {
@@ -336,8 +339,8 @@ pub(crate) fn refusal(sql: &str) -> Option<&'static str> {
     let is = |text: &str, keyword: &str| unquoted(text).eq_ignore_ascii_case(keyword);
     if is(name.1, "wal_checkpoint") {
         return Some(
-            "PRAGMA wal_checkpoint: dqlite checkpoints its databases itself (a 1.11 node \
-             aborts after a checkpoint of a client's, newer ones refuse it)",
+            "not authorized: PRAGMA wal_checkpoint: dqlite checkpoints its databases itself (a \
+             1.11 node aborts after a checkpoint of a client's, newer ones refuse it)",
         );
     }
     // The rest are refused in their setting forms only, by value.
@@ -355,8 +358,8 @@ pub(crate) fn refusal(sql: &str) -> Option<&'static str> {
         // dqlite's own check sees every value that is not WAL, even one SQLite would
         // ignore or take as a prefix (`d` is DELETE), and 1.11 dies of its refusal.
         return (negative || !among(&["wal"])).then_some(
-            "PRAGMA journal_mode: dqlite runs its databases in WAL mode only (another mode \
-             kills a 1.11 node, newer ones refuse it)",
+            "not authorized: PRAGMA journal_mode: dqlite runs its databases in WAL mode only \
+             (another mode kills a 1.11 node, newer ones refuse it)",
         );
     }
     if is(name.1, "synchronous") {
@@ -365,27 +368,27 @@ pub(crate) fn refusal(sql: &str) -> Option<&'static str> {
                 "0", "1", "off", "normal", "no", "false", "on", "yes", "true",
             ]))
         .then_some(
-            "PRAGMA synchronous: dqlite's storage does not sync as FULL or EXTRA asks (the \
-             next write kills a 1.11 or 1.18.1 node, newer ones refuse it)",
+            "not authorized: PRAGMA synchronous: dqlite's storage does not sync as FULL or EXTRA \
+             asks (the next write kills a 1.11 or 1.18.1 node, newer ones refuse it)",
         );
     }
     if is(name.1, "count_changes") {
         return (negative || !among(&["0", "off", "no", "false"])).then_some(
-            "PRAGMA count_changes: it makes INSERT, UPDATE and DELETE return a row, which \
-             dqlite cannot run as a statement without rows (a 1.11 or 1.18.1 node dies at \
-             the next write, a newer one keeps the write lock)",
+            "not authorized: PRAGMA count_changes: it makes INSERT, UPDATE and DELETE return a \
+             row, which dqlite cannot run as a statement without rows (a 1.11 or 1.18.1 node dies \
+             at the next write, a newer one keeps the write lock)",
         );
     }
     if is(name.1, "page_size") {
         return (negative || value != "4096").then_some(
-            "PRAGMA page_size: dqlite's databases keep pages of 4096 bytes (another size \
-             kills a 1.11 node, newer ones refuse it)",
+            "not authorized: PRAGMA page_size: dqlite's databases keep pages of 4096 bytes \
+             (another size kills a 1.11 node, newer ones refuse it)",
         );
     }
     if is(name.1, "hard_heap_limit") {
         return (!negative && value != "0").then_some(
-            "PRAGMA hard_heap_limit: a limit of the server's whole process, shared by every \
-             client of the node (a low one leaves the node out of memory for everybody)",
+            "not authorized: PRAGMA hard_heap_limit: a limit of the server's whole process, shared \
+             by every client of the node (a low one leaves the node out of memory for everybody)",
         );
     }
     None
